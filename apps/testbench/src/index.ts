@@ -1,0 +1,4 @@
+/**
+ * @vmmux/testbench — not built yet: this entry point deliberately exports nothing.
+ */
+export {};

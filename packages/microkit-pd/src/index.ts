@@ -1,0 +1,19 @@
+/**
+ * @vmmux/microkit-pd — Microkit system files and a deterministic seL4 runtime.
+ */
+export type {
+  AccessWidth,
+  DeviceHost,
+  MappedRegion,
+  MessageInfo,
+  MmioDevice,
+  MmioPort,
+  Nanoseconds,
+  PdContext,
+  PdProgram,
+  PdStep,
+  Permissions,
+  PreemptionPoint,
+  TimerHandle,
+} from "./program.js";
+export { work } from "./program.js";

@@ -1,0 +1,4 @@
+/**
+ * @vmmux/pl011-uart — not built yet: this entry point deliberately exports nothing.
+ */
+export {};

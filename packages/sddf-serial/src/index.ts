@@ -1,0 +1,4 @@
+/**
+ * @vmmux/sddf-serial — not built yet: this entry point deliberately exports nothing.
+ */
+export {};

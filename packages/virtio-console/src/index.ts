@@ -1,0 +1,4 @@
+/**
+ * @vmmux/virtio-console — not built yet: this entry point deliberately exports nothing.
+ */
+export {};

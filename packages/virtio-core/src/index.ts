@@ -1,0 +1,4 @@
+/**
+ * @vmmux/virtio-core — not built yet: this entry point deliberately exports nothing.
+ */
+export {};

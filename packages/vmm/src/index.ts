@@ -1,0 +1,4 @@
+/**
+ * @vmmux/vmm — not built yet: this entry point deliberately exports nothing.
+ */
+export {};

@@ -1,0 +1,30 @@
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { defineConfig } from "vitest/config";
+
+/** Every workspace package is a vitest project named after its folder. */
+const workspaceDirs = ["packages", "apps"].flatMap((group) =>
+  readdirSync(group, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(join(group, entry.name, "package.json")))
+    .map((entry) => join(group, entry.name)),
+);
+
+/** Resolve sibling packages to their TypeScript sources, so tests need no build. */
+const conditions = ["@vmmux/source", "module", "node", "development|production"];
+
+export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
+  test: {
+    testTimeout: 120_000,
+    hookTimeout: 60_000,
+    projects: workspaceDirs.map((dir) => ({
+      extends: true,
+      test: {
+        name: dir.split("/").pop(),
+        root: dir,
+        include: ["src/**/*.test.ts", "test/**/*.test.ts"],
+      },
+    })),
+  },
+});
