@@ -17,3 +17,5 @@ export type {
   TimerHandle,
 } from "./program.js";
 export { work } from "./program.js";
+export * from "./runtime/index.js";
+export * from "./sdf/index.js";

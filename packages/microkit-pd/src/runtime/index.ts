@@ -1,0 +1,2 @@
+/** The deterministic seL4/Microkit runtime. */
+export {};

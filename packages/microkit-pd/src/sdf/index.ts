@@ -1,0 +1,2 @@
+/** Microkit system description files: parsing and validation. */
+export {};
