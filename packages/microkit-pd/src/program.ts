@@ -70,11 +70,17 @@ export interface MappedRegion {
   store32(offset: number, value: number): void;
 }
 
-/** A device register window mapped into a PD: every access has side effects. */
+/**
+ * A device register window mapped into a PD: every access has side effects.
+ * Provenance (DESIGN.md) rides beside data registers: `write` may carry the tag of
+ * the byte written, and `readTag` gives the tag of the value the last `read` at that
+ * offset returned (0 = untagged).
+ */
 export interface MmioPort {
   readonly name: string;
   read(offset: number, width: AccessWidth): number;
-  write(offset: number, width: AccessWidth, value: number): void;
+  write(offset: number, width: AccessWidth, value: number, tag?: number): void;
+  readTag(offset: number): number;
 }
 
 export type AccessWidth = 1 | 2 | 4 | 8;
@@ -142,8 +148,12 @@ export interface DeviceHost {
   trace(name: string, args?: Readonly<Record<string, unknown>>): void;
 }
 
-/** A device register window: the runtime forwards a PD's MMIO accesses here. */
+/**
+ * A device register window: the runtime forwards a PD's MMIO accesses here. `tag` and
+ * `readTag` carry provenance beside the data, as on {@link MmioPort}.
+ */
 export interface MmioDevice {
   read(offset: number, width: AccessWidth): number;
-  write(offset: number, width: AccessWidth, value: number): void;
+  write(offset: number, width: AccessWidth, value: number, tag?: number): void;
+  readTag?(offset: number): number;
 }

@@ -128,8 +128,9 @@ export class ManualPd implements PdContext {
       this.ports.set(portName, {
         name: portName,
         read: (offset: number, width: AccessWidth) => device.read(offset, width),
-        write: (offset: number, width: AccessWidth, value: number) =>
-          device.write(offset, width, value),
+        write: (offset: number, width: AccessWidth, value: number, tag?: number) =>
+          device.write(offset, width, value, tag),
+        readTag: (offset: number) => device.readTag?.(offset) ?? 0,
       });
     }
   }
