@@ -1,0 +1,51 @@
+#!/usr/bin/env node
+// Checks DESIGN.md's layering: internal dependencies point down only, and every internal
+// dependency uses the `workspace:^` protocol. Exits non-zero naming the offending package.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+/** Which of our packages each package may depend on (DESIGN.md "Packages and their layers"). */
+const allowed = {
+  "@vmmux/sddf-queues": [],
+  "@vmmux/virtio-core": [],
+  "@vmmux/microkit-pd": [],
+  "@vmmux/virtio-console": ["@vmmux/virtio-core", "@vmmux/sddf-queues", "@vmmux/microkit-pd"],
+  "@vmmux/pl011-uart": ["@vmmux/sddf-queues", "@vmmux/microkit-pd"],
+  "@vmmux/sddf-serial": ["@vmmux/sddf-queues", "@vmmux/microkit-pd", "@vmmux/pl011-uart"],
+  "@vmmux/vmm": [
+    "@vmmux/microkit-pd",
+    "@vmmux/virtio-core",
+    "@vmmux/virtio-console",
+    "@vmmux/sddf-queues",
+  ],
+  "@vmmux/testbench": ["*"],
+};
+
+const problems = [];
+for (const group of ["packages", "apps"]) {
+  for (const entry of readdirSync(group, { withFileTypes: true })) {
+    if (!entry.isDirectory()) continue;
+    const file = join(group, entry.name, "package.json");
+    const pkg = JSON.parse(readFileSync(file, "utf8"));
+    const mayUse = allowed[pkg.name];
+    if (!mayUse) {
+      problems.push(`${file}: package ${pkg.name} has no place in the layer table`);
+      continue;
+    }
+    for (const field of ["dependencies", "devDependencies", "peerDependencies"]) {
+      for (const [dep, range] of Object.entries(pkg[field] ?? {})) {
+        if (!dep.startsWith("@vmmux/")) continue;
+        if (range !== "workspace:^")
+          problems.push(`${file}: ${field}.${dep} must be "workspace:^"`);
+        if (!mayUse.includes("*") && !mayUse.includes(dep)) {
+          problems.push(`${file}: ${pkg.name} may not depend on ${dep} (arrows point down only)`);
+        }
+      }
+    }
+  }
+}
+if (problems.length > 0) {
+  for (const problem of problems) console.error(problem);
+  process.exit(1);
+}
+console.log("layers: every internal dependency points down");
