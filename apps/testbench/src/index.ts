@@ -1,4 +1,17 @@
 /**
- * @vmmux/testbench — not built yet: this entry point deliberately exports nothing.
+ * @vmmux/testbench — scenarios, traces, oracles and the `vmmux` command line.
+ * Built so far: the asciicast v2 trace format.
  */
-export {};
+export type {
+  Asciicast,
+  AsciicastEvent,
+  AsciicastEventCode,
+  AsciicastHeader,
+} from "./asciicast.js";
+export {
+  AsciicastError,
+  formatAsciicast,
+  outputText,
+  parseAsciicast,
+  writeFileAtomic,
+} from "./asciicast.js";
