@@ -1,6 +1,5 @@
 /**
- * @vmmux/testbench — scenarios, traces, oracles and the `vmmux` command line.
- * Built so far: the asciicast v2 trace format.
+ * @vmmux/testbench — scenarios, trace replay, oracles, reports and the `vmmux` command line.
  */
 export type {
   Asciicast,
@@ -15,3 +14,53 @@ export {
   parseAsciicast,
   writeFileAtomic,
 } from "./asciicast.js";
+export type { Io } from "./commands.js";
+export { createProgram, main } from "./commands.js";
+export type { TestbenchError, TestbenchErrorCode } from "./errors.js";
+export { ScenarioError, WiringError } from "./errors.js";
+export type { GuestMetrics, RunMetrics } from "./metrics.js";
+export { guestMetrics, runMetrics, wireOf } from "./metrics.js";
+export type { Judgement, Verdict } from "./oracles.js";
+export { determinism, expectedRouting, integrity, judge, progress, routing } from "./oracles.js";
+export {
+  formatJudgements,
+  formatReport,
+  runJson,
+  terminalCast,
+  terminalText,
+  writeArtefacts,
+} from "./report.js";
+export type {
+  GuestRun,
+  KeyByte,
+  RunLoss,
+  RunOptions,
+  RunResult,
+  RunVariants,
+  WireRecord,
+} from "./run.js";
+export { runScenario, scenarioSystem } from "./run.js";
+export type {
+  Expectations,
+  GuestCpu,
+  GuestExpectation,
+  GuestInput,
+  KeyStroke,
+  Knobs,
+  OracleName,
+  Scenario,
+  ScenarioGuest,
+  ScenarioInput,
+} from "./scenario.js";
+export { loadScenario, parseScenario, scenarioSchema, withKnobs } from "./scenario.js";
+export type {
+  ClientLoss,
+  PrintEvent,
+  ReceivedByte,
+  SerialClientOptions,
+  SerialClientWiring,
+} from "./serial-client.js";
+export { printEvents, SerialClientGuest } from "./serial-client.js";
+export { TIMER_CTL_ENABLE, TIMER_CTL_ISTATUS, TimerReg, TraceTimer } from "./trace-timer.js";
+export type { DriverWiring, GuestWiring, SerialWiring, VirtWiring } from "./wiring.js";
+export { applyKnobs, connectionRegions, serialWiring } from "./wiring.js";

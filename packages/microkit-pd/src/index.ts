@@ -4,6 +4,11 @@
 export type {
   AccessWidth,
   DeviceHost,
+  FaultMessage,
+  FaultReply,
+  GuestExit,
+  GuestProgram,
+  GuestStep,
   MappedRegion,
   MessageInfo,
   MmioDevice,
@@ -15,6 +20,7 @@ export type {
   Permissions,
   PreemptionPoint,
   TimerHandle,
+  VcpuContext,
 } from "./program.js";
 export { work } from "./program.js";
 export * from "./runtime/index.js";

@@ -115,6 +115,18 @@ export interface PdContext {
   debug(message: string): void;
   /** Publish a counter track value (for example a queue depth) to the event log. */
   counter(name: string, value: number): void;
+  /**
+   * `microkit_vcpu_restart`: (re)start one of this VMM's vCPUs, running its guest program from
+   * the beginning (microkit reference §2.10: vCPU threads are not started at boot).
+   */
+  vcpuRestart(vcpuId: number): void;
+  /** `microkit_vcpu_stop`: suspend the vCPU thread. */
+  vcpuStop(vcpuId: number): void;
+  /**
+   * `microkit_vcpu_arm_inject_irq`: make a virtual IRQ pending for the guest; wakes a vCPU that
+   * waits in an untrapped WFI. No scheduling effect on the caller (§2.11).
+   */
+  vcpuInjectIrq(vcpuId: number, irq: number): void;
 }
 
 /**
@@ -126,6 +138,97 @@ export interface PdProgram {
   init(pd: PdContext): PdStep;
   notified(ch: number, pd: PdContext): PdStep;
   protected?(ch: number, msg: MessageInfo, pd: PdContext): PdStep<MessageInfo>;
+  /**
+   * A child PD or one of this PD's vCPUs faulted (microkit reference §2.8, §2.10). `child` is
+   * the child id or vCPU id. Return `{ resume: true }` to reply (libmicrokit's `true`), with the
+   * value a trapped MMIO read returns; `{ resume: false }` sends no reply and the faulting thread
+   * never runs again unless restarted.
+   */
+  fault?(child: number, msg: FaultMessage, pd: PdContext): PdStep<FaultReply>;
+}
+
+/** Why a guest left the vCPU and now waits for its VMM (libvmm `fault.c`, reference §2.10). */
+export type GuestExit =
+  /** Stage-2 data abort on a load: the VMM emulates the register and replies with `value`. */
+  | { readonly kind: "mmio-read"; readonly address: number; readonly width: AccessWidth }
+  /** Stage-2 data abort on a store. `tag` carries provenance beside the data. */
+  | {
+      readonly kind: "mmio-write";
+      readonly address: number;
+      readonly width: AccessWidth;
+      readonly value: number;
+      readonly tag?: number;
+    }
+  /** A trapped WFI/WFE (vCPU fault, EC = WFx). libvmm resumes at once. */
+  | { readonly kind: "wfi" }
+  /** HVC/SMC call (PSCI and friends) with its function id and arguments. */
+  | { readonly kind: "hypercall"; readonly fn: number; readonly args: readonly number[] }
+  /** vGIC maintenance: the guest completed (EOI'd) an injected virtual IRQ. */
+  | { readonly kind: "vgic-maintenance"; readonly irq: number };
+
+/** The fault a PD's `fault` entry point is handed. */
+export type FaultMessage =
+  /** A vCPU of this VMM trapped. */
+  | { readonly kind: "vcpu"; readonly vcpuId: number; readonly exit: GuestExit }
+  /** A child PD's access violated its mappings (seL4 VM fault). */
+  | {
+      readonly kind: "memory";
+      readonly region: string;
+      readonly offset: number;
+      readonly write: boolean;
+    }
+  /** A child PD raised an exception the model cannot attribute to memory (user exception). */
+  | { readonly kind: "exception"; readonly message: string };
+
+/** What a `fault` handler answers (libmicrokit: return value plus `reply_msginfo`). */
+export interface FaultReply {
+  /** Reply and resume the faulting thread. */
+  readonly resume: boolean;
+  /** For an `mmio-read` or `hypercall` exit: the value the guest receives. */
+  readonly value?: number;
+  /** Reply label; a user exception resumes only with label 0 (§2.8). */
+  readonly label?: number;
+}
+
+/**
+ * The body of a guest program on a vCPU. `yield` charges guest compute time (a preemption point
+ * of the vCPU thread); exits are delegated with `yield*` and block the vCPU until its VMM replies.
+ */
+export type GuestStep<T = void> = Generator<PreemptionPoint, T, undefined>;
+
+/** What a guest program can do on its vCPU (an AArch64 guest under libvmm, reference §2.10). */
+export interface VcpuContext {
+  readonly vmName: string;
+  readonly vcpuId: number;
+  /** A load from an emulated device: traps to the VMM, returns the value it replies with. */
+  mmioRead(address: number, width: AccessWidth): GuestStep<number>;
+  /** A store to an emulated device: traps to the VMM. */
+  mmioWrite(address: number, width: AccessWidth, value: number, tag?: number): GuestStep;
+  /**
+   * Wait for interrupt. With WFI trapping (the seL4 default) this is a vCPU fault the VMM answers
+   * at once, so an idle guest looping on WFI stays runnable; without trapping the vCPU blocks
+   * until a virtual IRQ is pending.
+   */
+  wfi(): GuestStep;
+  /** HVC/SMC: traps to the VMM, returns its reply value. */
+  hypercall(fn: number, args?: readonly number[]): GuestStep<number>;
+  /** Acknowledge the oldest pending virtual IRQ (GIC IAR read); `undefined` when none. */
+  takeIrq(): number | undefined;
+  /** Whether a virtual IRQ is pending. */
+  irqPending(): boolean;
+  /** End of interrupt: exits to the VMM as a vGIC maintenance fault. */
+  eoi(irq: number): GuestStep;
+  /** Guest RAM by memory-region name, as the VM's `map` elements give it. */
+  memory(name: string): MappedRegion;
+  now(): Nanoseconds;
+  random(): number;
+  debug(message: string): void;
+  counter(name: string, value: number): void;
+}
+
+/** A guest operating system model, run from the start each time its vCPU is (re)started. */
+export interface GuestProgram {
+  run(vcpu: VcpuContext): GuestStep;
 }
 
 /** Handle of a device timer event, for cancellation. */
@@ -144,6 +247,8 @@ export interface DeviceHost {
   cancel(handle: TimerHandle): void;
   /** Drive a level-sensitive interrupt line (a physical IRQ number from the SDF). */
   setIrqLevel(irq: number, asserted: boolean): void;
+  /** One edge on an interrupt line (an assert immediately followed by a deassert). */
+  pulseIrq(irq: number): void;
   /** Record a device event (for example a byte leaving the wire) in the event log. */
   trace(name: string, args?: Readonly<Record<string, unknown>>): void;
 }

@@ -1,2 +1,17 @@
 /** The deterministic seL4/Microkit runtime. */
-export {};
+export type { CostModel, CostModelOverride } from "./cost-model.js";
+export { defaultCostModel, zeroKernelCosts } from "./cost-model.js";
+export type { RuntimeErrorCode } from "./errors.js";
+export { RuntimeError } from "./errors.js";
+export type { EntryPoint, RuntimeEvent, RuntimeEventType, ThreadStateName } from "./event-log.js";
+export { formatEvent } from "./event-log.js";
+export type { ThreadKind } from "./kernel.js";
+export type { PerfettoTrace, TraceEvent } from "./perfetto.js";
+export type {
+  DeviceEntry,
+  GuestEntry,
+  ProgramEntry,
+  SystemOptions,
+  ThreadInfo,
+} from "./system.js";
+export { System } from "./system.js";

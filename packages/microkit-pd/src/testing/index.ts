@@ -1,5 +1,20 @@
 /**
  * Test support for packages that write PD programs or device models.
  */
+export type {
+  DomainsSpec,
+  EndSpec,
+  MapSpec,
+  PdSpec,
+  RegionSpec,
+  SystemSpec,
+  VmSpec,
+} from "./describe-system.js";
+export { describeSystem } from "./describe-system.js";
+export { lostSignals, priorityViolations } from "./log-checks.js";
 export type { ManualPdCall, ManualPdOptions, ManualRegionSpec } from "./manual-pd.js";
 export { ManualPd, ManualPdFault } from "./manual-pd.js";
+export type { PlantedSchedulerBug } from "./planted.js";
+export { systemWithPlantedBug } from "./planted.js";
+export type { ProgramParts } from "./programs.js";
+export { pdProgram } from "./programs.js";

@@ -19,7 +19,10 @@ export type ManualPdCall =
   | { readonly op: "deferredIrqAck"; readonly ch: number }
   | { readonly op: "ppcall"; readonly ch: number; readonly msg: MessageInfo }
   | { readonly op: "debug"; readonly message: string }
-  | { readonly op: "counter"; readonly name: string; readonly value: number };
+  | { readonly op: "counter"; readonly name: string; readonly value: number }
+  | { readonly op: "vcpuRestart"; readonly vcpuId: number }
+  | { readonly op: "vcpuStop"; readonly vcpuId: number }
+  | { readonly op: "vcpuInjectIrq"; readonly vcpuId: number; readonly irq: number };
 
 /** A region for {@link ManualPd}: fresh zeroed bytes of `size`, or an existing buffer to share. */
 export interface ManualRegionSpec {
@@ -200,5 +203,14 @@ export class ManualPd implements PdContext {
   }
   counter(name: string, value: number): void {
     this.calls.push({ op: "counter", name, value });
+  }
+  vcpuRestart(vcpuId: number): void {
+    this.calls.push({ op: "vcpuRestart", vcpuId });
+  }
+  vcpuStop(vcpuId: number): void {
+    this.calls.push({ op: "vcpuStop", vcpuId });
+  }
+  vcpuInjectIrq(vcpuId: number, irq: number): void {
+    this.calls.push({ op: "vcpuInjectIrq", vcpuId, irq });
   }
 }

@@ -1,0 +1,150 @@
+/**
+ * The `vmmux` executable as a user runs it: a child process (tsx on the sources, so the
+ * test needs no build), its exit status, stdout and stderr, and the artefacts it writes.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, test } from "vitest";
+import { formatAsciicast, parseAsciicast } from "./asciicast.js";
+import { main } from "./commands.js";
+import { BUNDLED_SYSTEM, syntheticCast } from "./testing/synthetic.js";
+
+const packageDir = fileURLToPath(new URL("..", import.meta.url));
+const repoDir = fileURLToPath(new URL("../../..", import.meta.url));
+const tsx = join(packageDir, "node_modules", ".bin", "tsx");
+
+/** The CLI in this process, with captured output. */
+async function inProcess(...args: string[]) {
+  let stdout = "";
+  let stderr = "";
+  const status = await main(args, {
+    out: (text) => {
+      stdout += text;
+    },
+    err: (text) => {
+      stderr += text;
+    },
+    isTty: false,
+  });
+  return { status, stdout, stderr };
+}
+
+/** The CLI as a child process. */
+function vmmux(...args: string[]) {
+  const child = spawnSync(tsx, ["--conditions=@vmmux/source", join(packageDir, "src/cli.ts"), ...args], {
+    cwd: repoDir,
+    encoding: "utf8",
+    timeout: 60_000,
+  });
+  return { status: child.status, stdout: child.stdout, stderr: child.stderr };
+}
+
+function smallScenario(expectJson: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "vmmux-check-"));
+  for (const k of [1, 2]) {
+    const cast = syntheticCast([
+      [0.01, `guest${k} says hello\r\n`],
+      [0.02, `guest${k} says bye\r\n`],
+    ]);
+    writeFileSync(join(dir, `g${k}.cast`), formatAsciicast(cast));
+  }
+  const file = join(dir, "small.json");
+  writeFileSync(
+    file,
+    JSON.stringify({
+      system: BUNDLED_SYSTEM,
+      guests: [1, 2].map((k) => ({ name: `guest${k}`, kind: "sddf-client", trace: `g${k}.cast` })),
+      keyboard: [{ at: 0.03, text: "x\u001c1\ry" }],
+      knobs: { seed: 7, durationLimit: 2 },
+      expect: JSON.parse(expectJson),
+    }),
+  );
+  return file;
+}
+
+describe("vmmux sdf", () => {
+  test("summarises a valid system file and exits 0", async () => {
+    const r = await inProcess("sdf", join(repoDir, "traces/systems/serial-two-guests.system"));
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("5 protection domain(s)");
+    expect(r.stdout).toContain("uart_driver[1] <-> serial_virt_tx[0]");
+  });
+
+  test("exits 1 with the located error on a bad file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vmmux-cli-"));
+    const file = join(dir, "bad.system");
+    writeFileSync(
+      file,
+      '<system>\n  <protection_domain name="a" priority="300">\n    <program_image path="a.elf" />\n  </protection_domain>\n</system>\n',
+    );
+    const r = await inProcess("sdf", file);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("bad.system:2");
+    expect(r.stdout).toBe("");
+  });
+});
+
+describe("vmmux replay", () => {
+  test("the executable runs the default scenario: muxed terminal, then the report", () => {
+    const r = vmmux("replay", "traces/scenarios/default.json");
+    expect(r.status).toBe(0);
+    expect(r.stdout.startsWith("Begin input\r\n\x1b[31m[    0.000000] Booting Linux")).toBe(true);
+    expect(r.stdout).toContain("\x1b[32m[    0.000000] Booting Linux");
+    expect(r.stdout).toMatch(/^guest1 +14833 +14833 /m);
+    expect(r.stdout).toMatch(/^guest2 +14956 +14956 /m);
+    // stdout is a pipe: no progress line.
+    expect(r.stderr).toBe("");
+  });
+
+  test("--json and --out: machine-readable results and atomically written artefacts", async () => {
+    const out = mkdtempSync(join(tmpdir(), "vmmux-out-"));
+    const file = smallScenario("{}");
+    const r = await inProcess("replay", file, "--json", "--no-colour", "--seed", "9", "--out", out);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain("artefacts:");
+    const results = JSON.parse(r.stdout);
+    expect([results.seed, results.colour, results.idle]).toEqual([9, false, true]);
+    expect(results.guests.map((g: { name: string; complete: boolean }) => [g.name, g.complete])).toEqual([
+      ["guest1", true],
+      ["guest2", true],
+    ]);
+    expect(readdirSync(out).sort()).toEqual(["small.perfetto.json", "small.report.json", "small.terminal.cast"]);
+    const cast = parseAsciicast(readFileSync(join(out, "small.terminal.cast"), "utf8"));
+    const text = cast.events.map((e) => e.data).join("");
+    expect(text).toContain("guest1 says hello\r\n");
+    expect(text).not.toContain("\x1b[");
+    const trace = JSON.parse(readFileSync(join(out, "small.perfetto.json"), "utf8"));
+    expect(trace.traceEvents.length).toBeGreaterThan(100);
+  });
+
+  test("a scenario error is reported with file, line and field, exit 1", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vmmux-cli-"));
+    const file = join(dir, "s.json");
+    writeFileSync(file, `{\n  "system": "x.system",\n  "guests": [],\n  "knobs": {}\n}\n`);
+    const r = await inProcess("replay", file);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toBe(`vmmux: ${file}:3: guests: too small: expected array to have >=1 items\n`);
+  });
+});
+
+describe("vmmux check", () => {
+  test("passes and exits 0 when every oracle holds", async () => {
+    const r = await inProcess("check", smallScenario('{"guests": {"guest2": {"complete": true}}}'));
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^integrity +pass$/m);
+    expect(r.stdout).toMatch(/^determinism +pass$/m);
+  });
+
+  test("exits 1 on a violation, naming the seed and the replay command", () => {
+    const file = smallScenario('{"guests": {"guest2": {"firstByteAfter": 5}}}');
+    const r = vmmux("check", file);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/^progress +VIOLATION$/m);
+    expect(r.stdout).toMatch(/guest2: first byte at 0\.0\d+ s, expected after 5 s/);
+    expect(r.stderr).toContain("seed 7");
+    expect(r.stderr).toContain(`replay: vmmux replay ${file} --seed 7`);
+  });
+});

@@ -1,0 +1,164 @@
+/**
+ * The `vmmux` command line (DESIGN.md "Interfaces people use"): `sdf`, `replay`, `check`.
+ * Output goes through an injectable `Io` so the commands run in-process in tests as well
+ * as from `cli.ts`.
+ */
+import { basename, extname } from "node:path";
+import { loadSystemFile, SdfError, summariseSystem } from "@vmmux/microkit-pd";
+import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { AsciicastError } from "./asciicast.js";
+import { ScenarioError, WiringError } from "./errors.js";
+import { judge } from "./oracles.js";
+import { formatJudgements, formatReport, runJson, terminalText, writeArtefacts } from "./report.js";
+import { type RunResult, runScenario } from "./run.js";
+import { type Knobs, loadScenario, type Scenario, withKnobs } from "./scenario.js";
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  /** Whether stdout is a terminal (progress is shown only then). */
+  readonly isTty: boolean;
+}
+
+export const processIo: Io = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+  isTty: process.stdout.isTTY === true,
+};
+
+/** Thrown by a command to end with `exitCode` after it has printed its own explanation. */
+class ExitRequest extends Error {
+  constructor(readonly exitCode: number) {
+    super(`exit ${exitCode}`);
+  }
+}
+
+function parseSeed(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 2 ** 32 - 1) {
+    throw new InvalidArgumentError("must be an integer 0..4294967295");
+  }
+  return Number(value);
+}
+
+interface RunFlags {
+  readonly seed?: number;
+  readonly colour?: boolean;
+}
+
+function prepare(file: string, flags: RunFlags): Scenario {
+  const overrides: Partial<Knobs> = {};
+  if (flags.seed !== undefined) Object.assign(overrides, { seed: flags.seed });
+  if (flags.colour === false) Object.assign(overrides, { colour: false });
+  return withKnobs(loadScenario(file), overrides);
+}
+
+/** Run with a progress line on stderr when stdout is a terminal and the run is slow. */
+function runWithProgress(scenario: Scenario, io: Io, recordEvents: boolean): RunResult {
+  const started = Date.now();
+  let shown = false;
+  const result = runScenario(scenario, {
+    recordEvents,
+    onProgress: (now, limit) => {
+      if (!io.isTty || Date.now() - started < 1000) return;
+      shown = true;
+      io.err(
+        `\r\x1b[2Kvmmux: ${(now / 1e9).toFixed(1)} s of virtual time (limit ${limit / 1e9} s)`,
+      );
+    },
+  });
+  if (shown) io.err("\r\x1b[2K");
+  return result;
+}
+
+function replayCommand(file: string, seed: number): string {
+  return `vmmux replay ${file} --seed ${seed}`;
+}
+
+/** Build the `vmmux` program. `exitOverride` keeps commander from calling process.exit. */
+export function createProgram(io: Io = processIo): Command {
+  const program = new Command("vmmux")
+    .description("Two Linux guests on seL4 Microkit sharing one PL011 UART, as an executable model")
+    .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .exitOverride();
+
+  program
+    .command("sdf")
+    .description("validate a Microkit system file and summarise it")
+    .argument("<file>", "a .system file")
+    .action((file: string) => {
+      const { system, warnings } = loadSystemFile(file);
+      io.out(`${summariseSystem(system, warnings)}\n`);
+    });
+
+  program
+    .command("replay")
+    .description("run a scenario, show the muxed terminal, print a report, write artefacts")
+    .argument("<scenario>", "a scenario .json file")
+    .option(
+      "--out <dir>",
+      "write the terminal (asciicast), timeline (Perfetto JSON) and report here",
+    )
+    .option("--json", "print machine-readable results instead of the terminal and report")
+    .option("--no-colour", "turn virt_tx's colour codes off for this run")
+    .option("--seed <n>", "override the scenario's seed", parseSeed)
+    .action(async (file: string, flags: RunFlags & { out?: string; json?: boolean }) => {
+      const scenario = prepare(file, flags);
+      const run = runWithProgress(scenario, io, flags.out !== undefined);
+      if (flags.json === true) {
+        io.out(`${JSON.stringify(runJson(run), null, 2)}\n`);
+      } else {
+        io.out(terminalText(run));
+        io.out(`\x1b[0m\n${"─".repeat(72)}\n${formatReport(run)}\n`);
+      }
+      if (flags.out !== undefined) {
+        const written = await writeArtefacts(run, flags.out, basename(file, extname(file)));
+        (flags.json === true ? io.err : io.out)(`artefacts: ${written.join(", ")}\n`);
+      }
+    });
+
+  program
+    .command("check")
+    .description("run a scenario twice and judge it with the oracles; exit 1 on a violation")
+    .argument("<scenario>", "a scenario .json file")
+    .option("--json", "print machine-readable verdicts")
+    .option("--seed <n>", "override the scenario's seed", parseSeed)
+    .action((file: string, flags: RunFlags & { json?: boolean }) => {
+      const scenario = prepare(file, flags);
+      const run = runWithProgress(scenario, io, true);
+      const rerun = runScenario(scenario, { recordEvents: true });
+      const judgements = judge(run, rerun, scenario.expect);
+      const failed = judgements.filter((j) => !j.asExpected);
+      if (flags.json === true) {
+        io.out(`${JSON.stringify(runJson(run, judgements), null, 2)}\n`);
+      } else {
+        io.out(`${formatReport(run)}\n\noracles:\n${formatJudgements(judgements)}\n`);
+      }
+      if (failed.length > 0) {
+        io.err(
+          `vmmux check: ${failed.map((j) => j.verdict.oracle).join(", ")} not as expected; seed ${run.seed}\n` +
+            `replay: ${replayCommand(file, run.seed)}\n`,
+        );
+        throw new ExitRequest(1);
+      }
+    });
+
+  return program;
+}
+
+const KNOWN_ERRORS = [ScenarioError, WiringError, SdfError, AsciicastError] as const;
+
+/** Run the command line; resolves to the process exit code. */
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  try {
+    await createProgram(io).parseAsync([...argv], { from: "user" });
+    return 0;
+  } catch (error) {
+    if (error instanceof ExitRequest) return error.exitCode;
+    if (error instanceof CommanderError) return error.exitCode;
+    if (KNOWN_ERRORS.some((cls) => error instanceof cls)) {
+      io.err(`vmmux: ${(error as Error).message}\n`);
+      return 1;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * Numbers measured on a finished run, per guest and in total: what the report prints and
+ * what the progress oracle and the expectations judge.
+ */
+import { ORIGIN_KEYBOARD, ORIGIN_VIRTUALISER, tagOrigin, tagSeq } from "@vmmux/sddf-queues";
+import type { GuestRun, RunResult, WireRecord } from "./run.js";
+
+export interface GuestMetrics {
+  readonly name: string;
+  /** Bytes the guest put in its TX queue (after the library's `\r` insertion). */
+  readonly bytesWritten: number;
+  /** Bytes attributed to it by provenance on the UART's TX wire. */
+  readonly bytesOnWire: number;
+  /** Every written byte reached the wire. */
+  readonly complete: boolean;
+  /** Virtual seconds at which its first / last byte finished leaving the wire (null: none). */
+  readonly firstByteAt: number | null;
+  readonly lastByteAt: number | null;
+  /** Virtual seconds from the guest's first write to its first byte on the wire. */
+  readonly timeToFirstByte: number | null;
+  /** Longest time between two consecutive bytes of this guest on the wire, seconds. */
+  readonly longestGap: number;
+  /** Longest time one byte spent between its enqueue and the end of its frame, seconds. */
+  readonly maxLatency: number;
+  /** Loss and stall points by name (sddf-serial §10), bytes. */
+  readonly loss: Readonly<Record<string, number>>;
+  /** Keyboard bytes the guest received. */
+  readonly bytesReceived: number;
+}
+
+export interface RunMetrics {
+  readonly guests: readonly GuestMetrics[];
+  readonly wireBytes: number;
+  /** Bytes the virtualisers add: begin string and colour codes. */
+  readonly virtualiserBytes: number;
+  /** Wire bytes whose provenance is no guest of the run and not the virtualiser. */
+  readonly unattributedBytes: number;
+  readonly keyboardBytes: number;
+  readonly virtualTime: number;
+  readonly events: number;
+  readonly idle: boolean;
+  /** Loss points outside the guests (virtualisers, driver, UART). */
+  readonly loss: Readonly<Record<string, number>>;
+}
+
+const NS = 1e9;
+
+/** The wire bytes of one provenance origin, in wire order. */
+export function wireOf(run: RunResult, origin: number): WireRecord[] {
+  return run.wire.filter((w) => tagOrigin(w.tag) === origin);
+}
+
+export function guestMetrics(run: RunResult, guest: GuestRun): GuestMetrics {
+  const mine = wireOf(run, guest.origin);
+  let longestGap = 0;
+  let maxLatency = 0;
+  for (const [i, w] of mine.entries()) {
+    if (i > 0) longestGap = Math.max(longestGap, w.end - mine[i - 1]!.end);
+    const enqueuedAt = guest.enqueueTimes[tagSeq(w.tag)];
+    if (enqueuedAt !== undefined) maxLatency = Math.max(maxLatency, w.end - enqueuedAt);
+  }
+  const first = mine[0];
+  const last = mine.at(-1);
+  const firstWrite = guest.enqueueTimes[0];
+  return {
+    name: guest.name,
+    bytesWritten: guest.enqueued.length,
+    bytesOnWire: mine.length,
+    complete: mine.length === guest.enqueued.length,
+    firstByteAt: first === undefined ? null : first.end / NS,
+    lastByteAt: last === undefined ? null : last.end / NS,
+    timeToFirstByte:
+      first === undefined || firstWrite === undefined ? null : (first.end - firstWrite) / NS,
+    longestGap: longestGap / NS,
+    maxLatency: maxLatency / NS,
+    loss: {
+      T1_putcharDropped: guest.loss.T1,
+      T2_unbufferedDropped: guest.loss.T2,
+      T3_unflushedAtEnd: guest.unpublished,
+      notOnWireAtEnd: guest.enqueued.length - mine.length,
+    },
+    bytesReceived: guest.received.length,
+  };
+}
+
+export function runMetrics(run: RunResult): RunMetrics {
+  const origins = new Set(run.guests.map((g) => g.origin));
+  let virtualiserBytes = 0;
+  let unattributedBytes = 0;
+  for (const w of run.wire) {
+    const origin = tagOrigin(w.tag);
+    if (origin === ORIGIN_VIRTUALISER) virtualiserBytes++;
+    else if (!origins.has(origin) || origin === ORIGIN_KEYBOARD) unattributedBytes++;
+  }
+  const { virtTx, virtRx, uart } = run.loss;
+  return {
+    guests: run.guests.map((g) => guestMetrics(run, g)),
+    wireBytes: run.wire.length,
+    virtualiserBytes,
+    unattributedBytes,
+    keyboardBytes: run.keyboard.length,
+    virtualTime: run.virtualTime / NS,
+    events: run.events,
+    idle: run.idle,
+    loss: {
+      R1_rxFifoOverrun: uart.R1_rxFifoOverrun,
+      R2_rxDisabledOrFlushed: uart.R2_rxDisabledOrFlushed,
+      R3_rxQueueFullStalls: uart.R3_rxQueueFullStalls,
+      R4_rxErrorBytesDelivered: uart.R4_rxErrorBytesDelivered,
+      R5_clientRxFullDropped: virtRx.R5,
+      R6_switchBytesConsumed: virtRx.R6,
+      R6_invalidSequences: virtRx.R6Invalid,
+      R7_halfTypedSwitchPasses: virtRx.R7,
+      T4_oversizedUnitStalls: virtTx.T4,
+      T5_unitsPending: virtTx.T5,
+      T6_txFifoFullWaits: uart.T6_txFifoFullWaits,
+      T7_transferOverflowDropped: virtTx.T7,
+      lineAtomicSplits: virtTx.lineSplit,
+    },
+  };
+}

@@ -1,0 +1,123 @@
+/**
+ * Each oracle passes on a sound run and fails on a run with the kind of fault it is there
+ * for: a planted virtualiser bug, or a run result corrupted after the fact.
+ */
+import { VirtRxUnpublishedSwitch } from "@vmmux/sddf-serial/testing";
+import { beforeAll, describe, expect, test } from "vitest";
+import { determinism, expectedRouting, integrity, judge, progress, routing } from "./oracles.js";
+import { type RunResult, runScenario } from "./run.js";
+import {
+  VirtTxDroppingBytes,
+  withKeystrokeMisrouted,
+  withWireByteCorrupted,
+  withWireByteDropped,
+  withWireBytesSwapped,
+} from "./testing/planted.js";
+import { syntheticScenario } from "./testing/synthetic.js";
+
+const lines = (k: number, n: number, t0: number) =>
+  Array.from({ length: n }, (_, i) => [t0 + i * 0.001, `g${k} line ${i}\r\n`] as const);
+
+/** Two guests printing 20 lines each, and typing that switches 0 → 1 → 0. */
+const scenario = syntheticScenario({
+  guests: [{ output: lines(1, 20, 0.01) }, { output: lines(2, 20, 0.0105) }],
+  keyboard: [{ at: 0.05, text: "ab\x1c1\rcd\x1c0\ref" }],
+  // QEMU's UART hands a typed burst to the driver at once, so virt_rx sees several
+  // bytes (and a switch) in one pass.
+  knobs: { uart: "qemu" },
+});
+
+let sound: RunResult;
+beforeAll(() => {
+  sound = runScenario(scenario);
+});
+
+describe("on a sound run", () => {
+  test("every oracle passes", () => {
+    for (const j of judge(sound, runScenario(scenario))) {
+      expect(j.verdict.findings).toEqual([]);
+      expect(j.asExpected).toBe(true);
+    }
+  });
+});
+
+describe("integrity", () => {
+  test("catches a virt_tx that silently drops client bytes", () => {
+    const run = runScenario(scenario, { variants: { virtTx: VirtTxDroppingBytes } });
+    const v = integrity(run);
+    expect(v.ok).toBe(false);
+    expect(v.findings[0]).toMatch(/missing inside guest streams but loss point T7 counted only 0/);
+  });
+
+  test("catches a byte lost on the wire", () => {
+    const v = integrity(withWireByteDropped(sound, 2, 5));
+    expect(v.ok).toBe(false);
+    expect(v.findings.join("\n")).toContain("guest2: byte(s) #5..#5 missing");
+  });
+
+  test("catches two bytes swapped", () => {
+    const v = integrity(withWireBytesSwapped(sound, 1, 3));
+    expect(v.ok).toBe(false);
+    expect(v.findings.join("\n")).toMatch(/guest1: byte #3 appears again or out of order/);
+  });
+
+  test("catches a byte altered on the way", () => {
+    const v = integrity(withWireByteCorrupted(sound, 1, 0));
+    expect(v.findings).toEqual([
+      "guest1: byte #0 left the wire as 'G' but was written as 'g'",
+    ]);
+  });
+});
+
+describe("routing", () => {
+  test("predicts virt_rx's destinations from the switch sequences (sddf-serial §6.2)", () => {
+    const { destination, finalClient } = expectedRouting(sound);
+    // "ab" → 0, "\x1c1\r" consumed, "cd" → 1, "\x1c0\r" consumed, "ef" → 0.
+    expect(destination).toEqual([0, 0, null, null, null, 1, 1, null, null, null, 0, 0]);
+    expect(finalClient).toBe(0);
+  });
+
+  test("an escaped switch character reaches the current guest; an invalid client number switches nothing", () => {
+    const keys = Array.from("\x1c\x1cx\x1c7\ry", (c) => ({ byte: c.charCodeAt(0), tag: 0, at: 0 }));
+    const { destination } = expectedRouting({ ...sound, keyboard: keys });
+    expect(destination).toEqual([null, 0, 0, null, null, null, 0]);
+  });
+
+  test("catches a virt_rx that forgets to publish the old guest's bytes at a switch", () => {
+    const run = runScenario(scenario, { variants: { virtRx: VirtRxUnpublishedSwitch } });
+    const v = routing(run);
+    expect(v.ok).toBe(false);
+    expect(v.findings[0]).toMatch(/typed byte\(s\) reached no guest but virt_rx counted only 0/);
+  });
+
+  test("catches a keystroke delivered to the wrong guest", () => {
+    const v = routing(withKeystrokeMisrouted(sound, 0, 1));
+    expect(v.ok).toBe(false);
+    expect(v.findings[0]).toBe("keyboard byte #0 ('a') reached guest2 but belonged to guest1");
+  });
+});
+
+describe("determinism", () => {
+  test("catches runs that differ", () => {
+    const v = determinism(sound, { ...withWireByteCorrupted(sound, 1, 4), digest: "0".repeat(64) });
+    expect(v.ok).toBe(false);
+    expect(v.findings[1]).toMatch(/^first difference at wire byte \d+/);
+  });
+});
+
+describe("progress", () => {
+  test("holds the run to the scenario's expectations and reports the measured numbers", () => {
+    const ok = progress(sound, { guests: { guest1: { complete: true, firstByteBefore: 0.02 } } });
+    expect(ok.ok).toBe(true);
+    expect(ok.notes[0]).toMatch(/^guest1: first byte at 0\.01\d s/);
+    const late = progress(sound, { guests: { guest2: { firstByteAfter: 1 } } });
+    expect(late.findings[0]).toMatch(/^guest2: first byte at 0\.01\d s, expected after 1 s$/);
+  });
+
+  test("an expected violation under the scenario is a finding, not a failure", () => {
+    const broken = withWireByteDropped(sound, 1, 0);
+    const [integrityJudgement] = judge(broken, broken, { oracles: { integrity: "violation" } });
+    expect(integrityJudgement!.verdict.ok).toBe(false);
+    expect(integrityJudgement!.asExpected).toBe(true);
+  });
+});

@@ -1,0 +1,306 @@
+/**
+ * The oracles the serial-only system supports (DESIGN.md "Oracles" 1, 2, 4, 5), each a
+ * pure function over finished runs, shared by `vmmux check`, the unit tests and the
+ * property suites. A verdict lists findings in words a person can act on.
+ */
+import { ORIGIN_KEYBOARD, ORIGIN_VIRTUALISER, tagOrigin, tagSeq } from "@vmmux/sddf-queues";
+import { guestMetrics } from "./metrics.js";
+import type { RunResult } from "./run.js";
+import type { Expectations, OracleName } from "./scenario.js";
+
+export interface Verdict {
+  readonly oracle: OracleName;
+  readonly ok: boolean;
+  /** Violations; empty when `ok`. */
+  readonly findings: readonly string[];
+  /** Counted losses and other facts that explain the verdict. */
+  readonly notes: readonly string[];
+}
+
+const MAX_FINDINGS = 10;
+
+function verdict(oracle: OracleName, findings: string[], notes: string[]): Verdict {
+  const shown = findings.slice(0, MAX_FINDINGS);
+  if (findings.length > MAX_FINDINGS) shown.push(`... and ${findings.length - MAX_FINDINGS} more`);
+  return { oracle, ok: findings.length === 0, findings: shown, notes };
+}
+
+function show(byte: number): string {
+  return byte >= 0x20 && byte < 0x7f
+    ? `'${String.fromCharCode(byte)}'`
+    : `0x${byte.toString(16).padStart(2, "0")}`;
+}
+
+/**
+ * Integrity (oracle 1): per guest, the wire bytes attributed to it by provenance are the
+ * bytes it enqueued, in order, each once. Bytes may be missing only where a documented
+ * loss point counted them: T7 drops inside the stream; at the end, text never flushed
+ * (T3), a T4 stall, or bytes still in flight when the duration limit stopped the run.
+ */
+export function integrity(run: RunResult): Verdict {
+  const findings: string[] = [];
+  const notes: string[] = [];
+  const byOrigin = new Map(run.guests.map((g) => [g.origin, g]));
+  const next = new Map<number, number>();
+  let gaps = 0;
+  const gapSites: string[] = [];
+  for (const [i, w] of run.wire.entries()) {
+    const origin = tagOrigin(w.tag);
+    if (origin === ORIGIN_VIRTUALISER) continue;
+    const guest = byOrigin.get(origin);
+    if (guest === undefined) {
+      findings.push(
+        `wire byte ${i} (${show(w.byte)}) has provenance 0x${w.tag.toString(16)}, which is no guest's`,
+      );
+      continue;
+    }
+    const seq = tagSeq(w.tag);
+    const expected = next.get(origin) ?? 0;
+    if (seq < expected) {
+      findings.push(
+        `${guest.name}: byte #${seq} appears again or out of order at wire byte ${i} (expected #${expected} or later)`,
+      );
+      continue;
+    }
+    if (seq >= guest.enqueued.length) {
+      findings.push(
+        `${guest.name}: wire byte ${i} claims byte #${seq}, but it wrote only ${guest.enqueued.length}`,
+      );
+      continue;
+    }
+    if (guest.enqueued[seq] !== w.byte) {
+      findings.push(
+        `${guest.name}: byte #${seq} left the wire as ${show(w.byte)} but was written as ${show(guest.enqueued[seq]!)}`,
+      );
+    }
+    if (seq > expected) {
+      gaps += seq - expected;
+      gapSites.push(`${guest.name}: byte(s) #${expected}..#${seq - 1} missing before wire byte ${i}`);
+    }
+    next.set(origin, seq + 1);
+  }
+  const counted = run.loss.virtTx.T7;
+  if (gaps > counted) {
+    findings.push(
+      `${gaps} byte(s) are missing inside guest streams but loss point T7 counted only ${counted}`,
+      ...gapSites.slice(0, 3),
+    );
+  } else if (gaps > 0) {
+    notes.push(`${gaps} byte(s) lost at T7 (transfer overflow), as counted`);
+  }
+  for (const g of run.guests) {
+    const missingTail = g.enqueued.length - (next.get(g.origin) ?? 0);
+    if (missingTail <= 0) continue;
+    if (!run.idle) {
+      notes.push(
+        `${g.name}: ${missingTail} byte(s) still in flight when the duration limit stopped the run`,
+      );
+    } else if (missingTail <= g.unpublished) {
+      notes.push(`${g.name}: ${missingTail} byte(s) never flushed by the putchar library (T3)`);
+    } else if (run.loss.virtTx.T4 > 0) {
+      notes.push(
+        `${g.name}: ${missingTail} byte(s) stalled behind a unit larger than the driver queue (T4)`,
+      );
+    } else {
+      findings.push(
+        `${g.name}: ${missingTail} byte(s) never reached the wire although the system went idle (${g.unpublished} unflushed)`,
+      );
+    }
+  }
+  return verdict("integrity", findings, notes);
+}
+
+/** Where virt_rx must send each keyboard byte (sddf-serial §6.2, scheme `sddf`). */
+export function expectedRouting(
+  run: Pick<RunResult, "keyboard" | "guests" | "switchChar" | "terminateNumChar">,
+): { destination: readonly (number | null)[]; finalClient: number } {
+  const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+  const destination: (number | null)[] = [];
+  let mode: "normal" | "switched" | "number" = "normal";
+  let client = 0;
+  let digits = "";
+  for (const { byte } of run.keyboard) {
+    let to: number | null = null;
+    if (mode === "normal") {
+      if (byte === run.switchChar) mode = "switched";
+      else to = client;
+    } else if (mode === "switched") {
+      if (isDigit(byte)) {
+        digits = String.fromCharCode(byte);
+        mode = "number";
+      } else {
+        if (byte === run.switchChar) to = client;
+        mode = "normal";
+      }
+    } else if (byte === run.terminateNumChar) {
+      const n = Number.parseInt(digits, 10);
+      if (n < run.guests.length) client = n;
+      mode = "normal";
+    } else if (isDigit(byte) && digits.length < 4) {
+      digits += String.fromCharCode(byte);
+    } else {
+      mode = "normal";
+    }
+    destination.push(to);
+  }
+  return { destination, finalClient: client };
+}
+
+/**
+ * Routing (oracle 2): each typed byte outside a switch sequence reaches exactly the guest
+ * selected at that moment, in order; switch sequences reach no guest; an escaped switch
+ * character does. Missing bytes are allowed only as counted R5 drops or, when the limit
+ * stopped the run, as bytes still in flight.
+ */
+export function routing(run: RunResult): Verdict {
+  const findings: string[] = [];
+  const notes: string[] = [];
+  const lostBefore = run.loss.uart.R1_rxFifoOverrun + run.loss.uart.R2_rxDisabledOrFlushed;
+  if (lostBefore > 0) {
+    notes.push(
+      `${lostBefore} keyboard byte(s) were lost in the UART (R1/R2) before virt_rx saw them; the switch state cannot be predicted, routing not judged`,
+    );
+    return verdict("routing", findings, notes);
+  }
+  const { destination } = expectedRouting(run);
+  let missing = 0;
+  for (const g of run.guests) {
+    const expected = run.keyboard.map((_, i) => i).filter((i) => destination[i] === g.index);
+    let at = 0;
+    for (const r of g.received) {
+      if (tagOrigin(r.tag) !== ORIGIN_KEYBOARD) {
+        findings.push(
+          `${g.name} received ${show(r.byte)} with provenance 0x${r.tag.toString(16)}, not from the keyboard`,
+        );
+        continue;
+      }
+      const seq = tagSeq(r.tag);
+      const key = run.keyboard[seq];
+      if (key === undefined || key.byte !== r.byte) {
+        findings.push(
+          `${g.name} received ${show(r.byte)} as keyboard byte #${seq}, which was typed as ${key === undefined ? "nothing" : show(key.byte)}`,
+        );
+        continue;
+      }
+      const found = expected.indexOf(seq, at);
+      if (found < 0) {
+        const where = destination[seq];
+        findings.push(
+          `keyboard byte #${seq} (${show(r.byte)}) reached ${g.name} but belonged to ${where === null || where === undefined ? "a switch sequence" : run.guests[where]!.name}${expected.includes(seq) ? " (again or out of order)" : ""}`,
+        );
+        continue;
+      }
+      missing += found - at;
+      at = found + 1;
+    }
+    missing += expected.length - at;
+  }
+  const dropped = run.loss.virtRx.R5;
+  if (missing > dropped && run.idle) {
+    findings.push(
+      `${missing} typed byte(s) reached no guest but virt_rx counted only ${dropped} R5 drop(s)`,
+    );
+  } else if (missing > 0) {
+    notes.push(
+      run.idle
+        ? `${missing} typed byte(s) dropped at R5 (client RX queue full), as counted`
+        : `${missing} typed byte(s) not delivered yet when the duration limit stopped the run`,
+    );
+  }
+  return verdict("routing", findings, notes);
+}
+
+/** Determinism (oracle 5): two runs of the same scenario and seed are byte-identical. */
+export function determinism(first: RunResult, second: RunResult): Verdict {
+  if (first.digest === second.digest) {
+    return verdict("determinism", [], [`digest ${first.digest.slice(0, 16)} on both runs`]);
+  }
+  const findings = [
+    `the runs differ (digest ${first.digest.slice(0, 12)} vs ${second.digest.slice(0, 12)})`,
+  ];
+  const n = Math.min(first.wire.length, second.wire.length);
+  let i = 0;
+  while (i < n) {
+    const a = first.wire[i]!;
+    const b = second.wire[i]!;
+    if (a.byte !== b.byte || a.tag !== b.tag || a.end !== b.end) break;
+    i++;
+  }
+  if (i < n || first.wire.length !== second.wire.length) {
+    findings.push(
+      `first difference at wire byte ${i} (of ${first.wire.length} and ${second.wire.length})`,
+    );
+  } else if (first.events !== second.events || first.virtualTime !== second.virtualTime) {
+    findings.push(
+      `same wire, but ${first.events} vs ${second.events} events, ended at ${first.virtualTime} vs ${second.virtualTime} ns`,
+    );
+  } else {
+    findings.push("same wire; the deliveries, loss counters or event logs differ");
+  }
+  return verdict("determinism", findings, []);
+}
+
+/**
+ * Progress (oracle 4): every guest that wrote gets bytes on the wire; the scenario's
+ * per-guest expectations (completion, first byte before/after, longest gap) hold. The
+ * measured numbers are always noted, so starvation is reported even when it is expected.
+ */
+export function progress(run: RunResult, expect?: Expectations): Verdict {
+  const findings: string[] = [];
+  const notes: string[] = [];
+  for (const g of run.guests) {
+    const m = guestMetrics(run, g);
+    const fmt = (s: number | null) => (s === null ? "never" : `${s.toFixed(3)} s`);
+    notes.push(
+      `${g.name}: first byte at ${fmt(m.firstByteAt)} (${fmt(m.timeToFirstByte)} after its first write), longest gap ${fmt(m.longestGap)}, ${m.bytesOnWire}/${m.bytesWritten} bytes out`,
+    );
+    if (m.bytesWritten > 0 && m.bytesOnWire === 0) {
+      findings.push(`${g.name} wrote ${m.bytesWritten} byte(s) and none reached the wire`);
+    }
+    const e = expect?.guests?.[g.name];
+    if (e === undefined) continue;
+    if (e.complete === true && !m.complete) {
+      findings.push(
+        `${g.name}: expected all ${m.bytesWritten} bytes on the wire, ${m.bytesOnWire} arrived`,
+      );
+    }
+    if (
+      e.firstByteBefore !== undefined &&
+      (m.firstByteAt === null || m.firstByteAt > e.firstByteBefore)
+    ) {
+      findings.push(
+        `${g.name}: first byte at ${fmt(m.firstByteAt)}, expected before ${e.firstByteBefore} s`,
+      );
+    }
+    if (
+      e.firstByteAfter !== undefined &&
+      m.firstByteAt !== null &&
+      m.firstByteAt < e.firstByteAfter
+    ) {
+      findings.push(
+        `${g.name}: first byte at ${fmt(m.firstByteAt)}, expected after ${e.firstByteAfter} s`,
+      );
+    }
+    if (e.maxGap !== undefined && m.longestGap > e.maxGap) {
+      findings.push(`${g.name}: longest gap ${fmt(m.longestGap)}, expected at most ${e.maxGap} s`);
+    }
+  }
+  return verdict("progress", findings, notes);
+}
+
+/** One oracle's verdict against the scenario's expectation of it. */
+export interface Judgement {
+  readonly verdict: Verdict;
+  readonly expected: "pass" | "violation";
+  /** The verdict is what the scenario expects (an expected violation is a finding). */
+  readonly asExpected: boolean;
+}
+
+/** Run every oracle over `run` (and `rerun` for determinism) and judge against `expect`. */
+export function judge(run: RunResult, rerun: RunResult, expect?: Expectations): Judgement[] {
+  const verdicts = [integrity(run), routing(run), determinism(run, rerun), progress(run, expect)];
+  return verdicts.map((v) => {
+    const expected = expect?.oracles?.[v.oracle] ?? "pass";
+    return { verdict: v, expected, asExpected: v.ok === (expected === "pass") };
+  });
+}

@@ -1,0 +1,203 @@
+/**
+ * What a person sees of a run: the muxed host terminal (the bytes that left the UART's TX
+ * wire, colour codes and all), a readable report, machine-readable results, and the
+ * artefacts (terminal as asciicast, timeline as Perfetto JSON) written atomically.
+ */
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  type Asciicast,
+  type AsciicastEvent,
+  formatAsciicast,
+  writeFileAtomic,
+} from "./asciicast.js";
+import { type RunMetrics, runMetrics } from "./metrics.js";
+import type { Judgement } from "./oracles.js";
+import type { RunResult } from "./run.js";
+
+/** The wire as text (UTF-8), as a terminal on the other end shows it. */
+export function terminalText(run: RunResult): string {
+  return new TextDecoder().decode(Uint8Array.from(run.wire, (w) => w.byte));
+}
+
+/**
+ * The host terminal as an asciicast: wire bytes grouped into an event whenever the line
+ * was quiet for more than `quietNs` (default 2 ms), timed at the end of the group's first frame.
+ */
+export function terminalCast(run: RunResult, title: string, quietNs = 2_000_000): Asciicast {
+  const decoder = new TextDecoder();
+  const events: AsciicastEvent[] = [];
+  let group: number[] = [];
+  let groupAt = 0;
+  let lastEnd = Number.NEGATIVE_INFINITY;
+  const flush = (final: boolean) => {
+    const data = decoder.decode(Uint8Array.from(group), { stream: !final });
+    if (data.length > 0) events.push({ time: groupAt / 1e9, code: "o", data });
+    group = [];
+  };
+  for (const w of run.wire) {
+    if (w.end - lastEnd > quietNs && group.length > 0) flush(false);
+    if (group.length === 0) groupAt = w.end;
+    group.push(w.byte);
+    lastEnd = w.end;
+  }
+  flush(true);
+  return {
+    header: { version: 2, width: 100, height: 30, title, env: { TERM: "xterm-256color" } },
+    events,
+  };
+}
+
+function seconds(s: number | null): string {
+  return s === null ? "-" : `${s.toFixed(3)} s`;
+}
+
+function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  return rows
+    .map((r) =>
+      r
+        .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+        .join("  "),
+    )
+    .join("\n");
+}
+
+/** The human report printed after the terminal. */
+export function formatReport(run: RunResult, metrics: RunMetrics = runMetrics(run)): string {
+  const out: string[] = [];
+  out.push(
+    `scenario ${run.scenarioFile}  seed ${run.seed}  profile ${run.profile}  colour ${run.colour ? "on" : "off"}`,
+  );
+  out.push(
+    `virtual time ${metrics.virtualTime.toFixed(6)} s, ${metrics.events} kernel events, ${run.idle ? "ran until idle" : "stopped at the duration limit"}`,
+  );
+  out.push("");
+  const rows: string[][] = [
+    [
+      "guest",
+      "written",
+      "on wire",
+      "first byte",
+      "time to 1st",
+      "longest gap",
+      "max latency",
+      "received",
+    ],
+  ];
+  for (const g of metrics.guests) {
+    rows.push([
+      g.name,
+      String(g.bytesWritten),
+      String(g.bytesOnWire),
+      seconds(g.firstByteAt),
+      seconds(g.timeToFirstByte),
+      seconds(g.longestGap),
+      seconds(g.maxLatency),
+      String(g.bytesReceived),
+    ]);
+  }
+  rows.push([
+    "total",
+    String(metrics.guests.reduce((n, g) => n + g.bytesWritten, 0)),
+    String(metrics.wireBytes),
+    "",
+    "",
+    "",
+    "",
+    String(metrics.keyboardBytes),
+  ]);
+  out.push(table(rows));
+  out.push(
+    `wire: ${metrics.wireBytes} bytes = guests ${metrics.guests.reduce((n, g) => n + g.bytesOnWire, 0)} + virtualiser ${metrics.virtualiserBytes} (begin string, colour codes) + unattributed ${metrics.unattributedBytes}`,
+  );
+  out.push("");
+  out.push("loss and stall points (sddf-serial §10):");
+  const nonZero = (loss: Readonly<Record<string, number>>) =>
+    Object.entries(loss)
+      .filter(([, n]) => n !== 0)
+      .map(([k, n]) => `${k}=${n}`);
+  for (const g of metrics.guests) {
+    const points = nonZero(g.loss);
+    out.push(`  ${g.name}: ${points.length === 0 ? "none" : points.join(" ")}`);
+  }
+  const system = nonZero(metrics.loss);
+  out.push(`  system: ${system.length === 0 ? "none" : system.join(" ")}`);
+  return out.join("\n");
+}
+
+/** Oracle verdicts as text; returns the lines. */
+export function formatJudgements(judgements: readonly Judgement[]): string {
+  const out: string[] = [];
+  for (const j of judgements) {
+    const v = j.verdict;
+    const state = v.ok
+      ? "pass"
+      : j.expected === "violation"
+        ? "violation (expected finding)"
+        : "VIOLATION";
+    const mismatch = j.asExpected
+      ? ""
+      : j.expected === "violation"
+        ? "  (expected a violation)"
+        : "";
+    out.push(`${v.oracle.padEnd(12)} ${state}${mismatch}`);
+    for (const f of v.findings) out.push(`    ! ${f}`);
+    for (const n of v.notes) out.push(`    - ${n}`);
+  }
+  return out.join("\n");
+}
+
+/** Machine-readable results (`--json`). */
+export function runJson(run: RunResult, judgements?: readonly Judgement[]) {
+  const metrics = runMetrics(run);
+  return {
+    scenario: run.scenarioFile,
+    seed: run.seed,
+    profile: run.profile,
+    colour: run.colour,
+    virtualTimeSeconds: metrics.virtualTime,
+    events: metrics.events,
+    idle: metrics.idle,
+    digest: run.digest,
+    wire: {
+      bytes: metrics.wireBytes,
+      virtualiserBytes: metrics.virtualiserBytes,
+      unattributedBytes: metrics.unattributedBytes,
+    },
+    keyboardBytes: metrics.keyboardBytes,
+    guests: metrics.guests,
+    loss: metrics.loss,
+    ...(judgements === undefined
+      ? {}
+      : {
+          oracles: judgements.map((j) => ({
+            oracle: j.verdict.oracle,
+            ok: j.verdict.ok,
+            expected: j.expected,
+            asExpected: j.asExpected,
+            findings: j.verdict.findings,
+            notes: j.verdict.notes,
+          })),
+        }),
+  };
+}
+
+/** Artefacts of a run, each written whole or not at all. Returns the paths written. */
+export async function writeArtefacts(run: RunResult, dir: string, name: string): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const written: string[] = [];
+  const castPath = join(dir, `${name}.terminal.cast`);
+  await writeFileAtomic(castPath, formatAsciicast(terminalCast(run, `vmmux replay of ${name}`)));
+  written.push(castPath);
+  const trace = run.perfetto();
+  if (trace !== undefined) {
+    const tracePath = join(dir, `${name}.perfetto.json`);
+    await writeFileAtomic(tracePath, JSON.stringify(trace));
+    written.push(tracePath);
+  }
+  const jsonPath = join(dir, `${name}.report.json`);
+  await writeFileAtomic(jsonPath, `${JSON.stringify(runJson(run), null, 2)}\n`);
+  written.push(jsonPath);
+  return written;
+}

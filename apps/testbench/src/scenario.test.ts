@@ -1,0 +1,152 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, test } from "vitest";
+import { AsciicastError } from "./asciicast.js";
+import { ScenarioError, WiringError } from "./errors.js";
+import { runScenario, scenarioSystem } from "./run.js";
+import { loadScenario, parseScenario } from "./scenario.js";
+import { serialWiring } from "./wiring.js";
+
+const scenariosDir = fileURLToPath(new URL("../../../traces/scenarios/", import.meta.url));
+/** A scenario file name inside the bundled folder, so its relative paths resolve. */
+const here = join(scenariosDir, "under-test.json");
+
+function errorOf(text: string, file = here): ScenarioError {
+  try {
+    parseScenario(text, file);
+  } catch (error) {
+    if (error instanceof ScenarioError) return error;
+    throw error;
+  }
+  throw new Error("expected a scenario error");
+}
+
+const guest = (name: string, extra = "") =>
+  `{ "name": "${name}", "kind": "sddf-client", "trace": "../recorded/qemu-arm64-${name}.cast"${extra} }`;
+
+const valid = (knobs = "{}", guests = `${guest("guest1")},\n    ${guest("guest2")}`) => `{
+  "system": "../systems/serial-two-guests.system",
+  "guests": [
+    ${guests}
+  ],
+  "knobs": ${knobs}
+}`;
+
+describe("bundled scenarios", () => {
+  test.each(["default.json", "starved.json"])("%s validates and its system has the wiring it needs", (name) => {
+    const scenario = loadScenario(join(scenariosDir, name));
+    expect(scenario.guests.map((g) => g.name)).toEqual(["guest1", "guest2"]);
+    const wiring = serialWiring(
+      scenarioSystem(scenario),
+      scenario.guests.map((g) => g.pd),
+    );
+    // Channel ids are read from the system file, not assumed (sddf-serial §11).
+    expect(wiring.virtTx.clientChannels).toEqual([1, 2]);
+    expect(wiring.driver).toMatchObject({ irq: 33, irqChannel: 0, txChannel: 1, rxChannel: 2 });
+    expect(wiring.guests.map((g) => [g.txChannel, g.rxChannel, g.timerChannel])).toEqual([
+      [0, 1, 2],
+      [0, 1, 2],
+    ]);
+  });
+
+  test("the starved scenario's knob raises guest1's priority over the system file", () => {
+    const scenario = loadScenario(join(scenariosDir, "starved.json"));
+    const pds = scenarioSystem(scenario).protectionDomains;
+    expect(pds.find((p) => p.name === "guest1")?.priority).toBe(110);
+    expect(pds.find((p) => p.name === "guest2")?.priority).toBe(100);
+  });
+});
+
+describe("scenario errors name the file, the line and the field", () => {
+  test("malformed JSON points at the line of the syntax error", () => {
+    const e = errorOf('{\n  "system": "x",\n  "guests": [,]\n}');
+    expect([e.line, e.field]).toEqual([3, ""]);
+    expect(e.message).toMatch(/under-test\.json:3: \(file\): not valid JSON/);
+  });
+
+  test("a missing required field is reported at the object that lacks it", () => {
+    const e = errorOf('{\n  "guests": []\n}');
+    expect([e.line, e.field]).toEqual([1, "system"]);
+  });
+
+  test("a guest of an unknown kind names guests[i].kind on its line", () => {
+    const e = errorOf(valid("{}", `${guest("guest1")},\n    ${guest("guest2").replace("sddf-client", "vm")}`));
+    expect(e.field).toBe("guests[1].kind");
+    expect(e.line).toBe(5);
+    expect(e.problem).toContain('"sddf-client"');
+  });
+
+  test("an unknown key is reported at the key", () => {
+    const e = errorOf(valid('{\n    "seed": 3,\n    "colour": true,\n    "colur": false\n  }'));
+    expect([e.line, e.field]).toEqual([10, "knobs.colur"]);
+  });
+
+  test("a queue size that is not a power of two names knobs.queueSizes.client", () => {
+    const e = errorOf(valid('{\n    "queueSizes": {\n      "client": 12288\n    }\n  }'));
+    expect([e.line, e.field]).toEqual([9, "knobs.queueSizes.client"]);
+    expect(e.problem).toContain("power of two");
+  });
+
+  test("the line-atomic mux under the reference profile is refused at knobs.lineAtomic", () => {
+    const e = errorOf(valid('{\n    "profile": "reference",\n    "lineAtomic": true\n  }'));
+    expect([e.line, e.field]).toEqual([9, "knobs.lineAtomic"]);
+  });
+
+  test("two guests on one PD are refused", () => {
+    const e = errorOf(valid("{}", `${guest("guest1")},\n    ${guest("guest1")}`));
+    expect([e.line, e.field]).toEqual([5, "guests[1].name"]);
+  });
+
+  test("an unreadable trace names guests[i].trace", () => {
+    const e = errorOf(valid("{}", `${guest("guest1")},\n    ${guest("guest9")}`));
+    expect([e.line, e.field]).toEqual([5, "guests[1].trace"]);
+    expect(e.problem).toMatch(/cannot read .*qemu-arm64-guest9\.cast/);
+  });
+
+  test("a malformed trace is reported in the trace's own file, line and field", () => {
+    const dir = mkdtempSync(join(tmpdir(), "vmmux-scenario-"));
+    writeFileSync(join(dir, "bad.cast"), '{"version":2,"width":80,"height":24}\n[1,"o","a"]\n[0.5,"o","b"]\n');
+    const text = `{"system": "s.system", "guests": [{"name": "guest1", "kind": "sddf-client", "trace": "bad.cast"}]}`;
+    expect(() => parseScenario(text, join(dir, "s.json"))).toThrow(AsciicastError);
+    expect(() => parseScenario(text, join(dir, "s.json"))).toThrow(/bad\.cast:3: time: goes backwards/);
+  });
+
+  test("a knob for a PD the system lacks names knobs.pds.<name> when the run is built", () => {
+    const scenario = parseScenario(valid('{\n    "pds": {\n      "nope": { "priority": 3 }\n    }\n  }'), here);
+    expect(() => runScenario(scenario)).toThrow(ScenarioError);
+    expect(() => runScenario(scenario)).toThrow(/under-test\.json:9: knobs\.pds\.nope: no protection domain 'nope'/);
+  });
+
+  test("a budget above the period is refused at the knob", () => {
+    const scenario = parseScenario(valid('{\n    "pds": { "guest2": { "budget": 2000, "period": 1000 } }\n  }'), here);
+    expect(() => scenarioSystem(scenario)).toThrow(/:8: knobs\.pds\.guest2: budget 2000 µs exceeds period 1000 µs/);
+  });
+
+  test("a guest PD without its serial regions is a wiring error naming the system file", () => {
+    const scenario = parseScenario(
+      valid("{}", `${guest("guest1")},\n    ${guest("guest2", ', "pd": "serial_virt_rx"')}`),
+      here,
+    );
+    expect(() => runScenario(scenario)).toThrow(WiringError);
+    expect(() => runScenario(scenario)).toThrow(/serial-two-guests\.system: .*serial_tx_queue_serial_virt_rx/);
+  });
+});
+
+describe("keyboard input", () => {
+  test("an input asciicast's i events become keystrokes, shifted by the offset", () => {
+    const text = `{
+      "system": "../systems/serial-two-guests.system",
+      "guests": [${guest("guest1")}, ${guest("guest2")}],
+      "keyboard": { "cast": "../recorded/qemu-arm64-guest1.cast", "offset": 0.5 }
+    }`;
+    const scenario = parseScenario(text, here);
+    expect(scenario.keyboard.slice(0, 3)).toEqual([
+      { at: 4.333702 + 0.5, text: "u" },
+      { at: 4.424157 + 0.5, text: "n" },
+      { at: 4.514627 + 0.5, text: "a" },
+    ]);
+    expect(scenario.keyboard.length).toBe(67);
+  });
+});

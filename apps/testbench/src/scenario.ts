@@ -1,0 +1,350 @@
+/**
+ * Scenario files (DESIGN.md "Traces and scenarios"): a JSON document naming a Microkit
+ * system file, one trace per guest, the keyboard input, the knobs and optional
+ * expectations. The schema is a zod schema; every error names the file, the line of the
+ * offending value and its field path.
+ */
+import { readFileSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import {
+  findNodeAtLocation,
+  type Node as JsonNode,
+  type ParseError,
+  parseTree,
+  printParseErrorCode,
+} from "jsonc-parser";
+import { z } from "zod";
+import { type Asciicast, parseAsciicast } from "./asciicast.js";
+import { ScenarioError } from "./errors.js";
+
+const seconds = z.number().finite().nonnegative();
+
+/** Byte rings must be a power of two (sddf-serial §2.3) and whole pages (Microkit regions). */
+const queueSize = z
+  .number()
+  .int()
+  .min(0x1000)
+  .max(2 ** 26)
+  .refine((n) => (n & (n - 1)) === 0, "must be a power of two");
+
+const guestName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, "must be a PD name: letters, digits, _ (at most 63)");
+
+/**
+ * A guest that is an sDDF serial client PD (sddf-serial §8): it replays the trace's `o`
+ * events at their timestamps through the putchar library. A `vm` guest (a Linux model on a
+ * vCPU behind a VMM and a VirtIO console) joins this union when its packages are ready.
+ */
+const sddfClientGuest = z.strictObject({
+  name: guestName,
+  kind: z.literal("sddf-client"),
+  /** The guest's PD in the system file; default: the guest's name. */
+  pd: guestName.optional(),
+  /** asciicast v2 file whose `o` events the guest prints, relative to the scenario. */
+  trace: z.string().min(1),
+  /** `idle`: waits for its timer between outputs; `busy`: computes until the next one (a booting guest). */
+  cpu: z.enum(["idle", "busy"]).default("idle"),
+  /** `echo`: echo typed bytes as a tty does; `record`: only record them. */
+  input: z.enum(["echo", "record"]).default("record"),
+});
+
+const guest = z.discriminatedUnion("kind", [sddfClientGuest], {
+  error: (issue) =>
+    issue.code === "invalid_union"
+      ? 'kind must be "sddf-client" ("vm" guests are not available yet)'
+      : undefined,
+});
+
+const keyStroke = z.strictObject({
+  /** Seconds after boot at which the first byte starts on the wire. */
+  at: seconds,
+  /** Bytes typed (UTF-8), switch sequences included: `"\u001c1\r"` selects client 1. */
+  text: z.string().min(1),
+});
+
+const keyboard = z.union([
+  z.array(keyStroke),
+  z.strictObject({
+    /** An asciicast whose `i` events are the typed input. */
+    cast: z.string().min(1),
+    /** Seconds added to every event time. */
+    offset: seconds.default(0),
+  }),
+]);
+
+const pdKnob = z.strictObject({
+  priority: z.number().int().min(0).max(254).optional(),
+  /** µs, as in the system file. */
+  budget: z.number().int().positive().optional(),
+  period: z.number().int().positive().optional(),
+});
+
+const knobs = z.strictObject({
+  profile: z.enum(["reference", "hardened"]).default("hardened"),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .default(1),
+  /** Virtual seconds after which the run stops even if it has not gone idle. */
+  durationLimit: z.number().positive().max(3600).default(60),
+  /** virt_tx `enable_colour` (sddf-serial §4, §5.2). */
+  colour: z.boolean().default(true),
+  /** vmmux's line-atomic mux option (hardened only). */
+  lineAtomic: z.boolean().default(false),
+  /** Driver `default_baud` (sddf-serial §4). */
+  baud: z.number().int().min(300).max(4_000_000).default(115_200),
+  /** PL011 flavour: real hardware timing or QEMU's (pl011 reference). */
+  uart: z.enum(["hardware", "qemu"]).default("hardware"),
+  /** Data-region (byte ring) sizes overriding the system file's. */
+  queueSizes: z
+    .strictObject({ driver: queueSize.optional(), client: queueSize.optional() })
+    .default({}),
+  /** Per-PD scheduling overrides over the system file. */
+  pds: z.record(guestName, pdKnob).default({}),
+});
+
+const guestExpectation = z.strictObject({
+  /** Every byte the guest wrote reached the wire. */
+  complete: z.boolean().optional(),
+  firstByteBefore: seconds.optional(),
+  firstByteAfter: seconds.optional(),
+  maxGap: seconds.optional(),
+});
+
+const oracleName = z.enum(["integrity", "routing", "determinism", "progress"]);
+
+const expectations = z.strictObject({
+  /** Expected oracle outcome; a predicted `violation` under `reference` is a finding, not a failure. */
+  oracles: z.partialRecord(oracleName, z.enum(["pass", "violation"])).optional(),
+  guests: z.record(guestName, guestExpectation).optional(),
+});
+
+export const scenarioSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    description: z.string().optional(),
+    /** Microkit system file, relative to the scenario. */
+    system: z.string().min(1),
+    guests: z.array(guest).min(1).max(61),
+    keyboard: keyboard.default([]),
+    knobs: knobs.default({
+      profile: "hardened",
+      seed: 1,
+      durationLimit: 60,
+      colour: true,
+      lineAtomic: false,
+      baud: 115_200,
+      uart: "hardware",
+      queueSizes: {},
+      pds: {},
+    }),
+    expect: expectations.optional(),
+  })
+  .superRefine((value, ctx) => {
+    const seen = new Map<string, number>();
+    for (const [index, g] of value.guests.entries()) {
+      const pd = g.pd ?? g.name;
+      if (seen.has(pd)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["guests", index, g.pd === undefined ? "name" : "pd"],
+          message: `PD '${pd}' is already used by guests[${seen.get(pd)}]`,
+        });
+      }
+      seen.set(pd, index);
+    }
+    if (value.knobs.lineAtomic && value.knobs.profile === "reference") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["knobs", "lineAtomic"],
+        message: "the line-atomic mux exists only under the hardened profile",
+      });
+    }
+    for (const name of Object.keys(value.expect?.guests ?? {})) {
+      if (!value.guests.some((g) => g.name === name)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["expect", "guests", name],
+          message: `no guest named '${name}'`,
+        });
+      }
+    }
+  });
+
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+type ScenarioDocument = z.output<typeof scenarioSchema>;
+export type Knobs = ScenarioDocument["knobs"];
+export type Expectations = NonNullable<ScenarioDocument["expect"]>;
+export type GuestExpectation = z.output<typeof guestExpectation>;
+export type OracleName = z.output<typeof oracleName>;
+export type GuestCpu = "idle" | "busy";
+export type GuestInput = "echo" | "record";
+
+/** One guest with its trace loaded. */
+export interface ScenarioGuest {
+  readonly name: string;
+  readonly kind: "sddf-client";
+  /** PD name in the system file. */
+  readonly pd: string;
+  readonly tracePath: string;
+  readonly trace: Asciicast;
+  readonly cpu: GuestCpu;
+  readonly input: GuestInput;
+}
+
+/** One keyboard entry: bytes that start on the wire at `at` seconds. */
+export interface KeyStroke {
+  readonly at: number;
+  readonly text: string;
+}
+
+/** A validated scenario with paths resolved and traces loaded. */
+export interface Scenario {
+  readonly file: string;
+  readonly description: string | undefined;
+  readonly systemPath: string;
+  readonly guests: readonly ScenarioGuest[];
+  /** Sorted by time (stable). */
+  readonly keyboard: readonly KeyStroke[];
+  readonly knobs: Knobs;
+  readonly expect: Expectations | undefined;
+  /** 1-based line of a field of the document (the nearest existing ancestor). */
+  lineOf(path: readonly (string | number)[]): number;
+}
+
+function lineAt(text: string, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
+}
+
+/** `guests[1].trace`, `knobs.pds.guest1`: how a field is named in messages. */
+export function fieldName(path: readonly PropertyKey[]): string {
+  let out = "";
+  for (const key of path) {
+    if (typeof key === "number") out += `[${key}]`;
+    else out += out === "" ? String(key) : `.${String(key)}`;
+  }
+  return out;
+}
+
+function locator(text: string, root: JsonNode | undefined) {
+  return (path: readonly PropertyKey[]): number => {
+    if (root === undefined) return 1;
+    const keys = path.filter((k): k is string | number => typeof k !== "symbol");
+    for (let n = keys.length; n >= 0; n--) {
+      const node = findNodeAtLocation(root, keys.slice(0, n));
+      if (node !== undefined) {
+        // For an object member, point at its key, where a reader looks for it.
+        const at = node.parent?.type === "property" ? node.parent.offset : node.offset;
+        return lineAt(text, at);
+      }
+    }
+    return 1;
+  };
+}
+
+function readText(path: string, file: string, line: number, field: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (error) {
+    throw new ScenarioError(file, line, field, `cannot read ${path} (${(error as Error).message})`);
+  }
+}
+
+function loadCast(path: string, file: string, line: number, field: string): Asciicast {
+  return parseAsciicast(readText(path, file, line, field), path);
+}
+
+/**
+ * Validate a scenario text. `file` names it in errors and is the base of its relative
+ * paths. Traces are read and parsed; the system file is only resolved (it is loaded when a
+ * run is built, so `vmmux sdf` errors stay the SDF parser's own).
+ */
+export function parseScenario(text: string, file: string): Scenario {
+  const errors: ParseError[] = [];
+  const root = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false });
+  const first = errors[0];
+  if (first !== undefined) {
+    throw new ScenarioError(
+      file,
+      lineAt(text, first.offset),
+      "",
+      `not valid JSON (${printParseErrorCode(first.error)})`,
+    );
+  }
+  const lineOf = locator(text, root);
+  const result = scenarioSchema.safeParse(JSON.parse(text));
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    // An unknown key is reported at the key itself, not at the object holding it.
+    const path =
+      issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0]!] : issue.path;
+    throw new ScenarioError(
+      file,
+      lineOf(path),
+      fieldName(path),
+      issue.message.charAt(0).toLowerCase() + issue.message.slice(1),
+    );
+  }
+  const doc = result.data;
+  const base = dirname(resolve(file));
+  const guests: ScenarioGuest[] = doc.guests.map((g, index) => {
+    const tracePath = resolve(base, g.trace);
+    return {
+      name: g.name,
+      kind: g.kind,
+      pd: g.pd ?? g.name,
+      tracePath,
+      trace: loadCast(
+        tracePath,
+        file,
+        lineOf(["guests", index, "trace"]),
+        `guests[${index}].trace`,
+      ),
+      cpu: g.cpu,
+      input: g.input,
+    };
+  });
+  let keyboardStrokes: KeyStroke[];
+  if (Array.isArray(doc.keyboard)) {
+    keyboardStrokes = doc.keyboard.map((k) => ({ at: k.at, text: k.text }));
+  } else {
+    const castPath = resolve(base, doc.keyboard.cast);
+    const cast = loadCast(castPath, file, lineOf(["keyboard", "cast"]), "keyboard.cast");
+    const offset = doc.keyboard.offset;
+    keyboardStrokes = cast.events
+      .filter((e) => e.code === "i")
+      .map((e) => ({ at: e.time + offset, text: e.data }));
+  }
+  keyboardStrokes.sort((a, b) => a.at - b.at);
+  return {
+    file,
+    description: doc.description,
+    systemPath: resolve(base, doc.system),
+    guests,
+    keyboard: keyboardStrokes,
+    knobs: doc.knobs,
+    expect: doc.expect,
+    lineOf,
+  };
+}
+
+/** Read and validate a scenario file. */
+export function loadScenario(path: string): Scenario {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new ScenarioError(path, 1, "", `cannot read the scenario (${(error as Error).message})`);
+  }
+  return parseScenario(text, path);
+}
+
+/** The same scenario with some knobs replaced (the CLI's `--seed`, `--no-colour`). */
+export function withKnobs(scenario: Scenario, overrides: Partial<Knobs>): Scenario {
+  return { ...scenario, knobs: { ...scenario.knobs, ...overrides } };
+}

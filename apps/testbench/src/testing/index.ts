@@ -1,0 +1,10 @@
+/** Test support for @vmmux/testbench and packages that build on it. */
+export {
+  VirtTxDroppingBytes,
+  withKeystrokeMisrouted,
+  withWireByteCorrupted,
+  withWireByteDropped,
+  withWireBytesSwapped,
+} from "./planted.js";
+export type { SyntheticGuest } from "./synthetic.js";
+export { BUNDLED_SYSTEM, DEFAULT_KNOBS, syntheticCast, syntheticScenario } from "./synthetic.js";

@@ -1,0 +1,224 @@
+/**
+ * Export of the event log as Chrome Trace Event JSON, which Perfetto (ui.perfetto.dev) and
+ * chrome://tracing open: a "core 0" track showing which thread holds the CPU, one track per PD,
+ * monitor and vCPU with its entry points as slices and kernel events as instants, flow arrows
+ * from each signal to the `notified` call that consumed it, and counter tracks.
+ */
+import type { RuntimeEvent } from "./event-log.js";
+
+/** One Chrome Trace Event (the subset this exporter writes). */
+export interface TraceEvent {
+  readonly name: string;
+  readonly ph: "X" | "B" | "E" | "i" | "s" | "f" | "C" | "M";
+  readonly pid: number;
+  readonly tid?: number;
+  /** Microseconds. */
+  readonly ts?: number;
+  readonly dur?: number;
+  readonly cat?: string;
+  readonly id?: number;
+  readonly bp?: "e";
+  readonly s?: "t" | "p" | "g";
+  readonly args?: Readonly<Record<string, unknown>>;
+}
+
+export interface PerfettoTrace {
+  readonly traceEvents: readonly TraceEvent[];
+  readonly displayTimeUnit: "ns";
+}
+
+export interface TraceThread {
+  readonly name: string;
+  readonly kind: string;
+  readonly priority: number;
+}
+
+const PID = 1;
+const CORE_TID = 1;
+const FIRST_THREAD_TID = 10;
+
+export function toPerfetto(
+  log: readonly RuntimeEvent[],
+  threads: readonly TraceThread[],
+  endTime: number,
+): PerfettoTrace {
+  const out: TraceEvent[] = [];
+  const us = (ns: number): number => ns / 1000;
+  out.push({ name: "process_name", ph: "M", pid: PID, args: { name: "vmmux" } });
+  out.push({ name: "thread_name", ph: "M", pid: PID, tid: CORE_TID, args: { name: "core 0" } });
+  out.push({
+    name: "thread_sort_index",
+    ph: "M",
+    pid: PID,
+    tid: CORE_TID,
+    args: { sort_index: 0 },
+  });
+  const tids = new Map<string, number>();
+  threads.forEach((thread, i) => {
+    const tid = FIRST_THREAD_TID + i;
+    tids.set(thread.name, tid);
+    out.push({
+      name: "thread_name",
+      ph: "M",
+      pid: PID,
+      tid,
+      args: { name: `${thread.name} (${thread.kind}, prio ${thread.priority})` },
+    });
+    out.push({ name: "thread_sort_index", ph: "M", pid: PID, tid, args: { sort_index: 1 + i } });
+  });
+  let nextTid = FIRST_THREAD_TID + threads.length;
+  const extraTid = (name: string): number => {
+    let tid = tids.get(name);
+    if (tid === undefined) {
+      tid = nextTid++;
+      tids.set(name, tid);
+      out.push({ name: "thread_name", ph: "M", pid: PID, tid, args: { name } });
+      out.push({ name: "thread_sort_index", ph: "M", pid: PID, tid, args: { sort_index: tid } });
+    }
+    return tid;
+  };
+  const tidOf = (name: string): number => tids.get(name) ?? extraTid(name);
+
+  let running: { name: string; since: number } | null = null;
+  const openEntries = new Map<number, number>();
+  const instant = (
+    tid: number,
+    t: number,
+    name: string,
+    args?: Readonly<Record<string, unknown>>,
+  ): void => {
+    out.push({ name, ph: "i", s: "t", pid: PID, tid, ts: us(t), ...(args ? { args } : {}) });
+  };
+
+  for (const event of log) {
+    switch (event.type) {
+      case "switch":
+        if (running) {
+          out.push({
+            name: running.name,
+            ph: "X",
+            pid: PID,
+            tid: CORE_TID,
+            ts: us(running.since),
+            dur: us(event.t - running.since),
+          });
+        }
+        running = event.to === null ? null : { name: event.to, since: event.t };
+        break;
+      case "entry": {
+        const tid = tidOf(event.thread);
+        const label = event.ch === undefined ? event.entry : `${event.entry}(${event.ch})`;
+        out.push({ name: label, ph: "B", pid: PID, tid, ts: us(event.t), cat: "entry" });
+        openEntries.set(tid, (openEntries.get(tid) ?? 0) + 1);
+        for (const id of event.flows ?? []) {
+          out.push({
+            name: "signal",
+            ph: "f",
+            bp: "e",
+            id,
+            pid: PID,
+            tid,
+            ts: us(event.t),
+            cat: "signal",
+          });
+        }
+        break;
+      }
+      case "entry-end": {
+        const tid = tidOf(event.thread);
+        const open = openEntries.get(tid) ?? 0;
+        if (open > 0) {
+          out.push({ name: event.entry, ph: "E", pid: PID, tid, ts: us(event.t), cat: "entry" });
+          openEntries.set(tid, open - 1);
+        }
+        break;
+      }
+      case "signal": {
+        const irq = event.from.startsWith("irq:");
+        const tid = irq ? extraTid(`interrupts`) : tidOf(event.from);
+        // A short slice for the flow arrow to start from (a deferred signal is sent between entry points).
+        out.push({
+          name: irq ? event.from : "signal",
+          ph: "X",
+          pid: PID,
+          tid,
+          ts: us(event.t),
+          dur: 0.001,
+        });
+        instant(tid, event.t, `signal → ${event.to}[${event.ch}]`, { outcome: event.outcome });
+        out.push({
+          name: "signal",
+          ph: "s",
+          id: event.id,
+          pid: PID,
+          tid,
+          ts: us(event.t),
+          cat: "signal",
+        });
+        break;
+      }
+      case "irq":
+        instant(tidOf(event.thread), event.t, `irq ${event.irq} ${event.outcome}`, {
+          ch: event.ch,
+        });
+        break;
+      case "irq-ack":
+        instant(tidOf(event.thread), event.t, `irq ${event.irq} ack`, { ch: event.ch });
+        break;
+      case "ppcall":
+        instant(tidOf(event.from), event.t, `ppcall → ${event.to}[${event.ch}]`);
+        break;
+      case "reply":
+        instant(tidOf(event.from), event.t, `reply → ${event.to}`);
+        break;
+      case "fault":
+        instant(tidOf(event.thread), event.t, `fault → ${event.handler}`, { fault: event.fault });
+        break;
+      case "deferred":
+        instant(tidOf(event.thread), event.t, `deferred ${event.op}(${event.ch}) ${event.phase}`);
+        break;
+      case "budget":
+        instant(tidOf(event.thread), event.t, `budget ${event.action}`, { sc: event.sc });
+        break;
+      case "debug":
+        instant(tidOf(event.thread), event.t, event.message);
+        break;
+      case "error":
+        instant(tidOf(event.thread), event.t, `error ${event.code}`, { message: event.message });
+        break;
+      case "device":
+        instant(extraTid(`device ${event.device}`), event.t, event.name, event.args);
+        break;
+      case "counter":
+        out.push({
+          name: event.thread ? `${event.thread}.${event.name}` : event.name,
+          ph: "C",
+          pid: PID,
+          ts: us(event.t),
+          args: { value: event.value },
+        });
+        break;
+      case "domain":
+        instant(CORE_TID, event.t, `domain ${event.domain}`);
+        break;
+      case "state":
+      case "point":
+        break;
+    }
+  }
+  if (running) {
+    out.push({
+      name: running.name,
+      ph: "X",
+      pid: PID,
+      tid: CORE_TID,
+      ts: us(running.since),
+      dur: us(endTime - running.since),
+    });
+  }
+  for (const [tid, open] of openEntries) {
+    for (let i = 0; i < open; i++)
+      out.push({ name: "unfinished", ph: "E", pid: PID, tid, ts: us(endTime) });
+  }
+  return { traceEvents: out, displayTimeUnit: "ns" };
+}

@@ -1,0 +1,515 @@
+/**
+ * `System`: a runnable Microkit system built from a parsed SDF plus a registry of PD programs,
+ * guest programs and device models (DESIGN.md "The simulation kernel").
+ */
+import type {
+  DeviceHost,
+  GuestProgram,
+  MappedRegion,
+  MmioDevice,
+  MmioPort,
+  PdProgram,
+  TimerHandle,
+} from "../program.js";
+import type { MemoryMap, ProtectionDomain, SystemDescription } from "../sdf/types.js";
+import { flattenProtectionDomains } from "../sdf/types.js";
+import {
+  type CostModel,
+  type CostModelOverride,
+  defaultCostModel,
+  mergeCostModel,
+} from "./cost-model.js";
+import { RuntimeError } from "./errors.js";
+import type { EntryPoint, RuntimeEvent, ThreadStateName } from "./event-log.js";
+import type { ScheduledEvent } from "./event-queue.js";
+import {
+  type DomainSlot,
+  IrqLine,
+  Kernel,
+  type PlantedSchedulerBug,
+  type Thread,
+  type ThreadKind,
+} from "./kernel.js";
+import { CheckedPort, CheckedRegion } from "./memory.js";
+import { type PerfettoTrace, toPerfetto } from "./perfetto.js";
+import { Prng } from "./prng.js";
+import {
+  type ChannelEndpoint,
+  monitorBody,
+  pdBody,
+  RuntimePdContext,
+  RuntimeVcpuContext,
+  type VcpuHandle,
+  vcpuBody,
+} from "./threads.js";
+
+/** A PD program, or a factory called once per PD that runs the image (and again on restart). */
+export type ProgramEntry = PdProgram | ((pdName: string) => PdProgram);
+/** A guest program, or a factory called each time the vCPU is (re)started. */
+export type GuestEntry = GuestProgram | ((vcpuId: number) => GuestProgram);
+/** A device model, or a factory given the device's host interface. */
+export type DeviceEntry = MmioDevice | ((host: DeviceHost) => MmioDevice);
+
+export interface SystemOptions {
+  /** PD programs by `program_image` path. */
+  readonly programs: Readonly<Record<string, ProgramEntry>>;
+  /** Guest programs by virtual-machine name. */
+  readonly guests?: Readonly<Record<string, GuestEntry>>;
+  /** Device models by the name of the memory region (with `phys_addr`) that holds their registers. */
+  readonly devices?: Readonly<Record<string, DeviceEntry>>;
+  /** The run's one seed (default 1). */
+  readonly seed?: number;
+  readonly costModel?: CostModelOverride;
+  /** MIN_BUDGET in µs (reference §3.2, §4.4; default 0). */
+  readonly minBudgetUs?: number;
+  /**
+   * Equal-priority start order (reference §2.1, derived): `capdl` resumes TCBs in byte-wise
+   * alphabetical order of their names, each to the head of its queue, so the alphabetically last
+   * PD runs `init` first (default); `document` starts equal-priority PDs in SDF order.
+   */
+  readonly bootOrder?: "capdl" | "document";
+  /** Back memory regions with SharedArrayBuffer (default false). */
+  readonly sharedMemory?: boolean;
+  /** WFI traps to the VMM (seL4's default, reference §2.10); false blocks the vCPU until a virtual IRQ. */
+  readonly trapWfi?: boolean;
+  /** Record the event log (default true). */
+  readonly recordEvents?: boolean;
+  /** Also record every preemption point a thread reaches (default false; large logs). */
+  readonly recordPoints?: boolean;
+  /**
+   * Domain of vCPU threads when the SDF has a domain schedule: `zero` is the pinned Microkit
+   * behaviour (microkit#594, reference §3.3: a VM whose VMM is in another domain hangs); `vmm`
+   * puts them in their VMM's domain as the upstream fix does. Default `zero`.
+   */
+  readonly vcpuDomain?: "zero" | "vmm";
+  /** Length of a domain-schedule `ticks` unit in ns (platform timer; default 1000). */
+  readonly domainTickNs?: number;
+}
+
+/** Knobs for tests of the runtime itself; never part of a normal run. */
+export interface SystemInternals {
+  readonly plantedBug?: PlantedSchedulerBug;
+}
+
+/** A thread as inspection reports it. */
+export interface ThreadInfo {
+  readonly name: string;
+  readonly kind: ThreadKind;
+  readonly priority: number;
+  /** `running` when it holds the core; otherwise its kernel state. */
+  readonly state: ThreadStateName | "running";
+  readonly throttled: boolean;
+  readonly passive: boolean;
+  /** Virtual ns spent on the core. */
+  readonly runTime: number;
+  /** The entry point it is inside, if any. */
+  readonly entry: EntryPoint | null;
+  /** Budget and period of its own SC, in ns. */
+  readonly budget: number;
+  readonly period: number;
+  /** Scheduling domain (reference §3.3). */
+  readonly domain: number;
+}
+
+/** A host-side handle for a device model, also usable by tests to drive IRQs and timers. */
+class Host implements DeviceHost {
+  private readonly timers = new Map<number, ScheduledEvent>();
+  private nextId = 0;
+
+  constructor(
+    private readonly k: Kernel,
+    private readonly device: string,
+  ) {}
+
+  now(): number {
+    return this.k.now;
+  }
+  at(time: number, action: () => void): TimerHandle {
+    const id = this.nextId++;
+    const event = this.k.at(time, () => {
+      this.timers.delete(id);
+      action();
+    });
+    this.timers.set(id, event);
+    return { id };
+  }
+  cancel(handle: TimerHandle): void {
+    const event = this.timers.get(handle.id);
+    if (event) this.k.events.cancel(event);
+    this.timers.delete(handle.id);
+  }
+  setIrqLevel(irq: number, asserted: boolean): void {
+    this.k.setIrqLevel(irq, asserted);
+  }
+  pulseIrq(irq: number): void {
+    this.k.setIrqLevel(irq, true);
+    this.k.setIrqLevel(irq, false);
+  }
+  trace(name: string, args?: Readonly<Record<string, unknown>>): void {
+    this.k.record({
+      t: this.k.now,
+      type: "device",
+      device: this.device,
+      name,
+      ...(args ? { args } : {}),
+    });
+  }
+}
+
+const US = 1000;
+
+export class System {
+  readonly costs: CostModel;
+  private readonly kernel: Kernel;
+  private readonly prng: Prng;
+  private readonly buffers = new Map<string, ArrayBufferLike>();
+  private readonly devices = new Map<string, MmioDevice>();
+  private readonly pdThreads = new Map<string, Thread>();
+  private readonly hosts = new Map<string, Host>();
+  private booted = false;
+
+  constructor(
+    readonly description: SystemDescription,
+    private readonly options: SystemOptions,
+    internals: SystemInternals = {},
+  ) {
+    this.costs = mergeCostModel(defaultCostModel, options.costModel);
+    this.prng = new Prng(options.seed ?? 1);
+    this.kernel = new Kernel({
+      costs: this.costs,
+      minBudget: Math.round((options.minBudgetUs ?? 0) * US),
+      recordEvents: options.recordEvents ?? true,
+      recordPoints: options.recordPoints ?? false,
+      ...(internals.plantedBug ? { plantedBug: internals.plantedBug } : {}),
+    });
+    this.build();
+  }
+
+  private build(): void {
+    const k = this.kernel;
+    const desc = this.description;
+    const shared = this.options.sharedMemory ?? false;
+    for (const mr of desc.memoryRegions) {
+      const size = Number(mr.size);
+      this.buffers.set(mr.name, shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size));
+    }
+    for (const [mrName, entry] of Object.entries(this.options.devices ?? {})) {
+      const mr = desc.memoryRegions.find((region) => region.name === mrName);
+      if (!mr || mr.physAddr === undefined) {
+        throw new RuntimeError(
+          "RT_BAD_DEVICE",
+          `device '${mrName}': ${mr ? "memory region has no phys_addr" : "no memory region of that name"}`,
+        );
+      }
+      const host = new Host(k, mrName);
+      this.hosts.set(mrName, host);
+      this.devices.set(mrName, typeof entry === "function" ? entry(host) : entry);
+    }
+
+    const monitor = k.addThread("monitor", "monitor", 255, 1000 * US, 1000 * US);
+    monitor.body = monitorBody(k, monitor);
+
+    const domainIds = new Map((desc.domainSchedule?.domains ?? []).map((d) => [d.name, d.id]));
+    const pds = flattenProtectionDomains(desc);
+    for (const pd of pds) {
+      const thread = k.addThread(pd.name, "pd", pd.priority, pd.budget * US, pd.period * US);
+      thread.domain = pd.domain === undefined ? 0 : (domainIds.get(pd.domain) ?? 0);
+      this.pdThreads.set(pd.name, thread);
+    }
+    pds.forEach((pd, index) => {
+      const thread = this.pdThreads.get(pd.name)!;
+      if (pd.parent !== undefined) {
+        thread.faultHandler = this.pdThreads.get(pd.parent) ?? monitor;
+        thread.faultId = pd.id ?? 0;
+      } else {
+        thread.faultHandler = monitor;
+        thread.faultId = index + 1;
+      }
+    });
+
+    const channels = new Map<string, Map<number, ChannelEndpoint>>();
+    for (const pd of pds) channels.set(pd.name, new Map());
+    for (const channel of desc.channels) {
+      const [a, b] = channel.ends;
+      for (const [self, peer] of [
+        [a, b],
+        [b, a],
+      ] as const) {
+        const selfThread = this.pdThreads.get(self.pd);
+        const peerThread = this.pdThreads.get(peer.pd);
+        if (!selfThread || !peerThread) continue;
+        if (self.pp && peerThread.priority <= selfThread.priority) {
+          throw new RuntimeError(
+            "RT_PPC_PRIORITY",
+            `PPCs must be to protection domains of strictly higher priorities; channel with PPC exists from pd ${self.pd} (priority: ${selfThread.priority}) to pd ${peer.pd} (priority: ${peerThread.priority})`,
+          );
+        }
+        channels
+          .get(self.pd)!
+          .set(self.id, { peer: peerThread, peerCh: peer.id, notify: self.notify, pp: self.pp });
+      }
+    }
+
+    for (const pd of pds) this.buildPd(pd, channels.get(pd.name)!, monitor);
+
+    const bootOrder = this.options.bootOrder ?? "capdl";
+    const all = [monitor, ...pds.map((pd) => this.pdThreads.get(pd.name)!)];
+    const resume =
+      bootOrder === "capdl"
+        ? [...all].sort((x, y) => compareBytes(`tcb_${x.name}`, `tcb_${y.name}`))
+        : [...all].reverse();
+    this.bootThreads = resume;
+    const schedule = desc.domainSchedule;
+    if (schedule) {
+      const tick = this.options.domainTickNs ?? 1000;
+      const slots: DomainSlot[] = [];
+      for (const entry of schedule.schedule) {
+        if (entry.kind === "end-marker") break;
+        const domain = domainIds.get(entry.domain) ?? 0;
+        slots.push({ domain, duration: entry.duration * (entry.unit === "us" ? US : tick) });
+      }
+      this.domainSlots = slots;
+      this.domainStart = schedule.startIndex;
+    }
+  }
+
+  private bootThreads: Thread[] = [];
+  private domainSlots: DomainSlot[] = [];
+  private domainStart = 0;
+
+  private buildPd(
+    pd: ProtectionDomain,
+    channels: Map<number, ChannelEndpoint>,
+    monitor: Thread,
+  ): void {
+    const k = this.kernel;
+    const thread = this.pdThreads.get(pd.name)!;
+    const irqs = new Map<number, IrqLine>();
+    for (const irq of pd.irqs) {
+      const number = irq.kind === "arm" ? irq.irq : irq.vector;
+      const line = new IrqLine(number, thread, irq.id, irq.kind === "msi" ? "edge" : irq.trigger);
+      k.addIrqLine(line);
+      irqs.set(irq.id, line);
+    }
+    const regions = new Map<string, MappedRegion>();
+    const ports = new Map<string, MmioPort>();
+    for (const map of pd.maps) this.mapInto(map, regions, ports);
+
+    const vcpus = new Map<number, VcpuHandle>();
+    const vm = pd.virtualMachine;
+    if (vm) {
+      const ram = new Map<string, MappedRegion>();
+      for (const map of vm.maps) this.mapInto(map, ram, new Map());
+      for (const vcpu of vm.vcpus) {
+        const vt = k.addThread(
+          `${vm.name}:vcpu${vcpu.id}`,
+          "vcpu",
+          vcpu.priority & 0xff,
+          vcpu.budget * US,
+          vcpu.period * US,
+        );
+        vt.faultHandler = thread;
+        vt.faultId = vcpu.id;
+        if (this.options.vcpuDomain === "vmm") vt.domain = thread.domain;
+        const entry = this.options.guests?.[vm.name];
+        const trapWfi = this.options.trapWfi ?? true;
+        vcpus.set(vcpu.id, {
+          thread: vt,
+          restart: () => {
+            if (entry === undefined) {
+              k.record({
+                t: k.now,
+                type: "error",
+                thread: vt.name,
+                code: "RT_MISSING_PROGRAM",
+                message: `no guest program for virtual machine '${vm.name}'`,
+              });
+              return;
+            }
+            const guest = typeof entry === "function" ? entry(vcpu.id) : entry;
+            const ctx = new RuntimeVcpuContext(vm.name, vcpu.id, k, vt, this.prng, ram);
+            k.restart(vt, vcpuBody(k, vt, guest, ctx, trapWfi));
+          },
+        });
+      }
+    }
+
+    const entry = this.options.programs[pd.programImage.path];
+    if (entry === undefined) {
+      throw new RuntimeError(
+        "RT_MISSING_PROGRAM",
+        `protection domain '${pd.name}': no program registered for program_image '${pd.programImage.path}'`,
+      );
+    }
+    const program = typeof entry === "function" ? entry(pd.name) : entry;
+    const wiring = {
+      kernel: k,
+      thread,
+      monitor,
+      prng: this.prng,
+      channels,
+      irqs,
+      regions,
+      ports,
+      vcpus,
+      passive: pd.passive,
+    };
+    const ctx = new RuntimePdContext(wiring);
+    thread.body = pdBody(k, thread, ctx, program, wiring);
+  }
+
+  private mapInto(
+    map: MemoryMap,
+    regions: Map<string, MappedRegion>,
+    ports: Map<string, MmioPort>,
+  ): void {
+    const mr = this.description.memoryRegions.find((region) => region.name === map.mr);
+    const buffer = this.buffers.get(map.mr);
+    if (!mr || !buffer || regions.has(map.mr) || ports.has(map.mr)) return;
+    const device = this.devices.get(map.mr);
+    if (device) {
+      ports.set(map.mr, new CheckedPort(map.mr, Number(mr.size), map.perms, device));
+      return;
+    }
+    regions.set(
+      map.mr,
+      new CheckedRegion(map.mr, Number(map.vaddr), Number(mr.size), map.perms, buffer, 0),
+    );
+  }
+
+  /** Start the system at time 0 (reference §2.1). Called by the first run method if needed. */
+  boot(): void {
+    if (this.booted) return;
+    this.booted = true;
+    this.kernel.boot(this.bootThreads, this.domainSlots, this.domainStart);
+  }
+
+  /** Current virtual time in ns. */
+  now(): number {
+    return this.kernel.now;
+  }
+
+  /** Run until virtual time `time` (ns); events at exactly `time` are processed. */
+  runUntil(time: number): void {
+    this.boot();
+    while (this.kernel.step(time)) {}
+    this.kernel.advanceTo(time);
+  }
+
+  /** Run for `ns` more virtual nanoseconds. */
+  runFor(ns: number): void {
+    this.runUntil(this.kernel.now + ns);
+  }
+
+  /** Process at most `count` events; returns how many were processed. */
+  runEvents(count: number): number {
+    this.boot();
+    let done = 0;
+    while (done < count && this.kernel.step()) done++;
+    return done;
+  }
+
+  /**
+   * Run until nothing can happen any more (no runnable thread, no pending event) or until
+   * `limit` ns; returns true if the system went idle.
+   */
+  runUntilIdle(limit = Number.POSITIVE_INFINITY): boolean {
+    this.boot();
+    while (!this.kernel.isIdle()) {
+      if (!this.kernel.step(limit)) {
+        if (Number.isFinite(limit)) this.kernel.advanceTo(limit);
+        return this.kernel.isIdle();
+      }
+    }
+    return true;
+  }
+
+  /** Number of heap events processed so far. */
+  get eventsProcessed(): number {
+    return this.kernel.eventsProcessed;
+  }
+
+  /** The event log so far. */
+  get log(): readonly RuntimeEvent[] {
+    return this.kernel.log;
+  }
+
+  /** Every thread (monitor, PDs, vCPUs) with its state. */
+  threads(): ThreadInfo[] {
+    return this.kernel.threads.map((t) => this.info(t));
+  }
+
+  /** One thread by name (`monitor`, a PD name, or `<vm>:vcpu<id>`). */
+  thread(name: string): ThreadInfo {
+    const t = this.kernel.threads.find((candidate) => candidate.name === name);
+    if (!t) throw new RuntimeError("RT_BAD_CONFIG", `no thread named '${name}'`);
+    return this.info(t);
+  }
+
+  private info(t: Thread): ThreadInfo {
+    return {
+      name: t.name,
+      kind: t.kind,
+      priority: t.priority,
+      state: t === this.kernel.current ? "running" : t.state,
+      throttled: t.inRelease,
+      passive: t.passive,
+      runTime: t.runTime,
+      entry: t.entry,
+      budget: t.ownSc.budget,
+      period: t.ownSc.period,
+      domain: t.domain,
+    };
+  }
+
+  /** The backing bytes of a memory region, for inspection (no permission checks). */
+  memory(name: string): Uint8Array {
+    const buffer = this.buffers.get(name);
+    if (!buffer) throw new RuntimeError("RT_BAD_CONFIG", `no memory region named '${name}'`);
+    return new Uint8Array(buffer);
+  }
+
+  /** The device model attached to a memory region. */
+  device(name: string): MmioDevice {
+    const device = this.devices.get(name);
+    if (!device) throw new RuntimeError("RT_BAD_CONFIG", `no device attached to '${name}'`);
+    return device;
+  }
+
+  /** The host interface of a device (clock, timers, IRQ lines), e.g. to inject input from a test. */
+  deviceHost(name: string): DeviceHost {
+    const host = this.hosts.get(name);
+    if (!host) throw new RuntimeError("RT_BAD_CONFIG", `no device attached to '${name}'`);
+    return host;
+  }
+
+  /** Run `action` as a kernel entry at virtual time `time` (test and scenario injection). */
+  at(time: number, action: () => void): void {
+    this.kernel.at(time, action);
+  }
+
+  /** Drive an IRQ line from outside any device model. */
+  setIrqLevel(irq: number, asserted: boolean): void {
+    this.kernel.setIrqLevel(irq, asserted);
+  }
+
+  /** Publish a counter sample from outside a PD (e.g. a testbench oracle). */
+  counter(name: string, value: number): void {
+    this.kernel.record({ t: this.kernel.now, type: "counter", name, value });
+  }
+
+  /** The log as Chrome Trace Event / Perfetto JSON (one track per PD and vCPU). */
+  toPerfetto(): PerfettoTrace {
+    return toPerfetto(
+      this.kernel.log,
+      this.kernel.threads.map((t) => ({ name: t.name, kind: t.kind, priority: t.priority })),
+      this.kernel.now,
+    );
+  }
+}
+
+function compareBytes(a: string, b: string): number {
+  const x = Buffer.from(a, "utf8");
+  const y = Buffer.from(b, "utf8");
+  return Buffer.compare(x, y);
+}

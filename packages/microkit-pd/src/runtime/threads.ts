@@ -1,0 +1,598 @@
+/**
+ * Thread bodies: libmicrokit's `main`/`handler_loop` for PDs (reference §2.1–§2.2, §2.6, §2.9),
+ * the monitor (§2.8), and the vCPU thread that runs a guest program (§2.10). Each body is a
+ * generator of kernel ops; PD and guest preemption points become `work` ops priced by the cost
+ * model.
+ */
+import type {
+  AccessWidth,
+  FaultMessage,
+  FaultReply,
+  GuestExit,
+  GuestProgram,
+  GuestStep,
+  MappedRegion,
+  MessageInfo,
+  MmioPort,
+  PdContext,
+  PdProgram,
+  PdStep,
+  PreemptionPoint,
+  VcpuContext,
+} from "../program.js";
+import { pointCost } from "./cost-model.js";
+import { ThreadFault } from "./errors.js";
+import type { EntryPoint } from "./event-log.js";
+import {
+  type IpcMessage,
+  type IrqLine,
+  type Kernel,
+  type KernelOp,
+  type Received,
+  type ReplyPayload,
+  type Thread,
+  wordChannels,
+} from "./kernel.js";
+import type { Prng } from "./prng.js";
+
+/** Marks a preemption point that is really a blocking kernel call (ppcall, guest exit). */
+const KERNEL_CALL: unique symbol = Symbol("vmmux.kernelCall");
+
+interface KernelCallPoint extends PreemptionPoint {
+  readonly [KERNEL_CALL]: KernelOp;
+}
+
+function kernelCallPoint(kind: string, op: KernelOp): KernelCallPoint {
+  return { kind, units: 0, [KERNEL_CALL]: op };
+}
+
+function asKernelCall(point: PreemptionPoint): KernelOp | undefined {
+  return (point as Partial<KernelCallPoint>)[KERNEL_CALL];
+}
+
+/** One end of a channel as its PD sees it. */
+export interface ChannelEndpoint {
+  readonly peer: Thread;
+  readonly peerCh: number;
+  readonly notify: boolean;
+  readonly pp: boolean;
+}
+
+type DeferredOp =
+  | { readonly op: "notify"; readonly ch: number }
+  | { readonly op: "irq-ack"; readonly ch: number }
+  | { readonly op: "handover" };
+
+/** Everything a PD's context needs from the system. */
+export interface PdWiring {
+  readonly kernel: Kernel;
+  readonly thread: Thread;
+  readonly monitor: Thread;
+  readonly prng: Prng;
+  readonly channels: ReadonlyMap<number, ChannelEndpoint>;
+  readonly irqs: ReadonlyMap<number, IrqLine>;
+  readonly regions: ReadonlyMap<string, MappedRegion>;
+  readonly ports: ReadonlyMap<string, MmioPort>;
+  readonly vcpus: ReadonlyMap<number, VcpuHandle>;
+  readonly passive: boolean;
+}
+
+/** What a VMM needs to drive one of its vCPUs. */
+export interface VcpuHandle {
+  readonly thread: Thread;
+  restart(): void;
+}
+
+/** The `PdContext` the runtime hands a PD program (reference §2.11). */
+export class RuntimePdContext implements PdContext {
+  readonly name: string;
+  deferred: DeferredOp | null = null;
+
+  constructor(private readonly w: PdWiring) {
+    this.name = w.thread.name;
+  }
+
+  notify(ch: number): void {
+    this.signalPeer(ch, true);
+  }
+
+  irqAck(ch: number): void {
+    this.ackIrq(ch, true);
+  }
+
+  /**
+   * `seL4_Signal`. As its own system call (`ownCall`) the kernel settles the wake-up before the
+   * caller's code goes on; as the send phase of `NBSendRecv` it is settled together with the
+   * receive that blocks the caller (§3.1 "C blocks in the same call").
+   */
+  private signalPeer(ch: number, ownCall: boolean): void {
+    const end = this.w.channels.get(ch);
+    if (!end?.notify) {
+      this.debug(`microkit_notify: invalid channel ${ch}`);
+      return;
+    }
+    this.w.thread.pendingKernelNs += this.w.kernel.costs.signal;
+    this.w.kernel.signal(this.name, end.peer, end.peerCh);
+    if (ownCall) this.w.kernel.settleWake(this.w.thread);
+  }
+
+  private ackIrq(ch: number, ownCall: boolean): void {
+    const line = this.w.irqs.get(ch);
+    if (!line) {
+      this.debug(`microkit_irq_ack: invalid channel ${ch}`);
+      return;
+    }
+    this.w.thread.pendingKernelNs += this.w.kernel.costs.irqAck;
+    this.w.kernel.irqAck(line, this.w.thread);
+    if (ownCall) this.w.kernel.settleWake(this.w.thread);
+  }
+
+  deferredNotify(ch: number): void {
+    this.setDeferred({ op: "notify", ch });
+  }
+
+  deferredIrqAck(ch: number): void {
+    this.setDeferred({ op: "irq-ack", ch });
+  }
+
+  /** One slot; a second deferred call before the loop runs overwrites the first (§2.6). */
+  setDeferred(op: DeferredOp): void {
+    const k = this.w.kernel;
+    if (this.deferred && this.deferred.op !== "handover") {
+      k.record({
+        t: k.now,
+        type: "deferred",
+        thread: this.name,
+        op: this.deferred.op,
+        ch: this.deferred.ch,
+        phase: "overwritten",
+      });
+    }
+    this.deferred = op;
+    if (op.op !== "handover") {
+      k.record({
+        t: k.now,
+        type: "deferred",
+        thread: this.name,
+        op: op.op,
+        ch: op.ch,
+        phase: "set",
+      });
+    }
+  }
+
+  /**
+   * Perform the deferred op: as the send phase of the loop's `NBSendRecv` (`fused`), or as its
+   * own `seL4_Send` before a reply.
+   */
+  performDeferred(fused: boolean): void {
+    const op = this.deferred;
+    this.deferred = null;
+    if (op === null) return;
+    const k = this.w.kernel;
+    if (op.op === "handover") {
+      k.nbSend(this.w.thread, this.w.monitor, { kind: "handover", pd: this.w.thread });
+      return;
+    }
+    k.record({
+      t: k.now,
+      type: "deferred",
+      thread: this.name,
+      op: op.op,
+      ch: op.ch,
+      phase: "performed",
+    });
+    if (op.op === "notify") this.signalPeer(op.ch, !fused);
+    else this.ackIrq(op.ch, !fused);
+  }
+
+  *ppcall(ch: number, msg: MessageInfo): PdStep<MessageInfo> {
+    const end = this.w.channels.get(ch);
+    if (!end?.pp) {
+      this.debug(`microkit_ppcall: invalid channel ${ch}`);
+      return { label: 0, count: 0 };
+    }
+    const t = this.w.thread;
+    const k = this.w.kernel;
+    const count = Math.max(0, Math.min(120, msg.count));
+    t.pendingKernelNs += k.costs.call;
+    k.record({ t: k.now, type: "ppcall", from: this.name, to: end.peer.name, ch });
+    const message: IpcMessage = {
+      kind: "ppc",
+      ch: end.peerCh,
+      info: { label: msg.label, count },
+      mrs: t.mrs.slice(0, count),
+    };
+    yield kernelCallPoint("ppcall", { op: "call", target: end.peer, message });
+    const reply = t.lastReply;
+    t.lastReply = null;
+    return reply?.info ?? { label: 0, count: 0 };
+  }
+
+  mrGet(index: number): bigint {
+    return this.w.thread.mrs[index] ?? 0n;
+  }
+
+  mrSet(index: number, value: bigint): void {
+    if (!Number.isInteger(index) || index < 0 || index >= 120) {
+      throw new ThreadFault({
+        kind: "exception",
+        message: `message register ${index} is outside 0..119`,
+      });
+    }
+    this.w.thread.mrs[index] = BigInt.asUintN(64, value);
+  }
+
+  memory(name: string): MappedRegion {
+    const region = this.w.regions.get(name);
+    if (!region)
+      throw new ThreadFault({
+        kind: "exception",
+        message: `no memory region '${name}' is mapped into '${this.name}'`,
+      });
+    return region;
+  }
+
+  mmio(name: string): MmioPort {
+    const port = this.w.ports.get(name);
+    if (!port)
+      throw new ThreadFault({
+        kind: "exception",
+        message: `no device region '${name}' is mapped into '${this.name}'`,
+      });
+    return port;
+  }
+
+  now(): number {
+    return this.w.kernel.now;
+  }
+
+  random(): number {
+    return this.w.prng.next();
+  }
+
+  debug(message: string): void {
+    const k = this.w.kernel;
+    k.record({ t: k.now, type: "debug", thread: this.name, message });
+  }
+
+  counter(name: string, value: number): void {
+    const k = this.w.kernel;
+    k.record({ t: k.now, type: "counter", name, value, thread: this.name });
+  }
+
+  vcpuRestart(vcpuId: number): void {
+    const vcpu = this.w.vcpus.get(vcpuId);
+    if (!vcpu) {
+      this.debug(`microkit_vcpu_restart: invalid vcpu ${vcpuId}`);
+      return;
+    }
+    vcpu.restart();
+  }
+
+  vcpuStop(vcpuId: number): void {
+    const vcpu = this.w.vcpus.get(vcpuId);
+    if (!vcpu) {
+      this.debug(`microkit_vcpu_stop: invalid vcpu ${vcpuId}`);
+      return;
+    }
+    this.w.kernel.stop(vcpu.thread, "inactive");
+  }
+
+  vcpuInjectIrq(vcpuId: number, irq: number): void {
+    const vcpu = this.w.vcpus.get(vcpuId);
+    if (!vcpu) {
+      this.debug(`microkit_vcpu_arm_inject_irq: invalid vcpu ${vcpuId}`);
+      return;
+    }
+    const t = vcpu.thread;
+    t.virqs.push(irq);
+    if (t.state === "blocked-wfi") {
+      this.w.kernel.wake(t);
+      this.w.kernel.settleWake(this.w.thread);
+    }
+  }
+}
+
+function faultOf(error: unknown): FaultMessage {
+  if (error instanceof ThreadFault) return error.fault;
+  return { kind: "exception", message: error instanceof Error ? error.message : String(error) };
+}
+
+/**
+ * Run one entry point to its end, turning preemption points into work and blocking calls into
+ * kernel calls. A fault inside it (a mapping violation, a thrown error) becomes a fault IPC to
+ * the thread's handler; if the handler resumes the thread, the entry point is abandoned and the
+ * PD continues at its event loop. Returns `undefined` when the entry point was abandoned.
+ */
+function* runEntry<T>(
+  k: Kernel,
+  t: Thread,
+  entry: EntryPoint,
+  ch: number | undefined,
+  flows: readonly number[] | undefined,
+  start: () => PdStep<T>,
+): Generator<KernelOp, T | undefined, unknown> {
+  t.entry = entry;
+  k.record({
+    t: k.now,
+    type: "entry",
+    thread: t.name,
+    entry,
+    ...(ch === undefined ? {} : { ch }),
+    ...(flows === undefined ? {} : { flows }),
+  });
+  let result: T | undefined;
+  try {
+    const step = start();
+    for (;;) {
+      const next = step.next();
+      if (next.done) {
+        result = next.value;
+        break;
+      }
+      const call = asKernelCall(next.value);
+      if (call) yield call;
+      else
+        yield {
+          op: "work",
+          ns: pointCost(k.costs, next.value.kind, next.value.units),
+          kind: next.value.kind,
+        };
+    }
+  } catch (error) {
+    k.record({ t: k.now, type: "entry-end", thread: t.name, entry });
+    t.entry = null;
+    yield* raiseFault(k, t, faultOf(error));
+    return undefined;
+  }
+  k.record({ t: k.now, type: "entry-end", thread: t.name, entry });
+  t.entry = null;
+  return result;
+}
+
+/** Fault IPC to the thread's handler (reference §2.8); returns when the handler replies. */
+function* raiseFault(
+  k: Kernel,
+  t: Thread,
+  fault: FaultMessage,
+): Generator<KernelOp, void, unknown> {
+  const handler = t.faultHandler;
+  if (handler === null) {
+    k.stop(t, "dead");
+    return;
+  }
+  k.record({ t: k.now, type: "fault", thread: t.name, handler: handler.name, fault });
+  t.pendingKernelNs += k.costs.faultIpc;
+  yield { op: "call", target: handler, message: { kind: "fault", child: t.faultId, fault } };
+}
+
+/** libmicrokit's `main` + `handler_loop` for one PD. */
+export function* pdBody(
+  k: Kernel,
+  t: Thread,
+  ctx: RuntimePdContext,
+  program: PdProgram,
+  wiring: PdWiring,
+): Generator<KernelOp, void, unknown> {
+  yield* runEntry(k, t, "init", undefined, undefined, () => program.init(ctx));
+  if (wiring.passive) ctx.setDeferred({ op: "handover" });
+  // libmicrokit acks every owned IRQ once on entering the loop (seL4 issue 1536 work-around, §2.1).
+  for (const line of wiring.irqs.values()) k.irqAck(line, t);
+  let reply: ReplyPayload | undefined;
+  for (;;) {
+    if (reply && ctx.deferred) {
+      // Fixed in 2.3.0: the deferred op is its own `seL4_Send`, before the `ReplyRecv` (§2.6).
+      ctx.performDeferred(false);
+      yield { op: "work", ns: 0, kind: "send" };
+    }
+    if (reply) t.pendingKernelNs += k.costs.reply;
+    ctx.performDeferred(true);
+    const received = (yield { op: "recv", ...(reply ? { reply } : {}) }) as Received;
+    reply = undefined;
+    if (k.costs.recv > 0) yield { op: "work", ns: k.costs.recv, kind: "recv" };
+    if (received.kind === "signal") {
+      for (const ch of wordChannels(received.lo, received.hi)) {
+        yield* runEntry(k, t, "notified", ch, received.flows.get(ch) ?? [], () =>
+          program.notified(ch, ctx),
+        );
+      }
+      continue;
+    }
+    const message = received.message;
+    if (message.kind === "ppc") {
+      if (!program.protected) {
+        yield* raiseFault(k, t, {
+          kind: "exception",
+          message: `'${t.name}' has no protected entry point`,
+        });
+        continue;
+      }
+      const answer = yield* runEntry(k, t, "protected", message.ch, undefined, () =>
+        program.protected!(message.ch, message.info, ctx),
+      );
+      const info = answer ?? { label: 0, count: 0 };
+      const count = Math.max(0, Math.min(120, info.count));
+      reply = { info: { label: info.label, count }, mrs: t.mrs.slice(0, count) };
+    } else if (message.kind === "fault") {
+      if (!program.fault) {
+        yield* raiseFault(k, t, {
+          kind: "exception",
+          message: `'${t.name}' has no fault entry point`,
+        });
+        continue;
+      }
+      const answer: FaultReply | undefined = yield* runEntry(
+        k,
+        t,
+        "fault",
+        message.child,
+        undefined,
+        () => program.fault!(message.child, message.fault, ctx),
+      );
+      if (answer?.resume) {
+        const resume = message.fault.kind !== "exception" || (answer.label ?? 0) === 0;
+        reply = { info: { label: answer.label ?? 0, count: 0 }, mrs: [], fault: answer, resume };
+      }
+    }
+  }
+}
+
+/** The Microkit monitor (reference §2.8, §2.9): root-PD faults kill the PD; passive hand-over. */
+export function* monitorBody(k: Kernel, t: Thread): Generator<KernelOp, void, unknown> {
+  for (;;) {
+    const received = (yield { op: "recv" }) as Received;
+    if (received.kind !== "ipc") continue;
+    const message = received.message;
+    if (message.kind === "handover") {
+      const pd = message.pd;
+      pd.passive = true;
+      if (pd.state === "blocked-recv" && pd.sc === pd.ownSc) pd.sc = null;
+      k.record({ t: k.now, type: "debug", thread: t.name, message: `'${pd.name}' is now passive` });
+    } else if (message.kind === "fault") {
+      k.record({
+        t: k.now,
+        type: "debug",
+        thread: t.name,
+        message: `MON|ERROR: '${received.from.name}' faulted (${message.fault.kind}); it will not run again`,
+      });
+      k.stop(received.from, "dead");
+    }
+  }
+}
+
+/** The guest-side context of a vCPU. */
+export class RuntimeVcpuContext implements VcpuContext {
+  constructor(
+    readonly vmName: string,
+    readonly vcpuId: number,
+    private readonly k: Kernel,
+    private readonly t: Thread,
+    private readonly prng: Prng,
+    private readonly ram: ReadonlyMap<string, MappedRegion>,
+  ) {}
+
+  private *exit(exit: GuestExit): GuestStep<FaultReply | undefined> {
+    yield guestExitPoint(exit);
+    const reply = this.t.lastReply;
+    this.t.lastReply = null;
+    return reply?.fault;
+  }
+
+  *mmioRead(address: number, width: AccessWidth): GuestStep<number> {
+    const reply = yield* this.exit({ kind: "mmio-read", address, width });
+    return reply?.value ?? 0;
+  }
+
+  *mmioWrite(address: number, width: AccessWidth, value: number, tag?: number): GuestStep {
+    yield* this.exit({
+      kind: "mmio-write",
+      address,
+      width,
+      value,
+      ...(tag === undefined ? {} : { tag }),
+    });
+  }
+
+  *wfi(): GuestStep {
+    yield* this.exit({ kind: "wfi" });
+  }
+
+  *hypercall(fn: number, args: readonly number[] = []): GuestStep<number> {
+    const reply = yield* this.exit({ kind: "hypercall", fn, args });
+    return reply?.value ?? 0;
+  }
+
+  *eoi(irq: number): GuestStep {
+    yield* this.exit({ kind: "vgic-maintenance", irq });
+  }
+
+  takeIrq(): number | undefined {
+    return this.t.virqs.shift();
+  }
+
+  irqPending(): boolean {
+    return this.t.virqs.length > 0;
+  }
+
+  memory(name: string): MappedRegion {
+    const region = this.ram.get(name);
+    if (!region)
+      throw new ThreadFault({
+        kind: "exception",
+        message: `no guest memory '${name}' in '${this.vmName}'`,
+      });
+    return region;
+  }
+
+  now(): number {
+    return this.k.now;
+  }
+
+  random(): number {
+    return this.prng.next();
+  }
+
+  debug(message: string): void {
+    this.k.record({ t: this.k.now, type: "debug", thread: this.t.name, message });
+  }
+
+  counter(name: string, value: number): void {
+    this.k.record({ t: this.k.now, type: "counter", name, value, thread: this.t.name });
+  }
+}
+
+const GUEST_EXIT: unique symbol = Symbol("vmmux.guestExit");
+
+interface GuestExitPoint extends PreemptionPoint {
+  readonly [GUEST_EXIT]: GuestExit;
+}
+
+function guestExitPoint(exit: GuestExit): GuestExitPoint {
+  return { kind: "guest-exit", units: 0, [GUEST_EXIT]: exit };
+}
+
+/**
+ * A vCPU thread: the guest program runs until it exits; every exit is a fault IPC to the VMM
+ * and blocks the vCPU until the reply (reference §2.10). With `trapWfi` off, WFI blocks the
+ * vCPU until a virtual IRQ is injected instead.
+ */
+export function* vcpuBody(
+  k: Kernel,
+  t: Thread,
+  guest: GuestProgram,
+  ctx: RuntimeVcpuContext,
+  trapWfi: boolean,
+): Generator<KernelOp, void, unknown> {
+  const vmm = t.faultHandler!;
+  t.entry = "guest";
+  k.record({ t: k.now, type: "entry", thread: t.name, entry: "guest" });
+  try {
+    const run = guest.run(ctx);
+    for (;;) {
+      const next = run.next();
+      if (next.done) break;
+      const exit = (next.value as Partial<GuestExitPoint>)[GUEST_EXIT];
+      if (exit === undefined) {
+        yield {
+          op: "work",
+          ns: pointCost(k.costs, next.value.kind, next.value.units),
+          kind: next.value.kind,
+        };
+        continue;
+      }
+      if (exit.kind === "wfi" && !trapWfi) {
+        yield { op: "wait-virq" };
+        continue;
+      }
+      const fault: FaultMessage = { kind: "vcpu", vcpuId: ctx.vcpuId, exit };
+      k.record({ t: k.now, type: "fault", thread: t.name, handler: vmm.name, fault });
+      t.pendingKernelNs += k.costs.faultIpc;
+      yield { op: "call", target: vmm, message: { kind: "fault", child: ctx.vcpuId, fault } };
+    }
+  } catch (error) {
+    yield* raiseFault(k, t, faultOf(error));
+  }
+  k.record({ t: k.now, type: "entry-end", thread: t.name, entry: "guest" });
+  t.entry = null;
+}

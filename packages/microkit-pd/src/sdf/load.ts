@@ -1,0 +1,60 @@
+/**
+ * Loading a `.system` file from disk, with `prefill_path` files found on a search path the
+ * way the microkit tool's `get_full_path` does: the first search directory in which the
+ * joined path exists wins (an absolute `prefill_path` is used as it is).
+ */
+import { readFileSync, statSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { SdfError } from "./errors.js";
+import { type ParseOptions, type PrefillResolver, parseSystemDescription } from "./parse.js";
+import type { ParsedSystem } from "./types.js";
+
+export interface LoadOptions extends Omit<ParseOptions, "prefill" | "fileName"> {
+  /** Directories searched for prefill files, in order. Default: the system file's directory. */
+  readonly searchPath?: readonly string[];
+  /** Name printed in locations. Default: `path` as given. */
+  readonly fileName?: string;
+}
+
+/** A prefill resolver over real directories. */
+export function searchPathPrefill(searchPath: readonly string[]): PrefillResolver {
+  return (path) => {
+    for (const dir of searchPath) {
+      const full = resolve(dir, path);
+      let isFile: boolean;
+      try {
+        isFile = statSync(full).isFile();
+      } catch {
+        continue;
+      }
+      if (!isFile) return { kind: "unreadable", resolvedPath: full };
+      try {
+        return { kind: "found", resolvedPath: full, length: readFileSync(full).length };
+      } catch {
+        return { kind: "unreadable", resolvedPath: full };
+      }
+    }
+    return { kind: "missing" };
+  };
+}
+
+/** Reads, parses and validates a system file; throws `SdfError` like `parseSystemDescription`. */
+export function loadSystemFile(path: string, options: LoadOptions = {}): ParsedSystem {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new SdfError({
+      code: "file-unreadable",
+      rule: "xml",
+      message: `Error: unable to read system file '${path}': ${(err as Error).message}`,
+      file: path,
+    });
+  }
+  const { searchPath, fileName, ...rest } = options;
+  return parseSystemDescription(text, {
+    ...rest,
+    fileName: fileName ?? path,
+    prefill: searchPathPrefill(searchPath ?? [dirname(path)]),
+  });
+}

@@ -1,0 +1,77 @@
+/**
+ * Checks over a finished run's event log, shared by the runtime's property suites and by
+ * packages above (oracles). Each returns the violations it found (empty = holds).
+ */
+import type { RuntimeEvent } from "../runtime/event-log.js";
+
+/**
+ * No signal lost (reference §2.3): every signal to a PD is followed, later in the log, by a
+ * `notified` call of that PD for that channel (several signals may share one call).
+ */
+export function lostSignals(log: readonly RuntimeEvent[]): string[] {
+  const pending = new Map<string, { t: number; id: number }[]>();
+  for (const event of log) {
+    if (event.type === "signal") {
+      const key = `${event.to}[${event.ch}]`;
+      const list = pending.get(key);
+      if (list) list.push({ t: event.t, id: event.id });
+      else pending.set(key, [{ t: event.t, id: event.id }]);
+    } else if (event.type === "entry" && event.entry === "notified") {
+      pending.delete(`${event.thread}[${event.ch}]`);
+    }
+  }
+  return [...pending].flatMap(([key, list]) =>
+    list.map((s) => `signal ${s.id} to ${key} at ${s.t} ns never notified`),
+  );
+}
+
+/**
+ * Strict priority (reference §3.1): once the kernel has finished with an instant of virtual
+ * time, the thread on the core has at least the priority of every runnable, unthrottled thread,
+ * and the core is idle only when no such thread exists. Within an instant, code runs up to the
+ * next preemption point, so the check is made between instants.
+ */
+export function priorityViolations(
+  log: readonly RuntimeEvent[],
+  priorities: ReadonlyMap<string, number>,
+): string[] {
+  const runnable = new Set<string>();
+  const throttled = new Set<string>();
+  let current: string | null = null;
+  const out: string[] = [];
+  const check = (t: number): void => {
+    const mine = current === null ? -1 : (priorities.get(current) ?? -1);
+    for (const name of runnable) {
+      if (throttled.has(name) || name === current) continue;
+      const prio = priorities.get(name) ?? -1;
+      if (prio > mine)
+        out.push(
+          `at ${t} ns '${current ?? "idle"}' runs while '${name}' (priority ${prio}) is runnable`,
+        );
+    }
+  };
+  for (let i = 0; i < log.length; i++) {
+    const event = log[i]!;
+    switch (event.type) {
+      case "switch":
+        current = event.to;
+        break;
+      case "state":
+        if (event.state === "runnable") runnable.add(event.thread);
+        else {
+          runnable.delete(event.thread);
+          throttled.delete(event.thread);
+        }
+        break;
+      case "budget":
+        if (event.action === "throttled") throttled.add(event.thread);
+        else if (event.action === "released") throttled.delete(event.thread);
+        break;
+      default:
+        break;
+    }
+    const next = log[i + 1];
+    if (next === undefined || next.t !== event.t) check(event.t);
+  }
+  return out;
+}

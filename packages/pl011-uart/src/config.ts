@@ -1,0 +1,167 @@
+/**
+ * Driver configuration as data (sddf-serial §4 `serial_driver_config_t` plus the device
+ * resources), and the fidelity profile with its named quirk switches (DESIGN.md
+ * "Two fidelity profiles").
+ */
+import { Pl011Error } from "./errors.js";
+
+export type Profile = "reference" | "hardened";
+
+/**
+ * Each defect of the sDDF PL011 driver as a switch. `reference` turns on the defects of
+ * sDDF HEAD; `hardened` turns all of them off. `lcrhWlenBug` and `txImRequiresTxff` are
+ * historical (older sDDF releases) and off in both profiles unless asked for.
+ */
+export interface DriverQuirks {
+  /** sddf-serial §7.2 step 8: `LCR_H |= PEN` although commented "disable parity" → 8O1. */
+  readonly parityEnabled: boolean;
+  /** sddf-serial §7.6: divisor truncated to an integer; FBRD written as IBRD × 64 (→ 0). */
+  readonly baudFractionTruncated: boolean;
+  /** sddf-serial §7.2: no write to UARTICR ever (stale status survives init). */
+  readonly noIcrWrites: boolean;
+  /** sddf-serial §7.4, §10 R4: DR bits 11:8 (OE/BE/PE/FE) dropped without a report. */
+  readonly errorBitsIgnored: boolean;
+  /** sddf-serial §7.7 (2024-05-24 → 2026-08-14): `<` for `<<` → LCR_H 0x13 (BRK, 5-bit words). */
+  readonly lcrhWlenBug: boolean;
+  /**
+   * sddf-serial §7.7 (until 2025-08-06): after the fill loop TXIM is enabled only if FR.TXFF
+   * is *still* set; a FIFO that drained a character meanwhile leaves bytes queued with TXIM
+   * masked (stall until the next virt_tx notification).
+   */
+  readonly txImRequiresTxff: boolean;
+}
+
+export const REFERENCE_QUIRKS: DriverQuirks = {
+  parityEnabled: true,
+  baudFractionTruncated: true,
+  noIcrWrites: true,
+  errorBitsIgnored: true,
+  lcrhWlenBug: false,
+  txImRequiresTxff: false,
+};
+
+export const HARDENED_QUIRKS: DriverQuirks = {
+  parityEnabled: false,
+  baudFractionTruncated: false,
+  noIcrWrites: false,
+  errorBitsIgnored: false,
+  lcrhWlenBug: false,
+  txImRequiresTxff: false,
+};
+
+/** One sDDF serial connection (sddf-serial §1, §4): queue region, data region, channel. */
+export interface ConnectionConfig {
+  /** This PD's end of the channel to the virtualiser. */
+  readonly channel: number;
+  /** SDF name of the region holding `serial_queue_t`. */
+  readonly queueRegion: string;
+  /** SDF name of the data region (the byte ring). */
+  readonly dataRegion: string;
+  /** Ring size; defaults to the data region's size (`data.size`). */
+  readonly capacity?: number;
+}
+
+export interface Pl011DriverConfig {
+  /** Default `hardened`. */
+  readonly profile?: Profile;
+  /** Individual switches over the profile's defaults. */
+  readonly quirks?: Partial<DriverQuirks>;
+  /** SDF name of the 4 KiB device region. */
+  readonly mmioRegion: string;
+  /** Channel on which the device IRQ arrives. */
+  readonly irqChannel: number;
+  /** Driver TX queue: virt_tx produces, the driver consumes. */
+  readonly tx: ConnectionConfig;
+  /** Driver RX queue (driver produces); absent = `rx_enabled` false. */
+  readonly rx?: ConnectionConfig;
+  /** `default_baud`; default 115200. */
+  readonly defaultBaud?: number;
+  /** `PL011_UART_REF_CLOCK`; default 24 MHz (sddf-serial §7.1). */
+  readonly uartClockHz?: number;
+  /**
+   * Passes of the IRQ loop before the hardened driver returns and lets the still-asserted
+   * line fire again (Linux uses 256); the reference driver loops until MIS is clear.
+   */
+  readonly maxIrqPasses?: number;
+}
+
+/**
+ * Deliberate defects for the property suites' self-tests (`src/testing/planted.ts`):
+ * `rx-no-recheck` drops the re-check after requesting a signal in `rx_return`
+ * (sddf-serial §3.2 phase 2), which opens the lost wake-up of §3.3 on the RX queue.
+ */
+export type PlantedDriverBug = "rx-no-recheck";
+
+/** Configuration including the internal planted-bug switch. */
+export interface Pl011DriverInternalConfig extends Pl011DriverConfig {
+  readonly plantedBug?: PlantedDriverBug;
+}
+
+/** A checked configuration with every default filled in. */
+export interface ResolvedDriverConfig {
+  readonly profile: Profile;
+  readonly quirks: DriverQuirks;
+  readonly mmioRegion: string;
+  readonly irqChannel: number;
+  readonly tx: ConnectionConfig;
+  readonly rx: ConnectionConfig | undefined;
+  readonly defaultBaud: number;
+  readonly uartClockHz: number;
+  readonly maxIrqPasses: number;
+  readonly plantedBug: PlantedDriverBug | undefined;
+}
+
+function checkChannel(value: number, field: string): void {
+  if (!Number.isInteger(value) || value < 0 || value > 62) {
+    throw new Pl011Error(
+      "PL011_BAD_DRIVER_CONFIG",
+      `driver config: ${field} ${value} is not a channel id 0–62`,
+    );
+  }
+}
+
+/** Fill defaults and reject configurations the real driver would assert on. */
+export function resolveDriverConfig(config: Pl011DriverConfig): ResolvedDriverConfig {
+  const profile = config.profile ?? "hardened";
+  if (profile !== "reference" && profile !== "hardened") {
+    throw new Pl011Error(
+      "PL011_BAD_DRIVER_CONFIG",
+      `driver config: unknown profile '${String(profile)}'`,
+    );
+  }
+  const base = profile === "reference" ? REFERENCE_QUIRKS : HARDENED_QUIRKS;
+  const quirks = { ...base, ...config.quirks };
+  checkChannel(config.irqChannel, "irqChannel");
+  checkChannel(config.tx.channel, "tx.channel");
+  if (config.rx) checkChannel(config.rx.channel, "rx.channel");
+  const ids = [config.irqChannel, config.tx.channel, config.rx?.channel].filter(
+    (c) => c !== undefined,
+  );
+  if (new Set(ids).size !== ids.length) {
+    throw new Pl011Error(
+      "PL011_BAD_DRIVER_CONFIG",
+      `driver config: channel ids ${ids.join(", ")} are not distinct`,
+    );
+  }
+  const defaultBaud = config.defaultBaud ?? 115_200;
+  const uartClockHz = config.uartClockHz ?? 24_000_000;
+  if (!(defaultBaud > 0) || !(uartClockHz >= 16 * defaultBaud)) {
+    // set_baud asserts IBRD ≥ 1 (sddf-serial §7.6).
+    throw new Pl011Error(
+      "PL011_BAD_DRIVER_CONFIG",
+      `driver config: defaultBaud ${defaultBaud} needs UARTCLK ≥ ${16 * defaultBaud} Hz (have ${uartClockHz})`,
+    );
+  }
+  return {
+    profile,
+    quirks,
+    mmioRegion: config.mmioRegion,
+    irqChannel: config.irqChannel,
+    tx: config.tx,
+    rx: config.rx,
+    defaultBaud,
+    uartClockHz,
+    maxIrqPasses: config.maxIrqPasses ?? 256,
+    plantedBug: (config as Pl011DriverInternalConfig).plantedBug,
+  };
+}

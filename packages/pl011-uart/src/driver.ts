@@ -1,0 +1,337 @@
+/**
+ * The sDDF ARM PL011 serial driver as a Microkit PD program (sddf-serial §7, au-ts/sddf
+ * `drivers/serial/arm/uart.c`): `init` programs the UART, `notified` serves the device IRQ
+ * (MIS loop, deferred ack), the TX queue from virt_tx and the RX-resume signal from virt_rx.
+ *
+ * Every register access is a preemption point (`mmio`), every queue operation too
+ * (`queue`), so a higher-priority PD or the device can interleave exactly where the C code
+ * can be interrupted (between "queue full" and the signal request, for instance).
+ */
+import {
+  type MmioPort,
+  type PdContext,
+  type PdProgram,
+  type PdStep,
+  work,
+} from "@vmmux/microkit-pd";
+import { isSddfQueueError, SerialQueue } from "@vmmux/sddf-queues";
+import {
+  type ConnectionConfig,
+  type Pl011DriverConfig,
+  type ResolvedDriverConfig,
+  resolveDriverConfig,
+} from "./config.js";
+import { Pl011Error } from "./errors.js";
+import { sddfDivisor, trmDivisor } from "./line.js";
+import { Cr, Dr, Fr, Ifls, Int, LcrH, Reg } from "./registers.js";
+
+/** Driver-side loss and stall counters, named after sddf-serial §10. */
+export interface Pl011DriverCounters {
+  /** Bytes moved from the RX FIFO to the RX queue. */
+  rxBytes: number;
+  /** Bytes moved from the TX queue to the TX FIFO. */
+  txBytes: number;
+  /** R3: times the RX queue was full with bytes still in the FIFO (RX/RT masked, stall). */
+  rxQueueFullStalls: number;
+  /** R4: delivered bytes whose DR read carried any error flag, and per flag. */
+  rxErrorBytes: number;
+  rxFramingErrors: number;
+  rxParityErrors: number;
+  rxBreaks: number;
+  rxOverrunFlags: number;
+  /** T6: times `tx_provide` stopped at TXFF with bytes left in the queue (waits for TX IRQ). */
+  txFifoFullWaits: number;
+  /** IRQ notifications served, and those whose first MIS read had nothing to do. */
+  irqs: number;
+  spuriousIrqs: number;
+  /** Hardened only: IRQ loops cut at `maxIrqPasses`. */
+  irqLoopCuts: number;
+  /** Queue operations refused because a peer corrupted a shared index (contained). */
+  peerFaults: number;
+  /** Notifications on channels the driver does not own. */
+  unexpectedChannels: number;
+}
+
+function newCounters(): Pl011DriverCounters {
+  return {
+    rxBytes: 0,
+    txBytes: 0,
+    rxQueueFullStalls: 0,
+    rxErrorBytes: 0,
+    rxFramingErrors: 0,
+    rxParityErrors: 0,
+    rxBreaks: 0,
+    rxOverrunFlags: 0,
+    txFifoFullWaits: 0,
+    irqs: 0,
+    spuriousIrqs: 0,
+    irqLoopCuts: 0,
+    peerFaults: 0,
+    unexpectedChannels: 0,
+  };
+}
+
+const MMIO = work("mmio");
+const QUEUE = work("queue");
+/** Bound on the init BUSY spin under `hardened` (the reference driver spins forever). */
+const BUSY_SPIN_LIMIT = 1_000_000;
+
+/** The sDDF PL011 driver PD. One instance per UART. */
+export class Pl011Driver implements PdProgram {
+  readonly config: ResolvedDriverConfig;
+  readonly counters: Pl011DriverCounters = newCounters();
+  private regs: MmioPort | null = null;
+  private txq: SerialQueue | null = null;
+  private rxq: SerialQueue | null = null;
+
+  constructor(config: Pl011DriverConfig) {
+    this.config = resolveDriverConfig(config);
+  }
+
+  /** The RX queue handle (after init), for tests and tools. */
+  get rxQueue(): SerialQueue | null {
+    return this.rxq;
+  }
+
+  get txQueue(): SerialQueue | null {
+    return this.txq;
+  }
+
+  *init(pd: PdContext): PdStep {
+    const { quirks, rx } = this.config;
+    const regs = pd.mmio(this.config.mmioRegion);
+    this.regs = regs;
+    // sddf-serial §7.2 steps 2–11.
+    let spins = 0;
+    while (regs.read(Reg.FR, 4) & Fr.BUSY) {
+      yield MMIO;
+      if (this.config.profile === "hardened" && ++spins > BUSY_SPIN_LIMIT) break;
+    }
+    yield MMIO;
+    yield* this.modify(Reg.CR, (v) => v & ~(Cr.RXE | Cr.TXE | Cr.UARTEN));
+    yield* this.modify(Reg.LCR_H, (v) => v & ~LcrH.STP2);
+    // The historical line ORed the boolean `3 < 5` (= 1, BRK) instead of WLEN = 3.
+    yield* this.modify(Reg.LCR_H, (v) => v | (quirks.lcrhWlenBug ? 1 : 3 << LcrH.WLEN_SHIFT));
+    yield* this.setBaud();
+    yield* this.modify(Reg.LCR_H, (v) => v | LcrH.FEN);
+    if (quirks.parityEnabled) yield* this.modify(Reg.LCR_H, (v) => v | LcrH.PEN);
+    else yield* this.modify(Reg.LCR_H, (v) => v & ~LcrH.PEN);
+    if (rx) {
+      yield* this.modify(Reg.IFLS, (v) => v & ~Ifls.RX_MASK);
+      yield* this.modify(Reg.IMSC, (v) => v | Int.RX | Int.RT);
+    }
+    yield* this.modify(Reg.IFLS, (v) => v & ~Ifls.TX_MASK);
+    yield* this.modify(Reg.IMSC, (v) => v | Int.TX);
+    if (!quirks.noIcrWrites) {
+      // Clear status left by earlier software (boot loader output, stale errors).
+      regs.write(Reg.ICR, 4, Int.ALL);
+      yield MMIO;
+    }
+    yield* this.modify(Reg.CR, (v) => v | Cr.UARTEN);
+    yield* this.modify(Reg.CR, (v) => v | Cr.TXE);
+    if (rx) yield* this.modify(Reg.CR, (v) => v | Cr.RXE);
+    this.txq = this.openQueue(pd, this.config.tx);
+    if (rx) this.rxq = this.openQueue(pd, rx);
+  }
+
+  *notified(ch: number, pd: PdContext): PdStep {
+    const { irqChannel, tx, rx } = this.config;
+    try {
+      if (ch === irqChannel) {
+        yield* this.handleIrq(pd);
+        pd.deferredIrqAck(ch);
+      } else if (ch === tx.channel) {
+        yield* this.txProvide(pd);
+      } else if (rx && ch === rx.channel) {
+        // virt_rx made room: unconditionally re-enable RX/RT, then drain (§7.3).
+        yield* this.modify(Reg.IMSC, (v) => v | Int.RX | Int.RT);
+        yield* this.rxReturn(pd);
+      } else {
+        this.counters.unexpectedChannels++;
+        pd.debug(`UART|LOG: received notification on unexpected channel ${ch}`);
+      }
+    } catch (error) {
+      if (!isSddfQueueError(error)) throw error;
+      // A peer corrupted a shared index: refuse the transfer, keep the driver alive.
+      this.counters.peerFaults++;
+      pd.debug(`UART|ERROR: ${error.message}`);
+      if (ch === irqChannel) pd.deferredIrqAck(ch);
+    }
+  }
+
+  /** §7.4 `handle_irq`: serve RX and TX until MIS shows neither, re-reading it each pass. */
+  private *handleIrq(pd: PdContext): PdStep {
+    const regs = this.regs!;
+    this.counters.irqs++;
+    let mis = regs.read(Reg.MIS, 4);
+    yield MMIO;
+    if (!(mis & (Int.RX | Int.RT | Int.TX))) this.counters.spuriousIrqs++;
+    let passes = 0;
+    while (mis & (Int.RX | Int.RT | Int.TX)) {
+      if (this.config.profile === "hardened" && passes++ >= this.config.maxIrqPasses) {
+        this.counters.irqLoopCuts++;
+        return;
+      }
+      if (this.rxq && mis & (Int.RX | Int.RT)) yield* this.rxReturn(pd);
+      if (mis & Int.TX) yield* this.txProvide(pd);
+      mis = regs.read(Reg.MIS, 4);
+      yield MMIO;
+    }
+  }
+
+  /** Reads FR (a preemption point) and tests RXFE. */
+  private *rxFifoEmpty(): PdStep<boolean> {
+    const fr = this.regs!.read(Reg.FR, 4);
+    yield MMIO;
+    return (fr & Fr.RXFE) !== 0;
+  }
+
+  /**
+   * §7.4 `rx_return`: FIFO → RX queue one byte at a time; when the queue is full, mask
+   * RX/RT and request a signal, then re-check (the double check of §3.2) and undo if
+   * virt_rx made room meanwhile. Bytes never get dropped here: they wait in the FIFO (R3).
+   */
+  private *rxReturn(pd: PdContext): PdStep {
+    const regs = this.regs!;
+    const rxq = this.rxq!;
+    let enqueued = false;
+    let again = true;
+    while (again) {
+      for (;;) {
+        if (yield* this.rxFifoEmpty()) break;
+        const full = rxq.full();
+        yield QUEUE;
+        if (full) break;
+        const value = regs.read(Reg.DR, 4);
+        const tag = regs.readTag(Reg.DR);
+        yield MMIO;
+        this.noteErrors(value, pd);
+        rxq.enqueue(value & Dr.DATA, tag);
+        this.counters.rxBytes++;
+        enqueued = true;
+        yield QUEUE;
+      }
+      if (!(yield* this.rxFifoEmpty()) && rxq.full()) {
+        yield QUEUE;
+        this.counters.rxQueueFullStalls++;
+        yield* this.modify(Reg.IMSC, (v) => v & ~(Int.RX | Int.RT));
+        rxq.requestConsumerSignal();
+        yield QUEUE;
+      }
+      again = false;
+      if (this.config.plantedBug === "rx-no-recheck") break;
+      if (!(yield* this.rxFifoEmpty()) && !rxq.full()) {
+        yield QUEUE;
+        rxq.cancelConsumerSignal();
+        yield* this.modify(Reg.IMSC, (v) => v | Int.RX | Int.RT);
+        again = true;
+      }
+    }
+    if (enqueued) pd.notify(this.config.rx!.channel);
+  }
+
+  /** R4: the error flags of a DR read, counted always; reported unless the quirk is on. */
+  private noteErrors(value: number, pd: PdContext): void {
+    if (!(value & (Dr.FE | Dr.PE | Dr.BE | Dr.OE))) return;
+    const c = this.counters;
+    c.rxErrorBytes++;
+    if (value & Dr.FE) c.rxFramingErrors++;
+    if (value & Dr.PE) c.rxParityErrors++;
+    if (value & Dr.BE) c.rxBreaks++;
+    if (value & Dr.OE) c.rxOverrunFlags++;
+    if (!this.config.quirks.errorBitsIgnored) {
+      const kinds = [
+        value & Dr.FE ? "framing" : "",
+        value & Dr.PE ? "parity" : "",
+        value & Dr.BE ? "break" : "",
+        value & Dr.OE ? "overrun" : "",
+      ].filter(Boolean);
+      pd.debug(
+        `UART|LOG: received 0x${(value & 0xff).toString(16)} with ${kinds.join(", ")} error`,
+      );
+    }
+  }
+
+  /**
+   * §7.5 `tx_provide`: queue → FIFO until TXFF or empty; TXIM on exactly while bytes remain;
+   * notify virt_tx if it asked and something moved.
+   */
+  private *txProvide(pd: PdContext): PdStep {
+    const regs = this.regs!;
+    const txq = this.txq!;
+    let moved = false;
+    for (;;) {
+      const fr = regs.read(Reg.FR, 4);
+      yield MMIO;
+      if (fr & Fr.TXFF) break;
+      const byte = txq.dequeue();
+      yield QUEUE;
+      if (byte === undefined) break;
+      regs.write(Reg.DR, 4, byte, txq.lastTag);
+      this.counters.txBytes++;
+      moved = true;
+      yield MMIO;
+    }
+    const remaining = !txq.empty();
+    yield QUEUE;
+    if (remaining) this.counters.txFifoFullWaits++;
+    let enableTx = remaining;
+    if (this.config.quirks.txImRequiresTxff) {
+      const fr = regs.read(Reg.FR, 4);
+      yield MMIO;
+      enableTx = remaining && (fr & Fr.TXFF) !== 0;
+    }
+    yield* this.modify(Reg.IMSC, (v) => (enableTx ? v | Int.TX : v & ~Int.TX));
+    if (moved && txq.requireConsumerSignal()) {
+      txq.cancelConsumerSignal();
+      pd.notify(this.config.tx.channel);
+    }
+  }
+
+  /** §7.6 `set_baud`, or the TRM divisor when the quirk is off. */
+  private *setBaud(): PdStep {
+    const regs = this.regs!;
+    const { uartClockHz, defaultBaud, quirks } = this.config;
+    if (quirks.baudFractionTruncated) {
+      const d = sddfDivisor(uartClockHz, defaultBaud);
+      regs.write(Reg.IBRD, 4, d.ibrd);
+      yield MMIO;
+      regs.write(Reg.FBRD, 4, d.fbrdWrite);
+      yield MMIO;
+    } else {
+      const d = trmDivisor(uartClockHz, defaultBaud);
+      regs.write(Reg.IBRD, 4, d.ibrd);
+      yield MMIO;
+      regs.write(Reg.FBRD, 4, d.fbrd);
+      yield MMIO;
+    }
+  }
+
+  /** A read-modify-write of one register: two accesses, two preemption points. */
+  private *modify(offset: number, f: (value: number) => number): PdStep {
+    const regs = this.regs!;
+    const value = regs.read(offset, 4);
+    yield MMIO;
+    regs.write(offset, 4, f(value) >>> 0);
+    yield MMIO;
+  }
+
+  private openQueue(pd: PdContext, conn: ConnectionConfig): SerialQueue {
+    let queueRegion: ReturnType<PdContext["memory"]>;
+    let dataRegion: ReturnType<PdContext["memory"]>;
+    try {
+      queueRegion = pd.memory(conn.queueRegion);
+      dataRegion = pd.memory(conn.dataRegion);
+    } catch (error) {
+      throw new Pl011Error(
+        "PL011_DRIVER_REGION",
+        `driver: region of connection on channel ${conn.channel}: ${(error as Error).message}`,
+      );
+    }
+    return SerialQueue.fromRegions(
+      queueRegion,
+      dataRegion,
+      conn.capacity === undefined ? {} : { capacity: conn.capacity },
+    );
+  }
+}

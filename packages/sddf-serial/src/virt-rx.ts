@@ -1,0 +1,212 @@
+/**
+ * `serial_virt_rx` as a PD program (sddf-serial reference §6): drains the driver RX queue
+ * byte by byte, runs each byte through the switch state machine and enqueues ordinary
+ * bytes to the selected client's RX queue.
+ */
+import type { PdContext, PdProgram, PdStep } from "@vmmux/microkit-pd";
+import { work } from "@vmmux/microkit-pd";
+import { CorruptIndexError, type LocalTail, type SerialQueue } from "@vmmux/sddf-queues";
+import type { VirtRxConfig } from "./config.js";
+import { openQueue } from "./connection.js";
+import { newVirtRxLoss, type VirtRxLoss } from "./loss.js";
+import { SwitchMachine } from "./switch-machine.js";
+
+export class VirtRx implements PdProgram {
+  /** Loss points of §10 R5–R7, counted under both profiles. */
+  readonly loss: VirtRxLoss = newVirtRxLoss();
+  /** Bytes delivered to each client's RX queue (published or not). */
+  readonly delivered: number[];
+  /** Peer faults contained: a client or the driver corrupted a shared index. */
+  corruptPeers = 0;
+  readonly machine: SwitchMachine;
+  private driver: SerialQueue | undefined;
+  private clients: SerialQueue[] = [];
+  /** Bytes dropped for a full client queue in the current pass, per client. */
+  private readonly fullDrops = new Map<number, number>();
+  /** Clients whose queue was found corrupt; they receive nothing any more. */
+  private readonly quarantined = new Set<number>();
+
+  constructor(readonly config: VirtRxConfig) {
+    this.machine = new SwitchMachine({
+      scheme: config.scheme,
+      numClients: config.clients.length,
+      switchChar: config.switchChar,
+      terminateNumChar: config.terminateNumChar,
+    });
+    this.delivered = config.clients.map(() => 0);
+  }
+
+  *init(pd: PdContext): PdStep {
+    this.driver = openQueue(pd, this.config.driver);
+    this.clients = this.config.clients.map((conn) => openQueue(pd, conn));
+    yield work("init");
+  }
+
+  *notified(ch: number, pd: PdContext): PdStep {
+    if (ch === this.config.driver.channel) {
+      yield* this.rxReturn(pd);
+      return;
+    }
+    // Clients may notify after draining (libvmm does); virt_rx never asks for it (§1).
+    this.log(pd, `received notification on unexpected channel ${ch}`);
+  }
+
+  private log(pd: PdContext, message: string): void {
+    if (this.config.debugBuild) pd.debug(`VIRT_RX|LOG: ${message}`);
+  }
+
+  /** One client's RX queue with virt_rx's unpublished tail (§6.4 keeps a local tail). */
+  private openLocal(k: number): { queue: SerialQueue; local: LocalTail } | undefined {
+    const queue = this.clients[k];
+    if (queue === undefined || this.quarantined.has(k)) return undefined;
+    return { queue, local: { tail: queue.tail } };
+  }
+
+  /** Enqueue to client `k` through its local tail; false when the byte was dropped. */
+  private put(
+    pd: PdContext,
+    k: number,
+    target: { queue: SerialQueue; local: LocalTail } | undefined,
+    byte: number,
+    tag: number,
+  ): boolean {
+    if (target === undefined || this.quarantined.has(k)) {
+      // A disconnected (corrupt) client: the byte has nowhere to go.
+      this.loss.R5 += 1;
+      return false;
+    }
+    try {
+      if (target.queue.enqueueLocal(target.local, byte, tag)) {
+        this.delivered[k] = (this.delivered[k] ?? 0) + 1;
+        return true;
+      }
+    } catch (error) {
+      this.containCorrupt(pd, k, error);
+      this.loss.R5 += 1;
+      return false;
+    }
+    // §6.2/§10 R5: the reference drops silently; hardened reports the drops of each pass.
+    this.loss.R5 += 1;
+    this.fullDrops.set(k, (this.fullDrops.get(k) ?? 0) + 1);
+    return false;
+  }
+
+  private containCorrupt(pd: PdContext, k: number, error: unknown): void {
+    if (!(error instanceof CorruptIndexError)) throw error;
+    this.quarantined.add(k);
+    this.corruptPeers += 1;
+    pd.debug(`VIRT_RX|ERR: client ${k} rx queue corrupt, client disconnected: ${error.message}`);
+  }
+
+  protected publish(pd: PdContext, k: number, target: { queue: SerialQueue; local: LocalTail }) {
+    if (this.quarantined.has(k)) return;
+    try {
+      target.queue.updateSharedTail(target.local.tail);
+    } catch (error) {
+      this.containCorrupt(pd, k, error);
+    }
+  }
+
+  /**
+   * At a valid switch, HEAD publishes the old client's bytes whatever its flag, and notifies
+   * it if this pass gave it any (§6.4). Overridden only by a planted variant in `testing`.
+   */
+  protected publishBeforeSwitch(
+    pd: PdContext,
+    k: number,
+    target: { queue: SerialQueue; local: LocalTail },
+    transferred: boolean,
+  ): void {
+    this.publish(pd, k, target);
+    if (transferred) pd.notify(this.channelOf(k));
+  }
+
+  /** `rx_return()` (§6.4). */
+  private *rxReturn(pd: PdContext): PdStep {
+    const driver = this.driver;
+    if (driver === undefined) return;
+    let transferred = false;
+    let k = this.machine.currentClient;
+    let target = k >= 0 ? this.openLocal(k) : undefined;
+    // Legacy broadcast publishes immediately into every client; notified at the end.
+    const broadcastTo = new Set<number>();
+    for (;;) {
+      let c: number | undefined;
+      try {
+        c = driver.dequeue();
+      } catch (error) {
+        if (!(error instanceof CorruptIndexError)) throw error;
+        this.corruptPeers += 1;
+        pd.debug(`VIRT_RX|ERR: driver rx queue corrupt: ${error.message}`);
+        break;
+      }
+      if (c === undefined) break;
+      const tag = driver.lastTag;
+      yield work("copy", 1);
+      const action = this.machine.step(c);
+      switch (action.kind) {
+        case "forward":
+          if (this.put(pd, k, target, action.byte, tag)) transferred = true;
+          break;
+        case "broadcast":
+          for (const [j, queue] of this.clients.entries()) {
+            if (this.quarantined.has(j)) continue;
+            if (queue.enqueue(action.byte, tag)) {
+              this.delivered[j] = (this.delivered[j] ?? 0) + 1;
+              broadcastTo.add(j);
+            } else {
+              this.loss.R5 += 1;
+            }
+          }
+          break;
+        case "unrouted":
+          this.loss.R6 += 1;
+          this.loss.R6Invalid += 1;
+          break;
+        case "consume":
+          this.loss.R6 += 1;
+          break;
+        case "invalid":
+          this.loss.R6 += 1;
+          this.loss.R6Invalid += 1;
+          this.log(pd, action.reason);
+          break;
+        case "switch": {
+          this.loss.R6 += 1;
+          if (target !== undefined) this.publishBeforeSwitch(pd, k, target, transferred);
+          k = action.client;
+          target = k >= 0 ? this.openLocal(k) : undefined;
+          transferred = false;
+          this.log(pd, k >= 0 ? `switching to client ${k}` : "switching to all clients");
+          break;
+        }
+      }
+    }
+    if (target !== undefined) this.publish(pd, k, target);
+    if (this.machine.midSequence) this.loss.R7 += 1;
+    if (!this.config.defects.silentFullDrop) {
+      for (const [j, count] of this.fullDrops) {
+        pd.debug(`VIRT_RX|WARN: client ${j} rx queue full, ${count} bytes dropped`);
+      }
+      if (this.fullDrops.size > 0) pd.counter("virt_rx.R5", this.loss.R5);
+    }
+    this.fullDrops.clear();
+    yield work("op");
+    let driverFull = true;
+    try {
+      driverFull = driver.full();
+    } catch (error) {
+      if (!(error instanceof CorruptIndexError)) throw error;
+    }
+    if (!driverFull && driver.requireConsumerSignal()) {
+      driver.cancelConsumerSignal();
+      pd.notify(this.config.driver.channel);
+    }
+    if (transferred && k >= 0) pd.notify(this.channelOf(k));
+    for (const j of broadcastTo) pd.notify(this.channelOf(j));
+  }
+
+  protected channelOf(k: number): number {
+    return (this.config.clients[k] as { channel: number }).channel;
+  }
+}
