@@ -220,6 +220,13 @@ export interface VcpuContext {
   eoi(irq: number): GuestStep;
   /** Guest RAM by memory-region name, as the VM's `map` elements give it. */
   memory(name: string): MappedRegion;
+  /**
+   * Arm the guest's virtual timer (CNTV): at virtual time `deadline` the timer PPI (27 unless
+   * given) becomes pending for this vCPU and wakes it from an untrapped WFI. `null` disarms it.
+   */
+  setTimer(deadline: Nanoseconds | null, ppi?: number): void;
+  /** Virtual ns this vCPU has spent on the core (a descheduled guest's progress falls behind `now`). */
+  runTime(): Nanoseconds;
   now(): Nanoseconds;
   random(): number;
   debug(message: string): void;

@@ -148,7 +148,7 @@ describe("§3.5 T4: PPC into a passive server", () => {
     }),
   };
 
-  it("runs the server on the caller's SC, holds the caller's notification until its entry point ends", () => {
+  it("runs the server on the caller's SC and does not wake the caller blocked in ppcall for its notification", () => {
     const sys = build(spec(true), programs);
     sys.at(900 * US, pulse(sys, 60));
     sys.runUntilIdle(1e9);

@@ -11,6 +11,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type PdContext, type PdStep, work } from "../program.js";
 import {
+  bandwidthViolations,
   describeSystem,
   type EndSpec,
   lostSignals,
@@ -190,6 +191,20 @@ const deterministic = (bug?: PlantedSchedulerBug) =>
     expect(second).toBe(first);
   });
 
+const boundedBandwidth = (bug?: PlantedSchedulerBug) =>
+  fc.property(systemArb, (generated) => {
+    // Donation would charge a server's run to its caller's SC: keep every PD active here.
+    const gen = { ...generated, pds: generated.pds.map((pd) => ({ ...pd, passive: false })) };
+    const sys = runToIdle(gen, bug);
+    const servers = new Map(
+      sys
+        .threads()
+        .filter((t) => t.kind === "pd" && t.budget < t.period)
+        .map((t) => [t.name, { budget: t.budget, period: t.period }]),
+    );
+    expect(bandwidthViolations(sys.log, servers, sys.now())).toEqual([]);
+  });
+
 describe("kernel properties", () => {
   it("loses no signal: every signal is followed by a notified for its channel", () => {
     fc.assert(noSignalLost(), { seed, numRuns });
@@ -201,6 +216,10 @@ describe("kernel properties", () => {
 
   it("gives a byte-identical event log for the same system and seed", () => {
     fc.assert(deterministic(), { seed, numRuns });
+  });
+
+  it("keeps a sporadic PD within budget in every window of one period", () => {
+    fc.assert(boundedBandwidth(), { seed, numRuns });
   });
 });
 
@@ -251,6 +270,11 @@ describe("the properties catch planted scheduler bugs", () => {
 
   it("strict-priority fails when a woken higher-priority thread does not preempt", () => {
     const result = fc.check(strictPriority("no-preempt-on-wake"), { seed, numRuns: 200 });
+    expect(result.failed).toBe(true);
+  });
+
+  it("bounded-bandwidth fails when an exhausted sporadic SC is refilled at once", () => {
+    const result = fc.check(boundedBandwidth("sporadic-refill-at-once"), { seed, numRuns: 200 });
     expect(result.failed).toBe(true);
   });
 

@@ -23,7 +23,9 @@ export type PlantedSchedulerBug =
   /** A signal to a thread that is runnable but not running is dropped instead of OR-ed in. */
   | "drop-signal-to-ready"
   /** Equal-priority boot order depends on state that outlives a run (a counter in the module). */
-  | "leaky-boot-order";
+  | "leaky-boot-order"
+  /** An exhausted sporadic SC forgets what it used and goes on, as if it were round-robin. */
+  | "sporadic-refill-at-once";
 
 export interface KernelOptions {
   readonly costs: CostModel;
@@ -117,6 +119,8 @@ export class Thread {
   domain = 0;
   /** Pending virtual IRQs (vCPU threads). */
   virqs: number[] = [];
+  /** The armed virtual timer of a vCPU thread. */
+  vtimer: ScheduledEvent | null = null;
   /** Fault handler and the badge id it sees (reference §1.4). */
   faultHandler: Thread | null = null;
   faultId = 0;
@@ -382,6 +386,7 @@ export class Kernel {
       sc: sc.name,
       action: "exhausted",
     });
+    if (this.options.plantedBug === "sporadic-refill-at-once" && !sc.roundRobin) sc.consumed = 0;
     sc.exhaust();
     if (cur.state === "runnable" && !cur.inRelease) {
       if (sc.ready(this.now) && sc.sufficient()) this.append(cur);
@@ -653,6 +658,8 @@ export class Kernel {
     }
     t.callTarget = null;
     t.outgoing = null;
+    if (t.vtimer) this.events.cancel(t.vtimer);
+    t.vtimer = null;
     t.workRemaining = 0;
     t.pendingKernelNs = 0;
     if (t.entry !== null) {
@@ -670,6 +677,24 @@ export class Kernel {
     t.virqs = [];
     if (t.sc === null && !t.passive) t.sc = t.ownSc;
     this.wake(t);
+  }
+
+  /** Make a virtual IRQ pending for a vCPU thread; wakes it from an untrapped WFI. */
+  injectVirq(t: Thread, irq: number): void {
+    t.virqs.push(irq);
+    if (t.state === "blocked-wfi") this.wake(t);
+  }
+
+  /** The guest's virtual timer: `ppi` becomes pending at `deadline` (reference §2.10). */
+  armVirtualTimer(t: Thread, deadline: number | null, ppi: number): void {
+    if (t.vtimer) this.events.cancel(t.vtimer);
+    t.vtimer = null;
+    if (deadline === null) return;
+    t.vtimer = this.events.push(Math.max(this.now, Math.round(deadline)), () => {
+      t.vtimer = null;
+      this.record({ t: this.now, type: "device", device: t.name, name: "vtimer", args: { ppi } });
+      this.injectVirq(t, ppi);
+    });
   }
 
   /** Bill kernel time to the running thread (IRQ entry). */

@@ -285,12 +285,8 @@ export class RuntimePdContext implements PdContext {
       this.debug(`microkit_vcpu_arm_inject_irq: invalid vcpu ${vcpuId}`);
       return;
     }
-    const t = vcpu.thread;
-    t.virqs.push(irq);
-    if (t.state === "blocked-wfi") {
-      this.w.kernel.wake(t);
-      this.w.kernel.settleWake(this.w.thread);
-    }
+    this.w.kernel.injectVirq(vcpu.thread, irq);
+    this.w.kernel.settleWake(this.w.thread);
   }
 }
 
@@ -509,6 +505,14 @@ export class RuntimeVcpuContext implements VcpuContext {
 
   takeIrq(): number | undefined {
     return this.t.virqs.shift();
+  }
+
+  setTimer(deadline: number | null, ppi = 27): void {
+    this.k.armVirtualTimer(this.t, deadline, ppi);
+  }
+
+  runTime(): number {
+    return this.t.runTime;
   }
 
   irqPending(): boolean {

@@ -256,4 +256,32 @@ describe("§4.3.10 vCPU threads", () => {
     expect(boots).toBe(2);
     expect(sys.thread("linux:vcpu0").state).toBe("running");
   });
+
+  it("wakes a guest from WFI with its virtual timer and reports the vCPU's own run time", () => {
+    const ticks: string[] = [];
+    const sys = build(
+      vmSpec(254, 0),
+      { "vmm.elf": vmm(true) },
+      {
+        *run(vcpu) {
+          for (let i = 0; i < 3; i++) {
+            yield work("us", 100);
+            vcpu.setTimer(vcpu.now() + 1 * MS);
+            while (!vcpu.irqPending()) yield* vcpu.wfi();
+            ticks.push(`${vcpu.now()} ppi ${vcpu.takeIrq()} ran ${vcpu.runTime()}`);
+          }
+          vcpu.setTimer(vcpu.now() + 1 * MS);
+          vcpu.setTimer(null);
+        },
+      },
+      { trapWfi: false },
+    );
+    sys.runUntilIdle(100 * MS);
+    expect(ticks).toEqual([
+      "1100000 ppi 27 ran 100000",
+      "2200000 ppi 27 ran 200000",
+      "3300000 ppi 27 ran 300000",
+    ]);
+    expect(sys.now()).toBe(3_300_000);
+  });
 });

@@ -11,7 +11,7 @@ export type {
   VmSpec,
 } from "./describe-system.js";
 export { describeSystem } from "./describe-system.js";
-export { lostSignals, priorityViolations } from "./log-checks.js";
+export { bandwidthViolations, lostSignals, priorityViolations } from "./log-checks.js";
 export type { ManualPdCall, ManualPdOptions, ManualRegionSpec } from "./manual-pd.js";
 export { ManualPd, ManualPdFault } from "./manual-pd.js";
 export type { PlantedSchedulerBug } from "./planted.js";

@@ -75,3 +75,43 @@ export function priorityViolations(
   }
   return out;
 }
+
+/**
+ * Sporadic-server bandwidth (reference §3.2): a thread on its own sporadic SC (budget B, period
+ * P) runs at most B in any window of length P. Checked for windows starting where it starts to
+ * run, which is where the maximum is reached. Threads that run on donated SCs are not covered.
+ */
+export function bandwidthViolations(
+  log: readonly RuntimeEvent[],
+  servers: ReadonlyMap<string, { readonly budget: number; readonly period: number }>,
+  end: number,
+): string[] {
+  const runs = new Map<string, [number, number][]>();
+  let current: string | null = null;
+  let since = 0;
+  const close = (t: number): void => {
+    if (current === null || t <= since) return;
+    const list = runs.get(current);
+    if (list) list.push([since, t]);
+    else runs.set(current, [[since, t]]);
+  };
+  for (const event of log) {
+    if (event.type !== "switch") continue;
+    close(event.t);
+    current = event.to;
+    since = event.t;
+  }
+  close(end);
+  const out: string[] = [];
+  for (const [name, { budget, period }] of servers) {
+    const list = runs.get(name) ?? [];
+    for (const [start] of list) {
+      const stop = start + period;
+      let used = 0;
+      for (const [s, e] of list) used += Math.max(0, Math.min(e, stop) - Math.max(s, start));
+      if (used > budget)
+        out.push(`'${name}' ran ${used} ns in [${start}, ${stop}) > budget ${budget}`);
+    }
+  }
+  return out;
+}
