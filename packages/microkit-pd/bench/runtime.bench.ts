@@ -1,4 +1,3 @@
-// biome-ignore-all lint/correctness/useYield: an entry point without a preemption point runs atomically; that is what these PDs model
 /**
  * Runtime throughput: events per second for a two-PD ping-pong and a 64-PD fan-out, beside a
  * baseline measured in the same process: a bare loop doing the same number of event-heap

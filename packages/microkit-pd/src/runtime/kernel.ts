@@ -177,6 +177,8 @@ export class Kernel {
   /** Ready queues by domain × priority (reference §4.1). */
   private readonly queues: Thread[][] = Array.from({ length: 256 * MAX_DOMAINS }, () => []);
   private readyCount = 0;
+  /** One bit per non-empty ready queue, 8 words per domain. */
+  private readonly readyBits = new Uint32Array(8 * MAX_DOMAINS);
   /** The domain whose threads may run (reference §3.3); always 0 without a domain schedule. */
   curDomain = 0;
   private domainSchedule: readonly DomainSlot[] = [];
@@ -487,19 +489,23 @@ export class Kernel {
   }
 
   private isHighestPrio(priority: number): boolean {
-    for (let p = 255; p > priority; p--) if (this.queue(this.curDomain, p).length > 0) return false;
-    return true;
+    return this.highestReady(this.curDomain) <= priority;
+  }
+
+  /** Highest priority with a non-empty queue in `domain`, -1 if none (seL4's ready-queue bitmap). */
+  private highestReady(domain: number): number {
+    const base = domain * 8;
+    for (let word = 7; word >= 0; word--) {
+      const bits = this.readyBits[base + word]!;
+      if (bits !== 0) return word * 32 + 31 - Math.clz32(bits);
+    }
+    return -1;
   }
 
   private chooseThread(): void {
-    for (let p = 255; p >= 0; p--) {
-      const queue = this.queue(this.curDomain, p);
-      if (queue.length > 0) {
-        this.switchTo(queue[0]!);
-        return;
-      }
-    }
-    this.switchToIdle();
+    const p = this.highestReady(this.curDomain);
+    if (p < 0) this.switchToIdle();
+    else this.switchTo(this.queue(this.curDomain, p)[0]!);
   }
 
   private switchTo(t: Thread): void {
@@ -567,16 +573,20 @@ export class Kernel {
   private enqueue(t: Thread): void {
     if (t.queued) return;
     this.queue(t.domain, t.priority).unshift(t);
-    t.queued = true;
-    this.readyCount++;
+    this.markQueued(t);
   }
 
   /** SCHED_APPEND: tail of its priority queue. */
   private append(t: Thread): void {
     if (t.queued) return;
     this.queue(t.domain, t.priority).push(t);
+    this.markQueued(t);
+  }
+
+  private markQueued(t: Thread): void {
     t.queued = true;
     this.readyCount++;
+    this.readyBits[t.domain * 8 + (t.priority >> 5)]! |= 1 << (t.priority & 31);
   }
 
   private dequeue(t: Thread): void {
@@ -585,6 +595,8 @@ export class Kernel {
     if (i >= 0) queue.splice(i, 1);
     t.queued = false;
     this.readyCount--;
+    if (queue.length === 0)
+      this.readyBits[t.domain * 8 + (t.priority >> 5)]! &= ~(1 << (t.priority & 31));
   }
 
   /** Throttle: wait in the release queue until the SC's head refill is due (§3.2 rule 4). */

@@ -1,4 +1,3 @@
-// biome-ignore-all lint/correctness/useYield: an entry point without a preemption point runs atomically; that is what these PDs model
 import { describe, expect, it } from "vitest";
 import type { AccessWidth, DeviceHost, MmioDevice } from "../program.js";
 import { work } from "../program.js";
@@ -337,6 +336,41 @@ describe("§4.3.4 IRQs are masked until acked", () => {
     for (const t of [10, 20, 30, 40]) sys.at(t * US, pulse);
     sys.runUntilIdle(1e9);
     expect(count).toBe(2);
+  });
+
+  it("keeps an IRQ raised during init pending until the loop's start-up ack, then delivers it", () => {
+    const sys = build(
+      { pds: [{ name: "drv", priority: 100, irqs: [{ id: 3, irq: 33, trigger: "edge" }] }] },
+      {
+        "drv.elf": pdProgram({
+          *init() {
+            yield work("us", 20);
+          },
+          *notified(ch, pd) {
+            pd.irqAck(ch);
+          },
+        }),
+      },
+    );
+    sys.at(5 * US, () => {
+      sys.setIrqLevel(33, true);
+      sys.setIrqLevel(33, false);
+    });
+    sys.runUntilIdle(1e9);
+    const seq = sys.log
+      .filter(
+        (e) =>
+          e.type === "irq" || e.type === "irq-ack" || (e.type === "entry" && e.thread === "drv"),
+      )
+      .map(formatEvent);
+    expect(seq).toEqual([
+      "0 drv init",
+      "5000 irq 33 -> drv[3] latched",
+      "20000 irq-ack drv[3]",
+      "20000 irq 33 -> drv[3] delivered",
+      "20000 drv notified(3)",
+      "20000 irq-ack drv[3]",
+    ]);
   });
 
   it("performs a deferred ack when the entry point returns, fused with the receive", () => {

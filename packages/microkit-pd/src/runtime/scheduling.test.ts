@@ -1,4 +1,3 @@
-// biome-ignore-all lint/correctness/useYield: an entry point without a preemption point runs atomically; that is what these PDs model
 import { describe, expect, it } from "vitest";
 import { work } from "../program.js";
 import { describeSystem, pdProgram, type SystemSpec } from "../testing/index.js";

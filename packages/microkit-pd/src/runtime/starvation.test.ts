@@ -1,4 +1,3 @@
-// biome-ignore-all lint/correctness/useYield: an entry point without a preemption point runs atomically; that is what these PDs model
 /**
  * The starvation mechanism of reference §3.4 and §4.3.6–7, measured in virtual time.
  */

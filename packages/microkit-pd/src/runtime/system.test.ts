@@ -112,4 +112,22 @@ describe("System from a parsed SDF", () => {
       });
     expect(device).toThrow("device 'tx_data': memory region has no phys_addr");
   });
+
+  it("surfaces a device driving an IRQ no PD owns as a RuntimeError, not as a PD fault", () => {
+    const { system } = parseSystemDescription(SDF, { fileName: "tiny.system" });
+    const sys = new System(system, {
+      programs: {
+        "client.elf": pdProgram({}),
+        "driver.elf": pdProgram({
+          *init(pd) {
+            pd.mmio("uart").write(0, 4, 1);
+          },
+        }),
+      },
+      devices: {
+        uart: (host) => ({ read: () => 0, write: () => host.setIrqLevel(99, true) }),
+      },
+    });
+    expect(() => sys.runUntilIdle()).toThrow("irq 99 is not routed to any protection domain");
+  });
 });

@@ -21,7 +21,7 @@ import type {
   VcpuContext,
 } from "../program.js";
 import { pointCost } from "./cost-model.js";
-import { ThreadFault } from "./errors.js";
+import { RuntimeError, ThreadFault } from "./errors.js";
 import type { EntryPoint } from "./event-log.js";
 import {
   type IpcMessage,
@@ -337,6 +337,9 @@ function* runEntry<T>(
         };
     }
   } catch (error) {
+    // A configuration error of the model (e.g. a device driving an unrouted IRQ) is not the PD's
+    // fault: let it surface from the run call.
+    if (error instanceof RuntimeError) throw error;
     k.record({ t: k.now, type: "entry-end", thread: t.name, entry });
     t.entry = null;
     yield* raiseFault(k, t, faultOf(error));
@@ -595,6 +598,7 @@ export function* vcpuBody(
       yield { op: "call", target: vmm, message: { kind: "fault", child: ctx.vcpuId, fault } };
     }
   } catch (error) {
+    if (error instanceof RuntimeError) throw error;
     yield* raiseFault(k, t, faultOf(error));
   }
   k.record({ t: k.now, type: "entry-end", thread: t.name, entry: "guest" });
