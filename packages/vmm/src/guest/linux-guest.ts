@@ -1,0 +1,266 @@
+/**
+ * The guest operating system model on a vCPU (DESIGN.md "Guests"): it boots (compute
+ * bursts), reads the device tree the VMM left in RAM at x0, finds `console=hvc0` and the
+ * `virtio,mmio` node, probes the console with Linux's driver through real MMIO exits (reference
+ * virtio §5.1), fills the receive queue, and then runs a tty and a workload: a recorded
+ * stream's output at its timestamps, or a small shell. Idle is a WFI loop, which under
+ * libvmm's trapped WFI keeps the vCPU runnable (reference microkit §2.10, §3.4).
+ */
+import { type GuestProgram, type GuestStep, type VcpuContext, work } from "@vmmux/microkit-pd";
+import { provenanceTag } from "@vmmux/sddf-queues";
+import { LinuxConsoleDriver, type ProbeOutcome } from "@vmmux/virtio-console";
+import type { GuestMemory } from "@vmmux/virtio-core";
+import { type ConsoleDiscovery, decodeDtb, discoverConsole, dtbSize } from "../device-tree.js";
+import { sharedGuestMemory } from "../guest-ram.js";
+import type { BootRegisters } from "../vmm.js";
+import { Shell } from "./shell.js";
+import { onlcrBytes, Tty } from "./tty.js";
+import { VcpuMmio } from "./vcpu-mmio.js";
+
+/** One piece of recorded output: `time` seconds after the guest's vCPU started. */
+export interface OutputEvent {
+  readonly time: number;
+  readonly text: string;
+}
+
+export type GuestWorkload =
+  /** Replay recorded output as it was (raw, no ONLCR); afterwards `thenShell` starts a shell. */
+  | {
+      readonly kind: "trace";
+      readonly events: readonly OutputEvent[];
+      readonly thenShell?: boolean;
+    }
+  | { readonly kind: "shell"; readonly hostname?: string }
+  | { readonly kind: "idle" };
+
+export interface LinuxGuestOptions {
+  /** Registers the VMM sets at `guest_start` (x0 = DTB). */
+  readonly boot: BootRegisters;
+  /** The VM's RAM region name; its VM mapping `vaddr` is its guest-physical base. */
+  readonly ramRegion: string;
+  /** Provenance origin of this guest's output (1..0xef, `ORIGIN_CLIENT_FIRST`…). */
+  readonly origin: number;
+  /** Compute bursts before the console probe, ns (default one burst of 2 ms). */
+  readonly bootBursts?: readonly number[];
+  /** Kernel messages printed through the printk path once the console is up. */
+  readonly bootLog?: readonly string[];
+  readonly workload?: GuestWorkload;
+  readonly echo?: boolean;
+  /** Guest work per pass of the main loop, ns (default 200). */
+  readonly loopCostNs?: number;
+}
+
+export type GuestPhase = "booting" | "probing" | "running" | "no-console" | "probe-failed";
+
+const encoder = new TextEncoder();
+/** Bytes of a DTB the guest is willing to read (libvmm reserves 64 KiB). */
+const DTB_LIMIT = 0x1_0000;
+const HEAP_OFFSET = 0x10_0000;
+
+/** What the guest wrote to its console, byte by byte with the tag of each byte. */
+export interface Transcript {
+  readonly bytes: number[];
+  readonly tags: number[];
+}
+
+export class LinuxGuest implements GuestProgram {
+  readonly options: LinuxGuestOptions;
+  phase: GuestPhase = "booting";
+  probe: ProbeOutcome | undefined;
+  console: ConsoleDiscovery | undefined;
+  driver: LinuxConsoleDriver | undefined;
+  /** Every byte handed to the console driver, in order, with its provenance tag. */
+  readonly written: Transcript = { bytes: [], tags: [] };
+  /** Input bytes the driver delivered, with the tags they arrived with. */
+  readonly received: Transcript = { bytes: [], tags: [] };
+  /** Completed input lines. */
+  readonly lines: string[] = [];
+  /** Zero of the guest's virtual counter: when its VMM started the vCPU. */
+  startedAt = 0;
+  consoleUpAt: number | undefined;
+  /** When the trace workload wrote its last event. */
+  traceDoneAt: number | undefined;
+  /** Virtual time each trace event was handed to the driver (lag = this − start − time). */
+  readonly eventTimes: number[] = [];
+  private readonly tty: Tty;
+  private shell: Shell | undefined;
+  private seq = 0;
+  private out: number[] = [];
+  private outTags: number[] = [];
+  private nextEvent = 0;
+
+  constructor(options: LinuxGuestOptions) {
+    this.options = options;
+    this.tty = new Tty({ echo: options.echo ?? true });
+  }
+
+  *run(vcpu: VcpuContext): GuestStep {
+    this.startedAt = this.options.boot.starts > 0 ? this.options.boot.startNs : vcpu.now();
+    for (const burst of this.options.bootBursts ?? [2_000_000]) yield work("ns", burst);
+    const region = vcpu.memory(this.options.ramRegion);
+    const memory = sharedGuestMemory(region, region.vaddr);
+    const found = this.readDeviceTree(memory);
+    if (found === undefined || !/(^|\s)console=hvc0(\s|$)/.test(found.bootargs)) {
+      this.phase = "no-console";
+      yield* this.idleForever(vcpu);
+      return;
+    }
+    this.console = found;
+    this.phase = "probing";
+    const heapBase = found.memory.base + HEAP_OFFSET;
+    const heapEnd = Math.min(this.options.boot.x0, found.memory.base + found.memory.size);
+    const driver = new LinuxConsoleDriver({
+      mmio: new VcpuMmio(vcpu),
+      base: found.virtio.base,
+      memory,
+      heap: { base: heapBase, size: Math.max(0, heapEnd - heapBase) & ~0xfff },
+      onInput: (bytes, tags) => this.onInput(bytes, tags),
+      interruptPending: () => false,
+    });
+    this.driver = driver;
+    this.probe = yield* driver.probe();
+    if (!this.probe.ok) {
+      this.phase = "probe-failed";
+      yield* this.idleForever(vcpu);
+      return;
+    }
+    this.phase = "running";
+    this.consoleUpAt = vcpu.now();
+    for (const message of this.options.bootLog ?? []) {
+      const bytes = encoder.encode(message);
+      const tags = this.tagAll(bytes.length);
+      this.note(bytes, tags);
+      yield* driver.consolePrint(bytes, tags);
+    }
+    const workload = this.options.workload ?? { kind: "idle" };
+    if (workload.kind === "shell") this.startShell(workload.hostname);
+    yield* this.mainLoop(vcpu, driver, workload);
+  }
+
+  private *mainLoop(
+    vcpu: VcpuContext,
+    driver: LinuxConsoleDriver,
+    workload: GuestWorkload,
+  ): GuestStep {
+    const loopCost = this.options.loopCostNs ?? 200;
+    for (;;) {
+      yield work("ns", loopCost);
+      yield* this.serviceInterrupts(vcpu, driver);
+      if (driver.pollPending) yield* driver.pollInput();
+      if (this.out.length > 0) {
+        const bytes = Uint8Array.from(this.out);
+        const tags = Uint32Array.from(this.outTags);
+        this.out = [];
+        this.outTags = [];
+        yield* driver.ttyWrite(bytes, tags);
+        continue;
+      }
+      if (workload.kind === "trace" && this.nextEvent < workload.events.length) {
+        const event = workload.events[this.nextEvent]!;
+        if (vcpu.now() - this.startedAt >= event.time * 1e9) {
+          this.nextEvent++;
+          this.eventTimes.push(vcpu.now());
+          this.emitRaw(encoder.encode(event.text));
+          if (this.nextEvent === workload.events.length) {
+            this.traceDoneAt = vcpu.now();
+            if (workload.thenShell === true) this.startShell(undefined);
+          }
+          continue;
+        }
+      }
+      const line = this.tty.readLine();
+      if (line !== undefined) {
+        this.lines.push(line);
+        if (this.shell !== undefined) this.emit(`${this.shell.run(line)}${this.shell.prompt}`);
+        continue;
+      }
+      // Nothing to do: WFI (trapped under libvmm, so this loop keeps the vCPU busy).
+      if (!vcpu.irqPending()) yield* vcpu.wfi();
+    }
+  }
+
+  /** Take pending virtual IRQs: the console's runs `vm_interrupt`, then EOI (a maintenance exit). */
+  private *serviceInterrupts(vcpu: VcpuContext, driver: LinuxConsoleDriver): GuestStep {
+    for (let irq = vcpu.takeIrq(); irq !== undefined; irq = vcpu.takeIrq()) {
+      if (irq === this.console?.virtio.irq) yield* driver.handleInterrupt();
+      yield* vcpu.eoi(irq);
+    }
+  }
+
+  private *idleForever(vcpu: VcpuContext): GuestStep {
+    for (;;) {
+      yield work("ns", this.options.loopCostNs ?? 200);
+      for (let irq = vcpu.takeIrq(); irq !== undefined; irq = vcpu.takeIrq()) yield* vcpu.eoi(irq);
+      yield* vcpu.wfi();
+    }
+  }
+
+  private readDeviceTree(memory: GuestMemory): ConsoleDiscovery | undefined {
+    try {
+      const x0 = this.options.boot.x0;
+      const size = dtbSize(memory.read(x0, 40));
+      if (size > DTB_LIMIT) return undefined;
+      return discoverConsole(decodeDtb(memory.read(x0, size)));
+    } catch {
+      return undefined;
+    }
+  }
+
+  private startShell(hostname: string | undefined): void {
+    this.shell = new Shell({
+      ...(hostname === undefined ? {} : { hostname }),
+      cmdline: this.console?.bootargs ?? "",
+    });
+    this.emit(this.shell.prompt);
+  }
+
+  private onInput(bytes: Uint8Array, tags: Uint32Array): void {
+    this.received.bytes.push(...bytes);
+    this.received.tags.push(...tags);
+    const echo = this.tty.input(bytes);
+    if (echo.length > 0) this.queue(onlcrBytes(echo));
+  }
+
+  /** Text through OPOST/ONLCR, as a program writing to the tty. */
+  private emit(text: string): void {
+    this.queue(onlcrBytes(encoder.encode(text)));
+  }
+
+  /** Recorded terminal output is already post-processed: written as it is. */
+  private emitRaw(bytes: Uint8Array): void {
+    this.queue(bytes);
+  }
+
+  private queue(bytes: Iterable<number>): void {
+    for (const b of bytes) {
+      const tag = provenanceTag(this.options.origin, this.seq++);
+      this.out.push(b);
+      this.outTags.push(tag);
+      this.written.bytes.push(b);
+      this.written.tags.push(tag);
+    }
+  }
+
+  private tagAll(length: number): Uint32Array {
+    const tags = new Uint32Array(length);
+    for (let i = 0; i < length; i++) tags[i] = provenanceTag(this.options.origin, this.seq++);
+    return tags;
+  }
+
+  /** The printk path converts `\n` → `\r\n` and gives the CR its LF's tag. */
+  private note(bytes: Uint8Array, tags: Uint32Array): void {
+    bytes.forEach((b, i) => {
+      if (b === 0x0a) {
+        this.written.bytes.push(0x0d);
+        this.written.tags.push(tags[i]!);
+      }
+      this.written.bytes.push(b);
+      this.written.tags.push(tags[i]!);
+    });
+  }
+}
+
+/** A guest program factory for `SystemOptions.guests` (a fresh guest per vCPU start). */
+export function linuxGuest(options: LinuxGuestOptions): (vcpuId: number) => LinuxGuest {
+  return () => new LinuxGuest(options);
+}

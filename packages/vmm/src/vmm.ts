@@ -1,0 +1,431 @@
+/**
+ * The VMM protection domain: libvmm's `client_vmm.c` shape (reference virtio §4.1, sddf-serial
+ * §9, microkit §2.8/§2.10). `init` maps guest RAM, builds the console device on its
+ * virtio-mmio transport, writes the device tree into guest RAM and starts vCPU 0; `fault`
+ * dispatches guest exits; `notified` routes the serial channels to the console.
+ */
+import {
+  type FaultMessage,
+  type FaultReply,
+  type GuestExit,
+  type MappedRegion,
+  type PdContext,
+  type PdProgram,
+  type PdStep,
+  work,
+} from "@vmmux/microkit-pd";
+import { SerialQueue } from "@vmmux/sddf-queues";
+import {
+  type ConsoleDefectSwitches,
+  createVirtioConsole,
+  type VirtioConsoleDevice,
+} from "@vmmux/virtio-console";
+import type {
+  DefectFinding,
+  DefectSwitches,
+  GuestMemory,
+  MmioReply,
+  Profile,
+  VirtioMmioTransport,
+} from "@vmmux/virtio-core";
+import { encodeDtb, guestDeviceTree } from "./device-tree.js";
+import { VmmError, type VmmFinding, type VmmFindingKind } from "./errors.js";
+import { sharedGuestMemory } from "./guest-ram.js";
+import { VirqController } from "./virq.js";
+
+/** Registers libvmm's `guest_start` writes before resuming vCPU 0 (x0 = DTB address). */
+export class BootRegisters {
+  x0 = 0;
+  /**
+   * Virtual time of the last `guest_start`: the guest's virtual counter reads 0 here (its
+   * CNTVOFF), so a vCPU that is started but not yet scheduled is already "running late".
+   */
+  startNs = 0;
+  /** Times the VMM (re)started the vCPU. */
+  starts = 0;
+}
+
+/** One end of an sDDF serial connection as the VMM maps it. */
+export interface SerialEndConfig {
+  readonly channel: number;
+  readonly queueRegion: string;
+  readonly dataRegion: string;
+  /** Queue capacity in bytes; default the data region's size. */
+  readonly capacity?: number;
+}
+
+export interface VmmConfig {
+  /** `reference` = libvmm as it is; `hardened` (default) = its defects fixed. */
+  readonly profile?: Profile;
+  /** libvmm build: a failed assert traps (`debug`) or is ignored (`release`, default). */
+  readonly build?: "debug" | "release";
+  /** Guest RAM: the memory region (mapped `rw` into the VMM) and its guest-physical base. */
+  readonly ram: { readonly region: string; readonly guestBase: number };
+  /** The virtio-mmio window; defaults are libvmm's example (0x130000, 0x200, SPI 42 = INTID 74). */
+  readonly virtio?: { readonly base?: number; readonly size?: number; readonly irq?: number };
+  /** The client ends of the serial TX (to virt_tx) and RX (from virt_rx) connections. */
+  readonly serial: { readonly tx: SerialEndConfig; readonly rx: SerialEndConfig };
+  /** Kernel command line in `/chosen` (default libvmm's `console=hvc0 earlycon=hvc0`). */
+  readonly bootargs?: string;
+  /** Guest-physical address of the DTB; default 64 KiB below the top of RAM. */
+  readonly dtbAddress?: number;
+  /** Boot registers shared with the guest program (see `virtualMachine`). */
+  readonly boot?: BootRegisters;
+  readonly vcpuId?: number;
+  /**
+   * vIRQ semantics: `edge` is libvmm (no re-delivery on EOI, §4.10); `level` re-injects while
+   * InterruptStatus ≠ 0. Default: `edge` under reference, `level` under hardened.
+   */
+  readonly virq?: "edge" | "level";
+  /**
+   * An MMIO exit outside every device window: libvmm finds no handler and does not reply
+   * (`block`, reference); `zero` (hardened) records it, reads 0, ignores the write, resumes.
+   */
+  readonly unmappedAccess?: "block" | "zero";
+  /**
+   * A device defect that crashes the real VMM (e.g. L1, L2, a debug-build assert) kills this
+   * PD too. Default: true under reference (the transport never resumes otherwise anyway).
+   */
+  readonly crashOnDeviceTrap?: boolean;
+  readonly consoleDefects?: Partial<ConsoleDefectSwitches>;
+  readonly transportDefects?: Partial<DefectSwitches>;
+}
+
+/** Defaults of {@link VmmConfig.virtio}: libvmm's `client_vm/linux.dts`. */
+export const DEFAULT_VIRTIO_BASE = 0x13_0000;
+export const DEFAULT_VIRTIO_SIZE = 0x200;
+export const DEFAULT_VIRTIO_IRQ = 74;
+export const DEFAULT_BOOTARGS = "console=hvc0 earlycon=hvc0";
+const DTB_RESERVE = 0x1_0000;
+
+/** PSCI function ids the VMM answers (Arm DEN0022, SMC32 calling convention). */
+const PSCI_VERSION = 0x8400_0000;
+const PSCI_FEATURES = 0x8400_000a;
+const PSCI_NOT_SUPPORTED = 0xffff_ffff;
+const FINDING_LIMIT = 512;
+
+export interface VmmCounters {
+  exits: number;
+  mmioExits: number;
+  wfiExits: number;
+  hypercalls: number;
+  eois: number;
+  rxNotifications: number;
+  txNotifications: number;
+  /** Exits the VMM did not answer (the vCPU stays blocked, reference FAIL paths). */
+  unanswered: number;
+}
+
+interface Resolved {
+  readonly profile: Profile;
+  readonly virtioBase: number;
+  readonly virtioSize: number;
+  readonly irq: number;
+  readonly vcpuId: number;
+  readonly unmapped: "block" | "zero";
+  readonly crashOnDeviceTrap: boolean;
+}
+
+function resolve(config: VmmConfig): Resolved {
+  const profile = config.profile ?? "hardened";
+  const virtioBase = config.virtio?.base ?? DEFAULT_VIRTIO_BASE;
+  const virtioSize = config.virtio?.size ?? DEFAULT_VIRTIO_SIZE;
+  const irq = config.virtio?.irq ?? DEFAULT_VIRTIO_IRQ;
+  if (!Number.isSafeInteger(virtioBase) || virtioBase < 0 || virtioSize < 0x100)
+    throw new VmmError(
+      "VMM_BAD_CONFIG",
+      `vmm config: virtio window 0x${virtioBase.toString(16)}+0x${virtioSize.toString(16)} is invalid`,
+    );
+  if (!Number.isInteger(irq) || irq < 32 || irq > 1019)
+    throw new VmmError(
+      "VMM_BAD_CONFIG",
+      `vmm config: virtio irq ${irq} is not a GIC SPI (32..1019)`,
+    );
+  return {
+    profile,
+    virtioBase,
+    virtioSize,
+    irq,
+    vcpuId: config.vcpuId ?? 0,
+    unmapped: config.unmappedAccess ?? (profile === "reference" ? "block" : "zero"),
+    crashOnDeviceTrap: config.crashOnDeviceTrap ?? profile === "reference",
+  };
+}
+
+/**
+ * A libvmm-style VMM as a Microkit PD program. One instance serves one PD; inspect
+ * `device`, `transport`, `findings` and `counters` after a run.
+ */
+export class VmmProgram implements PdProgram {
+  readonly config: VmmConfig;
+  readonly boot: BootRegisters;
+  readonly findings: VmmFinding[] = [];
+  readonly findingCounts = new Map<VmmFindingKind, number>();
+  readonly counters: VmmCounters = {
+    exits: 0,
+    mmioExits: 0,
+    wfiExits: 0,
+    hypercalls: 0,
+    eois: 0,
+    rxNotifications: 0,
+    txNotifications: 0,
+    unanswered: 0,
+  };
+  device: VirtioConsoleDevice | undefined;
+  transport: VirtioMmioTransport | undefined;
+  memory: GuestMemory | undefined;
+  virq: VirqController | undefined;
+  /** Guest-physical address the DTB was written to. */
+  dtbAddress = 0;
+  protected readonly r: Resolved;
+  private pd: PdContext | undefined;
+
+  constructor(config: VmmConfig) {
+    this.config = config;
+    this.r = resolve(config);
+    this.boot = config.boot ?? new BootRegisters();
+  }
+
+  get profile(): Profile {
+    return this.r.profile;
+  }
+
+  *init(pd: PdContext): PdStep {
+    this.pd = pd;
+    const config = this.config;
+    const ramRegion = this.mapped(pd, config.ram.region);
+    if (!ramRegion.perms.write)
+      throw new VmmError(
+        "VMM_BAD_CONFIG",
+        `vmm config: guest ram '${ramRegion.name}' is not mapped rw`,
+      );
+    const memory = sharedGuestMemory(ramRegion, config.ram.guestBase);
+    this.memory = memory;
+    const queue = (end: SerialEndConfig) =>
+      SerialQueue.fromRegions(this.mapped(pd, end.queueRegion), this.mapped(pd, end.dataRegion), {
+        ...(end.capacity === undefined ? {} : { capacity: end.capacity }),
+      });
+    const tx = queue(config.serial.tx);
+    const rx = queue(config.serial.rx);
+    const virq = new VirqController(
+      { inject: (irq) => this.pd?.vcpuInjectIrq(this.r.vcpuId, irq) },
+      config.virq ?? (this.r.profile === "reference" ? "edge" : "level"),
+    );
+    this.virq = virq;
+    const { device, transport } = createVirtioConsole({
+      memory,
+      profile: this.r.profile,
+      ...(config.build === undefined ? {} : { build: config.build }),
+      ...(config.consoleDefects === undefined ? {} : { defects: config.consoleDefects }),
+      ...(config.transportDefects === undefined
+        ? {}
+        : { transportDefects: config.transportDefects }),
+      ports: [{ tx, rx }],
+      windowSize: this.r.virtioSize,
+      hooks: {
+        notifyTx: () => this.pd?.notify(config.serial.tx.channel),
+        notifyRx: () => this.pd?.notify(config.serial.rx.channel),
+        injectIrq: () => virq.raise(this.r.irq),
+      },
+      onFinding: (f) => this.deviceFinding(f),
+    });
+    virq.connect(this.r.irq, () => transport.interruptAsserted);
+    this.device = device;
+    this.transport = transport;
+
+    const ram = { base: config.ram.guestBase, size: ramRegion.size };
+    const dtb = encodeDtb(
+      guestDeviceTree({
+        bootargs: config.bootargs ?? DEFAULT_BOOTARGS,
+        ram,
+        virtio: { base: this.r.virtioBase, size: this.r.virtioSize, irq: this.r.irq },
+      }),
+    );
+    this.dtbAddress = config.dtbAddress ?? ram.base + ram.size - DTB_RESERVE;
+    if (!memory.contains(this.dtbAddress, dtb.length))
+      throw new VmmError(
+        "VMM_BAD_CONFIG",
+        `vmm config: dtb at 0x${this.dtbAddress.toString(16)} is not in guest ram`,
+      );
+    memory.write(this.dtbAddress, dtb);
+    yield work("copy", dtb.length);
+    // guest_start: boot registers, then resume vCPU 0.
+    this.boot.x0 = this.dtbAddress;
+    this.boot.startNs = pd.now();
+    this.boot.starts++;
+    virq.reset();
+    pd.vcpuRestart(this.r.vcpuId);
+  }
+
+  *notified(ch: number, pd: PdContext): PdStep {
+    this.pd = pd;
+    const device = this.device;
+    if (device === undefined) return;
+    const before = this.bytesMoved();
+    if (ch === this.config.serial.rx.channel) {
+      this.counters.rxNotifications++;
+      device.serialRxSignalled(0);
+    } else if (ch === this.config.serial.tx.channel) {
+      // libvmm's example VMM ignores this channel; the device's `txSignalIgnored` switch models it.
+      this.counters.txNotifications++;
+      device.serialTxSignalled(0);
+    } else {
+      pd.debug(`vmm: notification on unexpected channel ${ch}`);
+      return;
+    }
+    yield* this.charge(before);
+    this.checkCrash();
+  }
+
+  *fault(child: number, msg: FaultMessage, pd: PdContext): PdStep<FaultReply> {
+    this.pd = pd;
+    if (msg.kind !== "vcpu") {
+      pd.debug(`vmm: fault of child ${child} (${msg.kind}) not handled`);
+      return { resume: false };
+    }
+    this.counters.exits++;
+    const reply = yield* this.exit(msg.exit, pd);
+    if (!reply.resume) this.counters.unanswered++;
+    return reply;
+  }
+
+  /** Whether `[address, address + width)` lies in the virtio-mmio window. */
+  inWindow(address: number, width: number): boolean {
+    const offset = address - this.r.virtioBase;
+    return offset >= 0 && offset + width <= this.r.virtioSize;
+  }
+
+  private *exit(exit: GuestExit, pd: PdContext): PdStep<FaultReply> {
+    switch (exit.kind) {
+      case "mmio-read":
+      case "mmio-write":
+        return yield* this.mmio(exit, pd);
+      case "wfi":
+        // libvmm: nothing to do, resume at once (reference microkit §2.10).
+        this.counters.wfiExits++;
+        yield work("default", 1);
+        return { resume: true };
+      case "hypercall":
+        this.counters.hypercalls++;
+        yield work("default", 1);
+        return { resume: true, value: this.hypercall(exit.fn, exit.args, pd) };
+      case "vgic-maintenance":
+        this.counters.eois++;
+        yield work("default", 1);
+        if (!this.virq?.eoi(exit.irq))
+          this.record("spurious-eoi", true, pd, `eoi of virq ${exit.irq} that is not in flight`);
+        return { resume: true };
+    }
+  }
+
+  private *mmio(
+    exit: Extract<GuestExit, { kind: "mmio-read" | "mmio-write" }>,
+    pd: PdContext,
+  ): PdStep<FaultReply> {
+    this.counters.mmioExits++;
+    yield work("mmio", 1);
+    const transport = this.transport;
+    if (transport === undefined || !this.inWindow(exit.address, exit.width))
+      return this.unmapped(exit, pd);
+    const offset = exit.address - this.r.virtioBase;
+    const before = this.bytesMoved();
+    let reply: MmioReply;
+    if (exit.kind === "mmio-read") reply = transport.readAccess(offset, exit.width);
+    else reply = transport.writeAccess(offset, exit.width, exit.value);
+    yield* this.charge(before);
+    this.checkCrash();
+    if (!reply.resume || reply.error !== undefined) {
+      const what = exit.kind === "mmio-read" ? "read" : "write";
+      this.record(
+        "mmio-refused",
+        reply.resume,
+        pd,
+        `${what} of virtio-mmio offset 0x${offset.toString(16)} width ${exit.width}: ${reply.error?.message ?? reply.finding?.message ?? "refused"}`,
+      );
+    }
+    if (!reply.resume) return { resume: false };
+    return { resume: true, value: reply.value };
+  }
+
+  /** Hook for a planted variant: how an exit outside every window is answered. */
+  protected unmapped(
+    exit: Extract<GuestExit, { kind: "mmio-read" | "mmio-write" }>,
+    pd: PdContext,
+  ): FaultReply {
+    const resume = this.r.unmapped === "zero";
+    const what = exit.kind === "mmio-read" ? "read" : "write";
+    this.record(
+      "unmapped-access",
+      resume,
+      pd,
+      `${what} at 0x${exit.address.toString(16)} width ${exit.width} outside every device window`,
+    );
+    return resume ? { resume: true, value: 0 } : { resume: false };
+  }
+
+  private hypercall(fn: number, args: readonly number[], pd: PdContext): number {
+    if (fn === PSCI_VERSION) return 0x0001_0000;
+    if (fn === PSCI_FEATURES) return args[0] === PSCI_VERSION ? 0 : PSCI_NOT_SUPPORTED;
+    this.record("unknown-hypercall", true, pd, `hypercall 0x${fn.toString(16)} not implemented`);
+    return PSCI_NOT_SUPPORTED;
+  }
+
+  private bytesMoved(): number {
+    const c = this.device?.counters(0);
+    return c === undefined ? 0 : c.txBytes + c.rxBytes + c.rxDiscardedNotReady;
+  }
+
+  /** Charge the copy work the device did synchronously inside this entry point. */
+  private *charge(before: number): PdStep {
+    const moved = this.bytesMoved() - before;
+    if (moved > 0) yield work("copy", moved);
+  }
+
+  /** A device defect that crashes the real VMM crashes this PD too (reference). */
+  private checkCrash(): void {
+    if (!this.r.crashOnDeviceTrap) return;
+    const crashed = this.transport?.crashed ?? this.device?.crashed;
+    if (crashed !== undefined)
+      throw new VmmError(
+        "VMM_CRASHED",
+        `vmm: crashed by ${crashed.defect} (${crashed.ref}): ${crashed.message}`,
+      );
+  }
+
+  private deviceFinding(f: DefectFinding): void {
+    const pd = this.pd;
+    this.record(
+      "device-defect",
+      f.impact !== "vcpu-blocked",
+      pd,
+      `${f.defect} (${f.ref}, ${f.impact}): ${f.message}`,
+    );
+  }
+
+  private record(
+    kind: VmmFindingKind,
+    resumed: boolean,
+    pd: PdContext | undefined,
+    message: string,
+  ): void {
+    this.findingCounts.set(kind, (this.findingCounts.get(kind) ?? 0) + 1);
+    if (this.findings.length < FINDING_LIMIT)
+      this.findings.push({ t: pd?.now() ?? 0, kind, resumed, message });
+  }
+
+  private mapped(pd: PdContext, name: string): MappedRegion {
+    try {
+      return pd.memory(name);
+    } catch (error) {
+      throw new VmmError(
+        "VMM_BAD_CONFIG",
+        `vmm config: region '${name}' is not mapped into '${pd.name}': ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+}
+
+/** A fresh VMM program for a PD (use as a `programs` entry factory). */
+export function vmmProgram(config: VmmConfig): VmmProgram {
+  return new VmmProgram(config);
+}
