@@ -11,8 +11,6 @@ export type VmmErrorCode =
   | "DTB_MALFORMED"
   /** The device tree lacks a node or property the guest needs. */
   | "DTB_MISSING"
-  /** An asciicast stream line is not valid. */
-  | "CAST_MALFORMED"
   /** The modelled VMM hit a defect that crashes the real one (reference profile only). */
   | "VMM_CRASHED";
 

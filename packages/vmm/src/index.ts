@@ -21,8 +21,6 @@ export {
 } from "./device-tree.js";
 export type { VmmErrorCode, VmmFinding, VmmFindingKind } from "./errors.js";
 export { VmmError } from "./errors.js";
-export type { Cast, CastEvent } from "./guest/asciicast.js";
-export { outputEvents, parseAsciicast } from "./guest/asciicast.js";
 export type {
   GuestPhase,
   GuestWorkload,

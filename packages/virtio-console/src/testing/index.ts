@@ -1,0 +1,34 @@
+/**
+ * Test support for packages above @vmmux/virtio-console: a wired console rig (device,
+ * transport, sDDF queues, Linux front end), a direct MMIO adapter and the planted bugs.
+ */
+
+export type { HostileArbOptions } from "./arbitraries.js";
+export { hostileOpArb, hostileRunArb } from "./arbitraries.js";
+export type { HostileOp, HostileReport, HostileRunOptions } from "./hostile.js";
+export { FUZZ_DATA_BASE, FUZZ_DATA_SIZE, FUZZ_QUEUE_SIZE, runHostile } from "./hostile.js";
+export type {
+  ConsoleScenario,
+  EnvStep,
+  GuestWrite,
+  ScenarioOutcome,
+} from "./lossless.js";
+export { runScenario } from "./lossless.js";
+export type { PlantedBug } from "./planted.js";
+export { PLANTED_BUGS } from "./planted.js";
+export type {
+  ConsoleRigOptions,
+  MmioAccessRecord,
+  RawQueues,
+  SerialPair,
+} from "./rig.js";
+export {
+  ConsoleRig,
+  DirectMmio,
+  RIG_MMIO_BASE,
+  RIG_RAM_BASE,
+  RIG_RAM_SIZE,
+  rawProbe,
+  runGuest,
+  serialPair,
+} from "./rig.js";
