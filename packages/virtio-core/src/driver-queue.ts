@@ -13,6 +13,7 @@ import {
   VIRTQ_DESC_F_WRITE,
   VIRTQ_USED_F_NO_NOTIFY,
 } from "./constants.js";
+import { writeDescriptor } from "./descriptor.js";
 import { DriverQueueError } from "./errors.js";
 import type { GuestMemory } from "./guest-memory.js";
 import type { QueueFeatures, QueueGeometry } from "./virtqueue.js";
@@ -149,16 +150,20 @@ export class DriverVirtqueue {
       const slot = indirect ? i : taken[i]!;
       const next = last ? 0 : indirect ? i + 1 : taken[i + 1]!;
       const flags = (i < readable.length ? 0 : VIRTQ_DESC_F_WRITE) | (last ? 0 : VIRTQ_DESC_F_NEXT);
-      this.writeDescriptor(table + DESCRIPTOR_SIZE * slot, b.addr, b.len, flags, next);
+      writeDescriptor(this.memory, table + DESCRIPTOR_SIZE * slot, {
+        addr: b.addr,
+        len: b.len,
+        flags,
+        next,
+      });
     }
     if (indirect) {
-      this.writeDescriptor(
-        this.geometry.descAddr + DESCRIPTOR_SIZE * head,
-        table,
-        DESCRIPTOR_SIZE * count,
-        VIRTQ_DESC_F_INDIRECT,
-        0,
-      );
+      writeDescriptor(this.memory, this.geometry.descAddr + DESCRIPTOR_SIZE * head, {
+        addr: table,
+        len: DESCRIPTOR_SIZE * count,
+        flags: VIRTQ_DESC_F_INDIRECT,
+        next: 0,
+      });
     }
     this.chains.set(head, taken);
     this.memory.write16(this.geometry.availAddr + 4 + 2 * this.availIdx.slot(n), head);
@@ -253,20 +258,6 @@ export class DriverVirtqueue {
       this.memory.write16(this.geometry.availAddr, 0);
     }
     return this.hasUsed();
-  }
-
-  private writeDescriptor(
-    at: number,
-    addr: number,
-    len: number,
-    flags: number,
-    next: number,
-  ): void {
-    this.memory.write32(at, addr % 0x1_0000_0000);
-    this.memory.write32(at + 4, Math.floor(addr / 0x1_0000_0000));
-    this.memory.write32(at + 8, len);
-    this.memory.write16(at + 12, flags);
-    this.memory.write16(at + 14, next);
   }
 
   private breakQueue(error: DriverQueueError): DriverQueueError {

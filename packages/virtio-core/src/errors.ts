@@ -8,7 +8,6 @@
 export const ERROR_CLAUSES = {
   "memory-out-of-range": "VirtIO 1.2 §2.7.5 / reference virtio §1.9 (buffer outside guest RAM)",
   "memory-bad-region": "reference virtio §1.10 (guest memory regions must not overlap)",
-  "queue-not-ready": "VirtIO 1.2 §4.2.2.1 (device MUST NOT access a queue with QueueReady 0)",
   "queue-size-invalid": "VirtIO 1.2 §2.7 (split queue size is a power of two, at most 32768)",
   "queue-size-above-max": "VirtIO 1.2 §4.2.2.2 (QueueNum MUST be at most QueueNumMax)",
   "queue-misaligned": "VirtIO 1.2 §2.7.1 (descriptor 16, driver 2, device 4 byte alignment)",
@@ -31,7 +30,6 @@ export const ERROR_CLAUSES = {
   "driver-chain-empty": "VirtIO 1.2 §2.7.4 (a chain has at least one descriptor)",
   "driver-used-id-out-of-range": "VirtIO 1.2 §2.7.8 (Linux virtqueue_get_buf: id out of range)",
   "driver-used-id-not-head": "VirtIO 1.2 §2.7.8 (Linux virtqueue_get_buf: id is not a head)",
-  "driver-queue-broken": "Linux virtio_ring BAD_RING (queue broken after a device error)",
   "mmio-wrong-width": "VirtIO 1.2 §4.2.2.2 (control registers only with 32-bit accesses)",
   "mmio-read-write-only": "VirtIO 1.2 §4.2.2.2 (driver MUST NOT read write-only registers)",
   "mmio-write-read-only": "VirtIO 1.2 §4.2.2.2 (driver MUST NOT write read-only registers)",
@@ -51,7 +49,6 @@ export type VirtioErrorCode = keyof typeof ERROR_CLAUSES;
 /** Codes by family, so each class narrows its `code`. */
 export type GuestMemoryErrorCode = "memory-out-of-range" | "memory-bad-region";
 export type QueueConfigErrorCode =
-  | "queue-not-ready"
   | "queue-size-invalid"
   | "queue-size-above-max"
   | "queue-misaligned"
@@ -75,8 +72,7 @@ export type DriverQueueErrorCode =
   | "driver-chain-empty"
   | "driver-indirect-unavailable"
   | "driver-used-id-out-of-range"
-  | "driver-used-id-not-head"
-  | "driver-queue-broken";
+  | "driver-used-id-not-head";
 export type TransportErrorCode = Extract<VirtioErrorCode, `mmio-${string}`>;
 
 abstract class VirtioErrorBase<C extends VirtioErrorCode> extends Error {
@@ -95,7 +91,7 @@ export class GuestMemoryError extends VirtioErrorBase<GuestMemoryErrorCode> {
   override readonly name = "GuestMemoryError";
 }
 
-/** A virtqueue whose size or areas are invalid, or that is not ready. */
+/** A virtqueue whose size or areas are invalid. */
 export class QueueConfigError extends VirtioErrorBase<QueueConfigErrorCode> {
   override readonly name = "QueueConfigError";
 }

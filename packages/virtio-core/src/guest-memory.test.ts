@@ -48,6 +48,11 @@ describe("GuestMemory", () => {
       () => m.read(BASE + 0x3000, 0x2000),
       () => m.read8(Number.NaN),
       () => m.read8(2 ** 60),
+      () => m.read(BASE, -1),
+      () => m.read(BASE, Number.NaN),
+      () => m.tags(BASE, -1),
+      () => m.copy(BASE, BASE + 16, -1),
+      () => m.read8(BASE + 0.5),
     ];
     for (const attempt of attempts) {
       expect(attempt).toThrow(GuestMemoryError);

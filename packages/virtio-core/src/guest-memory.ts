@@ -186,6 +186,7 @@ export class GuestMemory {
 
   /** A copy of `len` bytes at `addr`. */
   read(addr: number, len: number): Uint8Array {
+    this.check(addr, len);
     const out = new Uint8Array(len);
     this.readInto(addr, out);
     return out;
@@ -255,6 +256,8 @@ export class GuestMemory {
 
   /** Guest-to-guest copy (memmove semantics), tags included. */
   copy(dstAddr: number, srcAddr: number, len: number): void {
+    this.check(srcAddr, len);
+    this.check(dstAddr, len);
     const bytes = new Uint8Array(len);
     const tags = this.provenance ? new Uint32Array(len) : undefined;
     this.readInto(srcAddr, bytes, tags);
@@ -269,6 +272,7 @@ export class GuestMemory {
 
   /** The tags of `len` bytes. */
   tags(addr: number, len: number): Uint32Array {
+    this.check(addr, len);
     const out = new Uint32Array(len);
     this.readInto(addr, new Uint8Array(len), out);
     return out;
@@ -306,9 +310,12 @@ export class GuestMemory {
   private check(addr: number, len: number): Region {
     const r = this.regionOf(addr, len);
     if (r === undefined) {
+      const where = Number.isSafeInteger(addr) ? `0x${addr.toString(16)}` : String(addr);
+      const what =
+        Number.isSafeInteger(len) && len >= 0 ? `${len} bytes` : `malformed length ${String(len)}`;
       throw new GuestMemoryError(
         "memory-out-of-range",
-        `guest access of ${len} bytes at 0x${Number.isFinite(addr) ? addr.toString(16) : String(addr)} is outside guest ram`,
+        `guest access of ${what} at ${where} is outside guest ram`,
       );
     }
     return r;

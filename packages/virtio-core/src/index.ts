@@ -23,6 +23,8 @@ export {
   VIRTQ_DESC_F_WRITE,
   VIRTQ_USED_F_NO_NOTIFY,
 } from "./constants.js";
+export type { Descriptor } from "./descriptor.js";
+export { writeDescriptor } from "./descriptor.js";
 export type { ConfigWidth, VirtioDevice, VirtioDeviceHost } from "./device.js";
 export type {
   AddChainOptions,

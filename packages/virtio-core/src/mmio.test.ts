@@ -335,6 +335,9 @@ describe("virtio-mmio v2: illegal accesses answer and never throw (reference vir
     () => t.writeAccess(0x100, 4, 1),
     "mmio-config-access",
   ]);
+  cases.push(["read at offset NaN", () => t.readAccess(Number.NaN, 4), "mmio-bad-offset"]);
+  cases.push(["write at a negative offset", () => t.writeAccess(-4, 4, 1), "mmio-bad-offset"]);
+  cases.push(["read of width 3", () => t.readAccess(0x100, 3 as 4), "mmio-wrong-width"]);
   for (const [name, access, code] of cases) {
     it(`${name}: reads 0, resumes the vCPU, logs ${code}`, () => {
       const reply = access();
@@ -383,6 +386,12 @@ describe("virtio-mmio under reference: libvmm's register answers (reference virt
     ];
     for (const reply of failing) expect(reply.resume).toBe(false);
     expect(t.readAccess(Reg.MagicValue, 4)).toEqual({ value: 0x74726976, resume: true });
+  });
+
+  it("does not alias a malformed offset or width onto a register", () => {
+    const { t } = rig("reference", {}, libvmmLike);
+    expect(t.readAccess(Number.NaN, 4)).toMatchObject({ value: 0, resume: false });
+    expect(t.readAccess(0, 0 as 4)).toMatchObject({ value: 0, resume: false });
   });
 });
 

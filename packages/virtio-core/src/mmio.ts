@@ -310,6 +310,8 @@ export class VirtioMmioTransport implements VirtioDeviceHost {
   /** Read with the full reply (whether the vCPU resumes, the error or finding). */
   readAccess(offset: number, width: MmioWidth): MmioReply {
     if (this.crashedBy !== undefined) return { value: 0, resume: false, finding: this.crashedBy };
+    const malformed = this.malformed(offset, width, "read");
+    if (malformed !== undefined) return malformed;
     if (offset >= Reg.Config && offset < this.windowSize)
       return this.readConfigSpace(offset, width);
     const reg = this.decode(offset, width, "read");
@@ -325,6 +327,8 @@ export class VirtioMmioTransport implements VirtioDeviceHost {
   /** Write with the full reply. */
   writeAccess(offset: number, width: MmioWidth, value: number): MmioReply {
     if (this.crashedBy !== undefined) return { value: 0, resume: false, finding: this.crashedBy };
+    const malformed = this.malformed(offset, width, "write");
+    if (malformed !== undefined) return malformed;
     if (offset >= Reg.Config && offset < this.windowSize) {
       return this.writeConfigSpace(offset, width, value);
     }
@@ -334,6 +338,20 @@ export class VirtioMmioTransport implements VirtioDeviceHost {
       return this.illegal("mmio-write-read-only", `write of read-only register ${hex(reg)}`);
     }
     return this.writeRegister(reg, (value & widthMask(width)) >>> 0);
+  }
+
+  /**
+   * An access no vCPU can make (offset not a non-negative integer, width not 1/2/4/8): a caller
+   * bug or a corrupt decode, answered like any illegal access rather than guessed at.
+   */
+  private malformed(offset: number, width: number, kind: string): MmioReply | undefined {
+    if (!Number.isSafeInteger(offset) || offset < 0) {
+      return this.illegal("mmio-bad-offset", `${kind} at malformed offset ${String(offset)}`);
+    }
+    if (width !== 1 && width !== 2 && width !== 4 && width !== 8) {
+      return this.illegal("mmio-wrong-width", `${kind} of malformed width ${String(width)}`);
+    }
+    return undefined;
   }
 
   /** The register an access hits, or the reply for a bad offset or width. */
@@ -780,9 +798,9 @@ export class VirtioMmioTransport implements VirtioDeviceHost {
       const problem = validateGeometry(this.memory, geometry, options.maxSize);
       if (problem !== undefined) {
         this.found(
-          problem.code === "queue-area-outside-ram"
-            ? "uncheckedGuestAddresses"
-            : "queueNumUnchecked",
+          problem.code === "queue-size-invalid" || problem.code === "queue-size-above-max"
+            ? "queueNumUnchecked"
+            : "uncheckedGuestAddresses",
           "deviation",
           `queue ${sel} enabled unchecked: ${problem.message}`,
         );

@@ -428,6 +428,19 @@ describe("SplitVirtqueue under reference switches (libvmm virtio.c, reference §
     expect(crashes[0]?.impact).toBe("vmm-crash");
   });
 
+  it("crashes instead of walking when a huge QueueNum puts the areas beyond ram (L3 then L2)", () => {
+    const memory = makeMemory();
+    const crashes: DefectFinding[] = [];
+    const q = new SplitVirtqueue({
+      memory,
+      geometry: { ...geometry(N), size: 0x10_0000 },
+      defects: defectsFor("reference"),
+      onCrash: (f) => crashes.push(f),
+    });
+    expect(q.popAvailable().kind).toBe("crash");
+    expect(crashes[0]?.message).toContain("driver area");
+  });
+
   it("hands out a buffer outside guest ram marked as such (L2)", () => {
     const { q, raw, findings } = setup({}, "reference");
     raw.desc(0, { addr: 0x1000, len: 4, flags: 0, next: 0 });

@@ -183,9 +183,12 @@ export class SplitVirtqueue {
 
   /** The driver's avail.idx, read from guest memory. */
   availIdx(): Wrapping16 | QueueFault {
-    const addr = this.g.availAddr + 2;
-    if (!this.memory.contains(addr, 2)) return this.crashOrError("driver area", addr);
-    return Wrapping16.of(this.memory.read16(addr));
+    // Each area is used only if it lies whole in RAM (libvmm maps `4 + 2·num` bytes; a NULL
+    // mapping is its L2 crash). This also bounds every walk by what RAM can hold.
+    if (!this.memory.contains(this.g.availAddr, 4 + 2 * this.g.size)) {
+      return this.crashOrError("driver area", this.g.availAddr);
+    }
+    return Wrapping16.of(this.memory.read16(this.g.availAddr + 2));
   }
 
   /** True when the driver has published entries the device has not consumed. */
@@ -262,10 +265,12 @@ export class SplitVirtqueue {
       );
     }
     const idxAddr = this.g.usedAddr + 2;
+    if (!this.memory.contains(this.g.usedAddr, 4 + USED_ELEMENT_SIZE * n)) {
+      return this.crashOrError("device area", this.g.usedAddr);
+    }
     let usedIdx = this.nextUsed;
     if (this.defects.usedIdxFromGuest) {
       // libvmm keeps no shadow: a driver that scribbles on used.idx steers the device.
-      if (!this.memory.contains(idxAddr, 2)) return this.crashOrError("device area", idxAddr);
       usedIdx = Wrapping16.of(this.memory.read16(idxAddr));
       if (!usedIdx.equals(this.nextUsed)) {
         this.report(
@@ -278,7 +283,7 @@ export class SplitVirtqueue {
       }
     }
     const elem = this.g.usedAddr + 4 + USED_ELEMENT_SIZE * usedIdx.slot(n);
-    if (!this.memory.contains(elem, USED_ELEMENT_SIZE) || !this.memory.contains(idxAddr, 2)) {
+    if (!this.memory.contains(elem, USED_ELEMENT_SIZE)) {
       return this.crashOrError("used ring element", elem);
     }
     this.memory.write32(elem, head >>> 0);
@@ -344,6 +349,9 @@ export class SplitVirtqueue {
     const d = this.defects;
     const n = this.g.size;
     const segments: BufferSegment[] = [];
+    if (!this.memory.contains(this.g.descAddr, DESCRIPTOR_SIZE * n)) {
+      return this.crashOrError("descriptor area", this.g.descAddr);
+    }
     if (head >= n) {
       if (!d.headIndexUnchecked) {
         return this.fail(

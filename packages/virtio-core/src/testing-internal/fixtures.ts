@@ -2,6 +2,7 @@
  * Fixtures for this package's own tests: a small guest RAM and a raw ring writer that lets a
  * test (or a hostile guest) put arbitrary bytes in the descriptor table and rings.
  */
+import { type Descriptor, writeDescriptor } from "../descriptor.js";
 import { GuestMemory } from "../guest-memory.js";
 import { VirtioMmioTransport } from "../mmio.js";
 import type { DefectSwitches, Profile } from "../profile.js";
@@ -29,13 +30,6 @@ export function geometry(size: number, base = RAM_BASE): QueueGeometry {
 /** Data buffers start here. */
 export const DATA_BASE = RAM_BASE + 0x8_0000;
 
-export interface RawDescriptor {
-  readonly addr: number;
-  readonly len: number;
-  readonly flags: number;
-  readonly next: number;
-}
-
 /** Raw writes into a queue's areas, bypassing any driver logic. */
 export class RawRing {
   constructor(
@@ -43,12 +37,8 @@ export class RawRing {
     readonly g: QueueGeometry,
   ) {}
 
-  desc(index: number, d: RawDescriptor, table = this.g.descAddr): void {
-    const at = table + 16 * index;
-    this.memory.write64(at, BigInt(d.addr));
-    this.memory.write32(at + 8, d.len);
-    this.memory.write16(at + 12, d.flags);
-    this.memory.write16(at + 14, d.next);
+  desc(index: number, d: Descriptor, table = this.g.descAddr): void {
+    writeDescriptor(this.memory, table + 16 * index, d);
   }
 
   /** Put `head` at avail slot `slot` (mod size). */

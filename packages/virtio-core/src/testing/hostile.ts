@@ -26,6 +26,7 @@ import {
   VIRTQ_DESC_F_NEXT,
   VIRTQ_DESC_F_WRITE,
 } from "../constants.js";
+import { writeDescriptor } from "../descriptor.js";
 import { GuestMemory } from "../guest-memory.js";
 import { type MmioWidth, VirtioMmioTransport } from "../mmio.js";
 import type { DefectSwitches, Profile } from "../profile.js";
@@ -311,14 +312,7 @@ export function runHostile(ops: readonly HostileOp[], options: HostileOptions): 
         const l = layoutOf(op.queue);
         const table =
           op.table < 0 ? l.descAddr : l.indirectArea + (op.table % l.size) * 16 * l.size;
-        writeDescriptor(
-          memory,
-          table + 16 * (op.index % l.size),
-          op.addr,
-          op.len,
-          op.flags,
-          op.next,
-        );
+        writeDescriptor(memory, table + 16 * (op.index % l.size), op);
         return;
       }
       case "avail": {
@@ -355,24 +349,20 @@ export function runHostile(ops: readonly HostileOp[], options: HostileOptions): 
           const index = op.indirect ? i : (op.first + i) % l.size;
           const next = op.indirect ? i + 1 : (op.first + i + 1) % l.size;
           const last = i === buffers.length - 1;
-          writeDescriptor(
-            memory,
-            table + 16 * index,
+          writeDescriptor(memory, table + 16 * index, {
             addr,
-            b.len,
-            b.flags | (last ? 0 : VIRTQ_DESC_F_NEXT),
-            last ? 0 : next,
-          );
+            len: b.len,
+            flags: b.flags | (last ? 0 : VIRTQ_DESC_F_NEXT),
+            next: last ? 0 : next,
+          });
         });
         if (op.indirect) {
-          writeDescriptor(
-            memory,
-            l.descAddr + 16 * head,
-            table,
-            16 * buffers.length,
-            VIRTQ_DESC_F_INDIRECT,
-            0,
-          );
+          writeDescriptor(memory, l.descAddr + 16 * head, {
+            addr: table,
+            len: 16 * buffers.length,
+            flags: VIRTQ_DESC_F_INDIRECT,
+            next: 0,
+          });
         }
         const idx = memory.read16(l.availAddr + 2);
         memory.write16(l.availAddr + 4 + 2 * (idx % l.size), head);
@@ -435,20 +425,6 @@ export function runHostile(ops: readonly HostileOp[], options: HostileOptions): 
       }
     }
   }
-}
-
-function writeDescriptor(
-  memory: GuestMemory,
-  at: number,
-  addr: number,
-  len: number,
-  flags: number,
-  next: number,
-): void {
-  memory.write64(at, BigInt(addr));
-  memory.write32(at + 8, len);
-  memory.write16(at + 12, flags);
-  memory.write16(at + 14, next);
 }
 
 /**
