@@ -28,17 +28,22 @@ async function inProcess(...args: string[]) {
       stderr += text;
     },
     isTty: false,
+    record: { stdin: null, echo: null },
   });
   return { status, stdout, stderr };
 }
 
 /** The CLI as a child process. */
 function vmmux(...args: string[]) {
-  const child = spawnSync(tsx, ["--conditions=@vmmux/source", join(packageDir, "src/cli.ts"), ...args], {
-    cwd: repoDir,
-    encoding: "utf8",
-    timeout: 60_000,
-  });
+  const child = spawnSync(
+    tsx,
+    ["--conditions=@vmmux/source", join(packageDir, "src/cli.ts"), ...args],
+    {
+      cwd: repoDir,
+      encoding: "utf8",
+      timeout: 60_000,
+    },
+  );
   return { status: child.status, stdout: child.stdout, stderr: child.stderr };
 }
 
@@ -64,6 +69,34 @@ function smallScenario(expectJson: string): string {
   );
   return file;
 }
+
+describe("vmmux schema", () => {
+  test("prints the JSON Schema that traces/scenarios/scenario.schema.json holds", async () => {
+    const r = await inProcess("schema");
+    expect(r.status).toBe(0);
+    const bundled = readFileSync(join(repoDir, "traces/scenarios/scenario.schema.json"), "utf8");
+    // Regenerate with `vmmux schema > traces/scenarios/scenario.schema.json` after a schema change.
+    expect(JSON.parse(r.stdout)).toEqual(JSON.parse(bundled));
+  });
+});
+
+describe("vmmux record", () => {
+  test("records a command's output as asciicast and passes on its exit status", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vmmux-rec-"));
+    const output = join(dir, "out.cast");
+    const script = "process.stdout.write('hello\\n'); process.exitCode = 3;";
+    const r = await inProcess("record", "-o", output, "--", process.execPath, "-e", script);
+    expect(r.status).toBe(3);
+    expect(r.stderr).toMatch(/^vmmux record: \d+ events to .*out\.cast; exit status 3\n$/);
+    const cast = parseAsciicast(readFileSync(output, "utf8"));
+    expect(
+      cast.events
+        .filter((e) => e.code === "o")
+        .map((e) => e.data)
+        .join(""),
+    ).toBe("hello\n");
+  });
+});
 
 describe("vmmux sdf", () => {
   test("summarises a valid system file and exits 0", async () => {
@@ -91,7 +124,9 @@ describe("vmmux replay", () => {
   test("the executable runs the default scenario: muxed terminal, then the report", () => {
     const r = vmmux("replay", "traces/scenarios/default.json");
     expect(r.status).toBe(0);
-    expect(r.stdout.startsWith("Begin input\r\n\x1b[31m[    0.000000] Booting Linux")).toBe(true);
+    expect(r.stdout.slice(0, 65)).toBe(
+      "Begin input\r\n\x1b[31m[    0.000000] Booting Linux on physical CPU 0x",
+    );
     expect(r.stdout).toContain("\x1b[32m[    0.000000] Booting Linux");
     expect(r.stdout).toMatch(/^guest1 +14833 +14833 /m);
     expect(r.stdout).toMatch(/^guest2 +14956 +14956 /m);
@@ -107,11 +142,20 @@ describe("vmmux replay", () => {
     expect(r.stderr).toContain("artefacts:");
     const results = JSON.parse(r.stdout);
     expect([results.seed, results.colour, results.idle]).toEqual([9, false, true]);
-    expect(results.guests.map((g: { name: string; complete: boolean }) => [g.name, g.complete])).toEqual([
+    expect(
+      results.guests.map((g: { name: string; complete: boolean }) => [g.name, g.complete]),
+    ).toEqual([
       ["guest1", true],
       ["guest2", true],
     ]);
-    expect(readdirSync(out).sort()).toEqual(["small.perfetto.json", "small.report.json", "small.terminal.cast"]);
+    expect(readdirSync(out).sort()).toEqual([
+      "small.perfetto.json",
+      "small.report.html",
+      "small.report.json",
+      "small.terminal.cast",
+    ]);
+    const html = readFileSync(join(out, "small.report.html"), "utf8");
+    expect(html).toContain(`vmmux replay ${file} --seed 9`);
     const cast = parseAsciicast(readFileSync(join(out, "small.terminal.cast"), "utf8"));
     const text = cast.events.map((e) => e.data).join("");
     expect(text).toContain("guest1 says hello\r\n");
@@ -126,7 +170,9 @@ describe("vmmux replay", () => {
     writeFileSync(file, `{\n  "system": "x.system",\n  "guests": [],\n  "knobs": {}\n}\n`);
     const r = await inProcess("replay", file);
     expect(r.status).toBe(1);
-    expect(r.stderr).toBe(`vmmux: ${file}:3: guests: too small: expected array to have >=1 items\n`);
+    expect(r.stderr).toBe(
+      `vmmux: ${file}:3: guests: too small: expected array to have >=1 items\n`,
+    );
   });
 });
 

@@ -3,21 +3,35 @@
  * Output goes through an injectable `Io` so the commands run in-process in tests as well
  * as from `cli.ts`.
  */
-import { basename, extname } from "node:path";
+import { basename, extname, join } from "node:path";
+import type { Readable, Writable } from "node:stream";
 import { loadSystemFile, SdfError, summariseSystem } from "@vmmux/microkit-pd";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
-import { AsciicastError } from "./asciicast.js";
+import { AsciicastError, writeFileAtomic } from "./asciicast.js";
 import { ScenarioError, WiringError } from "./errors.js";
 import { judge } from "./oracles.js";
+import { recordCommand } from "./record/index.js";
+import { renderHtmlReport, reportInputOfRun } from "./report/index.js";
 import { formatJudgements, formatReport, runJson, terminalText, writeArtefacts } from "./report.js";
 import { type RunResult, runScenario } from "./run.js";
-import { type Knobs, loadScenario, type Scenario, withKnobs } from "./scenario.js";
+import {
+  type Knobs,
+  loadScenario,
+  type Scenario,
+  scenarioJsonSchema,
+  withKnobs,
+} from "./scenario.js";
 
 export interface Io {
   out(text: string): void;
   err(text: string): void;
   /** Whether stdout is a terminal (progress is shown only then). */
   readonly isTty: boolean;
+  /**
+   * What `vmmux record` forwards to the command and where it shows the command's output;
+   * default the process's stdin and stdout (tests pass `null`s).
+   */
+  readonly record?: { readonly stdin: Readable | null; readonly echo: Writable | null };
 }
 
 export const processIo: Io = {
@@ -38,6 +52,14 @@ function parseSeed(value: string): number {
     throw new InvalidArgumentError("must be an integer 0..4294967295");
   }
   return Number(value);
+}
+
+function parseSeconds(value: string): number {
+  const seconds = Number(value);
+  if (!(seconds > 0) || !Number.isFinite(seconds)) {
+    throw new InvalidArgumentError("must be a positive number of seconds");
+  }
+  return seconds;
 }
 
 interface RunFlags {
@@ -79,6 +101,7 @@ export function createProgram(io: Io = processIo): Command {
   const program = new Command("vmmux")
     .description("Two Linux guests on seL4 Microkit sharing one PL011 UART, as an executable model")
     .configureOutput({ writeOut: io.out, writeErr: io.err })
+    .enablePositionalOptions()
     .exitOverride();
 
   program
@@ -88,6 +111,13 @@ export function createProgram(io: Io = processIo): Command {
     .action((file: string) => {
       const { system, warnings } = loadSystemFile(file);
       io.out(`${summariseSystem(system, warnings)}\n`);
+    });
+
+  program
+    .command("schema")
+    .description("print the scenario files' JSON Schema (traces/scenarios/scenario.schema.json)")
+    .action(() => {
+      io.out(`${JSON.stringify(scenarioJsonSchema(), null, 2)}\n`);
     });
 
   program
@@ -111,7 +141,12 @@ export function createProgram(io: Io = processIo): Command {
         io.out(`\x1b[0m\n${"─".repeat(72)}\n${formatReport(run)}\n`);
       }
       if (flags.out !== undefined) {
-        const written = await writeArtefacts(run, flags.out, basename(file, extname(file)));
+        const name = basename(file, extname(file));
+        const written = await writeArtefacts(run, flags.out, name);
+        const htmlPath = join(flags.out, `${name}.report.html`);
+        const input = reportInputOfRun(run, { replayCommand: replayCommand(file, run.seed) });
+        await writeFileAtomic(htmlPath, renderHtmlReport(input));
+        written.push(htmlPath);
         (flags.json === true ? io.err : io.out)(`artefacts: ${written.join(", ")}\n`);
       }
     });
@@ -142,6 +177,37 @@ export function createProgram(io: Io = processIo): Command {
       }
     });
 
+  program
+    .command("record")
+    .description("record a command's console (e.g. QEMU -nographic) as asciicast v2")
+    .requiredOption(
+      "-o, --output <file>",
+      "asciicast file to write (atomically, when the command exits)",
+    )
+    .option(
+      "--timeout <seconds>",
+      "stop the command after this long and keep the recording",
+      parseSeconds,
+    )
+    .argument("<command>", "the command, after `--`")
+    .argument("[args...]", "its arguments")
+    .passThroughOptions()
+    .action(
+      async (command: string, args: string[], flags: { output: string; timeout?: number }) => {
+        const r = await recordCommand({
+          command,
+          args,
+          output: flags.output,
+          ...(flags.timeout === undefined ? {} : { timeoutMs: flags.timeout * 1000 }),
+          ...(io.record === undefined ? {} : io.record),
+        });
+        io.err(
+          `vmmux record: ${r.cast.events.length} events to ${r.output}; ${r.timedOut ? "stopped at the timeout; " : ""}exit status ${r.status}\n`,
+        );
+        if (r.status !== 0) throw new ExitRequest(r.status);
+      },
+    );
+
   return program;
 }
 
@@ -155,7 +221,9 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   } catch (error) {
     if (error instanceof ExitRequest) return error.exitCode;
     if (error instanceof CommanderError) return error.exitCode;
-    if (KNOWN_ERRORS.some((cls) => error instanceof cls)) {
+    // Our own and our dependencies' typed errors carry a stable `code` and a located message.
+    const coded = error instanceof Error && typeof (error as { code?: unknown }).code === "string";
+    if (coded || KNOWN_ERRORS.some((cls) => error instanceof cls)) {
       io.err(`vmmux: ${(error as Error).message}\n`);
       return 1;
     }

@@ -1,3 +1,6 @@
+import type { RecordError } from "./record/errors.js";
+import type { ReportError } from "./report/errors.js";
+
 /**
  * The testbench's error family. Each class has a stable `code`; messages are lower-case
  * and name the place at fault (`file:line: field: problem`).
@@ -31,5 +34,5 @@ export class WiringError extends Error {
   }
 }
 
-export type TestbenchError = ScenarioError | WiringError;
+export type TestbenchError = ScenarioError | WiringError | RecordError | ReportError;
 export type TestbenchErrorCode = TestbenchError["code"];

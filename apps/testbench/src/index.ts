@@ -18,10 +18,31 @@ export type { Io } from "./commands.js";
 export { createProgram, main } from "./commands.js";
 export type { TestbenchError, TestbenchErrorCode } from "./errors.js";
 export { ScenarioError, WiringError } from "./errors.js";
+export type { BuiltGuest, GuestBuildOptions, GuestTranscript } from "./guests.js";
+export { buildGuest } from "./guests.js";
 export type { GuestMetrics, RunMetrics } from "./metrics.js";
 export { guestMetrics, runMetrics, wireOf } from "./metrics.js";
-export type { Judgement, Verdict } from "./oracles.js";
-export { determinism, expectedRouting, integrity, judge, progress, routing } from "./oracles.js";
+export type { Judgement, SplitLine, Verdict } from "./oracles.js";
+export {
+  determinism,
+  expectedRouting,
+  integrity,
+  interleaving,
+  judge,
+  progress,
+  routing,
+  splitLines,
+} from "./oracles.js";
+export type { RecordErrorCode, RecordOptions, RecordResult } from "./record/index.js";
+export { RecordError, recordCommand } from "./record/index.js";
+export type {
+  HtmlReportInput,
+  ReportErrorCode,
+  ReportGuest,
+  ReportOfRunOptions,
+  ReportVerdict,
+} from "./report/index.js";
+export { ReportError, renderHtmlReport, reportInputOfRun } from "./report/index.js";
 export {
   formatJudgements,
   formatReport,
@@ -51,8 +72,16 @@ export type {
   Scenario,
   ScenarioGuest,
   ScenarioInput,
+  SddfClientScenarioGuest,
+  VmScenarioGuest,
 } from "./scenario.js";
-export { loadScenario, parseScenario, scenarioSchema, withKnobs } from "./scenario.js";
+export {
+  loadScenario,
+  parseScenario,
+  scenarioJsonSchema,
+  scenarioSchema,
+  withKnobs,
+} from "./scenario.js";
 export type {
   ClientLoss,
   PrintEvent,
@@ -62,5 +91,13 @@ export type {
 } from "./serial-client.js";
 export { printEvents, SerialClientGuest } from "./serial-client.js";
 export { TIMER_CTL_ENABLE, TIMER_CTL_ISTATUS, TimerReg, TraceTimer } from "./trace-timer.js";
-export type { DriverWiring, GuestWiring, SerialWiring, VirtWiring } from "./wiring.js";
+export type {
+  ClientGuestWiring,
+  DriverWiring,
+  GuestPlacement,
+  GuestWiring,
+  SerialWiring,
+  VirtWiring,
+  VmGuestWiring,
+} from "./wiring.js";
 export { applyKnobs, connectionRegions, serialWiring } from "./wiring.js";

@@ -16,12 +16,19 @@ export interface GuestMetrics {
   /** Virtual seconds at which its first / last byte finished leaving the wire (null: none). */
   readonly firstByteAt: number | null;
   readonly lastByteAt: number | null;
-  /** Virtual seconds from the guest's first write to its first byte on the wire. */
+  /**
+   * Virtual seconds from the moment the trace asks for its first output (or, for a guest
+   * that only echoes, from its first write) to its first byte on the wire: includes the
+   * time a starved guest waits for the CPU.
+   */
   readonly timeToFirstByte: number | null;
-  /** Longest time between two consecutive bytes of this guest on the wire, seconds. */
+  /** Longest time between two consecutive bytes of this guest on the wire, seconds (0 with fewer than two). */
   readonly longestGap: number;
-  /** Longest time one byte spent between its enqueue and the end of its frame, seconds. */
-  readonly maxLatency: number;
+  /**
+   * Longest time one byte spent between entering the serial TX queue and the end of its
+   * frame, seconds (null when the guest kind does not record enqueue times).
+   */
+  readonly maxLatency: number | null;
   /** Loss and stall points by name (sddf-serial §10), bytes. */
   readonly loss: Readonly<Record<string, number>>;
   /** Keyboard bytes the guest received. */
@@ -61,7 +68,7 @@ export function guestMetrics(run: RunResult, guest: GuestRun): GuestMetrics {
   }
   const first = mine[0];
   const last = mine.at(-1);
-  const firstWrite = guest.enqueueTimes[0];
+  const start = guest.traceStart ?? guest.enqueueTimes[0];
   return {
     name: guest.name,
     bytesWritten: guest.enqueued.length,
@@ -69,14 +76,14 @@ export function guestMetrics(run: RunResult, guest: GuestRun): GuestMetrics {
     complete: mine.length === guest.enqueued.length,
     firstByteAt: first === undefined ? null : first.end / NS,
     lastByteAt: last === undefined ? null : last.end / NS,
-    timeToFirstByte:
-      first === undefined || firstWrite === undefined ? null : (first.end - firstWrite) / NS,
+    timeToFirstByte: first === undefined || start === undefined ? null : (first.end - start) / NS,
     longestGap: longestGap / NS,
-    maxLatency: maxLatency / NS,
+    maxLatency: guest.enqueueTimes.length === 0 ? null : maxLatency / NS,
     loss: {
       T1_putcharDropped: guest.loss.T1,
       T2_unbufferedDropped: guest.loss.T2,
       T3_unflushedAtEnd: guest.unpublished,
+      R8_consoleInputDropped: guest.inputDropped,
       notOnWireAtEnd: guest.enqueued.length - mine.length,
     },
     bytesReceived: guest.received.length,

@@ -5,13 +5,17 @@
  * attributed to each guest is what it wrote (except counted loss points) and every typed
  * byte reaches exactly the guest selected at that moment.
  *
- * Both properties are shown to fail: on a virt_tx that drops client bytes and on a virt_rx
- * that forgets to publish at a switch (planted bugs).
+ * With the line-atomic mux (hardened), no line that could travel whole is split by the
+ * other guest's bytes (oracle 3).
+ *
+ * Each property is shown to fail on a planted bug: a virt_tx that drops client bytes, a
+ * virt_rx that forgets to publish at a switch, a line-atomic virt_tx that does not hold
+ * back partial lines.
  */
-import { VirtRxUnpublishedSwitch } from "@vmmux/sddf-serial/testing";
+import { VirtRxUnpublishedSwitch, VirtTxLineBlind } from "@vmmux/sddf-serial/testing";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { integrity, routing } from "./oracles.js";
+import { integrity, interleaving, routing } from "./oracles.js";
 import { type RunVariants, runScenario } from "./run.js";
 import type { KeyStroke, Knobs } from "./scenario.js";
 import { VirtTxDroppingBytes } from "./testing/planted.js";
@@ -21,13 +25,9 @@ const numRuns = Number(process.env.VMMUX_PROP_RUNS ?? 20);
 const seed = 0x7e57;
 
 const output: fc.Arbitrary<SyntheticGuest["output"]> = fc
-  .array(
-    fc.tuple(
-      fc.integer({ min: 0, max: 4000 }),
-      fc.stringMatching(/^[a-z \n]{1,60}$/),
-    ),
-    { maxLength: 12 },
-  )
+  .array(fc.tuple(fc.integer({ min: 0, max: 4000 }), fc.stringMatching(/^[a-z \n]{1,60}$/)), {
+    maxLength: 12,
+  })
   .map((events) => {
     let t = 0.001;
     return events.map(([gapUs, text]) => {
@@ -46,10 +46,13 @@ const keyboard: fc.Arbitrary<KeyStroke[]> = fc.array(
   fc.record({
     at: fc.integer({ min: 0, max: 40_000 }).map((us) => us / 1e6),
     text: fc
-      .array(fc.constantFrom("a", "b", "\r", "\x1c", "0", "1", "7", "\x1c0\r", "\x1c1\r", "\x1c\x1c"), {
-        minLength: 1,
-        maxLength: 6,
-      })
+      .array(
+        fc.constantFrom("a", "b", "\r", "\x1c", "0", "1", "7", "\x1c0\r", "\x1c1\r", "\x1c\x1c"),
+        {
+          minLength: 1,
+          maxLength: 6,
+        },
+      )
       .map((parts) => parts.join("")),
   }),
   { maxLength: 6 },
@@ -78,8 +81,22 @@ const scenarios = fc
   .record({ g1: guest, g2: guest, keyboard, knobs })
   .map(({ g1, g2, keyboard, knobs }) => syntheticScenario({ guests: [g1, g2], keyboard, knobs }));
 
-function holds(variants: RunVariants, oracle: typeof integrity) {
-  return fc.property(scenarios, (scenario) => {
+/** Hardened, line-atomic, typing echoed by guest1 while both print. */
+const lineAtomicScenarios = fc
+  .record({ g1: output, g2: output, keyboard, knobs })
+  .map(({ g1, g2, keyboard, knobs }) =>
+    syntheticScenario({
+      guests: [
+        { output: g1, input: "echo" },
+        { output: g2, input: "echo" },
+      ],
+      keyboard,
+      knobs: { ...knobs, profile: "hardened", lineAtomic: true },
+    }),
+  );
+
+function holds(variants: RunVariants, oracle: typeof integrity, from = scenarios) {
+  return fc.property(from, (scenario) => {
     const v = oracle(runScenario(scenario, { variants }));
     if (!v.ok) throw new Error(v.findings.join("\n"));
   });
@@ -91,7 +108,11 @@ describe("integrity over generated scenarios", () => {
   });
 
   test("fails on the planted virt_tx that drops client bytes", () => {
-    const result = fc.check(holds({ virtTx: VirtTxDroppingBytes }, integrity), { numRuns: 50, seed, endOnFailure: true });
+    const result = fc.check(holds({ virtTx: VirtTxDroppingBytes }, integrity), {
+      numRuns: 50,
+      seed,
+      endOnFailure: true,
+    });
     expect(result.failed).toBe(true);
   });
 });
@@ -102,7 +123,26 @@ describe("routing over generated scenarios", () => {
   });
 
   test("fails on the planted virt_rx that does not publish at a switch", () => {
-    const result = fc.check(holds({ virtRx: VirtRxUnpublishedSwitch }, routing), { numRuns: 100, seed, endOnFailure: true });
+    const result = fc.check(holds({ virtRx: VirtRxUnpublishedSwitch }, routing), {
+      numRuns: 100,
+      seed,
+      endOnFailure: true,
+    });
+    expect(result.failed).toBe(true);
+  });
+});
+
+describe("interleaving over generated scenarios", () => {
+  test("with the line-atomic mux no guest line that fits is split by the other guest", () => {
+    fc.assert(holds({}, interleaving, lineAtomicScenarios), { numRuns, seed });
+  });
+
+  test("fails on the planted line-atomic virt_tx that does not hold back partial lines", () => {
+    const result = fc.check(holds({ virtTx: VirtTxLineBlind }, interleaving, lineAtomicScenarios), {
+      numRuns: 100,
+      seed,
+      endOnFailure: true,
+    });
     expect(result.failed).toBe(true);
   });
 });

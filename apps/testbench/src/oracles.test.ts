@@ -2,9 +2,18 @@
  * Each oracle passes on a sound run and fails on a run with the kind of fault it is there
  * for: a planted virtualiser bug, or a run result corrupted after the fact.
  */
-import { VirtRxUnpublishedSwitch } from "@vmmux/sddf-serial/testing";
+import { VirtRxUnpublishedSwitch, VirtTxLineBlind } from "@vmmux/sddf-serial/testing";
 import { beforeAll, describe, expect, test } from "vitest";
-import { determinism, expectedRouting, integrity, judge, progress, routing } from "./oracles.js";
+import {
+  determinism,
+  expectedRouting,
+  integrity,
+  interleaving,
+  judge,
+  progress,
+  routing,
+  splitLines,
+} from "./oracles.js";
 import { type RunResult, runScenario } from "./run.js";
 import {
   VirtTxDroppingBytes,
@@ -63,9 +72,7 @@ describe("integrity", () => {
 
   test("catches a byte altered on the way", () => {
     const v = integrity(withWireByteCorrupted(sound, 1, 0));
-    expect(v.findings).toEqual([
-      "guest1: byte #0 left the wire as 'G' but was written as 'g'",
-    ]);
+    expect(v.findings).toEqual(["guest1: byte #0 left the wire as 'G' but was written as 'g'"]);
   });
 });
 
@@ -94,6 +101,44 @@ describe("routing", () => {
     const v = routing(withKeystrokeMisrouted(sound, 0, 1));
     expect(v.ok).toBe(false);
     expect(v.findings[0]).toBe("keyboard byte #0 ('a') reached guest2 but belonged to guest1");
+  });
+});
+
+describe("interleaving", () => {
+  /** guest1 echoes a typed word (one unbuffered publish per byte) while guest2 prints lines. */
+  const typing = (lineAtomic: boolean) =>
+    syntheticScenario({
+      guests: [
+        { output: [], input: "echo" },
+        {
+          output: Array.from({ length: 30 }, (_, i) => [0.0012 + i * 0.0005, `g2 ${i}\n`] as const),
+        },
+      ],
+      keyboard: [
+        { at: 0.001, text: "abcdefgh" },
+        { at: 0.02, text: "\r" },
+      ],
+      knobs: { lineAtomic },
+    });
+
+  test("without the option, an echoed line is split by the other guest and only counted", () => {
+    const run = runScenario(typing(false));
+    expect(splitLines(run).map((s) => [s.guest, s.length])).toEqual([["guest1", 10]]);
+    expect(interleaving(run).ok).toBe(true);
+  });
+
+  test("with the line-atomic mux the echoed line travels whole", () => {
+    const run = runScenario(typing(true));
+    expect(splitLines(run)).toEqual([]);
+    expect(interleaving(run).ok).toBe(true);
+  });
+
+  test("catches a line-atomic virt_tx that does not hold back partial lines", () => {
+    const v = interleaving(runScenario(typing(true), { variants: { virtTx: VirtTxLineBlind } }));
+    expect(v.ok).toBe(false);
+    expect(v.findings[0]).toMatch(
+      /^guest1: a 10-byte line \(which fits\) was split after its byte #\d+/,
+    );
   });
 });
 

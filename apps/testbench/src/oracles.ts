@@ -5,7 +5,7 @@
  */
 import { ORIGIN_KEYBOARD, ORIGIN_VIRTUALISER, tagOrigin, tagSeq } from "@vmmux/sddf-queues";
 import { guestMetrics } from "./metrics.js";
-import type { RunResult } from "./run.js";
+import type { GuestRun, RunResult } from "./run.js";
 import type { Expectations, OracleName } from "./scenario.js";
 
 export interface Verdict {
@@ -33,7 +33,7 @@ function show(byte: number): string {
 
 /**
  * Integrity (oracle 1): per guest, the wire bytes attributed to it by provenance are the
- * bytes it enqueued, in order, each once. Bytes may be missing only where a documented
+ * bytes it wrote (matched by tag and value), in order, each once. Bytes may be missing only where a documented
  * loss point counted them: T7 drops inside the stream; at the end, text never flushed
  * (T3), a T4 stall, or bytes still in flight when the duration limit stopped the run.
  */
@@ -41,6 +41,21 @@ export function integrity(run: RunResult): Verdict {
   const findings: string[] = [];
   const notes: string[] = [];
   const byOrigin = new Map(run.guests.map((g) => [g.origin, g]));
+  /** Per origin: each tag's positions in what the guest wrote (a tag may repeat, e.g. CR+LF). */
+  const positions = new Map<number, Map<number, number[]>>();
+  const positionsOf = (guest: GuestRun) => {
+    let map = positions.get(guest.origin);
+    if (map === undefined) {
+      map = new Map();
+      for (const [i, tag] of guest.enqueuedTags.entries()) {
+        const list = map.get(tag);
+        if (list === undefined) map.set(tag, [i]);
+        else list.push(i);
+      }
+      positions.set(guest.origin, map);
+    }
+    return map;
+  };
   const next = new Map<number, number>();
   let gaps = 0;
   const gapSites: string[] = [];
@@ -54,30 +69,29 @@ export function integrity(run: RunResult): Verdict {
       );
       continue;
     }
-    const seq = tagSeq(w.tag);
     const expected = next.get(origin) ?? 0;
-    if (seq < expected) {
+    const candidates = positionsOf(guest).get(w.tag);
+    const at = candidates?.find((p) => p >= expected);
+    if (at === undefined) {
       findings.push(
-        `${guest.name}: byte #${seq} appears again or out of order at wire byte ${i} (expected #${expected} or later)`,
+        candidates === undefined
+          ? `${guest.name}: wire byte ${i} claims byte #${tagSeq(w.tag)}, which it never wrote (it wrote ${guest.enqueued.length})`
+          : `${guest.name}: byte #${candidates[0]} appears again or out of order at wire byte ${i} (expected #${expected} or later)`,
       );
       continue;
     }
-    if (seq >= guest.enqueued.length) {
+    if (guest.enqueued[at] !== w.byte) {
       findings.push(
-        `${guest.name}: wire byte ${i} claims byte #${seq}, but it wrote only ${guest.enqueued.length}`,
-      );
-      continue;
-    }
-    if (guest.enqueued[seq] !== w.byte) {
-      findings.push(
-        `${guest.name}: byte #${seq} left the wire as ${show(w.byte)} but was written as ${show(guest.enqueued[seq]!)}`,
+        `${guest.name}: byte #${at} left the wire as ${show(w.byte)} but was written as ${show(guest.enqueued[at]!)}`,
       );
     }
-    if (seq > expected) {
-      gaps += seq - expected;
-      gapSites.push(`${guest.name}: byte(s) #${expected}..#${seq - 1} missing before wire byte ${i}`);
+    if (at > expected) {
+      gaps += at - expected;
+      gapSites.push(
+        `${guest.name}: byte(s) #${expected}..#${at - 1} missing before wire byte ${i}`,
+      );
     }
-    next.set(origin, seq + 1);
+    next.set(origin, at + 1);
   }
   const counted = run.loss.virtTx.T7;
   if (gaps > counted) {
@@ -210,6 +224,79 @@ export function routing(run: RunResult): Verdict {
   return verdict("routing", findings, notes);
 }
 
+/** A guest line that another guest's bytes interrupted on the wire. */
+export interface SplitLine {
+  readonly guest: string;
+  /** Provenance sequence of the guest's last byte before the interruption. */
+  readonly seq: number;
+  /** Wire index of the interrupting byte. */
+  readonly at: number;
+  /** Length of the whole line as the guest wrote it, `\n` included. */
+  readonly length: number;
+}
+
+/** Every guest line split by another guest's bytes (virtualiser bytes do not count). */
+export function splitLines(run: RunResult): SplitLine[] {
+  const byOrigin = new Map(run.guests.map((g) => [g.origin, g]));
+  /** Per origin: seq of its last wire byte while its line is open, else undefined. */
+  const open = new Map<number, number | undefined>();
+  const out: SplitLine[] = [];
+  for (const [i, w] of run.wire.entries()) {
+    const origin = tagOrigin(w.tag);
+    const guest = byOrigin.get(origin);
+    if (guest === undefined) continue;
+    for (const [other, seq] of open) {
+      if (other === origin || seq === undefined) continue;
+      const g = byOrigin.get(other)!;
+      out.push({ guest: g.name, seq, at: i, length: lineLength(g.enqueued, seq) });
+      open.set(other, undefined);
+    }
+    open.set(origin, w.byte === 0x0a ? undefined : tagSeq(w.tag));
+  }
+  return out;
+}
+
+function lineLength(bytes: Uint8Array, seq: number): number {
+  let start = seq;
+  while (start > 0 && bytes[start - 1] !== 0x0a) start--;
+  let end = seq;
+  while (end < bytes.length && bytes[end] !== 0x0a) end++;
+  return Math.min(end + 1, bytes.length) - start;
+}
+
+/**
+ * Interleaving (oracle 3): with the line-atomic mux no guest line is split by another
+ * guest's bytes unless it could never travel whole: longer than the driver ring (less the
+ * colour codes) or than half the guest's ring (where the putchar library must publish it
+ * before its end). Without the option the real system interleaves at virt_tx unit
+ * granularity; split lines are then counted, not judged.
+ */
+export function interleaving(run: RunResult): Verdict {
+  const findings: string[] = [];
+  const notes: string[] = [];
+  const splits = splitLines(run);
+  const count = (name: string) => splits.filter((s) => s.guest === name).length;
+  const detail = run.guests.map((g) => `${g.name} ${count(g.name)}`).join(", ");
+  if (!run.lineAtomic) {
+    notes.push(`line-atomic mux off: lines split by another guest's bytes: ${detail}`);
+    return verdict("interleaving", findings, notes);
+  }
+  const overhead = run.colour ? 9 : 0;
+  for (const s of splits) {
+    const g = run.guests.find((x) => x.name === s.guest)!;
+    const limit = Math.min(run.driverTxCapacity - overhead, g.txCapacity / 2);
+    if (s.length <= limit) {
+      findings.push(
+        `${s.guest}: a ${s.length}-byte line (which fits) was split after its byte #${s.seq} by another guest's byte at wire byte ${s.at}`,
+      );
+    }
+  }
+  notes.push(
+    `lines split: ${detail}; virt_tx reported ${run.loss.virtTx.lineSplit} line(s) it had to leave open`,
+  );
+  return verdict("interleaving", findings, notes);
+}
+
 /** Determinism (oracle 5): two runs of the same scenario and seed are byte-identical. */
 export function determinism(first: RunResult, second: RunResult): Verdict {
   if (first.digest === second.digest) {
@@ -252,7 +339,7 @@ export function progress(run: RunResult, expect?: Expectations): Verdict {
     const m = guestMetrics(run, g);
     const fmt = (s: number | null) => (s === null ? "never" : `${s.toFixed(3)} s`);
     notes.push(
-      `${g.name}: first byte at ${fmt(m.firstByteAt)} (${fmt(m.timeToFirstByte)} after its first write), longest gap ${fmt(m.longestGap)}, ${m.bytesOnWire}/${m.bytesWritten} bytes out`,
+      `${g.name}: first byte at ${fmt(m.firstByteAt)} (${fmt(m.timeToFirstByte)} after the trace's first output), longest gap ${fmt(m.longestGap)}, ${m.bytesOnWire}/${m.bytesWritten} bytes out`,
     );
     if (m.bytesWritten > 0 && m.bytesOnWire === 0) {
       findings.push(`${g.name} wrote ${m.bytesWritten} byte(s) and none reached the wire`);
@@ -298,7 +385,13 @@ export interface Judgement {
 
 /** Run every oracle over `run` (and `rerun` for determinism) and judge against `expect`. */
 export function judge(run: RunResult, rerun: RunResult, expect?: Expectations): Judgement[] {
-  const verdicts = [integrity(run), routing(run), determinism(run, rerun), progress(run, expect)];
+  const verdicts = [
+    integrity(run),
+    routing(run),
+    interleaving(run),
+    determinism(run, rerun),
+    progress(run, expect),
+  ];
   return verdicts.map((v) => {
     const expected = expect?.oracles?.[v.oracle] ?? "pass";
     return { verdict: v, expected, asExpected: v.ok === (expected === "pass") };

@@ -6,10 +6,10 @@ import { fileURLToPath } from "node:url";
 import { ORIGIN_VIRTUALISER, tagOrigin } from "@vmmux/sddf-queues";
 import { beforeAll, describe, expect, test } from "vitest";
 import { guestMetrics, wireOf } from "./metrics.js";
-import { integrity, progress, routing } from "./oracles.js";
+import { integrity, judge, progress, routing } from "./oracles.js";
 import { formatReport, terminalCast, terminalText } from "./report.js";
 import { type RunResult, runScenario } from "./run.js";
-import { loadScenario } from "./scenario.js";
+import { loadScenario, withKnobs } from "./scenario.js";
 
 const scenarioPath = (name: string) =>
   fileURLToPath(new URL(`../../../traces/scenarios/${name}`, import.meta.url));
@@ -100,6 +100,8 @@ describe("starved scenario: unequal priorities, the higher guest never idles", (
     expect(m1!.firstByteAt!).toBeLessThan(1.2);
     expect(m2!.firstByteAt!).toBeGreaterThan(guest1TraceEnd);
     expect(m2!.complete).toBe(true);
+    // Its trace asked for output at 1.45 s; the first byte left more than 11 s later.
+    expect(m2!.timeToFirstByte!).toBeGreaterThan(11);
     // Against the equal-priority run, guest2's first byte is about 11 s later.
     const equal2 = guestMetrics(equal, equal.guests[1]!);
     expect(m2!.firstByteAt! - equal2.firstByteAt!).toBeGreaterThan(10);
@@ -110,5 +112,37 @@ describe("starved scenario: unequal priorities, the higher guest never idles", (
     expect(decode(g2.received.map((r) => r.byte))).toBe("pwd\r");
     expect(g2.received[0]!.at / 1e9).toBeGreaterThan(12.9);
     expect(routing(starved).ok).toBe(true);
+  });
+});
+
+describe("small-queues scenario: 4 KiB rings, reference vs hardened", () => {
+  test("reference: a unit larger than the driver ring stalls both guests for good (T4), then putchar drops (T1)", () => {
+    const scenario = loadScenario(scenarioPath("small-queues.json"));
+    const run = runScenario(scenario);
+    expect(run.idle).toBe(true);
+    expect(run.loss.virtTx.T4).toBeGreaterThan(0);
+    for (const g of run.guests) {
+      const m = guestMetrics(run, g);
+      expect(m.complete).toBe(false);
+      expect(g.loss.T1).toBeGreaterThan(0);
+    }
+    expect(integrity(run).ok).toBe(true);
+    const judged = judge(run, run, scenario.expect);
+    expect(judged.map((j) => [j.verdict.oracle, j.verdict.ok, j.asExpected])).toEqual([
+      ["integrity", true, true],
+      ["routing", true, true],
+      ["interleaving", true, true],
+      ["determinism", true, true],
+      ["progress", false, true],
+    ]);
+  });
+
+  test("hardened: the same rings carry both boots completely", () => {
+    const scenario = withKnobs(loadScenario(scenarioPath("small-queues.json")), {
+      profile: "hardened",
+    });
+    const run = runScenario(scenario);
+    expect(run.loss.virtTx.T4).toBe(0);
+    for (const g of run.guests) expect(guestMetrics(run, g).complete).toBe(true);
   });
 });

@@ -92,7 +92,7 @@ export function formatReport(run: RunResult, metrics: RunMetrics = runMetrics(ru
       String(g.bytesOnWire),
       seconds(g.firstByteAt),
       seconds(g.timeToFirstByte),
-      seconds(g.longestGap),
+      g.bytesOnWire < 2 ? "-" : seconds(g.longestGap),
       seconds(g.maxLatency),
       String(g.bytesReceived),
     ]);

@@ -1,12 +1,14 @@
 /**
  * Builds the Microkit System a scenario describes and runs it to the end: the PL011 device
- * and sDDF PL011 driver, both virtualisers, one sDDF serial client per guest (with its trace
- * timer), and the keyboard as frames arriving on the UART's RX line. The result is plain
+ * and sDDF PL011 driver, both virtualisers, each guest (an sDDF client PD with its trace
+ * timer, or a VMM PD with its Linux guest, `guests.ts`), and the keyboard as frames arriving
+ * on the UART's RX line. The result is plain
  * data the report and the oracles read; nothing here judges it.
  */
 import { createHash } from "node:crypto";
 import {
   type DeviceHost,
+  type GuestEntry,
   loadSystemFile,
   type MmioDevice,
   type PdProgram,
@@ -27,14 +29,8 @@ import {
   virtTxConfig,
 } from "@vmmux/sddf-serial";
 import { outputText } from "./asciicast.js";
+import { buildGuest, type GuestTranscript } from "./guests.js";
 import type { Scenario } from "./scenario.js";
-import {
-  type ClientLoss,
-  printEvents,
-  type ReceivedByte,
-  SerialClientGuest,
-} from "./serial-client.js";
-import { TraceTimer } from "./trace-timer.js";
 import { applyKnobs, connectionRegions, serialWiring } from "./wiring.js";
 
 /** A character that left the UART's TX line. */
@@ -55,24 +51,16 @@ export interface KeyByte {
 }
 
 /** What one guest did in a run. */
-export interface GuestRun {
+export interface GuestRun extends GuestTranscript {
   readonly name: string;
   readonly pd: string;
   /** Client index in both virtualisers. */
   readonly index: number;
   /** Provenance origin of its bytes (`index + 1`). */
   readonly origin: number;
-  /** Every byte it put in its TX queue; the provenance sequence of byte i is i. */
-  readonly enqueued: Uint8Array;
-  readonly enqueueTimes: Float64Array;
-  /** Bytes its program asked to print (before the library's `\r` insertion). */
-  readonly attempted: number;
-  readonly tracePrinted: number;
-  readonly traceEvents: number;
-  readonly loss: ClientLoss;
-  /** T3: bytes stored after the last flush, never published. */
-  readonly unpublished: number;
-  readonly received: readonly ReceivedByte[];
+  readonly kind: "sddf-client" | "vm";
+  /** Capacity of its TX ring (bytes). */
+  readonly txCapacity: number;
   /** The trace's output as a terminal showed it when recorded. */
   readonly traceText: string;
 }
@@ -88,6 +76,9 @@ export interface RunResult {
   readonly seed: number;
   readonly profile: "reference" | "hardened";
   readonly colour: boolean;
+  readonly lineAtomic: boolean;
+  /** Capacity of the driver TX ring (bytes). */
+  readonly driverTxCapacity: number;
   /** Virtual ns when the run stopped. */
   readonly virtualTime: number;
   /** Kernel events processed. */
@@ -132,10 +123,7 @@ export function scenarioSystem(scenario: Scenario): SystemDescription {
 export function runScenario(scenario: Scenario, options: RunOptions = {}): RunResult {
   const knobs = scenario.knobs;
   const desc = scenarioSystem(scenario);
-  const wiring = serialWiring(
-    desc,
-    scenario.guests.map((g) => g.pd),
-  );
+  const wiring = serialWiring(desc, scenario.guests);
   const driverTx = connectionRegions("tx", "driver");
   const driverRx = connectionRegions("rx", "driver");
   const driver = new Pl011Driver({
@@ -175,21 +163,19 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
   });
   const virtTx = new (options.variants?.virtTx ?? VirtTx)(txConfig);
   const virtRx = new (options.variants?.virtRx ?? VirtRx)(rxConfig);
-  const clients = scenario.guests.map(
-    (g, k) =>
-      new SerialClientGuest({
-        wiring: wiring.guests[k]!,
-        events: printEvents(g.trace),
-        cpu: g.cpu,
-        input: g.input,
-      }),
+  const built = scenario.guests.map((g, k) =>
+    buildGuest(g, wiring.guests[k]!, { profile: knobs.profile }),
   );
   const programs: Record<string, PdProgram> = {
     [wiring.driver.programImage]: driver,
     [wiring.virtTx.programImage]: virtTx,
     [wiring.virtRx.programImage]: virtRx,
   };
-  for (const [k, g] of wiring.guests.entries()) programs[g.programImage] = clients[k]!;
+  const guestPrograms: Record<string, GuestEntry> = {};
+  for (const b of built) {
+    Object.assign(programs, b.programs);
+    Object.assign(guestPrograms, b.vms);
+  }
   let uart: Pl011Device | undefined;
   const devices: Record<string, (host: DeviceHost) => MmioDevice> = {
     [wiring.driver.uartRegion]: (host) => {
@@ -197,10 +183,15 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
       return uart;
     },
   };
-  for (const g of wiring.guests)
-    devices[g.timerRegion] = (host) => new TraceTimer(host, g.timerIrq);
+  for (const b of built) Object.assign(devices, b.devices);
   const recordEvents = options.recordEvents ?? false;
-  const sys = new System(desc, { seed: knobs.seed, recordEvents, programs, devices });
+  const sys = new System(desc, {
+    seed: knobs.seed,
+    recordEvents,
+    programs,
+    devices,
+    guests: guestPrograms,
+  });
   const device = uart as Pl011Device | undefined;
   if (device === undefined) throw new Error(`${scenario.file}: the UART device was not created`);
 
@@ -225,29 +216,23 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
   const wire: WireRecord[] = device.transmitted
     .filter((w) => w.kind === "byte")
     .map((w) => ({ byte: w.byte, tag: w.tag, start: w.start, end: w.end }));
-  const guests: GuestRun[] = scenario.guests.map((g, k) => {
-    const c = clients[k]!;
-    return {
-      name: g.name,
-      pd: g.pd,
-      index: k,
-      origin: k + 1,
-      enqueued: c.enqueued.slice(),
-      enqueueTimes: c.enqueueTimes.slice(),
-      attempted: c.attempted,
-      tracePrinted: c.printed,
-      traceEvents: c.options.events.length,
-      loss: { ...c.loss },
-      unpublished: c.unpublished,
-      received: [...c.received],
-      traceText: outputText(g.trace),
-    };
-  });
+  const guests: GuestRun[] = scenario.guests.map((g, k) => ({
+    name: g.name,
+    kind: g.kind,
+    pd: g.pd,
+    index: k,
+    origin: k + 1,
+    ...built[k]!.collect(),
+    txCapacity: regionSize(desc, wiring.guests[k]!.txData),
+    traceText: outputText(g.trace),
+  }));
   const result = {
     scenarioFile: scenario.file,
     seed: knobs.seed,
     profile: knobs.profile,
     colour: knobs.colour,
+    lineAtomic: knobs.lineAtomic,
+    driverTxCapacity: regionSize(desc, driverTx.data),
     virtualTime: sys.now(),
     events: sys.eventsProcessed,
     idle,
@@ -268,6 +253,10 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
     digest,
     perfetto: () => (recordEvents ? sys.toPerfetto() : undefined),
   };
+}
+
+function regionSize(desc: SystemDescription, name: string): number {
+  return Number(desc.memoryRegions.find((r) => r.name === name)?.size ?? 0);
 }
 
 function digestOf(run: Omit<RunResult, "digest" | "perfetto">, log: readonly unknown[]): string {

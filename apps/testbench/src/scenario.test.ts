@@ -35,21 +35,31 @@ const valid = (knobs = "{}", guests = `${guest("guest1")},\n    ${guest("guest2"
 }`;
 
 describe("bundled scenarios", () => {
-  test.each(["default.json", "starved.json"])("%s validates and its system has the wiring it needs", (name) => {
-    const scenario = loadScenario(join(scenariosDir, name));
-    expect(scenario.guests.map((g) => g.name)).toEqual(["guest1", "guest2"]);
-    const wiring = serialWiring(
-      scenarioSystem(scenario),
-      scenario.guests.map((g) => g.pd),
-    );
-    // Channel ids are read from the system file, not assumed (sddf-serial §11).
-    expect(wiring.virtTx.clientChannels).toEqual([1, 2]);
-    expect(wiring.driver).toMatchObject({ irq: 33, irqChannel: 0, txChannel: 1, rxChannel: 2 });
-    expect(wiring.guests.map((g) => [g.txChannel, g.rxChannel, g.timerChannel])).toEqual([
-      [0, 1, 2],
-      [0, 1, 2],
-    ]);
-  });
+  test.each(["default.json", "starved.json", "small-queues.json", "vm.json", "vm-starved.json"])(
+    "%s validates and its system has the wiring it needs",
+    (name) => {
+      const scenario = loadScenario(join(scenariosDir, name));
+      expect(scenario.guests.map((g) => g.name)).toEqual(["guest1", "guest2"]);
+      const wiring = serialWiring(scenarioSystem(scenario), scenario.guests);
+      // Channel ids are read from the system file, not assumed (sddf-serial §11).
+      expect(wiring.virtTx.clientChannels).toEqual([1, 2]);
+      expect(wiring.driver).toMatchObject({ irq: 33, irqChannel: 0, txChannel: 1, rxChannel: 2 });
+      for (const g of wiring.guests) {
+        if (g.kind === "vm") {
+          // libvmm's examples: channel 1 to virt_tx, 2 to virt_rx; RAM at 0x4000_0000.
+          expect([g.txChannel, g.rxChannel, g.vmName, g.ramRegion, g.guestBase]).toEqual([
+            1,
+            2,
+            g.pd.replace("vmm_", ""),
+            `${g.pd.replace("vmm_", "")}_ram`,
+            0x4000_0000,
+          ]);
+        } else {
+          expect([g.txChannel, g.rxChannel, g.timerChannel]).toEqual([0, 1, 2]);
+        }
+      }
+    },
+  );
 
   test("the starved scenario's knob raises guest1's priority over the system file", () => {
     const scenario = loadScenario(join(scenariosDir, "starved.json"));
@@ -66,16 +76,54 @@ describe("scenario errors name the file, the line and the field", () => {
     expect(e.message).toMatch(/under-test\.json:3: \(file\): not valid JSON/);
   });
 
+  test("a bad keystroke is reported inside the keyboard list, not at the union", () => {
+    const e = errorOf(
+      valid("{}").replace(
+        '"knobs"',
+        '"keyboard": [\n    { "at": 1, "text": "a" },\n    { "at": -2, "text": "b" }\n  ],\n  "knobs"',
+      ),
+    );
+    expect([e.line, e.field]).toEqual([9, "keyboard[1].at"]);
+    const whole = errorOf(valid("{}").replace('"knobs"', '"keyboard": 7,\n  "knobs"'));
+    expect([whole.line, whole.field, whole.problem]).toEqual([
+      7,
+      "keyboard",
+      "must be a list of { at, text } or { cast, offset }",
+    ]);
+  });
+
+  test("pathological nesting is a located error, not a crash", () => {
+    const e = errorOf("[".repeat(100_000));
+    expect([e.line, e.field, e.problem]).toEqual([1, "", "not valid JSON (nested too deeply)"]);
+  });
+
   test("a missing required field is reported at the object that lacks it", () => {
     const e = errorOf('{\n  "guests": []\n}');
     expect([e.line, e.field]).toEqual([1, "system"]);
   });
 
   test("a guest of an unknown kind names guests[i].kind on its line", () => {
-    const e = errorOf(valid("{}", `${guest("guest1")},\n    ${guest("guest2").replace("sddf-client", "vm")}`));
+    const e = errorOf(
+      valid(
+        "{}",
+        `${guest("guest1")},\n    ${guest("guest2").replace("sddf-client", "container")}`,
+      ),
+    );
     expect(e.field).toBe("guests[1].kind");
     expect(e.line).toBe(5);
-    expect(e.problem).toContain('"sddf-client"');
+    expect(e.problem).toBe('kind must be "sddf-client" or "vm"');
+  });
+
+  test("a vm guest's own fields are checked, and client-only fields are refused on it", () => {
+    const vm = (extra: string) =>
+      valid(
+        "{}",
+        `${guest("guest1")},\n    ${guest("guest2", extra).replace("sddf-client", "vm")}`,
+      );
+    expect(errorOf(vm(', "loopCostUs": 0')).field).toBe("guests[1].loopCostUs");
+    expect(errorOf(vm(', "cpu": "busy"')).field).toBe("guests[1].cpu");
+    const ok = parseScenario(vm(', "thenShell": true'), here).guests[1]!;
+    expect(ok).toMatchObject({ kind: "vm", pd: "vmm_guest2", thenShell: true, loopCostUs: 20 });
   });
 
   test("an unknown key is reported at the key", () => {
@@ -107,21 +155,36 @@ describe("scenario errors name the file, the line and the field", () => {
 
   test("a malformed trace is reported in the trace's own file, line and field", () => {
     const dir = mkdtempSync(join(tmpdir(), "vmmux-scenario-"));
-    writeFileSync(join(dir, "bad.cast"), '{"version":2,"width":80,"height":24}\n[1,"o","a"]\n[0.5,"o","b"]\n');
+    writeFileSync(
+      join(dir, "bad.cast"),
+      '{"version":2,"width":80,"height":24}\n[1,"o","a"]\n[0.5,"o","b"]\n',
+    );
     const text = `{"system": "s.system", "guests": [{"name": "guest1", "kind": "sddf-client", "trace": "bad.cast"}]}`;
     expect(() => parseScenario(text, join(dir, "s.json"))).toThrow(AsciicastError);
-    expect(() => parseScenario(text, join(dir, "s.json"))).toThrow(/bad\.cast:3: time: goes backwards/);
+    expect(() => parseScenario(text, join(dir, "s.json"))).toThrow(
+      /bad\.cast:3: time: goes backwards/,
+    );
   });
 
   test("a knob for a PD the system lacks names knobs.pds.<name> when the run is built", () => {
-    const scenario = parseScenario(valid('{\n    "pds": {\n      "nope": { "priority": 3 }\n    }\n  }'), here);
+    const scenario = parseScenario(
+      valid('{\n    "pds": {\n      "nope": { "priority": 3 }\n    }\n  }'),
+      here,
+    );
     expect(() => runScenario(scenario)).toThrow(ScenarioError);
-    expect(() => runScenario(scenario)).toThrow(/under-test\.json:9: knobs\.pds\.nope: no protection domain 'nope'/);
+    expect(() => runScenario(scenario)).toThrow(
+      /under-test\.json:9: knobs\.pds\.nope: no protection domain or virtual machine 'nope'/,
+    );
   });
 
   test("a budget above the period is refused at the knob", () => {
-    const scenario = parseScenario(valid('{\n    "pds": { "guest2": { "budget": 2000, "period": 1000 } }\n  }'), here);
-    expect(() => scenarioSystem(scenario)).toThrow(/:8: knobs\.pds\.guest2: budget 2000 µs exceeds period 1000 µs/);
+    const scenario = parseScenario(
+      valid('{\n    "pds": { "guest2": { "budget": 2000, "period": 1000 } }\n  }'),
+      here,
+    );
+    expect(() => scenarioSystem(scenario)).toThrow(
+      /:8: knobs\.pds\.guest2: budget 2000 µs exceeds period 1000 µs/,
+    );
   });
 
   test("a guest PD without its serial regions is a wiring error naming the system file", () => {
@@ -130,7 +193,9 @@ describe("scenario errors name the file, the line and the field", () => {
       here,
     );
     expect(() => runScenario(scenario)).toThrow(WiringError);
-    expect(() => runScenario(scenario)).toThrow(/serial-two-guests\.system: .*serial_tx_queue_serial_virt_rx/);
+    expect(() => runScenario(scenario)).toThrow(
+      /serial-two-guests\.system: .*serial_tx_queue_serial_virt_rx/,
+    );
   });
 });
 

@@ -17,7 +17,8 @@ import { z } from "zod";
 import { type Asciicast, parseAsciicast } from "./asciicast.js";
 import { ScenarioError } from "./errors.js";
 
-const seconds = z.number().finite().nonnegative();
+/** Virtual seconds; capped so that nanoseconds stay exact integers (2^53 ns ≈ 104 days). */
+const seconds = z.number().nonnegative().max(1e6);
 
 /** Byte rings must be a power of two (sddf-serial §2.3) and whole pages (Microkit regions). */
 const queueSize = z
@@ -49,12 +50,40 @@ const sddfClientGuest = z.strictObject({
   input: z.enum(["echo", "record"]).default("record"),
 });
 
-const guest = z.discriminatedUnion("kind", [sddfClientGuest], {
-  error: (issue) =>
-    issue.code === "invalid_union"
-      ? 'kind must be "sddf-client" ("vm" guests are not available yet)'
-      : undefined,
+/**
+ * A Linux guest on the vCPU of a libvmm-style VMM PD whose VirtIO console is the sDDF serial
+ * client (DESIGN.md "Guests"): it boots, probes the console through MMIO exits, and replays
+ * the trace's `o` events as written (already post-ONLCR) through its tty and the console.
+ */
+const vmGuest = z.strictObject({
+  name: guestName,
+  kind: z.literal("vm"),
+  /** The VMM PD in the system file (it holds the `virtual_machine`); default `vmm_<name>`. */
+  pd: guestName.optional(),
+  trace: z.string().min(1),
+  /** `echo`: the tty echoes typed input (Linux's default); `record`: echo off. */
+  input: z.enum(["echo", "record"]).default("echo"),
+  /** After the trace, start the guest model's small shell. */
+  thenShell: z.boolean().default(false),
+  /** Compute before the console probe, seconds. */
+  boot: seconds.default(0.002),
+  /**
+   * Guest work per pass of its main loop, µs. libvmm traps WFI, so an idle guest spins
+   * through this loop: it is the granularity of the guest's clock (trace events are
+   * noticed at most this late) and the main cost of simulating an idle guest.
+   */
+  loopCostUs: z.number().int().min(1).max(10_000).default(20),
 });
+
+const guest = z.discriminatedUnion("kind", [sddfClientGuest, vmGuest], {
+  error: (issue) =>
+    issue.code === "invalid_union" ? 'kind must be "sddf-client" or "vm"' : undefined,
+});
+
+/** The PD a guest entry runs in when `pd` is not given. */
+function defaultPd(g: { readonly name: string; readonly kind: "sddf-client" | "vm" }): string {
+  return g.kind === "vm" ? `vmm_${g.name}` : g.name;
+}
 
 const keyStroke = z.strictObject({
   /** Seconds after boot at which the first byte starts on the wire. */
@@ -63,15 +92,18 @@ const keyStroke = z.strictObject({
   text: z.string().min(1),
 });
 
-const keyboard = z.union([
-  z.array(keyStroke),
-  z.strictObject({
-    /** An asciicast whose `i` events are the typed input. */
-    cast: z.string().min(1),
-    /** Seconds added to every event time. */
-    offset: seconds.default(0),
-  }),
-]);
+const keyboard = z.union(
+  [
+    z.array(keyStroke),
+    z.strictObject({
+      /** An asciicast whose `i` events are the typed input. */
+      cast: z.string().min(1),
+      /** Seconds added to every event time. */
+      offset: seconds.default(0),
+    }),
+  ],
+  { error: "must be a list of { at, text } or { cast, offset }" },
+);
 
 const pdKnob = z.strictObject({
   priority: z.number().int().min(0).max(254).optional(),
@@ -114,7 +146,7 @@ const guestExpectation = z.strictObject({
   maxGap: seconds.optional(),
 });
 
-const oracleName = z.enum(["integrity", "routing", "determinism", "progress"]);
+const oracleName = z.enum(["integrity", "routing", "interleaving", "determinism", "progress"]);
 
 const expectations = z.strictObject({
   /** Expected oracle outcome; a predicted `violation` under `reference` is a finding, not a failure. */
@@ -146,7 +178,7 @@ export const scenarioSchema = z
   .superRefine((value, ctx) => {
     const seen = new Map<string, number>();
     for (const [index, g] of value.guests.entries()) {
-      const pd = g.pd ?? g.name;
+      const pd = g.pd ?? defaultPd(g);
       if (seen.has(pd)) {
         ctx.addIssue({
           code: "custom",
@@ -174,6 +206,11 @@ export const scenarioSchema = z
     }
   });
 
+/** The schema as JSON Schema (draft 2020-12) for editors: `vmmux schema`. */
+export function scenarioJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(scenarioSchema, { io: "input", unrepresentable: "any" });
+}
+
 export type ScenarioInput = z.input<typeof scenarioSchema>;
 type ScenarioDocument = z.output<typeof scenarioSchema>;
 export type Knobs = ScenarioDocument["knobs"];
@@ -183,17 +220,33 @@ export type OracleName = z.output<typeof oracleName>;
 export type GuestCpu = "idle" | "busy";
 export type GuestInput = "echo" | "record";
 
-/** One guest with its trace loaded. */
-export interface ScenarioGuest {
+interface ScenarioGuestBase {
   readonly name: string;
-  readonly kind: "sddf-client";
-  /** PD name in the system file. */
+  /** PD name in the system file (the client PD, or the VMM PD of a `vm` guest). */
   readonly pd: string;
   readonly tracePath: string;
   readonly trace: Asciicast;
-  readonly cpu: GuestCpu;
   readonly input: GuestInput;
 }
+
+/** A guest that is an sDDF serial client PD (sddf-serial §8). */
+export interface SddfClientScenarioGuest extends ScenarioGuestBase {
+  readonly kind: "sddf-client";
+  readonly cpu: GuestCpu;
+}
+
+/** A Linux guest on a VMM's vCPU, its console a VirtIO console bridged to sDDF serial. */
+export interface VmScenarioGuest extends ScenarioGuestBase {
+  readonly kind: "vm";
+  readonly thenShell: boolean;
+  /** Compute before the console probe, seconds. */
+  readonly boot: number;
+  /** Guest work per pass of its main loop, µs. */
+  readonly loopCostUs: number;
+}
+
+/** One guest with its trace loaded. */
+export type ScenarioGuest = SddfClientScenarioGuest | VmScenarioGuest;
 
 /** One keyboard entry: bytes that start on the wire at `at` seconds. */
 export interface KeyStroke {
@@ -260,13 +313,46 @@ function loadCast(path: string, file: string, line: number, field: string): Asci
 }
 
 /**
+ * The issue to show: an unknown key at the key itself; for a value that matches no branch
+ * of a union, the deepest issue of the branch that got furthest (the list form of
+ * `keyboard` with a bad `at`, rather than "invalid input" at `keyboard`).
+ */
+function mostSpecific(issue: z.core.$ZodIssue): { path: PropertyKey[]; message: string } {
+  if (issue.code === "unrecognized_keys") {
+    return { path: [...issue.path, issue.keys[0]!], message: issue.message };
+  }
+  if (issue.code === "invalid_union" && issue.errors.length > 0) {
+    let best: { path: PropertyKey[]; message: string } | undefined;
+    for (const branch of issue.errors) {
+      const first = branch[0];
+      if (first === undefined) continue;
+      const inner = mostSpecific(first);
+      if (best === undefined || inner.path.length > best.path.length) best = inner;
+    }
+    if (best !== undefined && best.path.length > 0) {
+      return { path: [...issue.path, ...best.path], message: best.message };
+    }
+  }
+  return { path: issue.path, message: issue.message };
+}
+
+/**
  * Validate a scenario text. `file` names it in errors and is the base of its relative
  * paths. Traces are read and parsed; the system file is only resolved (it is loaded when a
  * run is built, so `vmmux sdf` errors stay the SDF parser's own).
  */
 export function parseScenario(text: string, file: string): Scenario {
   const errors: ParseError[] = [];
-  const root = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false });
+  let root: JsonNode | undefined;
+  let value: unknown;
+  try {
+    root = parseTree(text, errors, { disallowComments: true, allowTrailingComma: false });
+    value = errors.length === 0 ? JSON.parse(text) : undefined;
+  } catch (error) {
+    // Only a pathological nesting depth exhausts the parsers' stacks.
+    if (!(error instanceof RangeError)) throw error;
+    throw new ScenarioError(file, 1, "", "not valid JSON (nested too deeply)");
+  }
   const first = errors[0];
   if (first !== undefined) {
     throw new ScenarioError(
@@ -277,27 +363,23 @@ export function parseScenario(text: string, file: string): Scenario {
     );
   }
   const lineOf = locator(text, root);
-  const result = scenarioSchema.safeParse(JSON.parse(text));
+  const result = scenarioSchema.safeParse(value);
   if (!result.success) {
-    const issue = result.error.issues[0]!;
-    // An unknown key is reported at the key itself, not at the object holding it.
-    const path =
-      issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0]!] : issue.path;
+    const { path, message } = mostSpecific(result.error.issues[0]!);
     throw new ScenarioError(
       file,
       lineOf(path),
       fieldName(path),
-      issue.message.charAt(0).toLowerCase() + issue.message.slice(1),
+      message.charAt(0).toLowerCase() + message.slice(1),
     );
   }
   const doc = result.data;
   const base = dirname(resolve(file));
   const guests: ScenarioGuest[] = doc.guests.map((g, index) => {
     const tracePath = resolve(base, g.trace);
-    return {
+    const common = {
       name: g.name,
-      kind: g.kind,
-      pd: g.pd ?? g.name,
+      pd: g.pd ?? defaultPd(g),
       tracePath,
       trace: loadCast(
         tracePath,
@@ -305,9 +387,11 @@ export function parseScenario(text: string, file: string): Scenario {
         lineOf(["guests", index, "trace"]),
         `guests[${index}].trace`,
       ),
-      cpu: g.cpu,
       input: g.input,
     };
+    return g.kind === "vm"
+      ? { ...common, kind: g.kind, thenShell: g.thenShell, boot: g.boot, loopCostUs: g.loopCostUs }
+      : { ...common, kind: g.kind, cpu: g.cpu };
   });
   let keyboardStrokes: KeyStroke[];
   if (Array.isArray(doc.keyboard)) {

@@ -132,6 +132,8 @@ export class SerialClientGuest implements PdProgram {
     if (this.options.cpu === "busy") {
       while (!this.done) {
         const next = this.options.events[this.printed]!.at;
+        // A time beyond 2^53 ns (a hostile or absurd trace) is never reached.
+        if (!Number.isSafeInteger(next)) return;
         if (next > pd.now()) yield work("ns", next - pd.now());
         yield* this.printDue(pd);
       }
@@ -156,7 +158,7 @@ export class SerialClientGuest implements PdProgram {
   private armTimer(pd: PdContext): void {
     const timer = pd.mmio(this.options.wiring.timerRegion);
     const next = this.options.events[this.printed];
-    if (next === undefined) {
+    if (next === undefined || !Number.isSafeInteger(next.at)) {
       timer.write(TimerReg.CTL, 4, 0);
       return;
     }

@@ -40,10 +40,40 @@ export interface VirtWiring {
   readonly clientChannels: readonly number[];
 }
 
-export interface GuestWiring extends SerialClientWiring {
+/** An sDDF client PD guest: its serial connections and its trace timer. */
+export interface ClientGuestWiring extends SerialClientWiring {
+  readonly kind: "sddf-client";
   readonly pd: string;
   readonly programImage: string;
   readonly timerIrq: number;
+}
+
+/** A VMM PD with its virtual machine: serial connections and guest RAM. */
+export interface VmGuestWiring {
+  readonly kind: "vm";
+  /** The VMM PD. */
+  readonly pd: string;
+  readonly programImage: string;
+  readonly index: number;
+  /** The `virtual_machine` name (the runtime's key for the guest program). */
+  readonly vmName: string;
+  /** The RAM region mapped both into the VM and into the VMM, and its guest-physical base. */
+  readonly ramRegion: string;
+  readonly guestBase: number;
+  readonly txChannel: number;
+  readonly rxChannel: number;
+  readonly txQueue: string;
+  readonly txData: string;
+  readonly rxQueue: string;
+  readonly rxData: string;
+}
+
+export type GuestWiring = ClientGuestWiring | VmGuestWiring;
+
+/** What the wiring needs to know of a scenario guest. */
+export interface GuestPlacement {
+  readonly pd: string;
+  readonly kind: "sddf-client" | "vm";
 }
 
 export interface SerialWiring {
@@ -95,8 +125,37 @@ function singleIrq(system: SystemDescription, pd: ProtectionDomain, what: string
   return irqs[0]!;
 }
 
-/** The topology a scenario of `guestPds` needs, read from `system`. */
-export function serialWiring(system: SystemDescription, guestPds: readonly string[]): SerialWiring {
+function vmGuestWiring(
+  system: SystemDescription,
+  pd: ProtectionDomain,
+  serial: Omit<VmGuestWiring, "kind" | "vmName" | "ramRegion" | "guestBase">,
+): VmGuestWiring {
+  const vm = pd.virtualMachine;
+  if (vm === undefined) {
+    throw new WiringError(system.fileName, `protection domain '${pd.name}' has no virtual_machine`);
+  }
+  const ram = vm.maps.find((m) => pd.maps.some((own) => own.mr === m.mr));
+  if (ram === undefined) {
+    throw new WiringError(
+      system.fileName,
+      `virtual machine '${vm.name}' maps no region that its VMM '${pd.name}' also maps (guest RAM)`,
+    );
+  }
+  return {
+    ...serial,
+    kind: "vm",
+    vmName: vm.name,
+    ramRegion: ram.mr,
+    guestBase: Number(ram.vaddr),
+  };
+}
+
+/** The topology a scenario's guests need, read from `system`. */
+export function serialWiring(
+  system: SystemDescription,
+  placements: readonly GuestPlacement[],
+): SerialWiring {
+  const guestPds = placements.map((p) => p.pd);
   const driverPd = pdByName(system, DRIVER_PD, "the PL011 driver");
   const txPd = pdByName(system, VIRT_TX_PD, "the TX virtualiser");
   const rxPd = pdByName(system, VIRT_RX_PD, "the RX virtualiser");
@@ -132,23 +191,28 @@ export function serialWiring(system: SystemDescription, guestPds: readonly strin
       requireMap(system, pd, mr);
       requireMap(system, rxPd, mr);
     }
+    const serial = {
+      pd: name,
+      programImage: pd.programImage.path,
+      index,
+      txChannel: channelId(system, name, VIRT_TX_PD),
+      rxChannel: channelId(system, name, VIRT_RX_PD),
+      txQueue: tx.queue,
+      txData: tx.data,
+      rxQueue: rx.queue,
+      rxData: rx.data,
+    };
+    if (placements[index]!.kind === "vm") return vmGuestWiring(system, pd, serial);
     const timerRegion = `timer_${name}`;
     if (requireMap(system, pd, timerRegion).physAddr === undefined) {
       throw new WiringError(system.fileName, `memory region '${timerRegion}' needs a phys_addr`);
     }
     const timerIrq = singleIrq(system, pd, "its trace timer");
     return {
-      pd: name,
-      programImage: pd.programImage.path,
-      index,
-      txChannel: channelId(system, name, VIRT_TX_PD),
-      rxChannel: channelId(system, name, VIRT_RX_PD),
+      ...serial,
+      kind: "sddf-client",
       timerChannel: timerIrq.id,
       timerIrq: timerIrq.irq,
-      txQueue: tx.queue,
-      txData: tx.data,
-      rxQueue: rx.queue,
-      rxData: rx.data,
       timerRegion,
     };
   });
@@ -178,58 +242,73 @@ export function serialWiring(system: SystemDescription, guestPds: readonly strin
   };
 }
 
-function withPd(
+/** Every PD of the tree, each replaced by `change(pd)`. */
+function mapPds(
   pds: readonly ProtectionDomain[],
-  name: string,
   change: (pd: ProtectionDomain) => ProtectionDomain,
-): { pds: ProtectionDomain[]; found: boolean } {
-  let found = false;
-  const out = pds.map((pd) => {
-    let next = pd;
-    if (pd.name === name) {
-      found = true;
-      next = change(pd);
-    }
-    const children = withPd(next.children, name, change);
-    found ||= children.found;
-    return children.found ? { ...next, children: children.pds } : next;
+): ProtectionDomain[] {
+  return pds.map((pd) => {
+    const next = change(pd);
+    return next.children.length === 0 ? next : { ...next, children: mapPds(next.children, change) };
   });
-  return { pds: out, found };
+}
+
+interface Scheduled {
+  readonly priority: number;
+  readonly budget: number;
+  readonly period: number;
+}
+
+/** A PD's, VM's or vCPU's scheduling parameters with a knob applied (period follows an unset budget). */
+function scheduled<T extends Scheduled>(
+  x: T,
+  knob: { priority?: number | undefined; budget?: number | undefined; period?: number | undefined },
+): T {
+  const budget = knob.budget ?? x.budget;
+  const period =
+    knob.period ?? (knob.budget !== undefined && x.period === x.budget ? budget : x.period);
+  return { ...x, priority: knob.priority ?? x.priority, budget, period };
 }
 
 /**
- * The description with the scenario's knobs applied: per-PD priority/budget/period and the
- * data-region sizes (the queue capacities, sddf-serial §2.2). Errors point at the knob.
+ * The description with the scenario's knobs applied: priority/budget/period per PD or
+ * virtual machine (with its vCPUs), and the data-region sizes (the queue capacities, sddf-serial §2.2). Errors point at the knob.
  */
 export function applyKnobs(system: SystemDescription, scenario: Scenario): SystemDescription {
   let pds = [...system.protectionDomains];
   for (const [name, knob] of Object.entries(scenario.knobs.pds)) {
-    const result = withPd(pds, name, (pd) => {
-      const budget = knob.budget ?? pd.budget;
-      const period =
-        knob.period ?? (knob.budget !== undefined && pd.period === pd.budget ? budget : pd.period);
-      return { ...pd, priority: knob.priority ?? pd.priority, budget, period };
+    let found: Scheduled | undefined;
+    pds = mapPds(pds, (pd) => {
+      if (pd.name === name) {
+        const next = scheduled(pd, knob);
+        found = next;
+        return next;
+      }
+      const vm = pd.virtualMachine;
+      if (vm?.name !== name) return pd;
+      // A virtual machine's vCPUs are its threads: they take its new parameters.
+      const next = { ...scheduled(vm, knob), vcpus: vm.vcpus.map((v) => scheduled(v, knob)) };
+      found = next;
+      return { ...pd, virtualMachine: next };
     });
-    if (!result.found) {
+    const field = `knobs.pds.${name}`;
+    const line = scenario.lineOf(["knobs", "pds", name]);
+    if (found === undefined) {
       throw new ScenarioError(
         scenario.file,
-        scenario.lineOf(["knobs", "pds", name]),
-        `knobs.pds.${name}`,
-        `no protection domain '${name}' in ${system.fileName}`,
+        line,
+        field,
+        `no protection domain or virtual machine '${name}' in ${system.fileName}`,
       );
     }
-    const changed = flattenProtectionDomains({ ...system, protectionDomains: result.pds }).find(
-      (p) => p.name === name,
-    )!;
-    if (changed.budget > changed.period) {
+    if (found.budget > found.period) {
       throw new ScenarioError(
         scenario.file,
-        scenario.lineOf(["knobs", "pds", name]),
-        `knobs.pds.${name}`,
-        `budget ${changed.budget} µs exceeds period ${changed.period} µs`,
+        line,
+        field,
+        `budget ${found.budget} µs exceeds period ${found.period} µs`,
       );
     }
-    pds = result.pds;
   }
   const sizes = new Map<string, bigint>();
   const { driver, client } = scenario.knobs.queueSizes;

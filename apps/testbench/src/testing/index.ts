@@ -7,4 +7,10 @@ export {
   withWireBytesSwapped,
 } from "./planted.js";
 export type { SyntheticGuest } from "./synthetic.js";
-export { BUNDLED_SYSTEM, DEFAULT_KNOBS, syntheticCast, syntheticScenario } from "./synthetic.js";
+export {
+  BUNDLED_SYSTEM,
+  BUNDLED_VM_SYSTEM,
+  DEFAULT_KNOBS,
+  syntheticCast,
+  syntheticScenario,
+} from "./synthetic.js";
