@@ -145,7 +145,27 @@ export function resolveDriverConfig(config: Pl011DriverConfig): ResolvedDriverCo
   }
   const defaultBaud = config.defaultBaud ?? 115_200;
   const uartClockHz = config.uartClockHz ?? 24_000_000;
-  if (!(defaultBaud > 0) || !(uartClockHz >= 16 * defaultBaud)) {
+  if (!(Number.isFinite(defaultBaud) && defaultBaud > 0)) {
+    throw new Pl011Error(
+      "PL011_BAD_DRIVER_CONFIG",
+      `driver config: defaultBaud ${defaultBaud} is not a positive baud rate`,
+    );
+  }
+  if (!(Number.isFinite(uartClockHz) && uartClockHz > 0)) {
+    throw new Pl011Error(
+      "PL011_BAD_DRIVER_CONFIG",
+      `driver config: uartClockHz ${uartClockHz} is not a positive clock rate`,
+    );
+  }
+  const maxIrqPasses = config.maxIrqPasses ?? 256;
+  if (!Number.isSafeInteger(maxIrqPasses) || maxIrqPasses < 1) {
+    // NaN would switch the hardened bound off (`passes >= NaN` is never true).
+    throw new Pl011Error(
+      "PL011_BAD_DRIVER_CONFIG",
+      `driver config: maxIrqPasses ${maxIrqPasses} is not a positive integer`,
+    );
+  }
+  if (!(uartClockHz >= 16 * defaultBaud)) {
     // set_baud asserts IBRD ≥ 1 (sddf-serial §7.6).
     throw new Pl011Error(
       "PL011_BAD_DRIVER_CONFIG",
@@ -161,7 +181,7 @@ export function resolveDriverConfig(config: Pl011DriverConfig): ResolvedDriverCo
     rx: config.rx,
     defaultBaud,
     uartClockHz,
-    maxIrqPasses: config.maxIrqPasses ?? 256,
+    maxIrqPasses,
     plantedBug: (config as Pl011DriverInternalConfig).plantedBug,
   };
 }

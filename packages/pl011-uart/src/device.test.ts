@@ -396,3 +396,40 @@ describe("interrupt line (pl011 reference §3.8, §7)", () => {
     expect(uart.read(Reg.LCR_H, 4)).toBe(FEN_8N1);
   });
 });
+
+describe("host-side wire input is validated (pl011 errors)", () => {
+  it("refuse a non-finite wire time instead of poisoning the clock or holding the line forever", () => {
+    const { uart, host } = directUart();
+    for (const at of [Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => uart.send([1], { at })).toThrow(
+        expect.objectContaining({ code: "PL011_BAD_WIRE_TIME" }),
+      );
+      expect(() => uart.sendBreak({ at })).toThrow(
+        expect.objectContaining({ code: "PL011_BAD_WIRE_TIME" }),
+      );
+    }
+    uart.send([0x41]);
+    host.runUntil(1_000_000);
+    expect(host.now()).toBe(1_000_000);
+    expect(uart.rxFifoLevel).toBe(1);
+  });
+
+  it("refuse a wire time in the past with its own code", () => {
+    const { uart, host } = directUart();
+    host.runUntil(1_000);
+    expect(() => uart.send([1], { at: 999 })).toThrow(
+      expect.objectContaining({ code: "PL011_WIRE_TIME_IN_PAST" }),
+    );
+  });
+
+  it("refuse a peer baud rate that is zero, negative or not finite", () => {
+    for (const baud of [0, -9600, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => directUart({ peerBaud: baud }, null)).toThrow(
+        expect.objectContaining({ code: "PL011_BAD_OPTION" }),
+      );
+      expect(() =>
+        directUart({ peer: { baud, format: { dataBits: 8, parity: "none", stopBits: 1 } } }, null),
+      ).toThrow(expect.objectContaining({ code: "PL011_BAD_OPTION" }));
+    }
+  });
+});

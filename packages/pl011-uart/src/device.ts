@@ -277,11 +277,20 @@ export class Pl011Device implements MmioDevice {
     this.instant = options.timing === "instant";
     this.record = options.recordTransmitted ?? true;
     this.peerBaud = options.peerBaud ?? 115_200;
+    if (!(Number.isFinite(this.peerBaud) && this.peerBaud > 0)) {
+      throw new Pl011Error(
+        "PL011_BAD_OPTION",
+        `peerBaud ${this.peerBaud} must be positive and finite`,
+      );
+    }
     this.name = options.name ?? "pl011";
     this.peerFormat = options.peer?.format ?? { dataBits: 8, parity: "none", stopBits: 1 };
     this.peerBitNs = options.peer ? 1e9 / options.peer.baud : 0;
-    if (options.peer && !(options.peer.baud > 0)) {
-      throw new Pl011Error("PL011_BAD_OPTION", `peer baud ${options.peer.baud} must be positive`);
+    if (options.peer && !(Number.isFinite(options.peer.baud) && options.peer.baud > 0)) {
+      throw new Pl011Error(
+        "PL011_BAD_OPTION",
+        `peer baud ${options.peer.baud} must be positive and finite`,
+      );
     }
     this.peerLine =
       options.peer && this.variant === "hardware" && !this.instant ? new BitLine() : null;
@@ -301,13 +310,7 @@ export class Pl011Device implements MmioDevice {
    * own fixed settings when the device was built with `peer` (then modelled bit by bit).
    */
   send(bytes: number | ArrayLike<number>, options: WireSendOptions = {}): void {
-    const at = options.at ?? this.host.now();
-    if (at < this.host.now()) {
-      throw new Pl011Error(
-        "PL011_WIRE_TIME_IN_PAST",
-        `wire send at ${at} ns is before now (${this.host.now()} ns)`,
-      );
-    }
+    const at = this.wireTime(options.at, "send");
     const list = typeof bytes === "number" ? [bytes] : bytes;
     const tagOf = (i: number) => options.tags?.[i] ?? options.tag ?? 0;
     if (this.peerLine) {
@@ -329,16 +332,33 @@ export class Pl011Device implements MmioDevice {
 
   /** The peer holds the line low for one frame: the receiver stores one 0x00 with BE. */
   sendBreak(options: { at?: number; tag?: number } = {}): void {
-    const at = options.at ?? this.host.now();
-    if (at < this.host.now()) {
-      throw new Pl011Error("PL011_WIRE_TIME_IN_PAST", `wire break at ${at} ns is before now`);
-    }
+    const at = this.wireTime(options.at, "break");
     if (this.peerLine) {
       this.peerSend(0, at, options.tag ?? 0, "break");
       return;
     }
     this.hostFrames.push({ byte: 0, tag: options.tag ?? 0, at, error: "break" });
     this.pumpHostLine();
+  }
+
+  /**
+   * The start time of a wire event: now by default, never in the past, and finite: a NaN
+   * would poison the host's clock and an infinite time would hold every later frame
+   * behind it forever.
+   */
+  private wireTime(at: number | undefined, what: "send" | "break"): number {
+    const now = this.host.now();
+    if (at === undefined) return now;
+    if (!Number.isFinite(at)) {
+      throw new Pl011Error("PL011_BAD_WIRE_TIME", `wire ${what} at ${at} ns is not a finite time`);
+    }
+    if (at < now) {
+      throw new Pl011Error(
+        "PL011_WIRE_TIME_IN_PAST",
+        `wire ${what} at ${at} ns is before now (${now} ns)`,
+      );
+    }
+    return at;
   }
 
   /** Characters the peer has queued that have not reached the receiver yet. */

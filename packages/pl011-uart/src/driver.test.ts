@@ -94,6 +94,29 @@ describe("driver init (sddf-serial §7.2)", () => {
     expect(() => resolveDriverConfig({ ...base, irqChannel: 1 })).toThrow(/not distinct/);
     expect(() => resolveDriverConfig({ ...base, defaultBaud: 2_000_000 })).toThrow(/UARTCLK/);
   });
+
+  it("rejects a baud rate, clock or IRQ-loop bound that is not a positive number, by name", () => {
+    const base = {
+      mmioRegion: "uart",
+      irqChannel: 0,
+      tx: { channel: 1, queueRegion: "q", dataRegion: "d" },
+    };
+    for (const defaultBaud of [0, -1, Number.NaN]) {
+      expect(() => resolveDriverConfig({ ...base, defaultBaud })).toThrow(
+        /defaultBaud .* is not a positive baud rate/,
+      );
+    }
+    expect(() => resolveDriverConfig({ ...base, uartClockHz: 0 })).toThrow(
+      /uartClockHz 0 is not a positive clock rate/,
+    );
+    // NaN would make `passes >= maxIrqPasses` never true and switch the hardened bound off.
+    for (const maxIrqPasses of [Number.NaN, 0, -1, 2.5]) {
+      expect(() => resolveDriverConfig({ ...base, maxIrqPasses })).toThrow(
+        expect.objectContaining({ code: "PL011_BAD_DRIVER_CONFIG" }),
+      );
+    }
+    expect(resolveDriverConfig(base).maxIrqPasses).toBe(256);
+  });
 });
 
 describe("driver TX path (sddf-serial §7.5)", () => {

@@ -50,9 +50,40 @@ describe("provenanceShadow", () => {
     );
   });
 
+  it("refuses a negative, fractional or out-of-buffer range with BAD_TAGS, caching nothing", () => {
+    const buffer = new ArrayBuffer(64);
+    for (const [offset, length] of [
+      [0, -1],
+      [0, Number.NaN],
+      [0, 2 ** 40],
+      [-4, 4],
+      [1.5, 4],
+      [60, 8],
+    ] as const) {
+      expect(() => provenanceShadow(buffer, offset, length)).toThrow(
+        expect.objectContaining({ code: "BAD_TAGS" }),
+      );
+    }
+    expect(provenanceShadow(buffer, 0, 64)).toHaveLength(64);
+  });
+
   it("is shared memory when the region is", () => {
     const shadow = provenanceShadow(new SharedArrayBuffer(16), 0, 16);
     expect(shadow.buffer).toBeInstanceOf(SharedArrayBuffer);
+  });
+
+  it("fromRegions refuses regions that do not fit their buffer with a typed error", () => {
+    const memory = new ArrayBuffer(0x2000);
+    const inside = { buffer: memory, byteOffset: 0, size: 0x1000 };
+    expect(() =>
+      SerialQueue.fromRegions({ buffer: memory, byteOffset: 0x1ffc, size: 12 }, inside),
+    ).toThrow(expect.objectContaining({ code: "BAD_QUEUE_REGION" }));
+    expect(() =>
+      SerialQueue.fromRegions(inside, { buffer: memory, byteOffset: 0x1800, size: 0x1000 }),
+    ).toThrow(expect.objectContaining({ code: "BAD_CAPACITY" }));
+    expect(() =>
+      SerialQueue.fromRegions(inside, { buffer: memory, byteOffset: Number.NaN, size: 0x1000 }),
+    ).toThrow(expect.objectContaining({ code: "BAD_CAPACITY" }));
   });
 
   it("lets two handles from fromRegions see each other's tags", () => {

@@ -77,6 +77,24 @@ export interface LocalHead {
   head: number;
 }
 
+/** A mapped region must lie inside its buffer; a bad one is a system-building mistake. */
+function checkRegion(what: "queue" | "data", region: RegionLike): void {
+  const { byteOffset, size } = region;
+  if (
+    !Number.isSafeInteger(byteOffset) ||
+    !Number.isSafeInteger(size) ||
+    byteOffset < 0 ||
+    size < 0 ||
+    byteOffset + size > region.buffer.byteLength
+  ) {
+    throw new QueueConfigError(
+      what === "queue" ? "BAD_QUEUE_REGION" : "BAD_CAPACITY",
+      `serial queue: ${what} region of ${size} bytes at byte offset ${byteOffset} does not ` +
+        `fit its buffer of ${region.buffer.byteLength} bytes`,
+    );
+  }
+}
+
 /** Handle on one sDDF serial queue: shared struct + data region + private capacity (§2.2). */
 export class SerialQueue {
   readonly capacity: number;
@@ -150,6 +168,8 @@ export class SerialQueue {
     options: FromRegionsOptions = {},
   ): SerialQueue {
     const capacity = options.capacity ?? dataRegion.size;
+    checkRegion("queue", queueRegion);
+    checkRegion("data", dataRegion);
     const queueBytes = new Uint8Array(queueRegion.buffer, queueRegion.byteOffset, queueRegion.size);
     const data = new Uint8Array(dataRegion.buffer, dataRegion.byteOffset, dataRegion.size);
     const tags =

@@ -20,6 +20,19 @@ export function provenanceShadow(
   byteOffset: number,
   length: number,
 ): Uint32Array {
+  if (!Number.isSafeInteger(byteOffset) || byteOffset < 0) {
+    throw new QueueConfigError(
+      "BAD_TAGS",
+      `provenance shadow: byte offset ${byteOffset} is not a non-negative integer`,
+    );
+  }
+  if (!Number.isSafeInteger(length) || length < 0 || byteOffset + length > buffer.byteLength) {
+    throw new QueueConfigError(
+      "BAD_TAGS",
+      `provenance shadow: ${length} bytes at byte offset 0x${byteOffset.toString(16)} do not ` +
+        `fit a buffer of ${buffer.byteLength} bytes`,
+    );
+  }
   let byOffset = shadows.get(buffer);
   if (byOffset === undefined) {
     byOffset = new Map();

@@ -36,6 +36,23 @@ describe("virtualiser configuration (reference §4)", () => {
     expect(rx.scheme).toBe("sddf");
   });
 
+  it("rejects a profile that is neither reference nor hardened", () => {
+    const profile = "strict" as unknown as "hardened";
+    expect(codeOf(() => virtTxConfig({ driver, clients: [client(1)], profile }))).toBe(
+      "BAD_PROFILE",
+    );
+    expect(codeOf(() => virtRxConfig({ driver, clients: [client(1).conn], profile }))).toBe(
+      "BAD_PROFILE",
+    );
+  });
+
+  it("rejects a switch scheme other than sddf or legacy-at", () => {
+    const scheme = "at" as unknown as "sddf";
+    expect(codeOf(() => virtRxConfig({ driver, clients: [client(1).conn], scheme }))).toBe(
+      "BAD_SCHEME",
+    );
+  });
+
   it("turns the defects on under reference and off under hardened", () => {
     expect(virtTxConfig({ driver, clients: [], profile: "reference" }).defects).toEqual({
       oversizedUnitStalls: true,

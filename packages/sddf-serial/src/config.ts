@@ -132,13 +132,21 @@ function checkChannels(
   }
 }
 
+/** The two fidelity profiles (DESIGN.md); anything else would silently act as `hardened`. */
+function checkProfile(where: string, profile: Profile): Profile {
+  if (profile !== "reference" && profile !== "hardened") {
+    throw new SerialVirtError("BAD_PROFILE", `${where}: unknown profile '${String(profile)}'`);
+  }
+  return profile;
+}
+
 function isByte(value: number): boolean {
   return Number.isInteger(value) && value >= 0 && value <= 0xff;
 }
 
 /** Fill sdfgen's defaults and validate (reference §4, §5). */
 export function virtTxConfig(input: VirtTxConfigInput): VirtTxConfig {
-  const profile = input.profile ?? "hardened";
+  const profile = checkProfile("virt_tx config", input.profile ?? "hardened");
   const reference = profile === "reference";
   const config: VirtTxConfig = {
     profile,
@@ -185,7 +193,7 @@ export function virtTxConfig(input: VirtTxConfigInput): VirtTxConfig {
 
 /** Fill sdfgen's defaults and validate (reference §4, §6). */
 export function virtRxConfig(input: VirtRxConfigInput): VirtRxConfig {
-  const profile = input.profile ?? "hardened";
+  const profile = checkProfile("virt_rx config", input.profile ?? "hardened");
   const config: VirtRxConfig = {
     profile,
     driver: input.driver,
@@ -197,6 +205,12 @@ export function virtRxConfig(input: VirtRxConfigInput): VirtRxConfig {
     defects: { silentFullDrop: input.defects?.silentFullDrop ?? profile === "reference" },
   };
   checkChannels("virt_rx config", config.driver, config.clients);
+  if (config.scheme !== "sddf" && config.scheme !== "legacy-at") {
+    throw new SerialVirtError(
+      "BAD_SCHEME",
+      `virt_rx config: unknown switch scheme '${String(config.scheme)}' (sddf or legacy-at)`,
+    );
+  }
   const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
   if (!isByte(config.switchChar) || isDigit(config.switchChar)) {
     throw new SerialVirtError(

@@ -10,7 +10,9 @@ export type SerialVirtErrorCode =
   | "BAD_BEGIN_STR"
   | "BAD_CLIENT_NAME"
   | "BAD_SWITCH_CHAR"
-  | "PROFILE_MISMATCH";
+  | "PROFILE_MISMATCH"
+  | "BAD_PROFILE"
+  | "BAD_SCHEME";
 
 /** A configuration record that the real sdfgen/virtualiser would reject or misbehave on. */
 export class SerialVirtError extends Error {

@@ -122,6 +122,14 @@ describe("serial_virt_rx rx_return (reference §6.4)", () => {
     expect(r.readText(1)).toBe("c");
   });
 
+  it("legacy broadcast contains a client with a corrupt queue index and reaches the rest", () => {
+    const r = rig({ config: { scheme: "legacy-at" } });
+    r.pd.memory("rx_client0_queue").store32(4, 0x1000);
+    expect(() => r.type("@mx")).not.toThrow();
+    expect(r.virt.corruptPeers).toBe(1);
+    expect(r.readText(1)).toBe("x");
+  });
+
   it("legacy scheme: '@2' selects the second client, '@m' broadcasts", () => {
     const r = rig({ config: { scheme: "legacy-at" } });
     r.type("a@2b@mc");

@@ -151,7 +151,13 @@ export class VirtRx implements PdProgram {
         case "broadcast":
           for (const [j, queue] of this.clients.entries()) {
             if (this.quarantined.has(j)) continue;
-            if (queue.enqueue(action.byte, tag)) {
+            let stored = false;
+            try {
+              stored = queue.enqueue(action.byte, tag);
+            } catch (error) {
+              this.containCorrupt(pd, j, error);
+            }
+            if (stored) {
               this.delivered[j] = (this.delivered[j] ?? 0) + 1;
               broadcastTo.add(j);
             } else {

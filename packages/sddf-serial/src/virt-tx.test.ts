@@ -1,6 +1,9 @@
+import { ManualPd } from "@vmmux/microkit-pd/testing";
 import { ORIGIN_VIRTUALISER, tagOrigin } from "@vmmux/sddf-queues";
 import { describe, expect, it } from "vitest";
+import { virtTxConfig } from "./config.js";
 import { RIG_DRIVER_CHANNEL, runInterleaved, TxRig } from "./testing/rig.js";
+import { VirtTx } from "./virt-tx.js";
 
 const RED = "\x1b[31m";
 const GREEN = "\x1b[32m";
@@ -303,6 +306,44 @@ describe("serial_virt_tx line-atomic option (hardened only)", () => {
 });
 
 describe("serial_virt_tx containment", () => {
+  it("a driver that corrupts its queue's head cuts off no client; their bytes wait", () => {
+    const r = rig({ config: { enableColour: false } });
+    const driverQueue = r.pd.memory("tx_driver_queue");
+    const head = r.driver.head;
+    driverQueue.store32(4, (head + 0x7fff_0000) >>> 0);
+    expect(() => {
+      r.write(0, "abc");
+      r.write(1, "def");
+    }).not.toThrow();
+    expect(r.virt.corruptPeers).toBe(1);
+    driverQueue.store32(4, head);
+    r.kick(0);
+    r.kick(1);
+    r.drain();
+    expect(r.text()).toBe("abcdef");
+  });
+
+  it("a driver queue corrupt before init does not crash virt_tx at boot", () => {
+    const pd = new ManualPd("serial_virt_tx", {
+      memory: {
+        q: { buffer: new ArrayBuffer(0x1000), perms: "rw" },
+        d: { buffer: new ArrayBuffer(64), perms: "rw" },
+        cq: { buffer: new ArrayBuffer(0x1000), perms: "rw" },
+        cd: { buffer: new ArrayBuffer(64), perms: "rw" },
+      },
+    });
+    pd.memory("q").store32(4, 0x7fff_0000);
+    const virt = new VirtTx(
+      virtTxConfig({
+        driver: { queue: "q", data: "d", channel: 0 },
+        clients: [{ conn: { queue: "cq", data: "cd", channel: 1 }, name: "c0" }],
+        lineAtomic: true,
+      }),
+    );
+    expect(() => pd.run(virt.init(pd))).not.toThrow();
+    expect(virt.corruptPeers).toBe(1);
+  });
+
   it("a client that corrupts its tail is cut off; the others keep going", () => {
     const r = rig({ config: { enableColour: false } });
     r.pd.memory("tx_client0_queue").store32(0, 0x7fff_0000);

@@ -31,12 +31,14 @@ export class VirtTx implements PdProgram {
   readonly loss: VirtTxLoss = newVirtTxLoss();
   /** Client bytes moved into the driver queue, per client. */
   readonly moved: number[];
-  /** Peer faults contained: a client corrupted its queue's shared index. */
+  /** Peer faults contained: a client or the driver corrupted a queue's shared index. */
   corruptPeers = 0;
   readonly pending: PendingList;
   private driver: SerialQueue | undefined;
   private clients: SerialQueue[] = [];
   private readonly quarantined = new Set<number>();
+  /** The driver queue's head was last seen out of bounds (counted once per episode). */
+  private driverCorrupt = false;
   /** Line-atomic: client k's last moved part did not end a line. */
   private readonly midLine: boolean[];
   private virtualiserSeq = 0;
@@ -72,17 +74,28 @@ export class VirtTx implements PdProgram {
       // A zero flag on an empty queue is only the zero-filled boot state (§3.1), never a
       // real request (a request needs unread bytes); clearing it keeps the line-atomic
       // hold-back from mistaking it for a client waiting for space.
-      for (const queue of this.clients) if (queue.empty()) queue.cancelConsumerSignal();
+      for (const [k, queue] of this.clients.entries()) {
+        try {
+          if (queue.empty()) queue.cancelConsumerSignal();
+        } catch (error) {
+          this.disconnectClient(pd, k, error);
+        }
+      }
     }
     if (this.config.enableRx) {
-      const begin = latin1(this.config.beginStr);
-      driver.enqueueBatch(begin, this.virtualiserTags(begin.length));
-      pd.notify(this.config.driver.channel);
-      if (this.config.debugBuild) {
-        // Debug builds spin until the driver has taken the banner (§5.4).
-        for (let polls = 0; polls < BEGIN_DRAIN_POLLS && !driver.empty(); polls++) {
-          yield work("poll");
+      // A driver that already wrote a corrupt head must not crash virt_tx at boot.
+      try {
+        const begin = latin1(this.config.beginStr);
+        driver.enqueueBatch(begin, this.virtualiserTags(begin.length));
+        pd.notify(this.config.driver.channel);
+        if (this.config.debugBuild) {
+          // Debug builds spin until the driver has taken the banner (§5.4).
+          for (let polls = 0; polls < BEGIN_DRAIN_POLLS && !driver.empty(); polls++) {
+            yield work("poll");
+          }
         }
+      } catch (error) {
+        this.reportDriverCorrupt(pd, error);
       }
     }
     if (this.config.enableColour && this.config.debugBuild) {
@@ -140,14 +153,45 @@ export class VirtTx implements PdProgram {
     const client = this.clients[k];
     if (client === undefined || this.quarantined.has(k)) return false;
     try {
-      return yield* this.processChecked(pd, k, client);
+      const moved = yield* this.processChecked(pd, k, client);
+      if (moved) this.driverCorrupt = false;
+      return moved;
     } catch (error) {
       if (!(error instanceof CorruptIndexError)) throw error;
-      this.quarantined.add(k);
-      this.corruptPeers += 1;
-      pd.debug(`VIRT_TX|ERR: client ${k} tx queue corrupt, client disconnected: ${error.message}`);
+      // The index may be the driver's, not the client's: never cut off an innocent client.
+      if (this.driverQueueCorrupt(pd)) return false;
+      this.disconnectClient(pd, k, error);
       return false;
     }
+  }
+
+  private disconnectClient(pd: PdContext, k: number, error: unknown): void {
+    if (!(error instanceof CorruptIndexError)) throw error;
+    this.quarantined.add(k);
+    this.corruptPeers += 1;
+    pd.debug(`VIRT_TX|ERR: client ${k} tx queue corrupt, client disconnected: ${error.message}`);
+  }
+
+  /**
+   * Is the driver queue's head (written by the driver) out of bounds? Then the client keeps
+   * its bytes for a later try, and the fault is counted once until the queue is sane again.
+   */
+  private driverQueueCorrupt(pd: PdContext): boolean {
+    try {
+      this.driver?.lengthProducer();
+      return false;
+    } catch (error) {
+      this.reportDriverCorrupt(pd, error);
+      return true;
+    }
+  }
+
+  private reportDriverCorrupt(pd: PdContext, error: unknown): void {
+    if (!(error instanceof CorruptIndexError)) throw error;
+    if (this.driverCorrupt) return;
+    this.driverCorrupt = true;
+    this.corruptPeers += 1;
+    pd.debug(`VIRT_TX|ERR: driver tx queue corrupt: ${error.message}`);
   }
 
   protected *processChecked(pd: PdContext, k: number, client: SerialQueue): PdStep<boolean> {

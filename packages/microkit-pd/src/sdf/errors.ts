@@ -105,6 +105,7 @@ export type SdfErrorCode =
   | "cap-pd-unknown"
   | "no-protection-domains"
   | "too-many-protection-domains"
+  | "pd-nesting-too-deep"
   | "pd-name-duplicate"
   | "pd-name-reserved"
   | "mr-name-duplicate"

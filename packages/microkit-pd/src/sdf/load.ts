@@ -3,7 +3,7 @@
  * way the microkit tool's `get_full_path` does: the first search directory in which the
  * joined path exists wins (an absolute `prefill_path` is used as it is).
  */
-import { readFileSync, statSync } from "node:fs";
+import { accessSync, constants, readFileSync, type Stats, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { SdfError } from "./errors.js";
 import { type ParseOptions, type PrefillResolver, parseSystemDescription } from "./parse.js";
@@ -21,18 +21,21 @@ export function searchPathPrefill(searchPath: readonly string[]): PrefillResolve
   return (path) => {
     for (const dir of searchPath) {
       const full = resolve(dir, path);
-      let isFile: boolean;
+      let stat: Stats;
       try {
-        isFile = statSync(full).isFile();
+        stat = statSync(full);
       } catch {
         continue;
       }
-      if (!isFile) return { kind: "unreadable", resolvedPath: full };
+      if (!stat.isFile()) return { kind: "unreadable", resolvedPath: full };
+      // Only the length matters here: reading a multi-GiB image to measure it would fail
+      // past Node's buffer limit and report a readable file as unreadable.
       try {
-        return { kind: "found", resolvedPath: full, length: readFileSync(full).length };
+        accessSync(full, constants.R_OK);
       } catch {
         return { kind: "unreadable", resolvedPath: full };
       }
+      return { kind: "found", resolvedPath: full, length: stat.size };
     }
     return { kind: "missing" };
   };

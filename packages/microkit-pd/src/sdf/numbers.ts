@@ -37,21 +37,22 @@ export function parseRustInt(text: string, radix: 10 | 16, signed: boolean): Int
     digits = text.slice(1);
     if (digits.length === 0) return { ok: false, reason: "invalid digit found in string" };
   }
-  let value = 0n;
+  // Rust checks digit by digit: a digit is validated, then the overflow of the running value
+  // is reported at once, so `99999999999999999999x` is "too large", not "invalid digit".
+  // Stopping there also keeps a 10 MB attribute from growing a 10 MB bigint.
+  const limit = !signed ? U64_MAX : negative ? -I64_MIN : I64_MAX;
+  const overflow: IntParseFailure = negative
+    ? "number too small to fit in target type"
+    : "number too large to fit in target type";
+  let magnitude = 0n;
   const big = BigInt(radix);
   for (const ch of digits) {
     const d = digitValue(ch);
     if (d >= radix) return { ok: false, reason: "invalid digit found in string" };
-    value = value * big + BigInt(d);
+    magnitude = magnitude * big + BigInt(d);
+    if (magnitude > limit) return { ok: false, reason: overflow };
   }
-  if (negative) value = -value;
-  if (signed) {
-    if (value > I64_MAX) return { ok: false, reason: "number too large to fit in target type" };
-    if (value < I64_MIN) return { ok: false, reason: "number too small to fit in target type" };
-  } else if (value > U64_MAX) {
-    return { ok: false, reason: "number too large to fit in target type" };
-  }
-  return { ok: true, value };
+  return { ok: true, value: negative ? -magnitude : magnitude };
 }
 
 /**

@@ -1,9 +1,13 @@
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { AARCH64_CONFIG, X86_64_CONFIG } from "./config.js";
 import { SdfError } from "./errors.js";
 import { systemToJson } from "./json.js";
-import { loadSystemFile } from "./load.js";
+import { loadSystemFile, searchPathPrefill } from "./load.js";
+import { parseRustInt, parseToolNumber } from "./numbers.js";
 import { parseSystemDescription } from "./parse.js";
 import { summariseSystem } from "./summary.js";
 import { flattenProtectionDomains } from "./types.js";
@@ -304,6 +308,22 @@ describe("loadSystemFile", () => {
     expect(err.message).toContain("does-not-exist.system");
   });
 
+  it("sizes a prefill file larger than Node can buffer (3 GiB, sparse) from its metadata", () => {
+    const dir = mkdtempSync(join(tmpdir(), "vmmux-sdf-"));
+    try {
+      writeFileSync(join(dir, "big.bin"), "");
+      truncateSync(join(dir, "big.bin"), 3 * 2 ** 30);
+      expect(searchPathPrefill([dir])("big.bin")).toEqual({
+        kind: "found",
+        resolvedPath: join(dir, "big.bin"),
+        length: 3 * 2 ** 30,
+      });
+      expect(searchPathPrefill([tmpdir()])(dir)).toMatchObject({ kind: "unreadable" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("looks prefill files up on the search path in order, the first hit winning", () => {
     const { system } = load("hierarchy_domains.system", { searchPath: [validDir, prefillDir] });
     const blob = system.memoryRegions.find((m) => m.name === "blob")?.prefill;
@@ -385,5 +405,112 @@ describe("parseSystemDescription on text", () => {
       ),
     );
     expect(err.location).toEqual({ file: "system.system", line: 1, column: 19 });
+  });
+});
+
+// Hostile SDF text (a user's file is untrusted input): huge attributes, very long lines and
+// deep nesting end in one `SdfError` without quadratic work or a stack overflow, and numbers
+// fail with the text Rust's integer parser gives (reference §1.1, value types N and D).
+
+const PD = '<protection_domain name="a"><program_image path="a.elf"/></protection_domain>';
+
+/** A root PD with `depth` valid child PDs, each inside the one before. */
+function nestedPds(depth: number): string {
+  let open = "";
+  for (let i = 0; i < depth; i++) {
+    open += `<protection_domain name="p${i}" id="1"><program_image path="a.elf"/>`;
+  }
+  const root = PD.replace("</protection_domain>", "");
+  return `<system>${root}${open}${"</protection_domain>".repeat(depth + 1)}</system>`;
+}
+
+describe("numbers fail where Rust's from_str_radix fails", () => {
+  it("reports overflow at the digit that overflows, before a later invalid digit", () => {
+    expect(parseRustInt("99999999999999999999x", 10, false)).toEqual({
+      ok: false,
+      reason: "number too large to fit in target type",
+    });
+    expect(parseToolNumber("0x1_0000_0000_0000_0000g")).toEqual({
+      ok: false,
+      reason: "number too large to fit in target type",
+    });
+    expect(parseRustInt("1x99999999999999999999", 10, false)).toEqual({
+      ok: false,
+      reason: "invalid digit found in string",
+    });
+  });
+
+  it("keeps the i64 and u64 bounds exact on both sides", () => {
+    expect(parseRustInt("-9223372036854775808", 10, true)).toEqual({
+      ok: true,
+      value: -(1n << 63n),
+    });
+    expect(parseRustInt("-9223372036854775809", 10, true)).toEqual({
+      ok: false,
+      reason: "number too small to fit in target type",
+    });
+    expect(parseRustInt("9223372036854775808", 10, true)).toEqual({
+      ok: false,
+      reason: "number too large to fit in target type",
+    });
+    expect(parseRustInt("18446744073709551615", 10, false)).toEqual({
+      ok: true,
+      value: (1n << 64n) - 1n,
+    });
+  });
+
+  it("rejects a 1 MB numeric attribute as too large", () => {
+    const err = errorOf(() =>
+      parseSystemDescription(
+        `<system><memory_region name="m" size="0x${"1".repeat(1_000_000)}"/>${PD}</system>`,
+      ),
+    );
+    expect(err.code).toBe("number-invalid");
+    expect(err.attribute).toBe("size");
+    expect(err.message).toContain("number too large to fit in target type");
+    expect(err.message).toContain("... (1000002 characters)");
+    expect(err.message.length).toBeLessThan(300);
+  });
+});
+
+describe("positions in long and deep documents", () => {
+  it("locates the last of 20,000 elements on one line", () => {
+    const mr = '<memory_region name="m" size="0x1000"/>';
+    const err = errorOf(() =>
+      parseSystemDescription(`<system>${PD}${mr.repeat(20_000)}<bad/></system>`),
+    );
+    expect(err.code).toBe("system-invalid-element");
+    expect(err.location).toEqual({
+      file: "system.system",
+      line: 1,
+      column: "<system>".length + PD.length + mr.length * 20_000 + 1,
+    });
+  });
+
+  it("reports the missing id of 20,000 nested protection domains on one line", () => {
+    const open = '<protection_domain name="p" priority="1">';
+    const text = `<system>${open.repeat(20_000)}${"</protection_domain>".repeat(20_000)}</system>`;
+    const err = errorOf(() => parseSystemDescription(text));
+    expect(err.code).toBe("missing-attribute");
+    expect(err.location?.column).toBe("<system>".length + open.length + 1);
+  });
+
+  it("fails 5,000 nested valid protection domains with an SdfError, not a stack overflow", () => {
+    const err = errorOf(() => parseSystemDescription(nestedPds(5_000)));
+    expect(err.code).toBe("pd-nesting-too-deep");
+    expect(err.element).toBe("protection_domain");
+    expect(err.message).toMatch(/nested more than 256 deep .*system\.system:1:\d+$/);
+  });
+
+  it("keeps the tool's G4 error for nesting below the depth guard", () => {
+    const err = errorOf(() => parseSystemDescription(nestedPds(100)));
+    expect(err.code).toBe("too-many-protection-domains");
+  });
+
+  it("reports an unknown element under 20,000 nested ones", () => {
+    const text = `<system>${PD}${"<x>".repeat(20_000)}${"</x>".repeat(20_000)}</system>`;
+    const err = errorOf(() => parseSystemDescription(text));
+    expect(err.code).toBe("system-invalid-element");
+    expect(err.element).toBe("x");
   });
 });

@@ -224,7 +224,9 @@ export function parseProtectionDomain(
         break;
       }
       case "protection_domain": {
+        r.enterChildPd(child);
         const childPd = parseProtectionDomain(r, child, true, domains);
+        r.leaveChildPd();
         if (childPd.value.setvarId !== undefined) {
           r.addSetvar(setvars, { symbol: childPd.value.setvarId, kind: "id" }, child);
         }

@@ -17,6 +17,19 @@ import type { ParseOptions, PrefillResolver } from "./options.js";
 import type { SourceLocation } from "./types.js";
 import { attr, type XmlElement } from "./xml.js";
 
+/** Longest attribute text quoted whole in a message; the tool's texts are never longer. */
+const MAX_QUOTED = 64;
+
+/** `raw` for a message: a 10 MB attribute is cut to its start and its length. */
+function shown(raw: string): string {
+  return raw.length <= MAX_QUOTED
+    ? raw
+    : `${raw.slice(0, MAX_QUOTED)}... (${raw.length} characters)`;
+}
+
+/** Deepest `<protection_domain>` nesting the parser follows (`enterChildPd`). */
+export const MAX_PD_NESTING = 256;
+
 /** One parse: the file name, configuration and dialect, and the helpers that fail the parse. */
 export class SdfReader {
   readonly file: string;
@@ -25,6 +38,8 @@ export class SdfReader {
   /** Largest channel, IRQ and vCPU id. */
   readonly maxId: bigint;
   readonly prefill: PrefillResolver;
+  /** Child protection domains open on the parse stack (see `enterChildPd`). */
+  private pdDepth = 0;
 
   constructor(options: ParseOptions) {
     this.file = options.fileName ?? "system.system";
@@ -97,7 +112,7 @@ export class SdfReader {
       this.fail({
         code: "number-invalid",
         rule: "number",
-        message: `Error: failed to parse integer '${raw}' on element '${errorNode.name}': ${parsed.reason}`,
+        message: `Error: failed to parse integer '${shown(raw)}' on element '${errorNode.name}': ${parsed.reason}`,
         location: node.location,
         element: node.name,
         attribute: name,
@@ -116,7 +131,7 @@ export class SdfReader {
       this.fail({
         code: "decimal-invalid",
         rule: "number",
-        message: `Error: failed to parse integer '${raw}' for '${name}' (the microkit tool panics here): ${parsed.reason} on element '${node.name}': ${this.loc(node)}`,
+        message: `Error: failed to parse integer '${shown(raw)}' for '${name}' (the microkit tool panics here): ${parsed.reason} on element '${node.name}': ${this.loc(node)}`,
         location: node.location,
         element: node.name,
         attribute: name,
@@ -152,6 +167,29 @@ export class SdfReader {
       );
     }
     list.push(setvar);
+  }
+
+  /**
+   * Before recursing into a child `<protection_domain>`: a hostile file nesting thousands of
+   * them would overflow the stack instead of failing with an `SdfError`. Nesting deeper than
+   * 63 already breaks G4 (at most 63 PDs), so a guard far above that, checked in walk order,
+   * keeps the tool's first error for every file not built to exhaust the stack.
+   */
+  enterChildPd(node: XmlElement): void {
+    if (this.pdDepth >= MAX_PD_NESTING) {
+      this.fail({
+        code: "pd-nesting-too-deep",
+        rule: "G4",
+        message: `Error: protection domains nested more than ${MAX_PD_NESTING} deep (at most 63 may be defined): ${this.loc(node)}`,
+        location: node.location,
+        element: node.name,
+      });
+    }
+    this.pdDepth++;
+  }
+
+  leaveChildPd(): void {
+    this.pdDepth--;
   }
 
   // ---------------------------------------------------------------- the walk

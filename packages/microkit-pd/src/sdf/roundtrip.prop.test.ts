@@ -338,6 +338,23 @@ function numbersProperty(parse: (text: string) => IntParseResult) {
   });
 }
 
+describe("SDF round trip of awkward text", () => {
+  it("writes markup characters, tabs and line breaks in names and paths so they read back equal", () => {
+    const name = "a&b<c\"d'e>f\tg\nh\ri";
+    const text = `<system><protection_domain name="${name
+      .replaceAll("&", "&amp;")
+      .replaceAll("<", "&lt;")
+      .replaceAll('"', "&quot;")
+      .replaceAll("\t", "&#9;")
+      .replaceAll("\n", "&#10;")
+      .replaceAll("\r", "&#13;")}"><program_image path="x.elf"/></protection_domain></system>`;
+    const { system } = parseSystemDescription(text);
+    expect(system.protectionDomains[0]?.name).toBe(name);
+    const back = parseSystemDescription(serialiseSystem(system)).system;
+    expect(back.protectionDomains[0]?.name).toBe(name);
+  });
+});
+
 describe("tool numbers (property)", () => {
   it("any u64 in decimal or hex with underscores parses back exactly", () => {
     fc.assert(numbersProperty(parseToolNumber), { numRuns: numRuns * 5, seed });

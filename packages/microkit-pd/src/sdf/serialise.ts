@@ -26,12 +26,19 @@ export interface SerialiseOptions {
 
 type Attrs = [string, string | number | bigint | boolean | undefined][];
 
+/**
+ * XML attribute-value normalisation (XML 1.0 §3.3.3) turns a literal tab, newline or
+ * carriage return into a space on reading, so they are written as character references.
+ */
 function escapeAttribute(value: string): string {
   return value
     .replaceAll("&", "&amp;")
     .replaceAll("<", "&lt;")
     .replaceAll('"', "&quot;")
-    .replaceAll(">", "&gt;");
+    .replaceAll(">", "&gt;")
+    .replaceAll("\t", "&#9;")
+    .replaceAll("\n", "&#10;")
+    .replaceAll("\r", "&#13;");
 }
 
 function tag(name: string, attrs: Attrs, indent: string, children: string[] = []): string {

@@ -43,33 +43,43 @@ interface MutableElement {
   location: SourceLocation;
 }
 
-/** Maps UTF-16 offsets to 1-based (line, column in code points). */
+/**
+ * Maps UTF-16 offsets to 1-based (line, column in code points). Each lookup is two binary
+ * searches: a scan from the line start would make a long one-line file quadratic (every
+ * element on a 10 MB line would rescan it).
+ */
 class LineIndex {
   private readonly lineStarts: number[] = [0];
+  /** Offsets of low surrogates: the second half of a pair does not start a character. */
+  private readonly lowSurrogates: number[] = [];
 
-  constructor(private readonly text: string) {
+  constructor(text: string) {
     for (let i = 0; i < text.length; i++) {
-      if (text.charCodeAt(i) === 10) this.lineStarts.push(i + 1);
+      const c = text.charCodeAt(i);
+      if (c === 10) this.lineStarts.push(i + 1);
+      else if (c >= 0xdc00 && c <= 0xdfff) this.lowSurrogates.push(i);
     }
   }
 
   locate(file: string, offset: number): SourceLocation {
-    let lo = 0;
-    let hi = this.lineStarts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if ((this.lineStarts[mid] as number) <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    const start = this.lineStarts[lo] as number;
-    let column = 1;
-    for (let i = start; i < offset; i++) {
-      const c = this.text.charCodeAt(i);
-      // A surrogate pair is one character.
-      if (c < 0xdc00 || c > 0xdfff) column++;
-    }
-    return { file, line: lo + 1, column };
+    const line = countAtMost(this.lineStarts, offset) - 1;
+    const start = this.lineStarts[line] as number;
+    const paired =
+      countAtMost(this.lowSurrogates, offset - 1) - countAtMost(this.lowSurrogates, start - 1);
+    return { file, line: line + 1, column: offset - start - paired + 1 };
   }
+}
+
+/** How many entries of the ascending `sorted` are `<= value`. */
+function countAtMost(sorted: readonly number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((sorted[mid] as number) <= value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**
