@@ -18,7 +18,7 @@ interface Case {
   readonly repeats?: number;
 }
 
-const base = loadScenario(scenarioPath("default.json"));
+const base = loadScenario(scenarioPath("sddf-clients.json"));
 const cases: Case[] = [
   { name: "default (baseline)", scenario: base, options: {} },
   { name: "default + event log", scenario: base, options: { recordEvents: true } },
@@ -28,7 +28,7 @@ const cases: Case[] = [
   // Two VMMs with Linux guests that spin through trapped WFIs: far more kernel events.
   {
     name: "vm (two VMMs)",
-    scenario: loadScenario(scenarioPath("vm.json")),
+    scenario: loadScenario(scenarioPath("default.json")),
     options: {},
     repeats: 1,
   },

@@ -122,7 +122,7 @@ describe("vmmux sdf", () => {
 
 describe("vmmux replay", () => {
   test("the executable runs the default scenario: muxed terminal, then the report", () => {
-    const r = vmmux("replay", "traces/scenarios/default.json");
+    const r = vmmux("replay", "traces/scenarios/sddf-clients.json");
     expect(r.status).toBe(0);
     expect(r.stdout.slice(0, 65)).toBe(
       "Begin input\r\n\x1b[31m[    0.000000] Booting Linux on physical CPU 0x",

@@ -130,7 +130,8 @@ function vmGuest(
             ? null
             : guest.startedAt + Math.round(first.time * 1e9),
         loss: { T1: 0, T2: 0 },
-        inputDropped: console === undefined ? 0 : console.rxDiscardedNotReady + console.rxOverflowBeforeReady,
+        inputDropped:
+          console === undefined ? 0 : console.rxDiscardedNotReady + console.rxOverflowBeforeReady,
         unpublished: 0,
         received: received.bytes.map((byte, i) => ({
           byte,

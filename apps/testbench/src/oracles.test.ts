@@ -94,7 +94,39 @@ describe("routing", () => {
     const run = runScenario(scenario, { variants: { virtRx: VirtRxUnpublishedSwitch } });
     const v = routing(run);
     expect(v.ok).toBe(false);
-    expect(v.findings[0]).toMatch(/typed byte\(s\) reached no guest but virt_rx counted only 0/);
+    expect(v.findings[0]).toMatch(
+      /typed byte\(s\) reached no guest; counted: 0 at R5, 0 at R8, 0 still before virt_rx/,
+    );
+  });
+
+  test("counts bytes still unread in a guest's RX queue as reached, also when the limit cut the run", () => {
+    // guest1 computes (cpu busy) until 0.5 s, so it cannot read what is typed at 10 ms.
+    const busy = syntheticScenario({
+      guests: [
+        {
+          output: [
+            [0.001, "a\n"],
+            [0.5, "b\n"],
+          ],
+          cpu: "busy",
+        },
+        { output: [] },
+      ],
+      keyboard: [{ at: 0.01, text: "xy" }],
+      knobs: { durationLimit: 0.1 },
+    });
+    const run = runScenario(busy);
+    expect(run.idle).toBe(false);
+    expect(run.guests[0]!.received).toEqual([]);
+    expect(run.guests[0]!.rxPending.map((r) => r.byte)).toEqual([0x78, 0x79]);
+    const v = routing(run);
+    expect(v.ok).toBe(true);
+    expect(v.notes).toContain("2 typed byte(s) were still unread in guest RX queues at the end");
+    // Had virt_rx lost them, the oracle would say so although the run did not go idle.
+    const lost = { ...run, guests: run.guests.map((g) => ({ ...g, rxPending: [] })) };
+    expect(routing(lost).findings[0]).toBe(
+      "2 typed byte(s) reached no guest; counted: 0 at R5, 0 at R8, 0 still before virt_rx",
+    );
   });
 
   test("catches a keystroke delivered to the wrong guest", () => {

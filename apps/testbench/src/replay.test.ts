@@ -19,7 +19,7 @@ let equal: RunResult;
 let starved: RunResult;
 
 beforeAll(() => {
-  equal = runScenario(loadScenario(scenarioPath("default.json")));
+  equal = runScenario(loadScenario(scenarioPath("sddf-clients.json")));
   starved = runScenario(loadScenario(scenarioPath("starved.json")));
 });
 
@@ -70,7 +70,7 @@ describe("default scenario: two guests at equal priority", () => {
   });
 
   test("the integrity, routing and progress oracles pass", () => {
-    const scenario = loadScenario(scenarioPath("default.json"));
+    const scenario = loadScenario(scenarioPath("sddf-clients.json"));
     for (const v of [integrity(equal), routing(equal), progress(equal, scenario.expect)]) {
       expect(v.findings).toEqual([]);
       expect(v.ok).toBe(true);

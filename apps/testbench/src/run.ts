@@ -17,7 +17,7 @@ import {
   type SystemDescription,
 } from "@vmmux/microkit-pd";
 import { Pl011Device, Pl011Driver, type UartLossPoints, uartLossPoints } from "@vmmux/pl011-uart";
-import { ORIGIN_KEYBOARD, provenanceTag } from "@vmmux/sddf-queues";
+import { ORIGIN_KEYBOARD, provenanceTag, SerialQueue } from "@vmmux/sddf-queues";
 import {
   VirtRx,
   type VirtRxConfig,
@@ -59,6 +59,8 @@ export interface GuestRun extends GuestTranscript {
   /** Provenance origin of its bytes (`index + 1`). */
   readonly origin: number;
   readonly kind: "sddf-client" | "vm";
+  /** Bytes virt_rx delivered to its RX queue that it had not read when the run stopped. */
+  readonly rxPending: readonly { readonly byte: number; readonly tag: number }[];
   /** Capacity of its TX ring (bytes). */
   readonly txCapacity: number;
   /** The trace's output as a terminal showed it when recorded. */
@@ -89,6 +91,8 @@ export interface RunResult {
   readonly keyboard: readonly KeyByte[];
   readonly guests: readonly GuestRun[];
   readonly loss: RunLoss;
+  /** Typed bytes not yet past the driver when the run stopped (line, RX FIFO, driver RX queue). */
+  readonly keyboardInFlight: number;
   readonly switchChar: number;
   readonly terminateNumChar: number;
   /** SHA-256 over everything observable (wire, deliveries, time, event count, log). */
@@ -216,6 +220,10 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
   const wire: WireRecord[] = device.transmitted
     .filter((w) => w.kind === "byte")
     .map((w) => ({ byte: w.byte, tag: w.tag, start: w.start, end: w.end }));
+  const queue = (kind: "tx" | "rx", owner: string) => {
+    const regions = connectionRegions(kind, owner);
+    return SerialQueue.fromRegions(regionOf(sys, regions.queue), regionOf(sys, regions.data));
+  };
   const guests: GuestRun[] = scenario.guests.map((g, k) => ({
     name: g.name,
     kind: g.kind,
@@ -223,6 +231,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
     index: k,
     origin: k + 1,
     ...built[k]!.collect(),
+    rxPending: unread(queue("rx", g.pd)),
     txCapacity: regionSize(desc, wiring.guests[k]!.txData),
     traceText: outputText(g.trace),
   }));
@@ -244,6 +253,8 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
       virtRx: { ...virtRx.loss },
       uart: uartLossPoints(device, driver),
     },
+    keyboardInFlight:
+      device.wireBacklog + device.rxFifoLevel + queue("rx", "driver").lengthConsumer(),
     switchChar: rxConfig.switchChar,
     terminateNumChar: rxConfig.terminateNumChar,
   };
@@ -253,6 +264,20 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
     digest,
     perfetto: () => (recordEvents ? sys.toPerfetto() : undefined),
   };
+}
+
+/** A region's backing memory as the queue library takes it (provenance shadow included). */
+function regionOf(sys: System, name: string) {
+  const bytes = sys.memory(name);
+  return { buffer: bytes.buffer, byteOffset: bytes.byteOffset, size: bytes.byteLength };
+}
+
+/** The bytes between a queue's head and tail, with their tags. */
+function unread(q: SerialQueue): { byte: number; tag: number }[] {
+  const out: { byte: number; tag: number }[] = [];
+  for (let i = q.head; i !== q.tail; i = (i + 1) >>> 0)
+    out.push({ byte: q.byteAt(i), tag: q.tagAt(i) });
+  return out;
 }
 
 function regionSize(desc: SystemDescription, name: string): number {

@@ -35,31 +35,34 @@ const valid = (knobs = "{}", guests = `${guest("guest1")},\n    ${guest("guest2"
 }`;
 
 describe("bundled scenarios", () => {
-  test.each(["default.json", "starved.json", "small-queues.json", "vm.json", "vm-starved.json"])(
-    "%s validates and its system has the wiring it needs",
-    (name) => {
-      const scenario = loadScenario(join(scenariosDir, name));
-      expect(scenario.guests.map((g) => g.name)).toEqual(["guest1", "guest2"]);
-      const wiring = serialWiring(scenarioSystem(scenario), scenario.guests);
-      // Channel ids are read from the system file, not assumed (sddf-serial §11).
-      expect(wiring.virtTx.clientChannels).toEqual([1, 2]);
-      expect(wiring.driver).toMatchObject({ irq: 33, irqChannel: 0, txChannel: 1, rxChannel: 2 });
-      for (const g of wiring.guests) {
-        if (g.kind === "vm") {
-          // libvmm's examples: channel 1 to virt_tx, 2 to virt_rx; RAM at 0x4000_0000.
-          expect([g.txChannel, g.rxChannel, g.vmName, g.ramRegion, g.guestBase]).toEqual([
-            1,
-            2,
-            g.pd.replace("vmm_", ""),
-            `${g.pd.replace("vmm_", "")}_ram`,
-            0x4000_0000,
-          ]);
-        } else {
-          expect([g.txChannel, g.rxChannel, g.timerChannel]).toEqual([0, 1, 2]);
-        }
+  test.each([
+    "sddf-clients.json",
+    "starved.json",
+    "small-queues.json",
+    "default.json",
+    "vm-starved.json",
+  ])("%s validates and its system has the wiring it needs", (name) => {
+    const scenario = loadScenario(join(scenariosDir, name));
+    expect(scenario.guests.map((g) => g.name)).toEqual(["guest1", "guest2"]);
+    const wiring = serialWiring(scenarioSystem(scenario), scenario.guests);
+    // Channel ids are read from the system file, not assumed (sddf-serial §11).
+    expect(wiring.virtTx.clientChannels).toEqual([1, 2]);
+    expect(wiring.driver).toMatchObject({ irq: 33, irqChannel: 0, txChannel: 1, rxChannel: 2 });
+    for (const g of wiring.guests) {
+      if (g.kind === "vm") {
+        // libvmm's examples: channel 1 to virt_tx, 2 to virt_rx; RAM at 0x4000_0000.
+        expect([g.txChannel, g.rxChannel, g.vmName, g.ramRegion, g.guestBase]).toEqual([
+          1,
+          2,
+          g.pd.replace("vmm_", ""),
+          `${g.pd.replace("vmm_", "")}_ram`,
+          0x4000_0000,
+        ]);
+      } else {
+        expect([g.txChannel, g.rxChannel, g.timerChannel]).toEqual([0, 1, 2]);
       }
-    },
-  );
+    }
+  });
 
   test("the starved scenario's knob raises guest1's priority over the system file", () => {
     const scenario = loadScenario(join(scenariosDir, "starved.json"));

@@ -16,10 +16,10 @@ const HOSTILE = '</script><script>alert("pwned")</script><!-- & \u0007\u001b[31m
 function sampleInput(overrides: Partial<HtmlReportInput> = {}): HtmlReportInput {
   return {
     title: "replay of <default> & friends",
-    scenario: "traces/scenarios/default.json",
+    scenario: "traces/scenarios/sddf-clients.json",
     seed: 42,
     profile: "hardened",
-    replayCommand: "vmmux replay traces/scenarios/default.json --seed 42",
+    replayCommand: "vmmux replay traces/scenarios/sddf-clients.json --seed 42",
     virtualTime: 2.5,
     terminal: {
       header: { version: 2, width: 100, height: 30, title: "muxed" },
@@ -146,7 +146,7 @@ describe("renderHtmlReport", () => {
     expect(html).toMatch(/<td>progress<\/td><td class="finding">expected finding</);
     expect(html).toMatch(/<td>routing<\/td><td class="violation">violation</);
     expect(html).toContain("1 of 3 oracles violated: routing");
-    expect(html).toContain("vmmux replay traces/scenarios/default.json --seed 42");
+    expect(html).toContain("vmmux replay traces/scenarios/sddf-clients.json --seed 42");
     const transcript = /<pre id="transcript">([\s\S]*?)<\/pre>/.exec(html)?.[1] ?? "";
     expect(transcript).toContain("guest1:/# ");
     expect(transcript).toContain("red\ndone\n");
