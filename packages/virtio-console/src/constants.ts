@@ -48,6 +48,7 @@ export type QueueRole =
 
 /** Maps a queue index to its role (§5.3.2); indices beyond the device's queues are `none`. */
 export function queueRole(index: number, ports: number, multiport: boolean): QueueRole {
+  if (!Number.isSafeInteger(index) || index < 0) return { kind: "none" };
   if (index === RX_QUEUE) return { kind: "rx", port: 0 };
   if (index === TX_QUEUE) return { kind: "tx", port: 0 };
   if (!multiport) return { kind: "none" };

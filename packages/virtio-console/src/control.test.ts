@@ -29,6 +29,7 @@ describe("control message codec", () => {
       expect.unreachable();
     } catch (error) {
       expect((error as ConsoleError).code).toBe("control-event");
+      expect((error as ConsoleError).clause).toMatch(/§5\.3\.6\.2/);
     }
   });
 });

@@ -19,9 +19,11 @@ import {
   type ConfigWidth,
   finding as coreFinding,
   type DefectFinding,
+  type DescriptorChain,
   deviceFinding,
   Feature,
   featureBit,
+  forEachSegmentSpan,
   hasFeature,
   type Profile,
   type SplitVirtqueue,
@@ -453,13 +455,7 @@ export class VirtioConsoleDevice implements VirtioDevice {
         if (this.build === "debug") return this.crash("txBadHeadAssert", message);
         this.found("txBadHeadAssert", "deviation", `${message}; returned with len 0`);
       }
-      if (chain.writable.length > 0) {
-        this.found(
-          "directionUnchecked",
-          "deviation",
-          `port ${port}: transmit chain ${chain.head} has device-writable buffers, sent as data`,
-        );
-      }
+      if (this.wrongDirection(port, chain, "transmit")) break;
       const segments = this.txSegments(chain.segments, chain.readable, chain.bad);
       const payload = lengthOf(segments);
       if (payload > txq.capacity && this.defects.txOversizeAssert) {
@@ -527,16 +523,7 @@ export class VirtioConsoleDevice implements VirtioDevice {
         if (popped.kind !== "chain") break;
         n++;
         const chain = popped.chain;
-        if (chain.writable.length > 0 && !this.defects.directionUnchecked) {
-          // §5.3.6.1: a transmitq holds device-readable buffers only.
-          host.needsReset(
-            new ChainError(
-              "chain-direction",
-              `port ${port}: transmit chain ${chain.head} has ${chain.writable.length} device-writable buffers`,
-            ),
-          );
-          break;
-        }
+        if (this.wrongDirection(port, chain, "transmit")) break;
         const segments = this.txSegments(chain.segments, chain.readable, chain.bad);
         state.txChain = { head: chain.head, segments, total: lengthOf(segments), offset: 0 };
       }
@@ -602,20 +589,16 @@ export class VirtioConsoleDevice implements VirtioDevice {
     const txq = this.portState(port).spec.tx;
     const bytes = new Uint8Array(count);
     const tags = new Uint32Array(count);
-    let skip = offset;
-    let done = 0;
-    for (const s of segments) {
-      if (done >= count) break;
-      if (skip >= s.len) {
-        skip -= s.len;
-        continue;
+    let unmapped: BufferSegment | undefined;
+    const done = forEachSegmentSpan(segments, offset, count, (s, skip, n, at) => {
+      if (!s.inRam) {
+        unmapped = s;
+        return false;
       }
-      const n = Math.min(s.len - skip, count - done);
-      if (!s.inRam) return this.crashUnmapped(port, s);
-      memory.readInto(s.addr + skip, bytes.subarray(done, done + n), tags.subarray(done, done + n));
-      done += n;
-      skip = 0;
-    }
+      memory.readInto(s.addr + skip, bytes.subarray(at, at + n), tags.subarray(at, at + n));
+      return true;
+    });
+    if (unmapped !== undefined) return this.crashUnmapped(`port ${port}`, unmapped);
     const copied = txq.enqueueBatch(bytes.subarray(0, done), tags.subarray(0, done));
     this.portState(port).counters.txBytes += copied;
     return true;
@@ -656,23 +639,7 @@ export class VirtioConsoleDevice implements VirtioDevice {
         if (popped.kind === "crash") return this.transportCrashed(popped.finding);
         if (popped.kind !== "chain") break;
         const chain = popped.chain;
-        if (chain.readable.length > 0 && !this.defects.directionUnchecked) {
-          // §5.3.6.1: a receiveq holds device-writable buffers only; never write a readable one.
-          host.needsReset(
-            new ChainError(
-              "chain-direction",
-              `port ${port}: receive chain ${chain.head} has ${chain.readable.length} device-readable buffers`,
-            ),
-          );
-          break;
-        }
-        if (chain.readable.length > 0) {
-          this.found(
-            "directionUnchecked",
-            "deviation",
-            `port ${port}: receive chain ${chain.head} has device-readable buffers, written anyway`,
-          );
-        }
+        if (this.wrongDirection(port, chain, "receive")) break;
         const segments = chain.bad
           ? []
           : this.defects.directionUnchecked
@@ -745,7 +712,7 @@ export class VirtioConsoleDevice implements VirtioDevice {
       const n = Math.min(s.len, filled - done);
       if (n === 0) continue;
       if (!s.inRam) {
-        this.crashUnmapped(port, s);
+        this.crashUnmapped(`port ${port}`, s);
         return -1;
       }
       memory.write(s.addr, bytes.subarray(done, done + n), tags.subarray(done, done + n));
@@ -792,6 +759,7 @@ export class VirtioConsoleDevice implements VirtioDevice {
     let used = false;
     for (let n = 0; n < MAX_CHAINS_PER_CALL; n++) {
       const popped = q.popAvailable();
+      if (popped.kind === "crash") return this.transportCrashed(popped.finding);
       if (popped.kind !== "chain") break;
       const chain = popped.chain;
       const length = Math.min(chain.readableLength, CONTROL_READ_LIMIT);
@@ -800,6 +768,8 @@ export class VirtioConsoleDevice implements VirtioDevice {
       for (const s of chain.readable) {
         if (done >= length) break;
         const take = Math.min(s.len, length - done);
+        // Only a transport with libvmm's unchecked addresses hands out such a buffer (L2).
+        if (!s.inRam) return this.crashUnmapped("control transmitq", s);
         host.memory.readInto(s.addr, bytes.subarray(done, done + take));
         done += take;
       }
@@ -878,6 +848,7 @@ export class VirtioConsoleDevice implements VirtioDevice {
       let used = false;
       while (this.controlOut.length > 0) {
         const popped = q.popAvailable();
+        if (popped.kind === "crash") return this.transportCrashed(popped.finding);
         if (popped.kind !== "chain") break;
         const chain = popped.chain;
         const message = this.controlOut.shift()!;
@@ -885,6 +856,7 @@ export class VirtioConsoleDevice implements VirtioDevice {
         for (const s of chain.writable) {
           if (done >= message.length) break;
           const n = Math.min(s.len, message.length - done);
+          if (!s.inRam) return this.crashUnmapped("control receiveq", s);
           host.memory.write(s.addr, message.subarray(done, done + n));
           done += n;
         }
@@ -903,6 +875,29 @@ export class VirtioConsoleDevice implements VirtioDevice {
   }
 
   // ---- containment and reporting ---------------------------------------------------------
+
+  /**
+   * §5.3.6.1: a transmitq holds device-readable buffers only and a receiveq device-writable
+   * ones. A chain that breaks this puts the device in DEVICE_NEEDS_RESET (true: stop), or,
+   * under libvmm's `directionUnchecked` (L15), is reported and used anyway (false).
+   */
+  private wrongDirection(
+    port: number,
+    chain: DescriptorChain,
+    queue: "transmit" | "receive",
+  ): boolean {
+    const wrong = queue === "transmit" ? chain.writable.length : chain.readable.length;
+    if (wrong === 0) return false;
+    const kind = queue === "transmit" ? "device-writable" : "device-readable";
+    const what = `port ${port}: ${queue} chain ${chain.head} has ${wrong} ${kind} buffers`;
+    if (!this.defects.directionUnchecked) {
+      this.requireHost().needsReset(new ChainError("chain-direction", what));
+      return true;
+    }
+    const fate = queue === "transmit" ? "sent as data" : "written anyway";
+    this.found("directionUnchecked", "deviation", `${what}, ${fate}`);
+    return false;
+  }
 
   private portState(port: number): PortState {
     const state = this.ports[port];
@@ -956,11 +951,11 @@ export class VirtioConsoleDevice implements VirtioDevice {
     return false;
   }
 
-  private crashUnmapped(port: number, s: BufferSegment): boolean {
+  private crashUnmapped(place: string, s: BufferSegment): boolean {
     const f = coreFinding(
       "uncheckedGuestAddresses",
       "vmm-crash",
-      `port ${port}: buffer 0x${s.addr.toString(16)}+${s.len} is outside guest ram`,
+      `${place}: buffer 0x${s.addr.toString(16)}+${s.len} is outside guest ram`,
     );
     this.requireHost().crash(f);
     return this.transportCrashed(f);

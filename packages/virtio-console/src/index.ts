@@ -33,7 +33,7 @@ export type {
 } from "./device.js";
 export { VirtioConsoleDevice } from "./device.js";
 export type { ConsoleErrorCode } from "./errors.js";
-export { ConsoleError } from "./errors.js";
+export { CONSOLE_ERROR_CLAUSES, ConsoleError } from "./errors.js";
 export {
   consolePrintChunks,
   HVC_ATOMIC_READ_MAX,

@@ -65,6 +65,34 @@ export function makeChain(
 }
 
 /**
+ * Walk `count` logical bytes of `segments` from logical byte `offset`: `visit(segment, byte
+ * offset inside it, bytes there, bytes visited before)` per touched segment, in chain order.
+ * `visit` returns false to stop early. Returns the bytes visited. The one offset/length walk
+ * behind every copy into or out of a chain.
+ */
+export function forEachSegmentSpan(
+  segments: readonly BufferSegment[],
+  offset: number,
+  count: number,
+  visit: (segment: BufferSegment, skip: number, n: number, done: number) => boolean | undefined,
+): number {
+  let skip = offset;
+  let done = 0;
+  for (const s of segments) {
+    if (done >= count) break;
+    if (skip >= s.len) {
+      skip -= s.len;
+      continue;
+    }
+    const n = Math.min(s.len - skip, count - done);
+    if (visit(s, skip, n, done) === false) break;
+    done += n;
+    skip = 0;
+  }
+  return done;
+}
+
+/**
  * Copy up to `dst.length` bytes from `segments`, starting at logical byte `offset`, into
  * `dst` (tags into `dstTags`). Returns the count copied. Pass `chain.readable` for a
  * spec-correct device (§2.7.5.1: never read writable buffers except for debugging).
@@ -78,20 +106,10 @@ export function copyFromSegments(
   dst: Uint8Array,
   dstTags?: Uint32Array,
 ): number {
-  let skip = offset;
-  let done = 0;
-  for (const s of segments) {
-    if (done >= dst.length) break;
-    if (skip >= s.len) {
-      skip -= s.len;
-      continue;
-    }
-    const n = Math.min(s.len - skip, dst.length - done);
+  return forEachSegmentSpan(segments, offset, dst.length, (s, skip, n, done) => {
     memory.readInto(s.addr + skip, dst.subarray(done, done + n), dstTags?.subarray(done, done + n));
-    done += n;
-    skip = 0;
-  }
-  return done;
+    return true;
+  });
 }
 
 /**
@@ -105,22 +123,12 @@ export function copyToSegments(
   src: Uint8Array,
   tags?: Uint32Array | number,
 ): number {
-  let skip = offset;
-  let done = 0;
-  for (const s of segments) {
-    if (done >= src.length) break;
-    if (skip >= s.len) {
-      skip -= s.len;
-      continue;
-    }
-    const n = Math.min(s.len - skip, src.length - done);
+  return forEachSegmentSpan(segments, offset, src.length, (s, skip, n, done) => {
     memory.write(
       s.addr + skip,
       src.subarray(done, done + n),
       typeof tags === "number" || tags === undefined ? tags : tags.subarray(done, done + n),
     );
-    done += n;
-    skip = 0;
-  }
-  return done;
+    return true;
+  });
 }

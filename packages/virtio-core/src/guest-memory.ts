@@ -108,25 +108,11 @@ export class GuestMemory {
   }
 
   read16(addr: number): number {
-    const r = this.check(addr, 2);
-    const o = (addr - r.base) & PAGE_MASK;
-    if (o <= PAGE_SIZE - 2) {
-      const p = this.page(r, addr, false);
-      return p === undefined ? 0 : p[o]! | (p[o + 1]! << 8);
-    }
-    return this.slowRead(r, addr, 2);
+    return this.readWord(addr, 2);
   }
 
   read32(addr: number): number {
-    const r = this.check(addr, 4);
-    const o = (addr - r.base) & PAGE_MASK;
-    if (o <= PAGE_SIZE - 4) {
-      const p = this.page(r, addr, false);
-      return p === undefined
-        ? 0
-        : (p[o]! | (p[o + 1]! << 8) | (p[o + 2]! << 16) | (p[o + 3]! << 24)) >>> 0;
-    }
-    return this.slowRead(r, addr, 4);
+    return this.readWord(addr, 4);
   }
 
   /** A little-endian u64 as a bigint. */
@@ -150,31 +136,11 @@ export class GuestMemory {
   }
 
   write16(addr: number, value: number): void {
-    const r = this.check(addr, 2);
-    const o = (addr - r.base) & PAGE_MASK;
-    if (o <= PAGE_SIZE - 2) {
-      const p = this.page(r, addr, true)!;
-      p[o] = value;
-      p[o + 1] = value >>> 8;
-    } else {
-      this.slowWrite(r, addr, 2, value);
-    }
-    if (r.tagPages !== undefined) this.untag(r, addr, 2);
+    this.writeWord(addr, 2, value);
   }
 
   write32(addr: number, value: number): void {
-    const r = this.check(addr, 4);
-    const o = (addr - r.base) & PAGE_MASK;
-    if (o <= PAGE_SIZE - 4) {
-      const p = this.page(r, addr, true)!;
-      p[o] = value;
-      p[o + 1] = value >>> 8;
-      p[o + 2] = value >>> 16;
-      p[o + 3] = value >>> 24;
-    } else {
-      this.slowWrite(r, addr, 4, value);
-    }
-    if (r.tagPages !== undefined) this.untag(r, addr, 4);
+    this.writeWord(addr, 4, value);
   }
 
   write64(addr: number, value: bigint): void {
@@ -194,13 +160,8 @@ export class GuestMemory {
 
   /** Copy guest bytes into `dst` (and their tags into `dstTags` when given). */
   readInto(addr: number, dst: Uint8Array, dstTags?: Uint32Array): void {
-    const len = dst.length;
-    const r = this.check(addr, len);
-    let done = 0;
-    while (done < len) {
-      const a = addr + done;
-      const o = (a - r.base) & PAGE_MASK;
-      const n = Math.min(PAGE_SIZE - o, len - done);
+    const r = this.check(addr, dst.length);
+    this.forEachSpan(r, addr, dst.length, (a, o, n, done) => {
       const p = this.page(r, a, false);
       if (p === undefined) dst.fill(0, done, done + n);
       else dst.set(p.subarray(o, o + n), done);
@@ -209,8 +170,7 @@ export class GuestMemory {
         if (t === undefined) dstTags.fill(0, done, done + n);
         else dstTags.set(t.subarray(o, o + n), done);
       }
-      done += n;
-    }
+    });
   }
 
   /**
@@ -218,13 +178,8 @@ export class GuestMemory {
    * absent means untagged (0).
    */
   write(addr: number, src: Uint8Array, tags?: Uint32Array | number): void {
-    const len = src.length;
-    const r = this.check(addr, len);
-    let done = 0;
-    while (done < len) {
-      const a = addr + done;
-      const o = (a - r.base) & PAGE_MASK;
-      const n = Math.min(PAGE_SIZE - o, len - done);
+    const r = this.check(addr, src.length);
+    this.forEachSpan(r, addr, src.length, (a, o, n, done) => {
       this.page(r, a, true)!.set(src.subarray(done, done + n), o);
       if (r.tagPages !== undefined) {
         if (tags === undefined || tags === 0) {
@@ -235,23 +190,16 @@ export class GuestMemory {
           this.tagPage(r, a, true)!.set(tags.subarray(done, done + n), o);
         }
       }
-      done += n;
-    }
+    });
   }
 
   /** Fill `len` bytes with `value` (untagged). */
   fill(addr: number, len: number, value = 0): void {
     const r = this.check(addr, len);
-    let done = 0;
-    while (done < len) {
-      const a = addr + done;
-      const o = (a - r.base) & PAGE_MASK;
-      const n = Math.min(PAGE_SIZE - o, len - done);
-      const p = this.page(r, a, value !== 0);
-      p?.fill(value, o, o + n);
+    this.forEachSpan(r, addr, len, (a, o, n) => {
+      this.page(r, a, value !== 0)?.fill(value, o, o + n);
       this.tagPage(r, a, false)?.fill(0, o, o + n);
-      done += n;
-    }
+    });
   }
 
   /** Guest-to-guest copy (memmove semantics), tags included. */
@@ -282,14 +230,54 @@ export class GuestMemory {
   setTags(addr: number, tags: Uint32Array): void {
     const r = this.check(addr, tags.length);
     if (r.tagPages === undefined) return;
+    this.forEachSpan(r, addr, tags.length, (a, o, n, done) => {
+      this.tagPage(r, a, true)!.set(tags.subarray(done, done + n), o);
+    });
+  }
+
+  /**
+   * Visit `[addr, addr + len)` of region `r` page by page: `visit(address, offset in page,
+   * bytes in this page, bytes visited before)`. The one page walk of every bulk access.
+   */
+  private forEachSpan(
+    r: Region,
+    addr: number,
+    len: number,
+    visit: (a: number, o: number, n: number, done: number) => void,
+  ): void {
     let done = 0;
-    while (done < tags.length) {
+    while (done < len) {
       const a = addr + done;
       const o = (a - r.base) & PAGE_MASK;
-      const n = Math.min(PAGE_SIZE - o, tags.length - done);
-      this.tagPage(r, a, true)!.set(tags.subarray(done, done + n), o);
+      const n = Math.min(PAGE_SIZE - o, len - done);
+      visit(a, o, n, done);
       done += n;
     }
+  }
+
+  /** A little-endian value of `size` (2 or 4) bytes; the in-page case reads one page. */
+  private readWord(addr: number, size: 2 | 4): number {
+    const r = this.check(addr, size);
+    const o = (addr - r.base) & PAGE_MASK;
+    if (o > PAGE_SIZE - size) return this.slowRead(r, addr, size);
+    const p = this.page(r, addr, false);
+    if (p === undefined) return 0;
+    let value = 0;
+    for (let i = size - 1; i >= 0; i--) value = value * 256 + p[o + i]!;
+    return value;
+  }
+
+  /** Store the low `size` (2 or 4) bytes of `value` little-endian; the bytes become untagged. */
+  private writeWord(addr: number, size: 2 | 4, value: number): void {
+    const r = this.check(addr, size);
+    const o = (addr - r.base) & PAGE_MASK;
+    if (o > PAGE_SIZE - size) {
+      this.slowWrite(r, addr, size, value);
+    } else {
+      const p = this.page(r, addr, true)!;
+      for (let i = 0; i < size; i++) p[o + i] = value >>> (8 * i);
+    }
+    if (r.tagPages !== undefined) this.untag(r, addr, size);
   }
 
   private regionOf(addr: number, len: number): Region | undefined {

@@ -113,6 +113,7 @@ describe("hostile guest, reference profile", () => {
       "uncheckedGuestAddresses", // L2
       "queueNumUnchecked", // L3
       "headIndexUnchecked", // L5
+      "injectFailureBlocks", // L12
       "exactFeatureWords", // L9
       "statusMultiBitFails", // L10
       "statusRewriteResets", // L11

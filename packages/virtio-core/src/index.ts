@@ -3,7 +3,7 @@
  * virtio-mmio version 2 transport, in the `reference` (libvmm) and `hardened` profiles.
  */
 export type { BufferSegment, DescriptorChain } from "./chain.js";
-export { copyFromSegments, copyToSegments } from "./chain.js";
+export { copyFromSegments, copyToSegments, forEachSegmentSpan } from "./chain.js";
 export {
   DESCRIPTOR_SIZE,
   Feature,

@@ -81,6 +81,28 @@ describe("virtio-mmio v2: identification and the initialisation sequence (§4.2.
   });
 });
 
+describe("virtio-mmio v2: EVENT_IDX end to end (§2.7.10)", () => {
+  it("keeps avail_event current as the device consumes, so every later kick is asked for", () => {
+    const { t, memory, device } = rig();
+    const wanted = featureBit(Feature.EVENT_IDX);
+    const { queues } = probe(t, memory, {
+      queueCount: 2,
+      queueSize: 8,
+      queueBase: QUEUE_BASE,
+      wanted,
+    });
+    const tx = queues[0]!;
+    for (let i = 0; i < 20; i++) {
+      tx.addChain([{ addr: DATA_BASE + i, len: 1 }], []);
+      // A device that never moves avail_event leaves it at 0: no kick until the index wraps.
+      expect([i, tx.kickPrepare()]).toEqual([i, true]);
+      t.write(Reg.QueueNotify, 4, 0);
+      expect(tx.collectUsed()).toHaveLength(1);
+    }
+    expect(device.txChains).toBe(20);
+  });
+});
+
 describe("virtio-mmio v2: feature negotiation (§2.2, §6)", () => {
   it("refuses FEATURES_OK without VERSION_1 and the status re-read shows it", () => {
     const { t } = rig();
@@ -386,6 +408,38 @@ describe("virtio-mmio under reference: libvmm's register answers (reference virt
     ];
     for (const reply of failing) expect(reply.resume).toBe(false);
     expect(t.readAccess(Reg.MagicValue, 4)).toEqual({ value: 0x74726976, resume: true });
+  });
+
+  it("reads a sub-word lane shifted down to bit 0, as libvmm's fault.c does", () => {
+    const { t } = rig("reference", {}, libvmmLike);
+    expect(t.read(0x001, 1)).toBe(0x69); // byte 1 of 0x74726976
+    expect(t.read(0x002, 2)).toBe(0x7472);
+    expect(t.read(0x003, 1)).toBe(0x74);
+    expect(t.read(0x002, 4)).toBe(0x7472); // lane mask 0xffff0000 after truncation
+    expect(t.read(0x000, 8)).toBe(MMIO_MAGIC);
+  });
+
+  it("writes a sub-word lane unshifted, so a byte store at Status + 1 resets the device", () => {
+    const { t, memory } = rig("reference", {}, libvmmLike);
+    probe(t, memory, { queueCount: 2, queueBase: QUEUE_BASE });
+    expect(t.status).toBe(0xf);
+    // data = 0x0f & 0xff00 = 0: libvmm sees a Status write of 0 (reference virtio §4.1).
+    t.write(Reg.Status + 1, 1, 0x0f);
+    expect(t.status).toBe(0);
+    expect(t.queueReady(0)).toBe(false);
+    // A 2-byte store at DeviceFeaturesSel + 2 of 1 selects word 0, not word 1.
+    t.write(Reg.DeviceFeaturesSel, 4, 1);
+    t.write(Reg.DeviceFeaturesSel + 2, 2, 1);
+    expect(t.read(Reg.DeviceFeatures, 4)).toBe(0);
+  });
+
+  it("drops absent status bits before a multi-bit write blocks the vCPU (§4.3 order)", () => {
+    const { t } = rig("reference", {}, libvmmLike);
+    t.write(Reg.Status, 4, 0);
+    t.write(Reg.Status, 4, 1);
+    // new = 0x6: FAIL, but `Status := Status AND v` already ran and cleared ACKNOWLEDGE.
+    expect(t.writeAccess(Reg.Status, 4, 0x6).resume).toBe(false);
+    expect(t.status).toBe(0);
   });
 
   it("does not alias a malformed offset or width onto a register", () => {

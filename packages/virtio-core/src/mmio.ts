@@ -168,6 +168,11 @@ function widthMask(width: MmioWidth): number {
   return width >= 4 ? 0xffff_ffff : (1 << (8 * width)) - 1;
 }
 
+/** libvmm's lane mask: the width mask shifted left by `shift` bits, truncated to 32 bits. */
+function laneMask(width: MmioWidth, shift: number): number {
+  return (widthMask(width) << shift) >>> 0;
+}
+
 function hex(n: number): string {
   return `0x${n.toString(16).padStart(3, "0")}`;
 }
@@ -321,6 +326,11 @@ export class VirtioMmioTransport implements VirtioDeviceHost {
     }
     const value = this.readRegister(reg);
     if (typeof value !== "number") return value;
+    if (this.defects.mmioRangeAliasing) {
+      // libvmm fault.c: the lane mask is shifted to `offset & 3` and the value shifted down.
+      const shift = 8 * (offset & 3);
+      return { value: ((value & laneMask(width, shift)) >>> shift) >>> 0, resume: true };
+    }
     return { value: (value & widthMask(width)) >>> 0, resume: true };
   }
 
@@ -336,6 +346,12 @@ export class VirtioMmioTransport implements VirtioDeviceHost {
     if (typeof reg !== "number") return reg;
     if (!WRITABLE.has(reg)) {
       return this.illegal("mmio-write-read-only", `write of read-only register ${hex(reg)}`);
+    }
+    if (this.defects.mmioRangeAliasing) {
+      // libvmm fault.c: the data is masked with the shifted lane mask but NOT shifted down, so
+      // a sub-word store at `offset & 3 ≠ 0` delivers the wrong value, usually 0 (reference
+      // virtio §4.1 "Width/lane handling").
+      return this.writeRegister(reg, (value & laneMask(width, 8 * (offset & 3))) >>> 0);
     }
     return this.writeRegister(reg, (value & widthMask(width)) >>> 0);
   }
@@ -582,27 +598,30 @@ export class VirtioMmioTransport implements VirtioDeviceHost {
         `status write 0x${value.toString(16)} clears bits of 0x${old.toString(16)}`,
       );
     }
-    if (d.statusMultiBitFails && !LIBVMM_SINGLE_BITS.has(newBits)) {
-      const f = this.found(
-        "statusMultiBitFails",
-        "vcpu-blocked",
-        `status write 0x${value.toString(16)} adds bits 0x${newBits.toString(16)} libvmm cannot handle`,
-      );
-      return { value: 0, resume: false, finding: f };
-    }
-    if ((old & ~value) !== 0) {
-      if (!d.statusLaxOrder) {
-        return this.illegal(
-          "mmio-status-illegal",
-          `status write 0x${value.toString(16)} clears bits of 0x${old.toString(16)}`,
-        );
-      }
+    if (d.statusLaxOrder && (old & ~value) !== 0) {
+      // libvmm `Status := Status AND v` comes before its switch, so the drop happens even
+      // when the switch then FAILs (reference virtio §4.3).
       this.found(
         "statusLaxOrder",
         "deviation",
         `status write 0x${value.toString(16)} silently drops bits of 0x${old.toString(16)}`,
       );
       this.statusReg = old & value;
+    }
+    if (d.statusMultiBitFails && !LIBVMM_SINGLE_BITS.has(newBits)) {
+      const f = this.found(
+        "statusMultiBitFails",
+        "vcpu-blocked",
+        `status write 0x${value.toString(16)} adds bits 0x${newBits.toString(16)} libvmm cannot handle`,
+      );
+      if (this.statusReg !== old) this.device.statusChanged?.(this.statusReg, old);
+      return { value: 0, resume: false, finding: f };
+    }
+    if ((old & ~value) !== 0 && !d.statusLaxOrder) {
+      return this.illegal(
+        "mmio-status-illegal",
+        `status write 0x${value.toString(16)} clears bits of 0x${old.toString(16)}`,
+      );
     }
     let error: TransportError | undefined;
     for (const bit of STATUS_ORDER) {

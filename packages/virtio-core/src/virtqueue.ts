@@ -126,6 +126,8 @@ export class SplitVirtqueue {
   /** used.idx when `needsInterrupt` last ran: the `old` of vring_need_event. */
   private signalledUsed = Wrapping16.ZERO;
   private brokenBy: ChainError | QueueConfigError | undefined;
+  /** False between `disableNotification` and `enableNotification`. */
+  private notifyWanted = true;
 
   constructor(options: SplitVirtqueueOptions) {
     this.memory = options.memory;
@@ -201,7 +203,7 @@ export class SplitVirtqueue {
   /** Pop the next available chain, validated (hardened) or walked as libvmm does (reference). */
   popAvailable(): PopResult {
     const peeked = this.peekAvailable();
-    if (peeked.kind === "chain") this.lastAvail = this.lastAvail.add(1);
+    if (peeked.kind === "chain") this.consumed();
     return peeked;
   }
 
@@ -212,8 +214,24 @@ export class SplitVirtqueue {
    */
   skipAvailable(): boolean {
     if (!this.hasAvailable()) return false;
-    this.lastAvail = this.lastAvail.add(1);
+    this.consumed();
     return true;
+  }
+
+  /**
+   * Advance past one avail entry. With EVENT_IDX and notifications wanted, move avail_event
+   * along (§2.7.10): a device that left it behind would get no further kick until the
+   * driver's index wrapped past it.
+   */
+  private consumed(): void {
+    this.lastAvail = this.lastAvail.add(1);
+    if (this.features.eventIdx && this.notifyWanted) this.writeAvailEvent();
+  }
+
+  private writeAvailEvent(): void {
+    if (this.defects.noNotificationSuppression) return;
+    const at = this.g.usedAddr + 4 + USED_ELEMENT_SIZE * this.g.size;
+    if (this.memory.contains(at, 2)) this.memory.write16(at, this.lastAvail.value);
   }
 
   /** The next available chain without consuming it. */
@@ -316,9 +334,10 @@ export class SplitVirtqueue {
 
   /**
    * Ask the driver not to notify (§2.7.10): `used.flags = NO_NOTIFY`; with EVENT_IDX the
-   * device simply stops moving avail_event.
+   * device stops moving avail_event (which pops otherwise keep at the next entry).
    */
   disableNotification(): void {
+    this.notifyWanted = false;
     if (this.defects.noNotificationSuppression || this.features.eventIdx) return;
     this.writeUsedFlags(VIRTQ_USED_F_NO_NOTIFY);
   }
@@ -329,14 +348,9 @@ export class SplitVirtqueue {
    * but before it re-enabled, and will not notify for them ("re-enable, fence, re-check").
    */
   enableNotification(): boolean {
-    if (!this.defects.noNotificationSuppression) {
-      if (this.features.eventIdx) {
-        const at = this.g.usedAddr + 4 + USED_ELEMENT_SIZE * this.g.size;
-        if (this.memory.contains(at, 2)) this.memory.write16(at, this.lastAvail.value);
-      } else {
-        this.writeUsedFlags(0);
-      }
-    }
+    this.notifyWanted = true;
+    if (this.features.eventIdx) this.writeAvailEvent();
+    else if (!this.defects.noNotificationSuppression) this.writeUsedFlags(0);
     return this.hasAvailable();
   }
 

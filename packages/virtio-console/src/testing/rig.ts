@@ -6,6 +6,7 @@
 import type { AccessWidth, PdStep } from "@vmmux/microkit-pd";
 import { SerialQueue } from "@vmmux/sddf-queues";
 import {
+  type DefectSwitches,
   DriverVirtqueue,
   GuestMemory,
   type MmioWidth,
@@ -86,6 +87,8 @@ export interface ConsoleRigOptions {
   readonly onPreempt?: (site: ConsolePreemptionSite, port: number, rig: ConsoleRig) => void;
   /** Wrap the host the transport hands the device (for recording what the device does). */
   readonly wrapHost?: (host: VirtioDeviceHost) => VirtioDeviceHost;
+  /** Per-defect overrides of the transport's (virtio-core) switches. */
+  readonly transportDefects?: Partial<DefectSwitches>;
 }
 
 export interface SerialPair {
@@ -160,6 +163,7 @@ export class ConsoleRig {
       device: this.device,
       memory: this.memory,
       profile,
+      ...(options.transportDefects === undefined ? {} : { defects: options.transportDefects }),
       interrupt: {
         raise: () => {
           this.irqPending = true;

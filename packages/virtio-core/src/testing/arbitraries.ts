@@ -201,6 +201,10 @@ export function hostileOpArb(): fc.Arbitrary<HostileOp> {
     },
     { weight: 6, arbitrary: fc.record({ k: fc.constant("notify" as const), queue }) },
     { weight: 2, arbitrary: fc.constant({ k: "ack" as const }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({ k: fc.constant("irqMask" as const), masked: fc.boolean() }),
+    },
   );
 }
 

@@ -91,7 +91,9 @@ export type HostileOp =
     }
   | { readonly k: "notify"; readonly queue: number }
   /** The guest's interrupt handler: read InterruptStatus, acknowledge it. */
-  | { readonly k: "ack" };
+  | { readonly k: "ack" }
+  /** The guest masks or unmasks its virtual IRQ: the vGIC then refuses injection (L12). */
+  | { readonly k: "irqMask"; readonly masked: boolean };
 
 export interface HostileOptions {
   readonly profile: Profile;
@@ -211,11 +213,12 @@ export function runHostile(ops: readonly HostileOp[], options: HostileOptions): 
       memory,
       profile: options.profile,
       defects: options.defects ?? {},
-      interrupt: { raise: () => true, lower: () => {} },
+      interrupt: { raise: () => !irqMasked, lower: () => {} },
     });
     return { memory, device, t };
   };
 
+  let irqMasked = false;
   let current = makeRig();
 
   const restart = () => {
@@ -377,6 +380,9 @@ export function runHostile(ops: readonly HostileOp[], options: HostileOptions): 
         t.write(Reg.InterruptACK, 4, isr);
         return;
       }
+      case "irqMask":
+        irqMasked = op.masked;
+        return;
     }
   }
 
