@@ -123,6 +123,15 @@ export interface PdContext {
   /** `microkit_vcpu_stop`: suspend the vCPU thread. */
   vcpuStop(vcpuId: number): void;
   /**
+   * `microkit_vcpu_restart` with the vCPU's current PC (microkit reference §2.8: write registers
+   * and resume): a vCPU stopped by `vcpuStop`, or left without a reply because `fault` returned
+   * `{ resume: false }`, continues where it stopped instead of from the start; the exit it was
+   * blocked in completes with no value. A VMM emulates a blocking WFI this way: it leaves the
+   * WFI exit unanswered and resumes the vCPU when it injects an interrupt. No effect on a vCPU
+   * that is running, runnable, waiting for another reply, never started or finished.
+   */
+  vcpuResume(vcpuId: number): void;
+  /**
    * `microkit_vcpu_arm_inject_irq`: make a virtual IRQ pending for the guest; wakes a vCPU that
    * waits in an untrapped WFI. No scheduling effect on the caller (§2.11).
    */
@@ -188,6 +197,13 @@ export interface FaultReply {
   readonly value?: number;
   /** Reply label; a user exception resumes only with label 0 (§2.8). */
   readonly label?: number;
+  /**
+   * For an `mmio-read`/`mmio-write` exit: inject a synchronous data abort into the guest instead
+   * of completing the access (what a VMM does with an access no device claims). The guest's
+   * `yield* mmioRead/mmioWrite` throws a `GuestDataAbort`; uncaught, it ends the guest program
+   * and reaches the VMM as an `exception` fault.
+   */
+  readonly abort?: boolean;
 }
 
 /**

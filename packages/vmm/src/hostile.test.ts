@@ -1,10 +1,11 @@
-import type { GuestProgram } from "@vmmux/microkit-pd";
+import { GuestDataAbort, type GuestProgram } from "@vmmux/microkit-pd";
 import { LinuxConsoleDriver } from "@vmmux/virtio-console";
 import { type Profile, Status } from "@vmmux/virtio-core";
 import { describe, expect, it } from "vitest";
 import { VcpuMmio } from "./guest/vcpu-mmio.js";
 import { sharedGuestMemory } from "./guest-ram.js";
 import { HostileGuest, VmRig } from "./testing/index.js";
+import { VmmProgram } from "./vmm.js";
 
 const MS = 1_000_000;
 
@@ -73,6 +74,65 @@ describe("a hostile guest", () => {
     expect(vmm.findings.map((f) => [f.kind, f.resumed])).toEqual([["unmapped-access", true]]);
     expect(rig.sys.thread("guest0:vcpu0").state).not.toBe("blocked-reply");
     expect(vmm.counters.unanswered).toBe(0);
+  });
+
+  it("unmappedAccess abort: the guest takes a data abort it can handle; an unhandled one ends it", () => {
+    const seen: string[] = [];
+    const rig = new VmRig({
+      vms: [
+        {
+          profile: "hardened",
+          canary: true,
+          makeVmm: (config) => new VmmProgram({ ...config, unmappedAccess: "abort" }),
+          customGuest: () => ({
+            *run(vcpu) {
+              try {
+                seen.push(`read ${yield* vcpu.mmioRead(0x900_0000, 4)}`);
+              } catch (error) {
+                if (!(error instanceof GuestDataAbort)) throw error;
+                seen.push(error.message);
+              }
+              yield* vcpu.mmioWrite(0x900_0004, 4, 1);
+              seen.push("write completed");
+            },
+          }),
+        },
+      ],
+    });
+    rig.sys.runUntil(2 * MS);
+    const vmm = rig.machine(0).vmm;
+    expect(seen).toEqual(["data abort on load from 0x9000000"]);
+    expect(vmm.findings.map((f) => [f.kind, f.resumed])).toEqual([
+      ["unmapped-access", true],
+      ["unmapped-access", true],
+    ]);
+    expect(vmm.counters.unanswered).toBe(0);
+    expect(rig.sys.thread("guest0:vcpu0").state).toBe("inactive");
+    expect(rig.sys.thread("vmm_guest0").state).not.toBe("dead");
+  });
+
+  it("hardened: accesses at impossible addresses and widths are answered and the VMM lives on", () => {
+    const done: number[] = [];
+    const rig = rigWith("hardened", () => ({
+      *run(vcpu) {
+        for (const [address, width] of [
+          [Number.NaN, 4],
+          [-4, 4],
+          [0x13_0000, 3],
+        ] as const) {
+          done.push(yield* vcpu.mmioRead(address, width as 4));
+        }
+      },
+    }));
+    rig.sys.runUntil(1 * MS);
+    const vmm = rig.machine(0).vmm;
+    expect(done).toEqual([0, 0, 0]);
+    expect(vmm.findings.map((f) => f.message)).toEqual([
+      "read at NaN width 4 outside every device window",
+      "read at -4 width 4 outside every device window",
+      "read of virtio-mmio offset 0x0 width 3: read of malformed width 3",
+    ]);
+    expect(rig.sys.thread("vmm_guest0").state).not.toBe("dead");
   });
 
   it("reference: an access outside every device window is never answered (no handler in libvmm)", () => {

@@ -7,6 +7,7 @@
 import { work } from "@vmmux/microkit-pd";
 import { describe, expect, it } from "vitest";
 import { VmRig } from "./testing/index.js";
+import { VmmProgram } from "./vmm.js";
 
 const MS = 1_000_000;
 const BURST = 5 * MS;
@@ -53,6 +54,30 @@ describe("two guests sharing the core", () => {
     expect(low).toBeDefined();
     expect(low!).toBeGreaterThan(high!);
     expect(low!).toBeLessThan(high! + 1.5 * BURST);
+  });
+
+  it("with the higher VMM's own blocking WFI (wfi: block) the lower guest boots too", () => {
+    const guest = { bootBursts: [BURST], workload: { kind: "idle" as const } };
+    const rig = new VmRig({
+      vms: [
+        {
+          vmmPriority: 150,
+          guest,
+          makeVmm: (config) => new VmmProgram({ ...config, wfi: "block" }),
+        },
+        { vmmPriority: 100, guest },
+      ],
+    });
+    rig.sys.runUntil(30 * MS);
+    const high = rig.machine(0).guest()?.consoleUpAt;
+    const low = rig.machine(1).guest()?.consoleUpAt;
+    expect(high).toBeLessThan(1.5 * BURST);
+    expect(low).toBeDefined();
+    expect(low!).toBeLessThan(high! + 1.5 * BURST);
+    expect(rig.machine(0).vmm.counters.wfiExits).toBeLessThan(100);
+    expect(rig.machine(0).vmm.counters.unanswered).toBe(0);
+    // The lower VMM still answers at once: its idle guest loops on WFI once booted.
+    expect(rig.machine(1).vmm.counters.wfiExits).toBeGreaterThan(1000);
   });
 
   it("a descheduled guest falls behind its trace's timestamps", () => {

@@ -44,6 +44,11 @@ export class VirqController {
     return this.inFlight.has(irq);
   }
 
+  /** Whether any IRQ was injected and not yet EOI'd (the guest has an interrupt to service). */
+  anyInFlight(): boolean {
+    return this.inFlight.size > 0;
+  }
+
   /** The device raised its line (libvmm `virq_inject`). Always succeeds: the vGIC is not disabled. */
   raise(irq: number): boolean {
     if (this.inFlight.has(irq)) {

@@ -79,14 +79,24 @@ export interface VmmConfig {
   readonly virq?: "edge" | "level";
   /**
    * An MMIO exit outside every device window: libvmm finds no handler and does not reply
-   * (`block`, reference); `zero` (hardened) records it, reads 0, ignores the write, resumes.
+   * (`block`, reference); `zero` (hardened) records it, reads 0, ignores the write, resumes;
+   * `abort` records it and injects a data abort into the guest, as hardware would for an access
+   * nothing decodes (an unhandled abort ends the guest, which then faults to this VMM).
    */
-  readonly unmappedAccess?: "block" | "zero";
+  readonly unmappedAccess?: "block" | "zero" | "abort";
   /**
    * A device defect that crashes the real VMM (e.g. L1, L2, a debug-build assert) kills this
    * PD too. Default: true under reference (the transport never resumes otherwise anyway).
    */
   readonly crashOnDeviceTrap?: boolean;
+  /**
+   * A trapped WFI: `resume` answers it at once, as libvmm does (default; an idle guest keeps its
+   * vCPU runnable, microkit reference §2.10); `block` is a per-VMM blocking WFI: with no virtual
+   * IRQ in flight the exit is left unanswered and the vCPU is resumed after the WFI
+   * (`vcpuResume`) when the VMM next injects an IRQ. Nothing else wakes it (no virtual timer is
+   * modelled), like the kernel-wide `trapWfi: false`.
+   */
+  readonly wfi?: "resume" | "block";
   readonly consoleDefects?: Partial<ConsoleDefectSwitches>;
   readonly transportDefects?: Partial<DefectSwitches>;
 }
@@ -122,8 +132,9 @@ interface Resolved {
   readonly virtioSize: number;
   readonly irq: number;
   readonly vcpuId: number;
-  readonly unmapped: "block" | "zero";
+  readonly unmapped: "block" | "zero" | "abort";
   readonly crashOnDeviceTrap: boolean;
+  readonly wfi: "resume" | "block";
 }
 
 function resolve(config: VmmConfig): Resolved {
@@ -149,6 +160,7 @@ function resolve(config: VmmConfig): Resolved {
     vcpuId: config.vcpuId ?? 0,
     unmapped: config.unmappedAccess ?? (profile === "reference" ? "block" : "zero"),
     crashOnDeviceTrap: config.crashOnDeviceTrap ?? profile === "reference",
+    wfi: config.wfi ?? "resume",
   };
 }
 
@@ -179,6 +191,8 @@ export class VmmProgram implements PdProgram {
   dtbAddress = 0;
   protected readonly r: Resolved;
   private pd: PdContext | undefined;
+  /** The vCPU waits in a WFI this VMM left unanswered (`wfi: "block"`). */
+  private inWfi = false;
 
   constructor(config: VmmConfig) {
     this.config = config;
@@ -208,7 +222,7 @@ export class VmmProgram implements PdProgram {
     const tx = queue(config.serial.tx);
     const rx = queue(config.serial.rx);
     const virq = new VirqController(
-      { inject: (irq) => this.pd?.vcpuInjectIrq(this.r.vcpuId, irq) },
+      { inject: (irq) => this.injectVirq(irq) },
       config.virq ?? (this.r.profile === "reference" ? "edge" : "level"),
     );
     this.virq = virq;
@@ -254,7 +268,19 @@ export class VmmProgram implements PdProgram {
     this.boot.startNs = pd.now();
     this.boot.starts++;
     virq.reset();
+    this.inWfi = false;
     pd.vcpuRestart(this.r.vcpuId);
+  }
+
+  /** `microkit_vcpu_arm_inject_irq`; also ends a blocking WFI. */
+  private injectVirq(irq: number): void {
+    const pd = this.pd;
+    if (pd === undefined) return;
+    pd.vcpuInjectIrq(this.r.vcpuId, irq);
+    if (this.inWfi) {
+      this.inWfi = false;
+      pd.vcpuResume(this.r.vcpuId);
+    }
   }
 
   *notified(ch: number, pd: PdContext): PdStep {
@@ -285,7 +311,7 @@ export class VmmProgram implements PdProgram {
     }
     this.counters.exits++;
     const reply = yield* this.exit(msg.exit, pd);
-    if (!reply.resume) this.counters.unanswered++;
+    if (!reply.resume && !this.inWfi) this.counters.unanswered++;
     return reply;
   }
 
@@ -304,6 +330,10 @@ export class VmmProgram implements PdProgram {
         // libvmm: nothing to do, resume at once (reference microkit §2.10).
         this.counters.wfiExits++;
         yield work("default", 1);
+        if (this.r.wfi === "block" && this.virq?.anyInFlight() === false) {
+          this.inWfi = true;
+          return { resume: false };
+        }
         return { resume: true };
       case "hypercall":
         this.counters.hypercalls++;
@@ -352,21 +382,22 @@ export class VmmProgram implements PdProgram {
     exit: Extract<GuestExit, { kind: "mmio-read" | "mmio-write" }>,
     pd: PdContext,
   ): FaultReply {
-    const resume = this.r.unmapped === "zero";
+    const resume = this.r.unmapped !== "block";
     const what = exit.kind === "mmio-read" ? "read" : "write";
     this.record(
       "unmapped-access",
       resume,
       pd,
-      `${what} at 0x${exit.address.toString(16)} width ${exit.width} outside every device window`,
+      `${what} at ${guestAddress(exit.address)} width ${exit.width} outside every device window`,
     );
+    if (this.r.unmapped === "abort") return { resume: true, abort: true };
     return resume ? { resume: true, value: 0 } : { resume: false };
   }
 
   private hypercall(fn: number, args: readonly number[], pd: PdContext): number {
     if (fn === PSCI_VERSION) return 0x0001_0000;
     if (fn === PSCI_FEATURES) return args[0] === PSCI_VERSION ? 0 : PSCI_NOT_SUPPORTED;
-    this.record("unknown-hypercall", true, pd, `hypercall 0x${fn.toString(16)} not implemented`);
+    this.record("unknown-hypercall", true, pd, `hypercall ${guestAddress(fn)} not implemented`);
     return PSCI_NOT_SUPPORTED;
   }
 
@@ -423,6 +454,11 @@ export class VmmProgram implements PdProgram {
       );
     }
   }
+}
+
+/** A guest-supplied number in hex; a value no register can hold (NaN, negative) as it is. */
+function guestAddress(value: number): string {
+  return Number.isSafeInteger(value) && value >= 0 ? `0x${value.toString(16)}` : String(value);
 }
 
 /** A fresh VMM program for a PD (use as a `programs` entry factory). */

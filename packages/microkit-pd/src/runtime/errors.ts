@@ -55,3 +55,18 @@ export class ThreadFault extends Error {
     );
   }
 }
+
+/**
+ * Thrown into a guest program by `mmioRead`/`mmioWrite` when its VMM answers the exit with
+ * `abort: true`: the model of a synchronous external data abort taken by the guest.
+ */
+export class GuestDataAbort extends Error {
+  override readonly name = "GuestDataAbort";
+  readonly code = "GUEST_DATA_ABORT";
+  constructor(
+    readonly address: number,
+    readonly write: boolean,
+  ) {
+    super(`data abort on ${write ? "store to" : "load from"} 0x${address.toString(16)}`);
+  }
+}

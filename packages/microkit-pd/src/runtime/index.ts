@@ -2,7 +2,7 @@
 export type { CostModel, CostModelOverride } from "./cost-model.js";
 export { defaultCostModel, zeroKernelCosts } from "./cost-model.js";
 export type { RuntimeErrorCode } from "./errors.js";
-export { RuntimeError } from "./errors.js";
+export { GuestDataAbort, RuntimeError } from "./errors.js";
 export type { EntryPoint, RuntimeEvent, RuntimeEventType, ThreadStateName } from "./event-log.js";
 export { formatEvent } from "./event-log.js";
 export type { ThreadKind } from "./kernel.js";
@@ -14,4 +14,4 @@ export type {
   SystemOptions,
   ThreadInfo,
 } from "./system.js";
-export { System } from "./system.js";
+export { DEFAULT_IDLE_LIMIT_NS, System } from "./system.js";

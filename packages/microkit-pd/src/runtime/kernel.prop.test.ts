@@ -262,24 +262,36 @@ describe("the generator reaches the branches the properties are about", () => {
   });
 });
 
+/**
+ * What the failing property reported: the violations list of its log check, so a planted bug is
+ * shown to break the property itself, not to make the run throw.
+ */
+function violation(result: { errorInstance: unknown }): string {
+  return JSON.stringify((result.errorInstance as { actual?: unknown } | null)?.actual ?? null);
+}
+
 describe("the properties catch planted scheduler bugs", () => {
   it("no-signal-lost fails when signals to a ready PD are dropped", () => {
     const result = fc.check(noSignalLost("drop-signal-to-ready"), { seed, numRuns: 200 });
     expect(result.failed).toBe(true);
+    expect(violation(result)).toMatch(/never notified/);
   });
 
   it("strict-priority fails when a woken higher-priority thread does not preempt", () => {
     const result = fc.check(strictPriority("no-preempt-on-wake"), { seed, numRuns: 200 });
     expect(result.failed).toBe(true);
+    expect(violation(result)).toMatch(/runs while '.*' \(priority \d+\) is runnable/);
   });
 
   it("bounded-bandwidth fails when an exhausted sporadic SC is refilled at once", () => {
     const result = fc.check(boundedBandwidth("sporadic-refill-at-once"), { seed, numRuns: 200 });
     expect(result.failed).toBe(true);
+    expect(violation(result)).toMatch(/ran \d+ ns in \[\d+, \d+\) > budget/);
   });
 
   it("determinism fails when boot order depends on state outside the run", () => {
     const result = fc.check(deterministic("leaky-boot-order"), { seed, numRuns: 200 });
     expect(result.failed).toBe(true);
+    expect(String(result.errorInstance)).toMatch(/AssertionError: expected .* to be /);
   });
 });

@@ -11,7 +11,7 @@
  */
 import type { FaultMessage, FaultReply, MessageInfo } from "../program.js";
 import type { CostModel } from "./cost-model.js";
-import { RuntimeError } from "./errors.js";
+import { RuntimeError, ThreadFault } from "./errors.js";
 import type { EntryPoint, RuntimeEvent, ThreadStateName } from "./event-log.js";
 import { EventQueue, type ScheduledEvent } from "./event-queue.js";
 import { SchedContext } from "./sched-context.js";
@@ -163,6 +163,12 @@ export interface DomainSlot {
 
 /** Steps the threads may take without virtual time advancing before the kernel calls it a livelock. */
 const ZERO_STEP_LIMIT = 1_000_000;
+/**
+ * Steps one thread may take in a row without virtual time advancing and without any other thread
+ * stepping: its own zero-cost loop, which faults that thread (contained) before the kernel-wide
+ * limit above would stop the whole run.
+ */
+export const THREAD_ZERO_STEP_LIMIT = 100_000;
 
 let leakyBootCounter = 0;
 
@@ -191,6 +197,8 @@ export class Kernel {
   private signalSeq = 0;
   private stepTime = -1;
   private stepsAtTime = 0;
+  private lastStepped: Thread | null = null;
+  private soloSteps = 0;
   private readonly irqLines = new Map<number, IrqLine>();
 
   constructor(readonly options: KernelOptions) {}
@@ -337,9 +345,21 @@ export class Kernel {
       this.schedule();
       const cur = this.current;
       if (cur === null || cur.workRemaining > 0) break;
+      if (this.now !== this.stepTime || cur !== this.lastStepped) this.soloSteps = 0;
+      this.lastStepped = cur;
       if (this.now !== this.stepTime) {
         this.stepTime = this.now;
         this.stepsAtTime = 0;
+      } else if (++this.soloSteps > THREAD_ZERO_STEP_LIMIT) {
+        this.soloSteps = 0;
+        this.stepThread(
+          cur,
+          new ThreadFault({
+            kind: "exception",
+            message: `${THREAD_ZERO_STEP_LIMIT} steps in a row without virtual time advancing: a zero-cost loop`,
+          }),
+        );
+        continue;
       } else if (++this.stepsAtTime > ZERO_STEP_LIMIT) {
         throw new RuntimeError(
           "RT_LIVELOCK",
@@ -397,7 +417,8 @@ export class Kernel {
     this.rescheduleRequired();
   }
 
-  private stepThread(t: Thread): void {
+  /** Run `t`'s code to its next kernel op; `fault` is thrown into the code instead (a contained fault). */
+  private stepThread(t: Thread, fault?: ThreadFault): void {
     const body = t.body;
     if (body === null) {
       this.block(t, "inactive");
@@ -407,7 +428,7 @@ export class Kernel {
     const resume = t.resumeValue;
     t.resumeValue = undefined;
     try {
-      result = body.next(resume);
+      result = fault ? body.throw(fault) : body.next(resume);
     } catch (error) {
       // Bodies contain program faults themselves; what escapes is a runtime error.
       t.body = null;
@@ -662,11 +683,7 @@ export class Kernel {
     }
     if (t.state === "blocked-reply" && t.callTarget && t.callTarget.replyTo === t) {
       t.callTarget.replyTo = null;
-      if (t.callTarget.donor === t) {
-        t.sc = t.callTarget.sc;
-        t.callTarget.sc = null;
-        t.callTarget.donor = null;
-      }
+      this.returnDonation(t.callTarget, t);
     }
     t.callTarget = null;
     t.outgoing = null;
@@ -689,6 +706,29 @@ export class Kernel {
     t.virqs = [];
     if (t.sc === null && !t.passive) t.sc = t.ownSc;
     this.wake(t);
+  }
+
+  /**
+   * Resume a stopped thread where it stopped (TCB_WriteRegisters with resume at the current PC,
+   * reference §2.8): one that is inactive with its body intact, or blocked on a reply its handler
+   * will not send (the reply is cancelled; the pending call returns no value). Returns whether
+   * the thread was resumed.
+   */
+  resume(t: Thread): boolean {
+    if (t.body === null || (t.state !== "inactive" && t.state !== "blocked-reply")) return false;
+    if (t.state === "blocked-reply" && t.callTarget?.replyTo === t) {
+      t.callTarget.replyTo = null;
+      this.returnDonation(t.callTarget, t);
+    }
+    t.callTarget = null;
+    t.lastReply = null;
+    if (t.kind === "vcpu" && t.entry === null) {
+      t.entry = "guest";
+      this.record({ t: this.now, type: "entry", thread: t.name, entry: "guest" });
+    }
+    if (t.sc === null && !t.passive) t.sc = t.ownSc;
+    this.wake(t);
+    return true;
   }
 
   /** Make a virtual IRQ pending for a vCPU thread; wakes it from an untrapped WFI. */
@@ -758,15 +798,8 @@ export class Kernel {
       if (list) list.push(id);
       else target.pendingFlows.set(ch, [id]);
     }
-    this.record({
-      t: this.now,
-      type: "signal",
-      id,
-      from,
-      to: target.name,
-      ch,
-      outcome: already ? "coalesced" : "pending",
-    });
+    const outcome = already ? "coalesced" : "pending";
+    this.record({ t: this.now, type: "signal", id, from, to: target.name, ch, outcome });
   }
 
   private takeWord(t: Thread): Received {
@@ -790,11 +823,7 @@ export class Kernel {
       // MCS: receiving on a reply object that still holds a caller cancels it (reference §2.8).
       const stale = t.replyTo;
       t.replyTo = null;
-      if (t.donor === stale) {
-        stale.sc = t.sc;
-        t.sc = null;
-        t.donor = null;
-      }
+      this.returnDonation(t, stale);
       stale.callTarget = null;
       this.record({
         t: this.now,
@@ -816,6 +845,14 @@ export class Kernel {
     }
     if (t.passive && t.sc === t.ownSc) t.sc = null;
     this.block(t, "blocked-recv");
+  }
+
+  /** A server that runs on `caller`'s SC gives it back (reply, cancelled reply, stopped caller). */
+  private returnDonation(server: Thread, caller: Thread): void {
+    if (server.donor !== caller) return;
+    caller.sc = server.sc;
+    server.sc = null;
+    server.donor = null;
   }
 
   private call(t: Thread, target: Thread, message: IpcMessage): void {
@@ -873,11 +910,7 @@ export class Kernel {
     this.record({ t: this.now, type: "reply", from: t.name, to: caller.name });
     for (let i = 0; i < payload.mrs.length; i++) caller.mrs[i] = payload.mrs[i]!;
     caller.lastReply = payload;
-    if (t.donor === caller) {
-      caller.sc = t.sc;
-      t.sc = null;
-      t.donor = null;
-    }
+    this.returnDonation(t, caller);
     if (caller.state !== "blocked-reply") return;
     if (payload.resume === false) this.block(caller, "inactive");
     else this.wake(caller);

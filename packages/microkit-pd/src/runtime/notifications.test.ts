@@ -1,18 +1,12 @@
 import { describe, expect, it } from "vitest";
 import type { AccessWidth, DeviceHost, MmioDevice } from "../program.js";
 import { work } from "../program.js";
-import { describeSystem, pdProgram, type SystemSpec } from "../testing/index.js";
-import { formatEvent, System, type SystemOptions, zeroKernelCosts } from "./index.js";
+import { pdProgram, type SystemSpec, scenarioSystem } from "../testing/index.js";
+import { formatEvent, type System, type SystemOptions } from "./index.js";
 
 const US = 1000;
 
-function build(
-  spec: SystemSpec,
-  programs: SystemOptions["programs"],
-  extra: Partial<SystemOptions> = {},
-): System {
-  return new System(describeSystem(spec), { costModel: zeroKernelCosts, programs, ...extra });
-}
+const build = scenarioSystem;
 
 function entries(sys: System, thread: string): string[] {
   return sys.log.flatMap((e) =>

@@ -1,7 +1,60 @@
 import { describe, expect, it } from "vitest";
 import { work } from "../program.js";
 import { describeSystem, pdProgram } from "../testing/index.js";
-import { System, zeroKernelCosts } from "./index.js";
+import { System, type TraceEvent, zeroKernelCosts } from "./index.js";
+
+/**
+ * Problems a Chrome Trace Event viewer would have with `events`: missing or non-finite fields per
+ * phase, tracks without a name, flows without both ends, and slices on one thread that do not nest
+ * (B/E and X must form a proper stack; Perfetto drops or misplaces the rest).
+ */
+function traceProblems(events: readonly TraceEvent[]): string[] {
+  const problems: string[] = [];
+  const named = new Set<number>();
+  const finite = (x: unknown) => typeof x === "number" && Number.isFinite(x);
+  for (const e of events) {
+    if (e.ph === "M" && e.name === "thread_name") named.add(e.tid!);
+  }
+  const stacks = new Map<number, { end: number; open: boolean }[]>();
+  const starts = new Map<number, number>();
+  events.forEach((e, i) => {
+    const at = `event ${i} (${e.ph} '${e.name}')`;
+    if (typeof e.name !== "string" || !Number.isInteger(e.pid)) problems.push(`${at}: name/pid`);
+    if (e.ph === "M") return;
+    if (!finite(e.ts) || e.ts! < 0) problems.push(`${at}: ts ${e.ts}`);
+    if (e.ph === "C") {
+      for (const v of Object.values(e.args ?? {})) if (!finite(v)) problems.push(`${at}: value`);
+      return;
+    }
+    if (!Number.isInteger(e.tid) || !named.has(e.tid!))
+      problems.push(`${at}: unnamed tid ${e.tid}`);
+    if (e.ph === "i" && !["t", "p", "g"].includes(e.s ?? "")) problems.push(`${at}: scope`);
+    if ((e.ph === "s" || e.ph === "f") && (!Number.isInteger(e.id) || e.cat === undefined))
+      problems.push(`${at}: flow id/cat`);
+    if (e.ph === "f" && e.bp !== "e") problems.push(`${at}: binding point`);
+    if (e.ph === "s") starts.set(e.id!, e.ts!);
+    if (e.ph === "f" && !(starts.get(e.id!)! <= e.ts!))
+      problems.push(`${at}: flow end before start`);
+    const stack = stacks.get(e.tid!) ?? [];
+    stacks.set(e.tid!, stack);
+    const ts = e.ts!;
+    // Completed X slices end where they end; close them before looking at this event.
+    while (stack.length > 0 && !stack.at(-1)!.open && stack.at(-1)!.end <= ts) stack.pop();
+    if (e.ph === "X") {
+      if (!finite(e.dur) || e.dur! < 0) problems.push(`${at}: dur ${e.dur}`);
+      const top = stack.at(-1);
+      if (top && !top.open && ts + e.dur! > top.end) problems.push(`${at}: overlaps a slice`);
+      stack.push({ end: ts + e.dur!, open: false });
+    } else if (e.ph === "B") {
+      if (stack.some((slice) => !slice.open)) problems.push(`${at}: begins inside an X slice`);
+      stack.push({ end: Number.POSITIVE_INFINITY, open: true });
+    } else if (e.ph === "E") {
+      if (stack.at(-1)?.open !== true) problems.push(`${at}: ends across an X slice`);
+      else stack.pop();
+    }
+  });
+  return problems;
+}
 
 function pingPong(seed: number): System {
   const sys = new System(
@@ -73,6 +126,95 @@ describe("event log export", () => {
     expect(begins).toBe(ends);
     expect(events.some((e) => e.ph === "C" && e.name === "ping.rounds")).toBe(true);
     expect(JSON.parse(JSON.stringify(trace))).toEqual(trace);
+    expect(trace.displayTimeUnit).toBe("ns");
+    expect(traceProblems(events)).toEqual([]);
+  });
+
+  it("nests every slice properly when a signal is the last act of an entry point, deferred or from an IRQ", () => {
+    const sys = new System(
+      describeSystem({
+        pds: [
+          { name: "a", priority: 10, irqs: [{ id: 5, irq: 33, trigger: "edge" }] },
+          { name: "b", priority: 20 },
+        ],
+        channels: [
+          [
+            { pd: "a", id: 0 },
+            { pd: "b", id: 1 },
+          ],
+        ],
+      }),
+      {
+        costModel: zeroKernelCosts,
+        programs: {
+          "a.elf": pdProgram({
+            *init(pd) {
+              yield work("us", 1);
+              pd.notify(0);
+            },
+            *notified(ch, pd) {
+              yield work("us", 2);
+              if (ch === 5) pd.irqAck(5);
+              else if (pd.now() < 30_000) pd.notify(ch);
+            },
+          }),
+          "b.elf": pdProgram({
+            *notified(ch, pd) {
+              yield work("us", 2);
+              pd.deferredNotify(ch);
+            },
+          }),
+        },
+      },
+    );
+    sys.at(7_000, () => {
+      sys.setIrqLevel(33, true);
+      sys.setIrqLevel(33, false);
+    });
+    sys.runUntilIdle(1e9);
+    const events = sys.toPerfetto().traceEvents;
+    expect(events.filter((e) => e.ph === "f").length).toBeGreaterThan(10);
+    expect(traceProblems(events)).toEqual([]);
+  });
+
+  it("exports a NaN counter sample and a bigint device argument without breaking the JSON", () => {
+    const sys = new System(
+      describeSystem({
+        pds: [{ name: "drv", priority: 10, maps: [{ mr: "regs" }] }],
+        regions: [{ name: "regs", size: 0x1000, physAddr: 0x900_0000 }],
+      }),
+      {
+        costModel: zeroKernelCosts,
+        devices: {
+          regs: (host) => ({
+            read: () => 0,
+            write: (_offset, _width, value) => host.trace("reg", { value: BigInt(value) << 40n }),
+          }),
+        },
+        programs: {
+          "drv.elf": pdProgram({
+            *init(pd) {
+              pd.counter("depth", Number.NaN);
+              pd.counter("depth", 3);
+              pd.mmio("regs").write(0, 4, 1);
+              yield work("us", 1);
+            },
+          }),
+        },
+      },
+    );
+    sys.runUntilIdle(1e9);
+    const trace = sys.toPerfetto();
+    const text = JSON.stringify(trace);
+    expect(JSON.parse(text).traceEvents).toHaveLength(trace.traceEvents.length);
+    expect(trace.traceEvents.filter((e) => e.ph === "C").map((e) => e.args)).toEqual([
+      { value: 3 },
+    ]);
+    expect(trace.traceEvents.some((e) => e.name === "drv.depth = NaN")).toBe(true);
+    expect(trace.traceEvents.find((e) => e.name === "reg")?.args).toEqual({
+      value: String(1n << 40n),
+    });
+    expect(traceProblems(trace.traceEvents)).toEqual([]);
   });
 
   it("gives an identical log for the same seed and a different one for another seed", () => {

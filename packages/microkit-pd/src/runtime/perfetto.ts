@@ -80,6 +80,12 @@ export function toPerfetto(
   const tidOf = (name: string): number => tids.get(name) ?? extraTid(name);
 
   let running: { name: string; since: number } | null = null;
+  /** The core-track slice of the thread that held the CPU until `end`. */
+  const closeRunning = (end: number): void => {
+    if (running === null) return;
+    const { name, since } = running;
+    out.push({ name, ph: "X", pid: PID, tid: CORE_TID, ts: us(since), dur: us(end - since) });
+  };
   const openEntries = new Map<number, number>();
   const instant = (
     tid: number,
@@ -87,22 +93,14 @@ export function toPerfetto(
     name: string,
     args?: Readonly<Record<string, unknown>>,
   ): void => {
-    out.push({ name, ph: "i", s: "t", pid: PID, tid, ts: us(t), ...(args ? { args } : {}) });
+    const safe = args ? jsonArgs(args) : undefined;
+    out.push({ name, ph: "i", s: "t", pid: PID, tid, ts: us(t), ...(safe ? { args: safe } : {}) });
   };
 
   for (const event of log) {
     switch (event.type) {
       case "switch":
-        if (running) {
-          out.push({
-            name: running.name,
-            ph: "X",
-            pid: PID,
-            tid: CORE_TID,
-            ts: us(running.since),
-            dur: us(event.t - running.since),
-          });
-        }
+        closeRunning(event.t);
         running = event.to === null ? null : { name: event.to, since: event.t };
         break;
       case "entry": {
@@ -136,15 +134,20 @@ export function toPerfetto(
       case "signal": {
         const irq = event.from.startsWith("irq:");
         const tid = irq ? extraTid(`interrupts`) : tidOf(event.from);
-        // A short slice for the flow arrow to start from (a deferred signal is sent between entry points).
-        out.push({
-          name: irq ? event.from : "signal",
-          ph: "X",
-          pid: PID,
-          tid,
-          ts: us(event.t),
-          dur: 0.001,
-        });
+        // The flow arrow starts in an enclosing slice: the sender's open entry point, else (a
+        // deferred signal sent between entry points, an IRQ) a slice of its own. That slice is
+        // 0 ns long on a PD track so it cannot straddle the sender's next entry point, which may
+        // begin at the same instant; IRQ slices have their own track and show as 1 ns.
+        if (irq || (openEntries.get(tid) ?? 0) === 0) {
+          out.push({
+            name: irq ? event.from : "signal",
+            ph: "X",
+            pid: PID,
+            tid,
+            ts: us(event.t),
+            dur: irq ? 0.001 : 0,
+          });
+        }
         instant(tid, event.t, `signal → ${event.to}[${event.ch}]`, { outcome: event.outcome });
         out.push({
           name: "signal",
@@ -189,15 +192,14 @@ export function toPerfetto(
       case "device":
         instant(extraTid(`device ${event.device}`), event.t, event.name, event.args);
         break;
-      case "counter":
-        out.push({
-          name: event.thread ? `${event.thread}.${event.name}` : event.name,
-          ph: "C",
-          pid: PID,
-          ts: us(event.t),
-          args: { value: event.value },
-        });
+      case "counter": {
+        const name = event.thread ? `${event.thread}.${event.name}` : event.name;
+        // A counter track holds numbers only; a NaN or infinite sample becomes an instant.
+        if (Number.isFinite(event.value))
+          out.push({ name, ph: "C", pid: PID, ts: us(event.t), args: { value: event.value } });
+        else instant(CORE_TID, event.t, `${name} = ${event.value}`);
         break;
+      }
       case "domain":
         instant(CORE_TID, event.t, `domain ${event.domain}`);
         break;
@@ -206,19 +208,22 @@ export function toPerfetto(
         break;
     }
   }
-  if (running) {
-    out.push({
-      name: running.name,
-      ph: "X",
-      pid: PID,
-      tid: CORE_TID,
-      ts: us(running.since),
-      dur: us(endTime - running.since),
-    });
-  }
+  closeRunning(endTime);
   for (const [tid, open] of openEntries) {
     for (let i = 0; i < open; i++)
       out.push({ name: "unfinished", ph: "E", pid: PID, tid, ts: us(endTime) });
   }
   return { traceEvents: out, displayTimeUnit: "ns" };
+}
+
+/**
+ * Event arguments as JSON can carry them: device and fault arguments are free-form, and a bigint
+ * (a 64-bit register value) would make the whole export fail; it is written as a decimal string.
+ */
+function jsonArgs(args: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  return JSON.parse(
+    JSON.stringify(args, (_key, value: unknown) =>
+      typeof value === "bigint" ? value.toString() : value,
+    ),
+  ) as Record<string, unknown>;
 }

@@ -1,23 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { work } from "../program.js";
-import { describeSystem, pdProgram, type SystemSpec } from "../testing/index.js";
-import {
-  formatEvent,
-  type RuntimeEvent,
-  System,
-  type SystemOptions,
-  zeroKernelCosts,
-} from "./index.js";
+import { pdProgram, type SystemSpec, scenarioSystem } from "../testing/index.js";
+import { formatEvent, type RuntimeEvent, type System, type SystemOptions } from "./index.js";
 
 const US = 1000;
 
-function build(
-  spec: SystemSpec,
-  programs: SystemOptions["programs"],
-  extra: Partial<SystemOptions> = {},
-): System {
-  return new System(describeSystem(spec), { costModel: zeroKernelCosts, programs, ...extra });
-}
+const build = scenarioSystem;
 
 function trace(sys: System, keep: (e: RuntimeEvent) => boolean): string[] {
   return sys.log.filter(keep).map(formatEvent);

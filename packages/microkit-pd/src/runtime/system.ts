@@ -158,6 +158,9 @@ class Host implements DeviceHost {
 
 const US = 1000;
 
+/** How far {@link System.runUntilIdle} runs at most when given no limit: 10 s of virtual time. */
+export const DEFAULT_IDLE_LIMIT_NS = 10_000_000_000;
+
 export class System {
   readonly costs: CostModel;
   private readonly kernel: Kernel;
@@ -410,10 +413,13 @@ export class System {
   }
 
   /**
-   * Run until nothing can happen any more (no runnable thread, no pending event) or until
-   * `limit` ns; returns true if the system went idle.
+   * Run until nothing can happen any more (no runnable thread, no pending event) or until virtual
+   * time `limit` ns; returns true if the system went idle, false if it was still busy at `limit`.
+   * Without `limit` it stops {@link DEFAULT_IDLE_LIMIT_NS} (10 s of virtual time) from now, so a
+   * system that never goes idle (a busy PD, an idle guest looping on trapped WFI) returns instead
+   * of running forever; pass `Infinity` to lift the bound.
    */
-  runUntilIdle(limit = Number.POSITIVE_INFINITY): boolean {
+  runUntilIdle(limit = this.kernel.now + DEFAULT_IDLE_LIMIT_NS): boolean {
     this.boot();
     while (!this.kernel.isIdle()) {
       if (!this.kernel.step(limit)) {

@@ -21,7 +21,7 @@ import type {
   VcpuContext,
 } from "../program.js";
 import { pointCost } from "./cost-model.js";
-import { RuntimeError, ThreadFault } from "./errors.js";
+import { GuestDataAbort, RuntimeError, ThreadFault } from "./errors.js";
 import type { EntryPoint } from "./event-log.js";
 import {
   type IpcMessage,
@@ -48,6 +48,75 @@ function kernelCallPoint(kind: string, op: KernelOp): KernelCallPoint {
 
 function asKernelCall(point: PreemptionPoint): KernelOp | undefined {
   return (point as Partial<KernelCallPoint>)[KERNEL_CALL];
+}
+
+/**
+ * The `work` op for a yielded preemption point. What a program yields is checked: anything but
+ * `{ kind: string, units?: finite number >= 0 }` (e.g. `yield undefined`, NaN or negative units)
+ * is a program error and faults the thread instead of corrupting the clock.
+ */
+function workOf(k: Kernel, point: unknown): KernelOp {
+  const p = point as { kind?: unknown; units?: unknown } | null | undefined;
+  if (typeof p !== "object" || p === null || typeof p.kind !== "string") {
+    throw new ThreadFault({
+      kind: "exception",
+      message: `yielded ${describeValue(point)} where a preemption point { kind, units } was expected`,
+    });
+  }
+  const units = p.units;
+  if (units !== undefined && !(typeof units === "number" && Number.isFinite(units) && units >= 0)) {
+    throw new ThreadFault({
+      kind: "exception",
+      message: `preemption point '${p.kind}' has units ${describeValue(units)}; expected a finite number >= 0`,
+    });
+  }
+  const ns = pointCost(k.costs, p.kind, units);
+  if (!(Number.isFinite(ns) && ns >= 0)) {
+    throw new ThreadFault({
+      kind: "exception",
+      message: `preemption point '${p.kind}' costs ${ns} ns in the cost model; expected a finite number >= 0`,
+    });
+  }
+  return { op: "work", ns, kind: p.kind };
+}
+
+function describeValue(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "object" && value !== null) return "an object";
+  return String(value);
+}
+
+/** A message count as seL4 keeps it: an integer 0..120 (garbage counts as 0). */
+function clampCount(count: number): number {
+  return Number.isFinite(count) ? Math.max(0, Math.min(120, Math.trunc(count))) : 0;
+}
+
+/**
+ * Kernel and libmicrokit calls a PD may make between two preemption points. Code between yields
+ * takes no virtual time, so a loop that never yields would hang the run; one that keeps calling
+ * the API is stopped here with a fault. (A loop that calls nothing cannot be interrupted by a
+ * JavaScript runtime at all.)
+ */
+export const API_CALLS_PER_POINT = 1_000_000;
+
+/** Counts a thread's API calls between two preemption points (see {@link API_CALLS_PER_POINT}). */
+export class CallBound {
+  private calls = 0;
+
+  /** Count one call; fault the thread when its code runs on without ever yielding. */
+  use(call: string): void {
+    if (++this.calls <= API_CALLS_PER_POINT) return;
+    this.calls = 0;
+    throw new ThreadFault({
+      kind: "exception",
+      message: `${API_CALLS_PER_POINT} api calls (last: ${call}) without reaching a preemption point: a loop that never yields`,
+    });
+  }
+
+  /** The thread reached a preemption point. */
+  reset(): void {
+    this.calls = 0;
+  }
 }
 
 /** One end of a channel as its PD sees it. */
@@ -87,16 +156,23 @@ export interface VcpuHandle {
 export class RuntimePdContext implements PdContext {
   readonly name: string;
   deferred: DeferredOp | null = null;
+  readonly calls = new CallBound();
 
   constructor(private readonly w: PdWiring) {
     this.name = w.thread.name;
   }
 
+  private use(call: string): void {
+    this.calls.use(call);
+  }
+
   notify(ch: number): void {
+    this.use("notify");
     this.signalPeer(ch, true);
   }
 
   irqAck(ch: number): void {
+    this.use("irqAck");
     this.ackIrq(ch, true);
   }
 
@@ -128,37 +204,29 @@ export class RuntimePdContext implements PdContext {
   }
 
   deferredNotify(ch: number): void {
+    this.use("deferredNotify");
     this.setDeferred({ op: "notify", ch });
   }
 
   deferredIrqAck(ch: number): void {
+    this.use("deferredIrqAck");
     this.setDeferred({ op: "irq-ack", ch });
   }
 
   /** One slot; a second deferred call before the loop runs overwrites the first (§2.6). */
   setDeferred(op: DeferredOp): void {
-    const k = this.w.kernel;
-    if (this.deferred && this.deferred.op !== "handover") {
-      k.record({
-        t: k.now,
-        type: "deferred",
-        thread: this.name,
-        op: this.deferred.op,
-        ch: this.deferred.ch,
-        phase: "overwritten",
-      });
-    }
+    if (this.deferred && this.deferred.op !== "handover")
+      this.logDeferred(this.deferred, "overwritten");
     this.deferred = op;
-    if (op.op !== "handover") {
-      k.record({
-        t: k.now,
-        type: "deferred",
-        thread: this.name,
-        op: op.op,
-        ch: op.ch,
-        phase: "set",
-      });
-    }
+    if (op.op !== "handover") this.logDeferred(op, "set");
+  }
+
+  private logDeferred(
+    op: Exclude<DeferredOp, { op: "handover" }>,
+    phase: "set" | "overwritten" | "performed",
+  ): void {
+    const k = this.w.kernel;
+    k.record({ t: k.now, type: "deferred", thread: this.name, op: op.op, ch: op.ch, phase });
   }
 
   /**
@@ -169,19 +237,11 @@ export class RuntimePdContext implements PdContext {
     const op = this.deferred;
     this.deferred = null;
     if (op === null) return;
-    const k = this.w.kernel;
     if (op.op === "handover") {
-      k.nbSend(this.w.thread, this.w.monitor, { kind: "handover", pd: this.w.thread });
+      this.w.kernel.nbSend(this.w.thread, this.w.monitor, { kind: "handover", pd: this.w.thread });
       return;
     }
-    k.record({
-      t: k.now,
-      type: "deferred",
-      thread: this.name,
-      op: op.op,
-      ch: op.ch,
-      phase: "performed",
-    });
+    this.logDeferred(op, "performed");
     if (op.op === "notify") this.signalPeer(op.ch, !fused);
     else this.ackIrq(op.ch, !fused);
   }
@@ -194,7 +254,7 @@ export class RuntimePdContext implements PdContext {
     }
     const t = this.w.thread;
     const k = this.w.kernel;
-    const count = Math.max(0, Math.min(120, msg.count));
+    const count = clampCount(msg.count);
     t.pendingKernelNs += k.costs.call;
     k.record({ t: k.now, type: "ppcall", from: this.name, to: end.peer.name, ch });
     const message: IpcMessage = {
@@ -210,10 +270,12 @@ export class RuntimePdContext implements PdContext {
   }
 
   mrGet(index: number): bigint {
+    this.use("mrGet");
     return this.w.thread.mrs[index] ?? 0n;
   }
 
   mrSet(index: number, value: bigint): void {
+    this.use("mrSet");
     if (!Number.isInteger(index) || index < 0 || index >= 120) {
       throw new ThreadFault({
         kind: "exception",
@@ -224,39 +286,41 @@ export class RuntimePdContext implements PdContext {
   }
 
   memory(name: string): MappedRegion {
-    const region = this.w.regions.get(name);
-    if (!region)
-      throw new ThreadFault({
-        kind: "exception",
-        message: `no memory region '${name}' is mapped into '${this.name}'`,
-      });
-    return region;
+    this.use("memory");
+    return mapped(
+      this.w.regions,
+      name,
+      () => `no memory region '${name}' is mapped into '${this.name}'`,
+    );
   }
 
   mmio(name: string): MmioPort {
-    const port = this.w.ports.get(name);
-    if (!port)
-      throw new ThreadFault({
-        kind: "exception",
-        message: `no device region '${name}' is mapped into '${this.name}'`,
-      });
-    return port;
+    this.use("mmio");
+    return mapped(
+      this.w.ports,
+      name,
+      () => `no device region '${name}' is mapped into '${this.name}'`,
+    );
   }
 
   now(): number {
+    this.use("now");
     return this.w.kernel.now;
   }
 
   random(): number {
+    this.use("random");
     return this.w.prng.next();
   }
 
   debug(message: string): void {
+    this.use("debug");
     const k = this.w.kernel;
     k.record({ t: k.now, type: "debug", thread: this.name, message });
   }
 
   counter(name: string, value: number): void {
+    this.use("counter");
     const k = this.w.kernel;
     k.record({ t: k.now, type: "counter", name, value, thread: this.name });
   }
@@ -279,6 +343,17 @@ export class RuntimePdContext implements PdContext {
     this.w.kernel.stop(vcpu.thread, "inactive");
   }
 
+  vcpuResume(vcpuId: number): void {
+    this.use("vcpuResume");
+    const vcpu = this.w.vcpus.get(vcpuId);
+    if (!vcpu) {
+      this.debug(`microkit_vcpu_restart: invalid vcpu ${vcpuId}`);
+      return;
+    }
+    this.w.kernel.resume(vcpu.thread);
+    this.w.kernel.settleWake(this.w.thread);
+  }
+
   vcpuInjectIrq(vcpuId: number, irq: number): void {
     const vcpu = this.w.vcpus.get(vcpuId);
     if (!vcpu) {
@@ -288,6 +363,13 @@ export class RuntimePdContext implements PdContext {
     this.w.kernel.injectVirq(vcpu.thread, irq);
     this.w.kernel.settleWake(this.w.thread);
   }
+}
+
+/** A mapping by SDF name; asking for one that is not mapped faults the caller. */
+function mapped<T>(from: ReadonlyMap<string, T>, name: string, missing: () => string): T {
+  const found = from.get(name);
+  if (found === undefined) throw new ThreadFault({ kind: "exception", message: missing() });
+  return found;
 }
 
 function faultOf(error: unknown): FaultMessage {
@@ -304,6 +386,7 @@ function faultOf(error: unknown): FaultMessage {
 function* runEntry<T>(
   k: Kernel,
   t: Thread,
+  ctx: RuntimePdContext,
   entry: EntryPoint,
   ch: number | undefined,
   flows: readonly number[] | undefined,
@@ -320,21 +403,22 @@ function* runEntry<T>(
   });
   let result: T | undefined;
   try {
-    const step = start();
+    const step = start() as PdStep<T> | undefined;
+    if (typeof step?.next !== "function") {
+      throw new ThreadFault({
+        kind: "exception",
+        message: `entry point ${entry} of '${t.name}' did not return a generator (write it as \`*${entry}(...)\`)`,
+      });
+    }
     for (;;) {
       const next = step.next();
       if (next.done) {
         result = next.value;
         break;
       }
-      const call = asKernelCall(next.value);
-      if (call) yield call;
-      else
-        yield {
-          op: "work",
-          ns: pointCost(k.costs, next.value.kind, next.value.units),
-          kind: next.value.kind,
-        };
+      const call = next.value == null ? undefined : asKernelCall(next.value);
+      yield call ?? workOf(k, next.value);
+      ctx.calls.reset();
     }
   } catch (error) {
     // A configuration error of the model (e.g. a device driving an unrouted IRQ) is not the PD's
@@ -374,7 +458,7 @@ export function* pdBody(
   program: PdProgram,
   wiring: PdWiring,
 ): Generator<KernelOp, void, unknown> {
-  yield* runEntry(k, t, "init", undefined, undefined, () => program.init(ctx));
+  yield* runEntry(k, t, ctx, "init", undefined, undefined, () => program.init(ctx));
   if (wiring.passive) ctx.setDeferred({ op: "handover" });
   // libmicrokit acks every owned IRQ once on entering the loop (seL4 issue 1536 work-around, §2.1).
   for (const line of wiring.irqs.values()) k.irqAck(line, t);
@@ -392,7 +476,7 @@ export function* pdBody(
     if (k.costs.recv > 0) yield { op: "work", ns: k.costs.recv, kind: "recv" };
     if (received.kind === "signal") {
       for (const ch of wordChannels(received.lo, received.hi)) {
-        yield* runEntry(k, t, "notified", ch, received.flows.get(ch) ?? [], () =>
+        yield* runEntry(k, t, ctx, "notified", ch, received.flows.get(ch) ?? [], () =>
           program.notified(ch, ctx),
         );
       }
@@ -407,11 +491,11 @@ export function* pdBody(
         });
         continue;
       }
-      const answer = yield* runEntry(k, t, "protected", message.ch, undefined, () =>
+      const answer = yield* runEntry(k, t, ctx, "protected", message.ch, undefined, () =>
         program.protected!(message.ch, message.info, ctx),
       );
       const info = answer ?? { label: 0, count: 0 };
-      const count = Math.max(0, Math.min(120, info.count));
+      const count = clampCount(info.count);
       reply = { info: { label: info.label, count }, mrs: t.mrs.slice(0, count) };
     } else if (message.kind === "fault") {
       if (!program.fault) {
@@ -424,6 +508,7 @@ export function* pdBody(
       const answer: FaultReply | undefined = yield* runEntry(
         k,
         t,
+        ctx,
         "fault",
         message.child,
         undefined,
@@ -471,10 +556,14 @@ export class RuntimeVcpuContext implements VcpuContext {
     private readonly ram: ReadonlyMap<string, MappedRegion>,
   ) {}
 
+  readonly calls = new CallBound();
+
   private *exit(exit: GuestExit): GuestStep<FaultReply | undefined> {
     yield guestExitPoint(exit);
     const reply = this.t.lastReply;
     this.t.lastReply = null;
+    if (reply?.fault?.abort && (exit.kind === "mmio-read" || exit.kind === "mmio-write"))
+      throw new GuestDataAbort(exit.address, exit.kind === "mmio-write");
     return reply?.fault;
   }
 
@@ -507,44 +596,47 @@ export class RuntimeVcpuContext implements VcpuContext {
   }
 
   takeIrq(): number | undefined {
+    this.calls.use("takeIrq");
     return this.t.virqs.shift();
   }
 
   setTimer(deadline: number | null, ppi = 27): void {
+    this.calls.use("setTimer");
     this.k.armVirtualTimer(this.t, deadline, ppi);
   }
 
   runTime(): number {
+    this.calls.use("runTime");
     return this.t.runTime;
   }
 
   irqPending(): boolean {
+    this.calls.use("irqPending");
     return this.t.virqs.length > 0;
   }
 
   memory(name: string): MappedRegion {
-    const region = this.ram.get(name);
-    if (!region)
-      throw new ThreadFault({
-        kind: "exception",
-        message: `no guest memory '${name}' in '${this.vmName}'`,
-      });
-    return region;
+    this.calls.use("memory");
+    return mapped(this.ram, name, () => `no guest memory '${name}' in '${this.vmName}'`);
   }
 
   now(): number {
+    this.calls.use("now");
     return this.k.now;
   }
 
   random(): number {
+    this.calls.use("random");
     return this.prng.next();
   }
 
   debug(message: string): void {
+    this.calls.use("debug");
     this.k.record({ t: this.k.now, type: "debug", thread: this.t.name, message });
   }
 
   counter(name: string, value: number): void {
+    this.calls.use("counter");
     this.k.record({ t: this.k.now, type: "counter", name, value, thread: this.t.name });
   }
 }
@@ -575,23 +667,28 @@ export function* vcpuBody(
   t.entry = "guest";
   k.record({ t: k.now, type: "entry", thread: t.name, entry: "guest" });
   try {
-    const run = guest.run(ctx);
+    const run = guest.run(ctx) as GuestStep | undefined;
+    if (typeof run?.next !== "function") {
+      throw new ThreadFault({
+        kind: "exception",
+        message: `the guest program of '${t.name}' did not return a generator (write it as \`*run(vcpu)\`)`,
+      });
+    }
     for (;;) {
       const next = run.next();
       if (next.done) break;
-      const exit = (next.value as Partial<GuestExitPoint>)[GUEST_EXIT];
+      const exit =
+        next.value == null ? undefined : (next.value as Partial<GuestExitPoint>)[GUEST_EXIT];
       if (exit === undefined) {
-        yield {
-          op: "work",
-          ns: pointCost(k.costs, next.value.kind, next.value.units),
-          kind: next.value.kind,
-        };
+        yield workOf(k, next.value);
+        ctx.calls.reset();
         continue;
       }
       if (exit.kind === "wfi" && !trapWfi) {
         yield { op: "wait-virq" };
         continue;
       }
+      ctx.calls.reset();
       const fault: FaultMessage = { kind: "vcpu", vcpuId: ctx.vcpuId, exit };
       k.record({ t: k.now, type: "fault", thread: t.name, handler: vmm.name, fault });
       t.pendingKernelNs += k.costs.faultIpc;

@@ -2,7 +2,13 @@ import { describe, expect, it } from "vitest";
 import type { FaultMessage, GuestProgram, VcpuContext } from "../program.js";
 import { work } from "../program.js";
 import { describeSystem, pdProgram, type SystemSpec } from "../testing/index.js";
-import { type CostModelOverride, System, type SystemOptions, zeroKernelCosts } from "./index.js";
+import {
+  type CostModelOverride,
+  GuestDataAbort,
+  System,
+  type SystemOptions,
+  zeroKernelCosts,
+} from "./index.js";
 
 const US = 1000;
 const MS = 1_000_000;
@@ -147,6 +153,105 @@ describe("§4.3.10 vCPU threads", () => {
     expect(taken[0]).toBeGreaterThanOrEqual(5 * MS);
     expect(taken[0]).toBeLessThan(5 * MS + 10 * US);
     expect(sys.thread("linux:vcpu0").state).toBe("blocked-wfi");
+  });
+
+  it("lets a VMM leave a trapped WFI unanswered and resume the vCPU where it stopped on an IRQ", () => {
+    const taken: number[] = [];
+    let boots = 0;
+    const blockingVmm = pdProgram({
+      *init(pd) {
+        pd.vcpuRestart(0);
+      },
+      *notified(ch, pd) {
+        pd.vcpuInjectIrq(0, 33);
+        pd.vcpuResume(0);
+        pd.vcpuResume(7);
+        pd.irqAck(ch);
+      },
+      *fault(_child, msg: FaultMessage) {
+        yield work("us", 1);
+        // WFI with nothing pending: no reply; the vCPU is Inactive after the next receive.
+        return { resume: !(msg.kind === "vcpu" && msg.exit.kind === "wfi") };
+      },
+    });
+    const guest: GuestProgram = {
+      *run(vcpu) {
+        boots++;
+        for (;;) {
+          const irq = vcpu.takeIrq();
+          if (irq !== undefined) {
+            taken.push(vcpu.now());
+            yield work("us", 1);
+            continue;
+          }
+          yield* vcpu.wfi();
+        }
+      },
+    };
+    const sys = build(
+      vmSpec(150, 100, { pds: [{ name: "bg", priority: 50 }] }),
+      { "vmm.elf": blockingVmm, "bg.elf": spinner },
+      guest,
+      {},
+      {},
+    );
+    for (const t of [3 * MS, 6 * MS]) {
+      sys.at(t, () => {
+        sys.setIrqLevel(80, true);
+        sys.setIrqLevel(80, false);
+      });
+    }
+    sys.runUntil(10 * MS);
+    expect(boots).toBe(1);
+    expect(taken).toHaveLength(2);
+    expect(taken[0]! - 3 * MS).toBeLessThan(10 * US);
+    expect(taken[1]! - 6 * MS).toBeLessThan(10 * US);
+    expect(sys.thread("bg").runTime).toBeGreaterThan(9.9 * MS);
+    expect(sys.thread("linux:vcpu0").state).toBe("inactive");
+    expect(
+      sys.log.filter(
+        (e) => e.type === "debug" && e.message === "microkit_vcpu_restart: invalid vcpu 7",
+      ),
+    ).toHaveLength(2);
+  });
+
+  it("injects a data abort the guest can catch; an uncaught one reaches the VMM as an exception", () => {
+    const seen: string[] = [];
+    const abortingVmm = pdProgram({
+      *init(pd) {
+        pd.vcpuRestart(0);
+      },
+      *fault(_child, msg: FaultMessage, pd) {
+        yield work("us", 1);
+        if (msg.kind === "vcpu") return { resume: true, abort: true, value: 99 };
+        pd.debug(`vmm: ${msg.kind === "exception" ? msg.message : msg.kind}`);
+        return { resume: false };
+      },
+    });
+    const sys = build(
+      vmSpec(150, 100),
+      { "vmm.elf": abortingVmm },
+      {
+        *run(vcpu) {
+          try {
+            yield* vcpu.mmioRead(0x900_0000, 4);
+            seen.push("read completed");
+          } catch (error) {
+            if (!(error instanceof GuestDataAbort)) throw error;
+            seen.push(`${error.code} ${error.address.toString(16)} write=${error.write}`);
+          }
+          yield work("us", 1);
+          yield* vcpu.mmioWrite(0x900_0010, 4, 1);
+          seen.push("write completed");
+        },
+      },
+    );
+    sys.runUntilIdle(10 * MS);
+    expect(seen).toEqual(["GUEST_DATA_ABORT 9000000 write=false"]);
+    expect(
+      sys.log.flatMap((e) => (e.type === "debug" && e.thread === "vmm" ? [e.message] : [])),
+    ).toEqual(["vmm: data abort on store to 0x9000010", "reply to 'linux:vcpu0' cancelled"]);
+    expect(sys.thread("linux:vcpu0").state).toBe("inactive");
   });
 
   it("lets a trapped-WFI guest see an injected IRQ on its next loop", () => {

@@ -18,3 +18,4 @@ export type { PlantedSchedulerBug } from "./planted.js";
 export { systemWithPlantedBug } from "./planted.js";
 export type { ProgramParts } from "./programs.js";
 export { pdProgram } from "./programs.js";
+export { scenarioSystem } from "./scenario.js";

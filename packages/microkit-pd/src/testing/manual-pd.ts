@@ -22,6 +22,7 @@ export type ManualPdCall =
   | { readonly op: "counter"; readonly name: string; readonly value: number }
   | { readonly op: "vcpuRestart"; readonly vcpuId: number }
   | { readonly op: "vcpuStop"; readonly vcpuId: number }
+  | { readonly op: "vcpuResume"; readonly vcpuId: number }
   | { readonly op: "vcpuInjectIrq"; readonly vcpuId: number; readonly irq: number };
 
 /** A region for {@link ManualPd}: fresh zeroed bytes of `size`, or an existing buffer to share. */
@@ -209,6 +210,9 @@ export class ManualPd implements PdContext {
   }
   vcpuStop(vcpuId: number): void {
     this.calls.push({ op: "vcpuStop", vcpuId });
+  }
+  vcpuResume(vcpuId: number): void {
+    this.calls.push({ op: "vcpuResume", vcpuId });
   }
   vcpuInjectIrq(vcpuId: number, irq: number): void {
     this.calls.push({ op: "vcpuInjectIrq", vcpuId, irq });
