@@ -1,12 +1,18 @@
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
+
+const repoRoot = fileURLToPath(new URL(".", import.meta.url));
 
 /** Every workspace package is a vitest project named after its folder. */
 const workspaceDirs = ["packages", "apps"].flatMap((group) =>
-  readdirSync(group, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && existsSync(join(group, entry.name, "package.json")))
-    .map((entry) => join(group, entry.name)),
+  readdirSync(join(repoRoot, group), { withFileTypes: true })
+    .filter(
+      (entry) =>
+        entry.isDirectory() && existsSync(join(repoRoot, group, entry.name, "package.json")),
+    )
+    .map((entry) => join(repoRoot, group, entry.name)),
 );
 
 /** Resolve sibling packages to their TypeScript sources, so tests need no build. */
