@@ -193,4 +193,21 @@ describe("vmmux check", () => {
     expect(r.stderr).toContain("seed 7");
     expect(r.stderr).toContain(`replay: vmmux replay ${file} --seed 7`);
   });
+
+  test("--explore judges no lost wake-ups over perturbed schedules, --schedule replays one", async () => {
+    const file = join(repoDir, "traces/scenarios/wakeup-window.json");
+    const explored = await inProcess("check", file, "--explore", "8");
+    expect(explored.status).toBe(0);
+    expect(explored.stdout).toMatch(/^wakeups +pass/m);
+    expect(explored.stdout.match(/^wakeups +pass/gm)?.length).toBe(2);
+    const replayed = await inProcess("check", file, "--schedule", "4", "--json");
+    expect(replayed.status).toBe(0);
+    expect(JSON.parse(replayed.stdout).schedule).toEqual({ seed: 4 });
+  });
+
+  test("--explore refuses a count that is not a whole number", async () => {
+    const r = await inProcess("check", "traces/scenarios/wakeup-window.json", "--explore", "2.5");
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain("must be a whole number");
+  });
 });

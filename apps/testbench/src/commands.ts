@@ -9,7 +9,9 @@ import { loadSystemFile, SdfError, summariseSystem } from "@vmmux/microkit-pd";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { AsciicastError, writeFileAtomic } from "./asciicast.js";
 import { ScenarioError, WiringError } from "./errors.js";
-import { judge } from "./oracles.js";
+import { LiveError } from "./live/errors.js";
+import { type LiveTerminal, liveSession } from "./live/live.js";
+import { exploreWakeups, judge, judgeExplored } from "./oracles.js";
 import { recordCommand } from "./record/index.js";
 import { renderHtmlReport, reportInputOfRun } from "./report/index.js";
 import { formatJudgements, formatReport, runJson, terminalText, writeArtefacts } from "./report.js";
@@ -32,6 +34,8 @@ export interface Io {
    * default the process's stdin and stdout (tests pass `null`s).
    */
   readonly record?: { readonly stdin: Readable | null; readonly echo: Writable | null };
+  /** The terminal `vmmux live` talks to; default the process's stdin, stdout and stderr. */
+  readonly live?: LiveTerminal;
 }
 
 export const processIo: Io = {
@@ -65,6 +69,16 @@ function parseSeconds(value: string): number {
 interface RunFlags {
   readonly seed?: number;
   readonly colour?: boolean;
+  /** Seed of a perturbed schedule (`RunOptions.schedule`), to replay an `--explore` finding. */
+  readonly schedule?: number;
+}
+
+function parseCount(value: string): number {
+  const count = Number(value);
+  if (!Number.isInteger(count) || count < 1 || count > 10_000) {
+    throw new InvalidArgumentError("must be a whole number from 1 to 10000");
+  }
+  return count;
 }
 
 function prepare(file: string, flags: RunFlags): Scenario {
@@ -75,11 +89,17 @@ function prepare(file: string, flags: RunFlags): Scenario {
 }
 
 /** Run with a progress line on stderr when stdout is a terminal and the run is slow. */
-function runWithProgress(scenario: Scenario, io: Io, recordEvents: boolean): RunResult {
+function runWithProgress(
+  scenario: Scenario,
+  io: Io,
+  recordEvents: boolean,
+  scheduleSeed?: number,
+): RunResult {
   const started = Date.now();
   let shown = false;
   const result = runScenario(scenario, {
     recordEvents,
+    ...(scheduleSeed === undefined ? {} : { schedule: { seed: scheduleSeed } }),
     onProgress: (now, limit) => {
       if (!io.isTty || Date.now() - started < 1000) return;
       shown = true;
@@ -92,8 +112,23 @@ function runWithProgress(scenario: Scenario, io: Io, recordEvents: boolean): Run
   return result;
 }
 
-function replayCommand(file: string, seed: number): string {
-  return `vmmux replay ${file} --seed ${seed}`;
+function parseSpeed(value: string): number {
+  const speed = Number(value);
+  if (!(speed > 0) || !Number.isFinite(speed)) {
+    throw new InvalidArgumentError("must be a positive number (virtual seconds per second)");
+  }
+  return speed;
+}
+
+function parseProfile(value: string): "reference" | "hardened" {
+  if (value !== "reference" && value !== "hardened") {
+    throw new InvalidArgumentError('must be "reference" or "hardened"');
+  }
+  return value;
+}
+
+function replayCommand(file: string, seed: number, schedule?: number): string {
+  return `vmmux replay ${file} --seed ${seed}${schedule === undefined ? "" : ` --schedule ${schedule}`}`;
 }
 
 /** Build the `vmmux` program. `exitOverride` keeps commander from calling process.exit. */
@@ -131,9 +166,10 @@ export function createProgram(io: Io = processIo): Command {
     .option("--json", "print machine-readable results instead of the terminal and report")
     .option("--no-colour", "turn virt_tx's colour codes off for this run")
     .option("--seed <n>", "override the scenario's seed", parseSeed)
+    .option("--schedule <seed>", "perturb the schedule as `check --explore` does", parseSeed)
     .action(async (file: string, flags: RunFlags & { out?: string; json?: boolean }) => {
       const scenario = prepare(file, flags);
-      const run = runWithProgress(scenario, io, flags.out !== undefined);
+      const run = runWithProgress(scenario, io, flags.out !== undefined, flags.schedule);
       if (flags.json === true) {
         io.out(`${JSON.stringify(runJson(run), null, 2)}\n`);
       } else {
@@ -144,7 +180,9 @@ export function createProgram(io: Io = processIo): Command {
         const name = basename(file, extname(file));
         const written = await writeArtefacts(run, flags.out, name);
         const htmlPath = join(flags.out, `${name}.report.html`);
-        const input = reportInputOfRun(run, { replayCommand: replayCommand(file, run.seed) });
+        const input = reportInputOfRun(run, {
+          replayCommand: replayCommand(file, run.seed, flags.schedule),
+        });
         await writeFileAtomic(htmlPath, renderHtmlReport(input));
         written.push(htmlPath);
         (flags.json === true ? io.err : io.out)(`artefacts: ${written.join(", ")}\n`);
@@ -157,11 +195,23 @@ export function createProgram(io: Io = processIo): Command {
     .argument("<scenario>", "a scenario .json file")
     .option("--json", "print machine-readable verdicts")
     .option("--seed <n>", "override the scenario's seed", parseSeed)
-    .action((file: string, flags: RunFlags & { json?: boolean }) => {
+    .option("--schedule <seed>", "perturb the schedule as `--explore` does", parseSeed)
+    .option(
+      "--explore <n>",
+      "also rerun with n perturbed schedules and judge no lost wake-ups on each",
+      parseCount,
+    )
+    .action((file: string, flags: RunFlags & { json?: boolean; explore?: number }) => {
       const scenario = prepare(file, flags);
-      const run = runWithProgress(scenario, io, true);
-      const rerun = runScenario(scenario, { recordEvents: true });
+      const schedule = flags.schedule === undefined ? {} : { schedule: { seed: flags.schedule } };
+      const run = runWithProgress(scenario, io, true, flags.schedule);
+      const rerun = runScenario(scenario, { recordEvents: true, ...schedule });
       const judgements = judge(run, rerun, scenario.expect);
+      if (flags.explore !== undefined) {
+        judgements.push(
+          judgeExplored(exploreWakeups(scenario, { runs: flags.explore }), scenario.expect),
+        );
+      }
       const failed = judgements.filter((j) => !j.asExpected);
       if (flags.json === true) {
         io.out(`${JSON.stringify(runJson(run, judgements), null, 2)}\n`);
@@ -171,7 +221,7 @@ export function createProgram(io: Io = processIo): Command {
       if (failed.length > 0) {
         io.err(
           `vmmux check: ${failed.map((j) => j.verdict.oracle).join(", ")} not as expected; seed ${run.seed}\n` +
-            `replay: ${replayCommand(file, run.seed)}\n`,
+            `replay: ${replayCommand(file, run.seed, flags.schedule)}\n`,
         );
         throw new ExitRequest(1);
       }
@@ -208,10 +258,43 @@ export function createProgram(io: Io = processIo): Command {
       },
     );
 
+  program
+    .command("live")
+    .description(
+      "your terminal is the UART: two simulated guests with shells; Ctrl+\\ <n> Enter switches, Ctrl+] q quits",
+    )
+    .option(
+      "--scenario <file>",
+      "run this scenario's system, knobs and guests (traces, then shells)",
+    )
+    .option("--profile <profile>", "reference | hardened (default: the scenario's)", parseProfile)
+    .option("--seed <n>", "override the scenario's seed", parseSeed)
+    .option("--speed <x>", "virtual seconds per wall-clock second (default 1)", parseSpeed)
+    .option("--no-colour", "turn virt_tx's colour codes off")
+    .action(
+      async (flags: {
+        scenario?: string;
+        profile?: "reference" | "hardened";
+        seed?: number;
+        speed?: number;
+        colour?: boolean;
+      }) => {
+        const result = await liveSession({
+          ...(flags.scenario === undefined ? {} : { scenarioFile: flags.scenario }),
+          ...(flags.profile === undefined ? {} : { profile: flags.profile }),
+          ...(flags.seed === undefined ? {} : { seed: flags.seed }),
+          ...(flags.speed === undefined ? {} : { speed: flags.speed }),
+          ...(flags.colour === false ? { colour: false } : {}),
+          ...(io.live ?? {}),
+        });
+        if (result.status !== 0) throw new ExitRequest(result.status);
+      },
+    );
+
   return program;
 }
 
-const KNOWN_ERRORS = [ScenarioError, WiringError, SdfError, AsciicastError] as const;
+const KNOWN_ERRORS = [ScenarioError, WiringError, SdfError, AsciicastError, LiveError] as const;
 
 /** Run the command line; resolves to the process exit code. */
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {

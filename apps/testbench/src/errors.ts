@@ -1,3 +1,4 @@
+import type { LiveError } from "./live/errors.js";
 import type { RecordError } from "./record/errors.js";
 import type { ReportError } from "./report/errors.js";
 
@@ -34,5 +35,5 @@ export class WiringError extends Error {
   }
 }
 
-export type TestbenchError = ScenarioError | WiringError | RecordError | ReportError;
+export type TestbenchError = ScenarioError | WiringError | RecordError | ReportError | LiveError;
 export type TestbenchErrorCode = TestbenchError["code"];

@@ -5,7 +5,16 @@
  */
 import type { DeviceHost, GuestEntry, MmioDevice, PdProgram } from "@vmmux/microkit-pd";
 import { provenanceTag } from "@vmmux/sddf-queues";
-import { type OutputEvent, virtualMachine } from "@vmmux/vmm";
+import type { VirtioMmioTransport } from "@vmmux/virtio-core";
+import {
+  customMachine,
+  type OutputEvent,
+  type VmmConfig,
+  VmmProgram,
+  virtualMachine,
+} from "@vmmux/vmm";
+import { HostileGuest, type HostileScript, hostileScriptArb } from "@vmmux/vmm/testing";
+import fc from "fast-check";
 import type { ScenarioGuest } from "./scenario.js";
 import {
   type ClientLoss,
@@ -39,6 +48,34 @@ export interface GuestTranscript {
   readonly received: readonly ReceivedByte[];
   /** What the VMM reported (guest-reachable misuse, defects hit); empty for a client PD. */
   readonly findings: readonly string[];
+  /** The guest is `@vmmux/vmm`'s hostile guest (DESIGN.md oracle 6). */
+  readonly hostile?: boolean;
+  /** The VMM and its device after the run; null or absent for a client PD. */
+  readonly vmm?: VmmObservation | null;
+}
+
+/** What the isolation and wake-up oracles read from a `vm` guest's VMM and device. */
+export interface VmmObservation {
+  /** The virtio-mmio `Status` register at the end (0 before the transport existed). */
+  readonly deviceStatus: number;
+  /** Times the transport was asked to enter DEVICE_NEEDS_RESET (a broken queue, virtio §2.1.2). */
+  readonly needsResetRequests: number;
+  /** Of those, times the status did not show DEVICE_NEEDS_RESET right after the request. */
+  readonly needsResetMissed: number;
+  /** The first reasons the transport gave (error codes with their messages). */
+  readonly needsResetReasons: readonly string[];
+  /** Exits the VMM left unanswered (the vCPU stays blocked). */
+  readonly unanswered: number;
+  /** VMM findings in which the vCPU was not resumed. */
+  readonly unresumed: number;
+  /** The VMM's findings by kind (all of them, not only the kept ones). */
+  readonly findingCounts: Readonly<Record<string, number>>;
+  /** The defect that crashed the transport or console, if one did. */
+  readonly crashedBy: string | null;
+  /** The console's TX waits for space in its sDDF queue (virtio-console `txWaiting`). */
+  readonly txWaiting: boolean;
+  /** A hostile guest: its ops completed out of the script's. */
+  readonly hostileOps: { readonly completed: number; readonly total: number } | null;
 }
 
 export interface BuiltGuest {
@@ -50,6 +87,10 @@ export interface BuiltGuest {
 
 export interface GuestBuildOptions {
   readonly profile: "reference" | "hardened";
+  /** The scenario seed (a hostile guest's script is drawn from it); default 1. */
+  readonly seed?: number;
+  /** Builds the VMM PD of a `vm` guest (a planted variant in tests); default `VmmProgram`. */
+  readonly makeVmm?: (config: VmmConfig) => VmmProgram;
 }
 
 function clientGuest(g: ScenarioGuest & { kind: "sddf-client" }, w: GuestWiring): BuiltGuest {
@@ -78,7 +119,89 @@ function clientGuest(g: ScenarioGuest & { kind: "sddf-client" }, w: GuestWiring)
       unpublished: client.unpublished,
       received: [...client.received],
       findings: [],
+      hostile: false,
+      vmm: null,
     }),
+  };
+}
+
+const DEVICE_NEEDS_RESET = 0x40;
+const KEPT_REASONS = 5;
+
+/** Counts the transport's DEVICE_NEEDS_RESET requests, and whether each one took effect. */
+class NeedsResetWatch {
+  requests = 0;
+  missed = 0;
+  readonly reasons: string[] = [];
+
+  /**
+   * Watch the transport the VMM creates in its `init` (it assigns its `transport` field then):
+   * wrap that instance's `needsReset`, leaving the VMM's code untouched.
+   */
+  attach(vmm: VmmProgram): void {
+    let current: VirtioMmioTransport | undefined = vmm.transport;
+    Object.defineProperty(vmm, "transport", {
+      configurable: true,
+      enumerable: true,
+      get: () => current,
+      set: (t: VirtioMmioTransport | undefined) => {
+        current = t;
+        if (t !== undefined) this.wrap(t);
+      },
+    });
+  }
+
+  private wrap(t: VirtioMmioTransport): void {
+    const original = t.needsReset.bind(t);
+    t.needsReset = (reason) => {
+      original(reason);
+      this.requests++;
+      if ((t.status & DEVICE_NEEDS_RESET) === 0) this.missed++;
+      if (this.reasons.length < KEPT_REASONS)
+        this.reasons.push(`${reason.code}: ${reason.message}`);
+    };
+  }
+}
+
+/** Scripts drawn per hostile guest; their ops run one after the other, after a probe. */
+const HOSTILE_DRAWS = 6;
+
+/**
+ * The hostile script of guest `index`, drawn from the scenario seed (a rerun is identical):
+ * Linux's probe first, so rings and descriptors are live, then the ops of
+ * {@link HOSTILE_DRAWS} scripts of `@vmmux/vmm`'s `hostileScriptArb` (register chaos, ring and
+ * descriptor corruption, avail indices, kicks).
+ */
+export function hostileScript(seed: number, index: number): HostileScript {
+  const drawn = fc.sample(hostileScriptArb, {
+    seed: (seed + index * 0x9e37_79b9) | 0,
+    numRuns: HOSTILE_DRAWS,
+  });
+  return { probe: true, ops: drawn.flatMap((script) => script.ops) };
+}
+
+function observe(
+  vmm: VmmProgram,
+  watch: NeedsResetWatch,
+  hostile: HostileGuest | undefined,
+): VmmObservation {
+  return {
+    deviceStatus: vmm.transport?.status ?? 0,
+    needsResetRequests: watch.requests,
+    needsResetMissed: watch.missed,
+    needsResetReasons: [...watch.reasons],
+    unanswered: vmm.counters.unanswered,
+    unresumed: vmm.findings.filter((f) => !f.resumed).length,
+    findingCounts: Object.fromEntries(vmm.findingCounts),
+    crashedBy: (() => {
+      const c = vmm.transport?.crashed ?? vmm.device?.crashed;
+      return c === undefined ? null : `${c.defect} (${c.ref}): ${c.message}`;
+    })(),
+    txWaiting: vmm.device?.txWaiting(0) ?? false,
+    hostileOps:
+      hostile === undefined
+        ? null
+        : { completed: hostile.completed, total: hostile.script.ops.length },
   };
 }
 
@@ -88,18 +211,58 @@ function vmGuest(
   options: GuestBuildOptions,
 ): BuiltGuest {
   if (w.kind !== "vm") throw new Error(`wiring of ${g.name} is not a VMM PD`);
+  const watch = new NeedsResetWatch();
+  const makeVmm = (config: VmmConfig) => {
+    const vmm = options.makeVmm?.(config) ?? new VmmProgram(config);
+    watch.attach(vmm);
+    return vmm;
+  };
+  const vmmConfig = {
+    profile: options.profile,
+    ram: { region: w.ramRegion, guestBase: w.guestBase },
+    serial: {
+      tx: { channel: w.txChannel, queueRegion: w.txQueue, dataRegion: w.txData },
+      rx: { channel: w.rxChannel, queueRegion: w.rxQueue, dataRegion: w.rxData },
+    },
+  };
+  if (g.workload === "hostile") {
+    const script = hostileScript(options.seed ?? 1, w.index);
+    // After its script the hostile guest idles in a 1 µs WFI loop; answered at once (libvmm),
+    // that is a million exits per virtual second to simulate. Its VMM lets the WFI block until
+    // the next virtual IRQ instead (`wfi: "block"`, @vmmux/vmm), which changes nothing the
+    // guest can observe before it idles.
+    const vm = customMachine(
+      { ...vmmConfig, wfi: "block" },
+      () => new HostileGuest(script, w.ramRegion),
+      makeVmm,
+    );
+    return {
+      programs: { [w.programImage]: vm.vmm },
+      devices: {},
+      vms: { [w.vmName]: vm.guest },
+      collect: () => ({
+        enqueued: new Uint8Array(0),
+        enqueuedTags: new Uint32Array(0),
+        enqueueTimes: new Float64Array(0),
+        attempted: 0,
+        tracePrinted: 0,
+        traceEvents: 0,
+        traceStart: null,
+        loss: { T1: 0, T2: 0 },
+        inputDropped: 0,
+        unpublished: 0,
+        received: [],
+        findings: vm.vmm.findings.map((f) => `${(f.t / 1e9).toFixed(6)} s: ${f.message}`),
+        hostile: true,
+        vmm: observe(vm.vmm, watch, vm.current()),
+      }),
+    };
+  }
   const events: OutputEvent[] = g.trace.events
     .filter((e) => e.code === "o")
     .map((e) => ({ time: e.time, text: e.data }));
   const vm = virtualMachine(
-    {
-      profile: options.profile,
-      ram: { region: w.ramRegion, guestBase: w.guestBase },
-      serial: {
-        tx: { channel: w.txChannel, queueRegion: w.txQueue, dataRegion: w.txData },
-        rx: { channel: w.rxChannel, queueRegion: w.rxQueue, dataRegion: w.rxData },
-      },
-    },
+    vmmConfig,
     {
       origin: w.index + 1,
       bootBursts: [Math.round(g.boot * 1e9)],
@@ -107,6 +270,7 @@ function vmGuest(
       echo: g.input === "echo",
       loopCostNs: g.loopCostUs * 1000,
     },
+    makeVmm,
   );
   return {
     programs: { [w.programImage]: vm.vmm },
@@ -139,6 +303,8 @@ function vmGuest(
           at: Number.NaN,
         })),
         findings: vm.vmm.findings.map((f) => `${(f.t / 1e9).toFixed(6)} s: ${f.message}`),
+        hostile: false,
+        vmm: observe(vm.vmm, watch, undefined),
       };
     },
   };

@@ -18,20 +18,39 @@ export type { Io } from "./commands.js";
 export { createProgram, main } from "./commands.js";
 export type { TestbenchError, TestbenchErrorCode } from "./errors.js";
 export { ScenarioError, WiringError } from "./errors.js";
-export type { BuiltGuest, GuestBuildOptions, GuestTranscript } from "./guests.js";
-export { buildGuest } from "./guests.js";
+export type {
+  BuiltGuest,
+  GuestBuildOptions,
+  GuestTranscript,
+  VmmObservation,
+} from "./guests.js";
+export { buildGuest, hostileScript } from "./guests.js";
+export type { LiveErrorCode } from "./live/errors.js";
+export { LiveError } from "./live/errors.js";
+export type { LiveOptions, LiveResult, LiveTerminal } from "./live/live.js";
+export { liveSession } from "./live/live.js";
 export type { GuestMetrics, RunMetrics } from "./metrics.js";
 export { guestMetrics, runMetrics, wireOf } from "./metrics.js";
-export type { Judgement, SplitLine, Verdict } from "./oracles.js";
+export type {
+  ExploredRun,
+  ExploreOptions,
+  Judgement,
+  SplitLine,
+  Verdict,
+} from "./oracles.js";
 export {
   determinism,
   expectedRouting,
+  exploreWakeups,
   integrity,
   interleaving,
+  isolation,
   judge,
+  judgeExplored,
   progress,
   routing,
   splitLines,
+  wakeups,
 } from "./oracles.js";
 export type { RecordErrorCode, RecordOptions, RecordResult } from "./record/index.js";
 export { RecordError, recordCommand } from "./record/index.js";
@@ -54,13 +73,17 @@ export {
 export type {
   GuestRun,
   KeyByte,
+  PdFault,
+  ProducerWait,
   RunLoss,
   RunOptions,
   RunResult,
   RunVariants,
+  SchedulePerturbation,
+  ThreadEnd,
   WireRecord,
 } from "./run.js";
-export { runScenario, scenarioSystem } from "./run.js";
+export { perturbedCosts, runScenario, scenarioSystem } from "./run.js";
 export type {
   Expectations,
   GuestCpu,

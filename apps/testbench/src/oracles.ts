@@ -1,12 +1,12 @@
 /**
- * The oracles the serial-only system supports (DESIGN.md "Oracles" 1, 2, 4, 5), each a
+ * The oracles (DESIGN.md "Oracles" 1–7), each a
  * pure function over finished runs, shared by `vmmux check`, the unit tests and the
  * property suites. A verdict lists findings in words a person can act on.
  */
 import { ORIGIN_KEYBOARD, ORIGIN_VIRTUALISER, tagOrigin, tagSeq } from "@vmmux/sddf-queues";
 import { guestMetrics } from "./metrics.js";
-import type { GuestRun, RunResult } from "./run.js";
-import type { Expectations, OracleName } from "./scenario.js";
+import { type GuestRun, type RunOptions, type RunResult, runScenario } from "./run.js";
+import type { Expectations, OracleName, Scenario } from "./scenario.js";
 
 export interface Verdict {
   readonly oracle: OracleName;
@@ -57,6 +57,8 @@ export function integrity(run: RunResult): Verdict {
     return map;
   };
   const next = new Map<number, number>();
+  /** A hostile guest writes no stream to compare with; its bytes are counted, not judged. */
+  let hostileBytes = 0;
   let gaps = 0;
   const gapSites: string[] = [];
   for (const [i, w] of run.wire.entries()) {
@@ -67,6 +69,10 @@ export function integrity(run: RunResult): Verdict {
       findings.push(
         `wire byte ${i} (${show(w.byte)}) has provenance 0x${w.tag.toString(16)}, which is no guest's`,
       );
+      continue;
+    }
+    if (guest.hostile === true) {
+      hostileBytes++;
       continue;
     }
     const expected = next.get(origin) ?? 0;
@@ -102,6 +108,8 @@ export function integrity(run: RunResult): Verdict {
   } else if (gaps > 0) {
     notes.push(`${gaps} byte(s) lost at T7 (transfer overflow), as counted`);
   }
+  if (hostileBytes > 0)
+    notes.push(`${hostileBytes} wire byte(s) came from a hostile guest (not judged)`);
   for (const g of run.guests) {
     const missingTail = g.enqueued.length - (next.get(g.origin) ?? 0);
     if (missingTail <= 0) continue;
@@ -380,6 +388,173 @@ export function progress(run: RunResult, expect?: Expectations): Verdict {
   return verdict("progress", findings, notes);
 }
 
+const DEVICE_NEEDS_RESET = 0x40;
+
+/**
+ * Isolation (oracle 6, virtio §2.1.2 and §6.3): a guest that writes arbitrary registers and
+ * descriptors crashes no PD (every PD thread is alive and, when the run kept its event log,
+ * raised no fault), gets every exit answered (no vCPU left blocked, no unresumed VMM finding),
+ * cannot make its VMM's device crash, and its device entered DEVICE_NEEDS_RESET every time the
+ * transport found its queues broken. The other guests' output stays intact: integrity holds for
+ * them, and their VMMs report nothing. Accesses outside the guest's RAM and device windows are
+ * the VMM's `unmapped-access` findings; they must have been contained (answered), not served.
+ */
+export function isolation(run: RunResult): Verdict {
+  const findings: string[] = [];
+  const notes: string[] = [];
+  for (const t of run.threads) {
+    if (t.kind === "pd" && (t.state === "dead" || t.state === "inactive")) {
+      findings.push(
+        `PD ${t.name} ended ${t.state === "dead" ? "dead (it crashed)" : "inactive (it faulted and was never resumed)"}`,
+      );
+    }
+  }
+  if (run.pdFaults === null)
+    notes.push("no event log kept: PD faults judged by thread states only");
+  else
+    for (const f of run.pdFaults.slice(0, 3))
+      findings.push(
+        `PD ${f.thread} faulted at ${(f.t / 1e9).toFixed(6)} s (to ${f.handler}): ${f.what}`,
+      );
+  const hostile = run.guests.filter((g) => g.hostile === true);
+  for (const g of run.guests) {
+    const v = g.vmm;
+    if (v == null) continue;
+    const isHostile = g.hostile === true;
+    if (v.crashedBy !== null) findings.push(`${g.name}: its device crashed: ${v.crashedBy}`);
+    if (v.unanswered > 0)
+      findings.push(`${g.name}: ${v.unanswered} exit(s) left unanswered (its vCPU stays blocked)`);
+    if (v.unresumed > 0)
+      findings.push(`${g.name}: ${v.unresumed} VMM finding(s) did not resume the vCPU`);
+    if (v.needsResetMissed > 0)
+      findings.push(
+        `${g.name}: the transport found broken queues ${v.needsResetMissed} time(s) without entering DEVICE_NEEDS_RESET`,
+      );
+    const kinds = Object.entries(v.findingCounts)
+      .map(([kind, n]) => `${kind} ${n}`)
+      .join(", ");
+    if (!isHostile) {
+      if (kinds !== "" && hostile.length > 0)
+        findings.push(`${g.name} (not hostile): its VMM reported ${kinds}`);
+      continue;
+    }
+    const ops = v.hostileOps;
+    notes.push(
+      `${g.name} (hostile): ${ops === null ? "?" : `${ops.completed}/${ops.total}`} ops done; VMM findings: ${kinds === "" ? "none" : kinds}; DEVICE_NEEDS_RESET entered ${v.needsResetRequests - v.needsResetMissed} time(s)${(v.deviceStatus & DEVICE_NEEDS_RESET) !== 0 ? ", still set at the end" : ""}`,
+    );
+    if (v.needsResetReasons.length > 0)
+      notes.push(`${g.name}: first reason: ${v.needsResetReasons[0]}`);
+  }
+  if (hostile.length > 0) {
+    const others = integrity({ ...run, guests: run.guests.filter((g) => g.hostile !== true) });
+    for (const f of others.findings) findings.push(`another guest disturbed: ${f}`);
+  }
+  return verdict("isolation", findings, notes);
+}
+
+/**
+ * No lost wake-ups (oracle 7, sddf-serial §3.2–§3.3): at the end of the run no producer
+ * waits for a signal that will never come while the space it needs exists. A waiting
+ * producer is fine while its consumer still has bytes to drain and was asked to signal
+ * (`producer_signalled == 0`): the next dequeue wakes it. It is stranded when the ring
+ * already has the space it needs (or the request is missing) and nothing is left for the
+ * consumer to dequeue, or the consumer was never asked. A waiter still inside an entry point
+ * or runnable has not decided yet and is not judged; a need larger than the whole ring is the
+ * T4 stall, counted elsewhere.
+ */
+export function wakeups(run: RunResult): Verdict {
+  const findings: string[] = [];
+  const notes: string[] = [];
+  for (const w of run.waits) {
+    const where = `${w.producer} waits on ${w.queue} (needs ${w.need}, ${w.free} of ${w.capacity} free, ${w.length} to drain, signal ${w.signalRequested ? "requested" : "not requested"})`;
+    if (w.waiterBusy || w.waiterState === "running" || w.waiterState === "runnable") {
+      notes.push(
+        `${where}: ${w.waiter} is still ${w.waiterBusy ? "in an entry point" : w.waiterState}; not judged`,
+      );
+      continue;
+    }
+    if (w.need > w.capacity) {
+      notes.push(`${where}: the unit can never fit (T4)`);
+      continue;
+    }
+    if (w.signalRequested && w.length > 0) {
+      notes.push(`${where}: the consumer signals after its next dequeue`);
+      continue;
+    }
+    const reference =
+      run.profile === "reference" && w.producer.endsWith("console")
+        ? " (libvmm's console ignores the TX-channel signal under reference, virtio §4.8 L13)"
+        : "";
+    findings.push(
+      w.need <= w.free
+        ? `${where}: the space exists and nothing will wake it (lost wake-up)${reference}`
+        : `${where}: the consumer was not asked to signal and will not wake it${reference}`,
+    );
+  }
+  if (run.waits.length === 0) notes.push("no producer was waiting for a signal at the end");
+  return verdict("wakeups", findings, notes);
+}
+
+/** One perturbed run of {@link exploreWakeups}. */
+export interface ExploredRun {
+  /** The schedule seed (`RunOptions.schedule.seed`). */
+  readonly seed: number;
+  readonly verdict: Verdict;
+}
+
+export interface ExploreOptions extends Pick<RunOptions, "variants"> {
+  /** Number of perturbed runs. */
+  readonly runs: number;
+  /** First schedule seed (default 1); run `i` uses `firstSeed + i`. */
+  readonly firstSeed?: number;
+  /** Cost-model spread (default 0.9, {@link SchedulePerturbation}). */
+  readonly spread?: number;
+  /** Stop at the first violation (default true). */
+  readonly stopAtFirst?: boolean;
+}
+
+/**
+ * Explore interleavings for oracle 7: rerun the scenario with `runs` schedule perturbations
+ * (seeded cost-model jitter, {@link SchedulePerturbation}) and judge each run's end. Returns
+ * every run judged, the violating ones first found last when `stopAtFirst`.
+ */
+export function exploreWakeups(scenario: Scenario, options: ExploreOptions): ExploredRun[] {
+  const out: ExploredRun[] = [];
+  const first = options.firstSeed ?? 1;
+  for (let i = 0; i < options.runs; i++) {
+    const seed = first + i;
+    const run = runScenario(scenario, {
+      ...(options.variants === undefined ? {} : { variants: options.variants }),
+      schedule: { seed, ...(options.spread === undefined ? {} : { spread: options.spread }) },
+    });
+    const verdict = wakeups(run);
+    out.push({ seed, verdict });
+    if (!verdict.ok && (options.stopAtFirst ?? true)) break;
+  }
+  return out;
+}
+
+/**
+ * The explored runs as one `wakeups` judgement (for `vmmux check --explore n`): a violation
+ * names the schedule seed that strands a producer, so the run can be replayed
+ * (`runScenario(scenario, { schedule: { seed } })`).
+ */
+export function judgeExplored(explored: readonly ExploredRun[], expect?: Expectations): Judgement {
+  const findings: string[] = [];
+  for (const r of explored)
+    for (const f of r.verdict.findings) findings.push(`schedule seed ${r.seed}: ${f}`);
+  const first = explored[0]?.seed;
+  const last = explored.at(-1)?.seed;
+  const notes = [
+    first === undefined
+      ? "no schedule explored"
+      : `${explored.length} perturbed schedule(s) judged (seeds ${first}..${last})`,
+  ];
+  const v = verdict("wakeups", findings, notes);
+  const expected = expect?.oracles?.wakeups ?? "pass";
+  return { verdict: v, expected, asExpected: v.ok === (expected === "pass") };
+}
+
 /** One oracle's verdict against the scenario's expectation of it. */
 export interface Judgement {
   readonly verdict: Verdict;
@@ -396,6 +571,8 @@ export function judge(run: RunResult, rerun: RunResult, expect?: Expectations): 
     interleaving(run),
     determinism(run, rerun),
     progress(run, expect),
+    isolation(run),
+    wakeups(run),
   ];
   return verdicts.map((v) => {
     const expected = expect?.oracles?.[v.oracle] ?? "pass";

@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { ORIGIN_VIRTUALISER, tagOrigin } from "@vmmux/sddf-queues";
 import { beforeAll, describe, expect, test } from "vitest";
 import { guestMetrics, wireOf } from "./metrics.js";
-import { integrity, judge, progress, routing } from "./oracles.js";
+import { integrity, judge, progress, routing, wakeups } from "./oracles.js";
 import { formatReport, terminalCast, terminalText } from "./report.js";
 import { type RunResult, runScenario } from "./run.js";
 import { loadScenario, withKnobs } from "./scenario.js";
@@ -134,7 +134,11 @@ describe("small-queues scenario: 4 KiB rings, reference vs hardened", () => {
       ["interleaving", true, true],
       ["determinism", true, true],
       ["progress", false, true],
+      ["isolation", true, true],
+      // The stalled units can never fit (T4): a counted stall, not a lost wake-up.
+      ["wakeups", true, true],
     ]);
+    expect(wakeups(run).notes.some((n) => n.includes("can never fit (T4)"))).toBe(true);
   });
 
   test("hardened: the same rings carry both boots completely", () => {

@@ -154,6 +154,7 @@ export function runJson(run: RunResult, judgements?: readonly Judgement[]) {
   return {
     scenario: run.scenarioFile,
     seed: run.seed,
+    schedule: run.schedule,
     profile: run.profile,
     colour: run.colour,
     virtualTimeSeconds: metrics.virtualTime,

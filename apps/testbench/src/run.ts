@@ -7,7 +7,9 @@
  */
 import { createHash } from "node:crypto";
 import {
+  type CostModelOverride,
   type DeviceHost,
+  defaultCostModel,
   type GuestEntry,
   loadSystemFile,
   type MmioDevice,
@@ -19,6 +21,7 @@ import {
 import { Pl011Device, Pl011Driver, type UartLossPoints, uartLossPoints } from "@vmmux/pl011-uart";
 import { ORIGIN_KEYBOARD, provenanceTag, SerialQueue } from "@vmmux/sddf-queues";
 import {
+  COLOUR_OVERHEAD,
   VirtRx,
   type VirtRxConfig,
   type VirtRxLoss,
@@ -28,10 +31,11 @@ import {
   virtRxConfig,
   virtTxConfig,
 } from "@vmmux/sddf-serial";
+import type { VmmConfig, VmmProgram } from "@vmmux/vmm";
 import { outputText } from "./asciicast.js";
 import { buildGuest, type GuestTranscript } from "./guests.js";
 import type { Scenario } from "./scenario.js";
-import { applyKnobs, connectionRegions, serialWiring } from "./wiring.js";
+import { applyKnobs, connectionRegions, serialWiring, VIRT_TX_PD } from "./wiring.js";
 
 /** A character that left the UART's TX line. */
 export interface WireRecord {
@@ -67,6 +71,48 @@ export interface GuestRun extends GuestTranscript {
   readonly traceText: string;
 }
 
+/**
+ * A producer that waits for its consumer's signal when the run stopped (sddf-serial §3.1,
+ * §3.2): virt_tx for a client it put on its pending list (the driver TX queue), or a VMM's
+ * console whose transmit waits for space in its client TX queue. Read by the no-lost-wake-up
+ * oracle (DESIGN.md oracle 7).
+ */
+export interface ProducerWait {
+  /** Who waits, in words: `serial_virt_tx for guest1`, `vmm_guest2's console`. */
+  readonly producer: string;
+  /** The PD that a signal would wake. */
+  readonly waiter: string;
+  /** Its kernel state at the end (`running`, `runnable`, `blocked-recv`, ...). */
+  readonly waiterState: string;
+  /** The PD is inside an entry point at the end (its decision may not be final). */
+  readonly waiterBusy: boolean;
+  /** The byte ring it waits on. */
+  readonly queue: string;
+  /** Free bytes the producer needs before it moves again. */
+  readonly need: number;
+  readonly capacity: number;
+  /** Unread bytes in the ring (what the consumer will still drain). */
+  readonly length: number;
+  readonly free: number;
+  /** `producer_signalled == 0`: the consumer will signal after its next dequeue. */
+  readonly signalRequested: boolean;
+}
+
+/** A thread at the end of the run. */
+export interface ThreadEnd {
+  readonly name: string;
+  readonly kind: string;
+  readonly state: string;
+}
+
+/** A fault IPC raised by a PD (not a vCPU exit), from the event log. */
+export interface PdFault {
+  readonly t: number;
+  readonly thread: string;
+  readonly handler: string;
+  readonly what: string;
+}
+
 export interface RunLoss {
   readonly virtTx: VirtTxLoss;
   readonly virtRx: VirtRxLoss;
@@ -95,6 +141,14 @@ export interface RunResult {
   readonly keyboardInFlight: number;
   readonly switchChar: number;
   readonly terminateNumChar: number;
+  /** Every PD and vCPU thread and its state at the end. */
+  readonly threads: readonly ThreadEnd[];
+  /** Faults PDs raised, from the event log; null when the run kept no log. */
+  readonly pdFaults: readonly PdFault[] | null;
+  /** Producers waiting for a signal at the end. */
+  readonly waits: readonly ProducerWait[];
+  /** The schedule perturbation applied (`RunOptions.schedule`), if any. */
+  readonly schedule: SchedulePerturbation | null;
   /** SHA-256 over everything observable (wire, deliveries, time, event count, log). */
   readonly digest: string;
   /** The event timeline (only when the run recorded events). */
@@ -105,6 +159,20 @@ export interface RunResult {
 export interface RunVariants {
   readonly virtTx?: new (config: VirtTxConfig) => VirtTx;
   readonly virtRx?: new (config: VirtRxConfig) => VirtRx;
+  /** Builds every `vm` guest's VMM PD (e.g. `@vmmux/vmm/testing`'s `unansweredUnmappedVmm`). */
+  readonly vmm?: (config: VmmConfig) => VmmProgram;
+}
+
+/**
+ * Perturb the schedule without changing any program: every price of the cost model (the
+ * preemption-point kinds PDs use and the kernel operations) is scaled by its own factor drawn
+ * uniformly from `[1 - spread, 1 + spread]` by a PRNG seeded with `seed`. Durations given in
+ * time units (`ns`, `us`, `compute`: traces, boot bursts) are left as they are.
+ */
+export interface SchedulePerturbation {
+  readonly seed: number;
+  /** Default 0.9: prices from a tenth to nearly twice their nominal value. */
+  readonly spread?: number;
 }
 
 export interface RunOptions {
@@ -114,6 +182,45 @@ export interface RunOptions {
   readonly onProgress?: (now: number, limit: number) => void;
   readonly progressStepNs?: number;
   readonly variants?: RunVariants;
+  readonly schedule?: SchedulePerturbation;
+}
+
+/** Price kinds that are not durations: the ones a perturbation scales. */
+const PRICE_KINDS = ["default", "op", "poll", "init", "queue", "copy", "mmio", "memory"];
+
+/** mulberry32: a small, well-mixed 32-bit PRNG; enough to draw cost factors. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b_79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+/** The cost model of a perturbed schedule. */
+export function perturbedCosts(p: SchedulePerturbation): CostModelOverride {
+  const spread = p.spread ?? 0.9;
+  if (!(spread >= 0 && spread < 1))
+    throw new RangeError(`schedule spread ${spread} is not in [0, 1)`);
+  const next = prng(p.seed);
+  const scale = (ns: number) => Math.max(1, Math.round(ns * (1 - spread + 2 * spread * next())));
+  const base = defaultCostModel;
+  const work: Record<string, number> = {};
+  for (const kind of PRICE_KINDS) work[kind] = scale(base.work[kind] ?? base.work.default ?? 100);
+  return {
+    work,
+    signal: scale(base.signal),
+    call: scale(base.call),
+    reply: scale(base.reply),
+    recv: scale(base.recv),
+    irqAck: scale(base.irqAck),
+    faultIpc: scale(base.faultIpc),
+    irqEntry: scale(base.irqEntry),
+    contextSwitch: scale(base.contextSwitch),
+  };
 }
 
 const encoder = new TextEncoder();
@@ -168,7 +275,11 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
   const virtTx = new (options.variants?.virtTx ?? VirtTx)(txConfig);
   const virtRx = new (options.variants?.virtRx ?? VirtRx)(rxConfig);
   const built = scenario.guests.map((g, k) =>
-    buildGuest(g, wiring.guests[k]!, { profile: knobs.profile }),
+    buildGuest(g, wiring.guests[k]!, {
+      profile: knobs.profile,
+      seed: knobs.seed,
+      ...(options.variants?.vmm === undefined ? {} : { makeVmm: options.variants.vmm }),
+    }),
   );
   const programs: Record<string, PdProgram> = {
     [wiring.driver.programImage]: driver,
@@ -195,6 +306,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
     programs,
     devices,
     guests: guestPrograms,
+    ...(options.schedule === undefined ? {} : { costModel: perturbedCosts(options.schedule) }),
   });
   const device = uart as Pl011Device | undefined;
   if (device === undefined) throw new Error(`${scenario.file}: the UART device was not created`);
@@ -235,6 +347,47 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
     txCapacity: regionSize(desc, wiring.guests[k]!.txData),
     traceText: outputText(g.trace),
   }));
+  const threadInfo = sys.threads();
+  const threadOf = (name: string) => threadInfo.find((t) => t.name === name);
+  const waits: ProducerWait[] = [];
+  const driverQueue = queue("tx", "driver");
+  const virtTxThread = threadOf(VIRT_TX_PD);
+  for (const k of virtTx.pending.toArray()) {
+    const g = scenario.guests[k];
+    if (g === undefined) continue;
+    waits.push({
+      producer: `${VIRT_TX_PD} for ${g.name}`,
+      waiter: VIRT_TX_PD,
+      waiterState: virtTxThread?.state ?? "unknown",
+      waiterBusy: (virtTxThread?.entry ?? null) !== null,
+      queue: driverTx.data,
+      need: queue("tx", g.pd).lengthConsumer() + (knobs.colour ? COLOUR_OVERHEAD : 0),
+      capacity: driverQueue.capacity,
+      length: driverQueue.lengthConsumer(),
+      free: driverQueue.free(),
+      signalRequested: driverQueue.producerSignalled === 0,
+    });
+  }
+  for (const [k, g] of scenario.guests.entries()) {
+    if (g.kind !== "vm") continue;
+    const vmm = guests[k]?.vmm;
+    if (vmm == null || !vmm.txWaiting) continue;
+    const q = queue("tx", g.pd);
+    const t = threadOf(g.pd);
+    waits.push({
+      producer: `${g.pd}'s console`,
+      waiter: g.pd,
+      waiterState: t?.state ?? "unknown",
+      waiterBusy: (t?.entry ?? null) !== null,
+      queue: connectionRegions("tx", g.pd).data,
+      // Its chain may be larger, but any free byte lets a hardened console move a part.
+      need: 1,
+      capacity: q.capacity,
+      length: q.lengthConsumer(),
+      free: q.free(),
+      signalRequested: q.producerSignalled === 0,
+    });
+  }
   const result = {
     scenarioFile: scenario.file,
     seed: knobs.seed,
@@ -257,6 +410,10 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
       device.wireBacklog + device.rxFifoLevel + queue("rx", "driver").lengthConsumer(),
     switchChar: rxConfig.switchChar,
     terminateNumChar: rxConfig.terminateNumChar,
+    threads: threadInfo.map((t) => ({ name: t.name, kind: t.kind, state: t.state })),
+    pdFaults: recordEvents ? pdFaultsOf(sys, threadInfo) : null,
+    waits,
+    schedule: options.schedule ?? null,
   };
   const digest = digestOf(result, recordEvents ? sys.log : []);
   return {
@@ -264,6 +421,17 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
     digest,
     perfetto: () => (recordEvents ? sys.toPerfetto() : undefined),
   };
+}
+
+/** Fault IPCs raised by PD threads (vCPU exits are faults too, and are not counted). */
+function pdFaultsOf(sys: System, threads: readonly { name: string; kind: string }[]): PdFault[] {
+  const pds = new Set(threads.filter((t) => t.kind === "pd").map((t) => t.name));
+  const out: PdFault[] = [];
+  for (const e of sys.log) {
+    if (e.type !== "fault" || !pds.has(e.thread)) continue;
+    out.push({ t: e.t, thread: e.thread, handler: e.handler, what: JSON.stringify(e.fault) });
+  }
+  return out;
 }
 
 /** A region's backing memory as the queue library takes it (provenance shadow included). */

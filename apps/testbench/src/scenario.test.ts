@@ -41,6 +41,9 @@ describe("bundled scenarios", () => {
     "small-queues.json",
     "default.json",
     "vm-starved.json",
+    "hostile.json",
+    "hostile-reference.json",
+    "wakeup-window.json",
   ])("%s validates and its system has the wiring it needs", (name) => {
     const scenario = loadScenario(join(scenariosDir, name));
     expect(scenario.guests.map((g) => g.name)).toEqual(["guest1", "guest2"]);

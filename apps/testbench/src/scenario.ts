@@ -60,7 +60,14 @@ const vmGuest = z.strictObject({
   kind: z.literal("vm"),
   /** The VMM PD in the system file (it holds the `virtual_machine`); default `vmm_<name>`. */
   pd: guestName.optional(),
-  trace: z.string().min(1),
+  /** Required for the `trace` workload; a `hostile` guest prints nothing. */
+  trace: z.string().min(1).optional(),
+  /**
+   * `trace`: the Linux model replays the trace; `hostile`: a guest that writes random
+   * registers, descriptors and avail indices (`@vmmux/vmm`'s `HostileGuest`), its script
+   * drawn from the scenario seed (DESIGN.md oracle 6).
+   */
+  workload: z.enum(["trace", "hostile"]).default("trace"),
   /** `echo`: the tty echoes typed input (Linux's default); `record`: echo off. */
   input: z.enum(["echo", "record"]).default("echo"),
   /** After the trace, start the guest model's small shell. */
@@ -146,7 +153,15 @@ const guestExpectation = z.strictObject({
   maxGap: seconds.optional(),
 });
 
-const oracleName = z.enum(["integrity", "routing", "interleaving", "determinism", "progress"]);
+const oracleName = z.enum([
+  "integrity",
+  "routing",
+  "interleaving",
+  "determinism",
+  "progress",
+  "isolation",
+  "wakeups",
+]);
 
 const expectations = z.strictObject({
   /** Expected oracle outcome; a predicted `violation` under `reference` is a finding, not a failure. */
@@ -195,6 +210,15 @@ export const scenarioSchema = z
         message: "the line-atomic mux exists only under the hardened profile",
       });
     }
+    for (const [index, g] of value.guests.entries()) {
+      if (g.trace === undefined && (g.kind !== "vm" || g.workload === "trace")) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["guests", index, "trace"],
+          message: "a guest that replays a trace needs `trace`",
+        });
+      }
+    }
     for (const name of Object.keys(value.expect?.guests ?? {})) {
       if (!value.guests.some((g) => g.name === name)) {
         ctx.addIssue({
@@ -224,7 +248,9 @@ interface ScenarioGuestBase {
   readonly name: string;
   /** PD name in the system file (the client PD, or the VMM PD of a `vm` guest). */
   readonly pd: string;
+  /** Empty for a hostile guest without a trace. */
   readonly tracePath: string;
+  /** A hostile guest without a trace has an empty one. */
   readonly trace: Asciicast;
   readonly input: GuestInput;
 }
@@ -238,6 +264,8 @@ export interface SddfClientScenarioGuest extends ScenarioGuestBase {
 /** A Linux guest on a VMM's vCPU, its console a VirtIO console bridged to sDDF serial. */
 export interface VmScenarioGuest extends ScenarioGuestBase {
   readonly kind: "vm";
+  /** `hostile`: the guest is `@vmmux/vmm`'s `HostileGuest`, its script from the scenario seed. */
+  readonly workload: "trace" | "hostile";
   readonly thenShell: boolean;
   /** Compute before the console probe, seconds. */
   readonly boot: number;
@@ -299,6 +327,8 @@ function locator(text: string, root: JsonNode | undefined) {
     return 1;
   };
 }
+
+const EMPTY_CAST: Asciicast = { header: { version: 2, width: 80, height: 24 }, events: [] };
 
 function readText(path: string, file: string, line: number, field: string): string {
   try {
@@ -376,21 +406,26 @@ export function parseScenario(text: string, file: string): Scenario {
   const doc = result.data;
   const base = dirname(resolve(file));
   const guests: ScenarioGuest[] = doc.guests.map((g, index) => {
-    const tracePath = resolve(base, g.trace);
+    const tracePath = g.trace === undefined ? "" : resolve(base, g.trace);
     const common = {
       name: g.name,
       pd: g.pd ?? defaultPd(g),
       tracePath,
-      trace: loadCast(
-        tracePath,
-        file,
-        lineOf(["guests", index, "trace"]),
-        `guests[${index}].trace`,
-      ),
+      trace:
+        g.trace === undefined
+          ? EMPTY_CAST
+          : loadCast(tracePath, file, lineOf(["guests", index, "trace"]), `guests[${index}].trace`),
       input: g.input,
     };
     return g.kind === "vm"
-      ? { ...common, kind: g.kind, thenShell: g.thenShell, boot: g.boot, loopCostUs: g.loopCostUs }
+      ? {
+          ...common,
+          kind: g.kind,
+          workload: g.workload,
+          thenShell: g.thenShell,
+          boot: g.boot,
+          loopCostUs: g.loopCostUs,
+        }
       : { ...common, kind: g.kind, cpu: g.cpu };
   });
   let keyboardStrokes: KeyStroke[];

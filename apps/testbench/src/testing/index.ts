@@ -1,7 +1,10 @@
 /** Test support for @vmmux/testbench and packages that build on it. */
 export {
   VirtTxDroppingBytes,
+  withDeviceResetMissed,
   withKeystrokeMisrouted,
+  withPdDead,
+  withWaitStranded,
   withWireByteCorrupted,
   withWireByteDropped,
   withWireBytesSwapped,

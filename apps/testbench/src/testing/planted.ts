@@ -66,3 +66,60 @@ export function withKeystrokeMisrouted(run: RunResult, from: number, to: number)
   });
   return { ...run, guests };
 }
+
+/** A run in which PD `name` ended dead, as a crashed PD does (isolation must flag it). */
+export function withPdDead(run: RunResult, name: string): RunResult {
+  return {
+    ...run,
+    threads: run.threads.map((t) => (t.name === name ? { ...t, state: "dead" } : t)),
+  };
+}
+
+/**
+ * A run in which guest `index`'s transport found its queues broken and still did not show
+ * DEVICE_NEEDS_RESET afterwards (a transport that swallows the error).
+ */
+export function withDeviceResetMissed(run: RunResult, index: number): RunResult {
+  return {
+    ...run,
+    guests: run.guests.map((g, k) =>
+      k === index && g.vmm != null
+        ? {
+            ...g,
+            vmm: {
+              ...g.vmm,
+              needsResetRequests: g.vmm.needsResetRequests + 1,
+              needsResetMissed: g.vmm.needsResetMissed + 1,
+            },
+          }
+        : g,
+    ),
+  };
+}
+
+/**
+ * A run that ended with virt_tx waiting for the driver's signal on guest `index`'s behalf
+ * while the driver queue is empty and was not asked to signal: the end state a lost
+ * wake-up leaves (sddf-serial §3.3), which the wake-up oracle must flag.
+ */
+export function withWaitStranded(run: RunResult, index: number): RunResult {
+  const g = run.guests[index]!;
+  return {
+    ...run,
+    waits: [
+      ...run.waits,
+      {
+        producer: `serial_virt_tx for ${g.name}`,
+        waiter: "serial_virt_tx",
+        waiterState: "blocked-recv",
+        waiterBusy: false,
+        queue: "serial_tx_data_driver",
+        need: 100,
+        capacity: run.driverTxCapacity,
+        length: 0,
+        free: run.driverTxCapacity,
+        signalRequested: true,
+      },
+    ],
+  };
+}

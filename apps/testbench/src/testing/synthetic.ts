@@ -28,6 +28,8 @@ export interface SyntheticGuest {
   readonly output: readonly (readonly [number, string])[];
   readonly cpu?: GuestCpu;
   readonly input?: GuestInput;
+  /** A `vm` guest only: run `@vmmux/vmm`'s hostile guest instead of the trace. */
+  readonly hostile?: boolean;
 }
 
 export const DEFAULT_KNOBS: Knobs = {
@@ -75,6 +77,7 @@ export function syntheticScenario(options: {
         ? {
             ...common,
             kind: "vm",
+            workload: g.hostile === true ? "hostile" : "trace",
             pd: `vmm_guest${k + 1}`,
             input: g.input ?? "echo",
             thenShell: false,
