@@ -7,6 +7,13 @@
 import type { AccessWidth, MappedRegion, MmioDevice, MmioPort, Permissions } from "../program.js";
 import { ThreadFault } from "./errors.js";
 
+/** What happens on an access the mapping does not allow; never returns. */
+export type RegionViolation = (region: string, offset: number, write: boolean) => never;
+
+function raiseThreadFault(region: string, offset: number, write: boolean): never {
+  throw new ThreadFault({ kind: "memory", region, offset, write });
+}
+
 export class CheckedRegion implements MappedRegion {
   private readonly view: DataView;
   private readonly bytes: Uint8Array;
@@ -18,6 +25,8 @@ export class CheckedRegion implements MappedRegion {
     readonly perms: Permissions,
     readonly buffer: ArrayBufferLike,
     readonly byteOffset: number,
+    /** Default: a {@link ThreadFault} the kernel delivers as a fault IPC. */
+    private readonly onViolation: RegionViolation = raiseThreadFault,
   ) {
     this.view = new DataView(buffer, byteOffset, size);
     this.bytes = new Uint8Array(buffer, byteOffset, size);
@@ -52,7 +61,7 @@ export class CheckedRegion implements MappedRegion {
   }
 
   private violation(offset: number, write: boolean): never {
-    throw new ThreadFault({ kind: "memory", region: this.name, offset, write });
+    return this.onViolation(this.name, offset, write);
   }
 }
 

@@ -10,6 +10,7 @@ import type {
   Permissions,
   PreemptionPoint,
 } from "../program.js";
+import { CheckedRegion } from "../runtime/memory.js";
 
 /** What a PD under test asked of the kernel, in order. */
 export type ManualPdCall =
@@ -51,45 +52,12 @@ function parsePerms(text: string): Permissions {
   return { read: text.includes("r"), write: text.includes("w"), execute: text.includes("x") };
 }
 
-class ManualRegion implements MappedRegion {
-  private readonly view: DataView;
-  private readonly bytes: Uint8Array;
-
-  constructor(
-    readonly name: string,
-    readonly vaddr: number,
-    readonly size: number,
-    readonly perms: Permissions,
-    readonly buffer: ArrayBufferLike,
-    readonly byteOffset: number,
-  ) {
-    this.view = new DataView(buffer, byteOffset, size);
-    this.bytes = new Uint8Array(buffer, byteOffset, size);
-  }
-
-  writable(): Uint8Array {
-    if (!this.perms.write) throw new ManualPdFault(`region '${this.name}' is not mapped writable`);
-    return this.bytes;
-  }
-  load8(offset: number): number {
-    return this.view.getUint8(offset);
-  }
-  load32(offset: number): number {
-    return this.view.getUint32(offset, true);
-  }
-  store8(offset: number, value: number): void {
-    this.checkWrite(offset);
-    this.view.setUint8(offset, value);
-  }
-  store32(offset: number, value: number): void {
-    this.checkWrite(offset);
-    this.view.setUint32(offset, value, true);
-  }
-  private checkWrite(offset: number): void {
-    if (!this.perms.write) {
-      throw new ManualPdFault(`store to read-only region '${this.name}' at offset ${offset}`);
-    }
-  }
+/** A {@link ManualPd} access the mapping does not allow: thrown to the test, not delivered. */
+function raiseManualFault(region: string, offset: number, write: boolean): never {
+  throw new ManualPdFault(
+    `${write ? "store to" : "load from"} region '${region}' at offset ${offset} is not allowed ` +
+      "by its mapping (read-only region, or outside it)",
+  );
 }
 
 /**
@@ -102,7 +70,7 @@ export class ManualPd implements PdContext {
   /** Every preemption point the last runs yielded, in order. */
   readonly points: PreemptionPoint[] = [];
   time: Nanoseconds = 0;
-  private readonly regions = new Map<string, ManualRegion>();
+  private readonly regions = new Map<string, CheckedRegion>();
   private readonly ports = new Map<string, MmioPort>();
   private readonly mrs = new Array<bigint>(120).fill(0n);
   private rngState: number;
@@ -118,13 +86,14 @@ export class ManualPd implements PdContext {
       const buffer = spec.buffer ?? new ArrayBuffer(size);
       this.regions.set(
         regionName,
-        new ManualRegion(
+        new CheckedRegion(
           regionName,
           spec.vaddr ?? 0,
           size,
           parsePerms(spec.perms ?? "rw"),
           buffer,
           spec.byteOffset ?? 0,
+          raiseManualFault,
         ),
       );
     }
