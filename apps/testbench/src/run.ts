@@ -28,14 +28,12 @@ import {
   VirtTx,
   type VirtTxConfig,
   type VirtTxLoss,
-  virtRxConfig,
-  virtTxConfig,
 } from "@vmmux/sddf-serial";
 import type { VmmConfig, VmmProgram } from "@vmmux/vmm";
 import { outputText } from "./asciicast.js";
 import { buildGuest, type GuestTranscript } from "./guests.js";
 import type { Scenario } from "./scenario.js";
-import { applyKnobs, connectionRegions, serialWiring, VIRT_TX_PD } from "./wiring.js";
+import { applyKnobs, connectionRegions, serialStackConfigs, VIRT_TX_PD } from "./wiring.js";
 
 /** A character that left the UART's TX line. */
 export interface WireRecord {
@@ -234,44 +232,13 @@ export function scenarioSystem(scenario: Scenario): SystemDescription {
 export function runScenario(scenario: Scenario, options: RunOptions = {}): RunResult {
   const knobs = scenario.knobs;
   const desc = scenarioSystem(scenario);
-  const wiring = serialWiring(desc, scenario.guests);
-  const driverTx = connectionRegions("tx", "driver");
-  const driverRx = connectionRegions("rx", "driver");
-  const driver = new Pl011Driver({
-    profile: knobs.profile,
-    mmioRegion: wiring.driver.uartRegion,
-    irqChannel: wiring.driver.irqChannel,
-    tx: {
-      channel: wiring.driver.txChannel,
-      queueRegion: driverTx.queue,
-      dataRegion: driverTx.data,
-    },
-    rx: {
-      channel: wiring.driver.rxChannel,
-      queueRegion: driverRx.queue,
-      dataRegion: driverRx.data,
-    },
-    defaultBaud: knobs.baud,
-  });
-  const txConfig = virtTxConfig({
-    profile: knobs.profile,
-    enableColour: knobs.colour,
-    lineAtomic: knobs.lineAtomic,
-    driver: { ...driverTx, channel: wiring.virtTx.driverChannel },
-    clients: wiring.guests.map((g, k) => ({
-      conn: { queue: g.txQueue, data: g.txData, channel: wiring.virtTx.clientChannels[k]! },
-      name: g.pd,
-    })),
-  });
-  const rxConfig = virtRxConfig({
-    profile: knobs.profile,
-    driver: { ...driverRx, channel: wiring.virtRx.driverChannel },
-    clients: wiring.guests.map((g, k) => ({
-      queue: g.rxQueue,
-      data: g.rxData,
-      channel: wiring.virtRx.clientChannels[k]!,
-    })),
-  });
+  const {
+    wiring,
+    driver: driverConfig,
+    virtTx: txConfig,
+    virtRx: rxConfig,
+  } = serialStackConfigs(desc, scenario);
+  const driver = new Pl011Driver(driverConfig);
   const virtTx = new (options.variants?.virtTx ?? VirtTx)(txConfig);
   const virtRx = new (options.variants?.virtRx ?? VirtRx)(rxConfig);
   const built = scenario.guests.map((g, k) =>
@@ -360,7 +327,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
       waiter: VIRT_TX_PD,
       waiterState: virtTxThread?.state ?? "unknown",
       waiterBusy: (virtTxThread?.entry ?? null) !== null,
-      queue: driverTx.data,
+      queue: txConfig.driver.data,
       need: queue("tx", g.pd).lengthConsumer() + (knobs.colour ? COLOUR_OVERHEAD : 0),
       capacity: driverQueue.capacity,
       length: driverQueue.lengthConsumer(),
@@ -394,7 +361,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
     profile: knobs.profile,
     colour: knobs.colour,
     lineAtomic: knobs.lineAtomic,
-    driverTxCapacity: regionSize(desc, driverTx.data),
+    driverTxCapacity: regionSize(desc, txConfig.driver.data),
     virtualTime: sys.now(),
     events: sys.eventsProcessed,
     idle,

@@ -6,6 +6,13 @@
  */
 import type { ArmIrq, MemoryRegion, ProtectionDomain, SystemDescription } from "@vmmux/microkit-pd";
 import { flattenProtectionDomains } from "@vmmux/microkit-pd";
+import type { Pl011DriverConfig } from "@vmmux/pl011-uart";
+import {
+  type VirtRxConfig,
+  type VirtTxConfig,
+  virtRxConfig,
+  virtTxConfig,
+} from "@vmmux/sddf-serial";
 import { ScenarioError, WiringError } from "./errors.js";
 import type { Scenario } from "./scenario.js";
 import type { SerialClientWiring } from "./serial-client.js";
@@ -327,4 +334,62 @@ export function applyKnobs(system: SystemDescription, scenario: Scenario): Syste
     return size === undefined ? r : { ...r, size };
   });
   return { ...system, protectionDomains: pds, memoryRegions };
+}
+
+/** The configuration records of the serial stack's three PDs for a scenario's system. */
+export interface SerialStackConfigs {
+  readonly wiring: SerialWiring;
+  readonly driver: Pl011DriverConfig;
+  readonly virtTx: VirtTxConfig;
+  readonly virtRx: VirtRxConfig;
+}
+
+/**
+ * Build the PL011 driver's and the two virtualisers' config records (sddf-serial §4, as
+ * sdfgen fills them) from the system description, with the scenario's knobs.
+ */
+export function serialStackConfigs(
+  desc: SystemDescription,
+  scenario: Scenario,
+): SerialStackConfigs {
+  const knobs = scenario.knobs;
+  const wiring = serialWiring(desc, scenario.guests);
+  const driverTx = connectionRegions("tx", "driver");
+  const driverRx = connectionRegions("rx", "driver");
+  const driver: Pl011DriverConfig = {
+    profile: knobs.profile,
+    mmioRegion: wiring.driver.uartRegion,
+    irqChannel: wiring.driver.irqChannel,
+    tx: {
+      channel: wiring.driver.txChannel,
+      queueRegion: driverTx.queue,
+      dataRegion: driverTx.data,
+    },
+    rx: {
+      channel: wiring.driver.rxChannel,
+      queueRegion: driverRx.queue,
+      dataRegion: driverRx.data,
+    },
+    defaultBaud: knobs.baud,
+  };
+  const virtTx = virtTxConfig({
+    profile: knobs.profile,
+    enableColour: knobs.colour,
+    lineAtomic: knobs.lineAtomic,
+    driver: { ...driverTx, channel: wiring.virtTx.driverChannel },
+    clients: wiring.guests.map((g, k) => ({
+      conn: { queue: g.txQueue, data: g.txData, channel: wiring.virtTx.clientChannels[k]! },
+      name: g.pd,
+    })),
+  });
+  const virtRx = virtRxConfig({
+    profile: knobs.profile,
+    driver: { ...driverRx, channel: wiring.virtRx.driverChannel },
+    clients: wiring.guests.map((g, k) => ({
+      queue: g.rxQueue,
+      data: g.rxData,
+      channel: wiring.virtRx.clientChannels[k]!,
+    })),
+  });
+  return { wiring, driver, virtTx, virtRx };
 }

@@ -18,17 +18,11 @@ import {
 } from "@vmmux/microkit-pd";
 import { Pl011Device, Pl011Driver, uartLossPoints } from "@vmmux/pl011-uart";
 import { ORIGIN_KEYBOARD, provenanceTag, tagOrigin } from "@vmmux/sddf-queues";
-import { VirtRx, VirtTx, virtRxConfig, virtTxConfig } from "@vmmux/sddf-serial";
+import { VirtRx, VirtTx } from "@vmmux/sddf-serial";
 import { virtualMachine } from "@vmmux/vmm";
 import { type BuiltGuest, buildGuest } from "../guests.js";
 import type { Scenario, ScenarioGuest } from "../scenario.js";
-import {
-  applyKnobs,
-  connectionRegions,
-  type GuestWiring,
-  type SerialWiring,
-  serialWiring,
-} from "../wiring.js";
+import { applyKnobs, type GuestWiring, serialStackConfigs } from "../wiring.js";
 
 /** What a live guest runs: the VMM's shell from boot, or the scenario's own workload. */
 export type LiveWorkload = "shell" | "scenario";
@@ -158,44 +152,13 @@ export class LiveSystem {
     const { scenario } = options;
     const knobs = scenario.knobs;
     const desc = applyKnobs(loadSystemFile(scenario.systemPath).system, scenario);
-    const wiring: SerialWiring = serialWiring(desc, scenario.guests);
-    const driverTx = connectionRegions("tx", "driver");
-    const driverRx = connectionRegions("rx", "driver");
-    this.driver = new Pl011Driver({
-      profile: knobs.profile,
-      mmioRegion: wiring.driver.uartRegion,
-      irqChannel: wiring.driver.irqChannel,
-      tx: {
-        channel: wiring.driver.txChannel,
-        queueRegion: driverTx.queue,
-        dataRegion: driverTx.data,
-      },
-      rx: {
-        channel: wiring.driver.rxChannel,
-        queueRegion: driverRx.queue,
-        dataRegion: driverRx.data,
-      },
-      defaultBaud: knobs.baud,
-    });
-    const txConfig = virtTxConfig({
-      profile: knobs.profile,
-      enableColour: knobs.colour,
-      lineAtomic: knobs.lineAtomic,
-      driver: { ...driverTx, channel: wiring.virtTx.driverChannel },
-      clients: wiring.guests.map((g, k) => ({
-        conn: { queue: g.txQueue, data: g.txData, channel: wiring.virtTx.clientChannels[k]! },
-        name: g.pd,
-      })),
-    });
-    const rxConfig = virtRxConfig({
-      profile: knobs.profile,
-      driver: { ...driverRx, channel: wiring.virtRx.driverChannel },
-      clients: wiring.guests.map((g, k) => ({
-        queue: g.rxQueue,
-        data: g.rxData,
-        channel: wiring.virtRx.clientChannels[k]!,
-      })),
-    });
+    const {
+      wiring,
+      driver: driverConfig,
+      virtTx: txConfig,
+      virtRx: rxConfig,
+    } = serialStackConfigs(desc, scenario);
+    this.driver = new Pl011Driver(driverConfig);
     this.switchChar = rxConfig.switchChar;
     this.terminateNumChar = rxConfig.terminateNumChar;
     this.virtTx = new VirtTx(txConfig);
