@@ -18,10 +18,14 @@ const workspaceDirs = ["packages", "apps"].flatMap((group) =>
 /** Resolve sibling packages to their TypeScript sources, so tests need no build. */
 const conditions = ["@vmmux/source", "module", "node", "development|production"];
 
+/** CI asks for a machine-readable report beside the usual output (see `.ci/run`). */
+const jsonReport = process.env.VMMUX_JSON_REPORT;
+
 export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions } },
   test: {
+    ...(jsonReport ? { reporters: ["default", "json"], outputFile: { json: jsonReport } } : {}),
     testTimeout: 120_000,
     hookTimeout: 60_000,
     projects: workspaceDirs.map((dir) => ({
