@@ -20,14 +20,14 @@ interface Case {
 
 const base = loadScenario(scenarioPath("sddf-clients.json"));
 const cases: Case[] = [
-  { name: "default (baseline)", scenario: base, options: {} },
-  { name: "default + event log", scenario: base, options: { recordEvents: true } },
-  { name: "default, QEMU UART", scenario: withKnobs(base, { uart: "qemu" }), options: {} },
-  { name: "default, colour off", scenario: withKnobs(base, { colour: false }), options: {} },
+  { name: "sddf-clients (baseline)", scenario: base, options: {} },
+  { name: "sddf-clients + event log", scenario: base, options: { recordEvents: true } },
+  { name: "sddf-clients, QEMU UART", scenario: withKnobs(base, { uart: "qemu" }), options: {} },
+  { name: "sddf-clients, colour off", scenario: withKnobs(base, { colour: false }), options: {} },
   { name: "starved", scenario: loadScenario(scenarioPath("starved.json")), options: {} },
   // Two VMMs with Linux guests that spin through trapped WFIs: far more kernel events.
   {
-    name: "vm (two VMMs)",
+    name: "default: two VMMs",
     scenario: loadScenario(scenarioPath("default.json")),
     options: {},
     repeats: 1,
