@@ -17,11 +17,19 @@ const layers = [
   "@vmmux/virtio-core",
   "@vmmux/microkit-pd",
   "@vmmux/sddf-queues",
+  "@vmmux/profiles",
 ];
-/** `sddf-queues`, `virtio-core` and `microkit-pd` depend on nothing of ours (DESIGN.md). */
+/**
+ * `sddf-queues`, `virtio-core` and `microkit-pd` depend on nothing of ours but the shared
+ * profile vocabulary (`@vmmux/profiles`, the bottom layer, which depends on nothing).
+ */
 const foundations = new Set(["@vmmux/sddf-queues", "@vmmux/virtio-core", "@vmmux/microkit-pd"]);
+const vocabulary = "@vmmux/profiles";
 const allowed = Object.fromEntries(
-  layers.map((name, index) => [name, foundations.has(name) ? [] : layers.slice(index + 1)]),
+  layers.map((name, index) => [
+    name,
+    name === vocabulary ? [] : foundations.has(name) ? [vocabulary] : layers.slice(index + 1),
+  ]),
 );
 
 const problems = [];
