@@ -13,6 +13,7 @@ export type SddfQueueErrorCode =
   | "BAD_CAPACITY"
   | "BAD_QUEUE_REGION"
   | "BAD_TAGS"
+  | "BAD_RANGE"
   | "CORRUPT_PEER_INDEX"
   | "ASSERTION_FAILED";
 
@@ -21,10 +22,13 @@ export abstract class SerialQueueErrorBase extends Error {
   abstract readonly code: SddfQueueErrorCode;
 }
 
-/** The queue was configured with regions or a capacity the sDDF queue cannot use (§2.2, §2.3). */
+/**
+ * The queue was configured with regions or a capacity the sDDF queue cannot use (§2.2, §2.3),
+ * or a batch call was given a range outside the caller's own array (`BAD_RANGE`).
+ */
 export class QueueConfigError extends SerialQueueErrorBase {
   constructor(
-    readonly code: "BAD_CAPACITY" | "BAD_QUEUE_REGION" | "BAD_TAGS",
+    readonly code: "BAD_CAPACITY" | "BAD_QUEUE_REGION" | "BAD_TAGS" | "BAD_RANGE",
     message: string,
   ) {
     super(message);
@@ -36,10 +40,27 @@ export class QueueConfigError extends SerialQueueErrorBase {
 export type QueueIndexField = "tail" | "head";
 
 /**
+ * Why a queue handle is broken (`SerialQueue.broken`): the first peer index found outside
+ * the invariant `0 <= tail - head <= capacity` (§2.3), with the values compared.
+ */
+export interface QueueBreak {
+  readonly code: "CORRUPT_PEER_INDEX";
+  /** The index the peer writes that was found inconsistent. */
+  readonly field: QueueIndexField;
+  /** Value loaded for `field`. */
+  readonly value: number;
+  /** The handle's own index it was compared against. */
+  readonly against: number;
+  readonly capacity: number;
+  /** A one-line human description. */
+  readonly message: string;
+}
+
+/**
  * A shared index read from the queue region puts the queue outside its invariant
  * `0 <= tail - head <= capacity` (mod 2^32, §2.3): length above capacity, or head past tail.
  */
-export class CorruptIndexError extends SerialQueueErrorBase {
+export class CorruptIndexError extends SerialQueueErrorBase implements QueueBreak {
   readonly code = "CORRUPT_PEER_INDEX" as const;
   constructor(
     /** The index that was just loaded and found inconsistent (the one the peer writes). */

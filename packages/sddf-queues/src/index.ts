@@ -5,6 +5,7 @@
  */
 export type {
   QueueAssertion,
+  QueueBreak,
   QueueIndexField,
   SddfQueueError,
   SddfQueueErrorCode,
@@ -28,6 +29,7 @@ export {
   UNTAGGED,
 } from "./provenance.js";
 export type {
+  CorruptIndexPolicy,
   FromRegionsOptions,
   LocalHead,
   LocalTail,
@@ -50,3 +52,4 @@ export type {
   TransferResult,
 } from "./transfer.js";
 export { transferAll, transferAllColour } from "./transfer.js";
+export { Wrapping32 } from "./wrapping.js";

@@ -15,85 +15,52 @@
  * So the queue is correct between two real threads over a SharedArrayBuffer.
  *
  * Hardening (§2.3, DESIGN.md isolation): each load of the index the *other* side writes is
- * checked against `0 <= tail - head <= capacity`; a violation throws `CorruptIndexError`
- * instead of overwriting unread data or reading garbage. Slots are always masked into the
- * data region, so no index value can cause an out-of-bounds access.
+ * checked against `0 <= tail - head <= capacity`. A violation is never acted on: the handle
+ * records it in `broken` and, by `onCorruptIndex`, either throws `CorruptIndexError` (the
+ * default) or stops (`"break"`: every later call moves nothing). Slots are always masked
+ * into the data region, so no index value can cause an out-of-bounds access.
  */
 
-import { CorruptIndexError, QueueAssertionError, QueueConfigError } from "./errors.js";
+import type { QueueBreak } from "./errors.js";
+import { CorruptIndexError, QueueAssertionError } from "./errors.js";
+import type {
+  CorruptIndexPolicy,
+  FromRegionsOptions,
+  LocalHead,
+  LocalTail,
+  RegionLike,
+  SerialQueueOptions,
+} from "./layout.js";
+import {
+  checkGeometry,
+  checkRegion,
+  QUEUE_HEAD_OFFSET,
+  QUEUE_PRODUCER_SIGNALLED_OFFSET,
+  QUEUE_TAIL_OFFSET,
+} from "./layout.js";
 import { UNTAGGED } from "./provenance.js";
+import { checkRange, ringRead, ringWrite } from "./ring.js";
 import { provenanceShadow } from "./shadow.js";
 
-/** Byte offsets of the fields of `serial_queue_t` (§2.1). */
-export const QUEUE_TAIL_OFFSET = 0x0;
-export const QUEUE_HEAD_OFFSET = 0x4;
-export const QUEUE_PRODUCER_SIGNALLED_OFFSET = 0x8;
-/** Size of `serial_queue_t` in bytes (§2.1). */
-export const QUEUE_STRUCT_SIZE = 12;
+export type {
+  CorruptIndexPolicy,
+  FromRegionsOptions,
+  LocalHead,
+  LocalTail,
+  RegionLike,
+  SerialQueueOptions,
+} from "./layout.js";
+export {
+  MAX_CAPACITY,
+  QUEUE_HEAD_OFFSET,
+  QUEUE_PRODUCER_SIGNALLED_OFFSET,
+  QUEUE_STRUCT_SIZE,
+  QUEUE_TAIL_OFFSET,
+} from "./layout.js";
 
 const TAIL = QUEUE_TAIL_OFFSET >> 2;
 const HEAD = QUEUE_HEAD_OFFSET >> 2;
 const SIGNALLED = QUEUE_PRODUCER_SIGNALLED_OFFSET >> 2;
-
-/** Largest capacity: a power of two whose slot mask still fits a positive int32. */
-export const MAX_CAPACITY = 2 ** 30;
-
-const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
-
-export interface SerialQueueOptions {
-  /** Ring size in bytes (power of two); defaults to the data region's length. */
-  capacity?: number;
-  /**
-   * Provenance shadow: one u32 tag per slot (length >= capacity), moved with the bytes by
-   * every operation that moves data. Without it, tags read as `UNTAGGED` and writes drop them.
-   */
-  tags?: Uint32Array;
-  /** Debug-build mode: the C library's `assert`s (§2.4) throw `QueueAssertionError`. */
-  checked?: boolean;
-}
-
-/** A mapped memory region as the runtime describes it. */
-export interface RegionLike {
-  buffer: ArrayBufferLike;
-  byteOffset: number;
-  size: number;
-}
-
-/** Options of `SerialQueue.fromRegions`. */
-export interface FromRegionsOptions {
-  capacity?: number;
-  checked?: boolean;
-  /** Attach the shared provenance shadow of the data region (default true). */
-  provenance?: boolean;
-}
-
-/** A producer's unpublished tail (`enqueueLocal`, then `updateSharedTail`). */
-export interface LocalTail {
-  tail: number;
-}
-
-/** A consumer's unpublished head (`dequeueLocal`, then `updateSharedHead`). */
-export interface LocalHead {
-  head: number;
-}
-
-/** A mapped region must lie inside its buffer; a bad one is a system-building mistake. */
-function checkRegion(what: "queue" | "data", region: RegionLike): void {
-  const { byteOffset, size } = region;
-  if (
-    !Number.isSafeInteger(byteOffset) ||
-    !Number.isSafeInteger(size) ||
-    byteOffset < 0 ||
-    size < 0 ||
-    byteOffset + size > region.buffer.byteLength
-  ) {
-    throw new QueueConfigError(
-      what === "queue" ? "BAD_QUEUE_REGION" : "BAD_CAPACITY",
-      `serial queue: ${what} region of ${size} bytes at byte offset ${byteOffset} does not ` +
-        `fit its buffer of ${region.buffer.byteLength} bytes`,
-    );
-  }
-}
 
 /** Handle on one sDDF serial queue: shared struct + data region + private capacity (§2.2). */
 export class SerialQueue {
@@ -103,59 +70,23 @@ export class SerialQueue {
   /** The provenance shadow of the data region, if any. */
   readonly tags: Uint32Array | undefined;
   readonly checked: boolean;
+  readonly onCorruptIndex: CorruptIndexPolicy;
   private readonly shared: Uint32Array;
   private readonly mask: number;
   private lastTagValue = UNTAGGED;
+  private breakRecord: QueueBreak | undefined = undefined;
+  /** Set once a corrupt index was seen under `"break"`: every call is a no-op. */
+  private halted = false;
 
   constructor(queueRegion: Uint8Array, data: Uint8Array, options: SerialQueueOptions = {}) {
-    if (!HOST_LITTLE_ENDIAN) {
-      throw new QueueConfigError("BAD_QUEUE_REGION", "serial queue: host is not little-endian");
-    }
-    if (queueRegion.byteLength < QUEUE_STRUCT_SIZE) {
-      throw new QueueConfigError(
-        "BAD_QUEUE_REGION",
-        `serial queue: queue region of ${queueRegion.byteLength} bytes is smaller than ` +
-          `serial_queue_t (${QUEUE_STRUCT_SIZE} bytes)`,
-      );
-    }
-    if (queueRegion.byteOffset % 4 !== 0) {
-      throw new QueueConfigError(
-        "BAD_QUEUE_REGION",
-        `serial queue: queue region at byte offset 0x${queueRegion.byteOffset.toString(16)} ` +
-          "is not 4-byte aligned",
-      );
-    }
-    const capacity = options.capacity ?? data.length;
-    if (
-      !Number.isInteger(capacity) ||
-      capacity <= 0 ||
-      capacity > MAX_CAPACITY ||
-      (capacity & (capacity - 1)) !== 0
-    ) {
-      throw new QueueConfigError(
-        "BAD_CAPACITY",
-        `serial queue: capacity ${capacity} is not a power of two in [1, 2^30]`,
-      );
-    }
-    if (data.length < capacity) {
-      throw new QueueConfigError(
-        "BAD_CAPACITY",
-        `serial queue: data region of ${data.length} bytes is smaller than capacity ${capacity}`,
-      );
-    }
-    if (options.tags !== undefined && options.tags.length < capacity) {
-      throw new QueueConfigError(
-        "BAD_TAGS",
-        `serial queue: provenance shadow of ${options.tags.length} tags is shorter than ` +
-          `capacity ${capacity}`,
-      );
-    }
+    const capacity = checkGeometry(queueRegion, data, options);
     this.shared = new Uint32Array(queueRegion.buffer, queueRegion.byteOffset, 3);
     this.data = data;
     this.tags = options.tags;
     this.capacity = capacity;
     this.mask = capacity - 1;
     this.checked = options.checked ?? false;
+    this.onCorruptIndex = options.onCorruptIndex ?? "throw";
   }
 
   /**
@@ -179,8 +110,17 @@ export class SerialQueue {
     return new SerialQueue(queueBytes, data, {
       capacity,
       checked: options.checked ?? false,
+      onCorruptIndex: options.onCorruptIndex ?? "throw",
       ...(tags === undefined ? {} : { tags }),
     });
+  }
+
+  /**
+   * Either side: why this handle is broken (the first corrupt peer index it loaded, §2.3),
+   * or `undefined` while the queue is sound. Sticky: a queue is never repaired.
+   */
+  get broken(): QueueBreak | undefined {
+    return this.breakRecord;
   }
 
   /** Shared `tail` (offset 0x0), written by the producer. */
@@ -220,69 +160,69 @@ export class SerialQueue {
 
   /** Consumer: `tail - head` (`serial_queue_length_consumer`). */
   lengthConsumer(): number {
+    if (this.halted) return 0;
     const head = Atomics.load(this.shared, HEAD);
-    return (this.loadTail(head) - head) >>> 0;
+    const tail = this.peerTail(head);
+    return tail < 0 ? 0 : (tail - head) >>> 0;
   }
 
   /** Producer: `tail - head` (`serial_queue_length_producer`). */
   lengthProducer(): number {
+    if (this.halted) return 0;
     const tail = Atomics.load(this.shared, TAIL);
-    return (tail - this.loadHead(tail)) >>> 0;
+    const head = this.peerHead(tail);
+    return head < 0 ? 0 : (tail - head) >>> 0;
   }
 
   /** Consumer: `localHead == tail`; without a local head, the shared head is used. */
   empty(localHead?: number): boolean {
+    if (this.halted) return true;
     const head = localHead === undefined ? Atomics.load(this.shared, HEAD) : localHead >>> 0;
-    return this.loadTail(head) === head;
+    const tail = this.peerTail(head);
+    return tail < 0 || tail === head;
   }
 
   /** Producer: `localTail - head == capacity`; without a local tail, the shared tail is used. */
   full(localTail?: number): boolean {
+    if (this.halted) return true;
     const tail = localTail === undefined ? Atomics.load(this.shared, TAIL) : localTail >>> 0;
-    return (tail - this.loadHead(tail)) >>> 0 === this.capacity;
+    const head = this.peerHead(tail);
+    return head < 0 || (tail - head) >>> 0 === this.capacity;
   }
 
   /** Producer: store `byte` (and `tag`) at slot `tail`, then publish `tail + 1`; false if full. */
   enqueue(byte: number, tag: number = UNTAGGED): boolean {
+    if (this.halted) return false;
     const tail = Atomics.load(this.shared, TAIL);
-    if ((tail - this.loadHead(tail)) >>> 0 === this.capacity) return false;
-    const slot = tail & this.mask;
-    this.data[slot] = byte;
-    if (this.tags !== undefined) this.tags[slot] = tag;
+    if (!this.storeAt(tail, byte, tag)) return false;
     Atomics.store(this.shared, TAIL, (tail + 1) >>> 0);
     return true;
   }
 
   /** Producer: store at slot `local.tail` and advance it; nothing is published. */
   enqueueLocal(local: LocalTail, byte: number, tag: number = UNTAGGED): boolean {
+    if (this.halted) return false;
     const tail = local.tail >>> 0;
-    if ((tail - this.loadHead(tail)) >>> 0 === this.capacity) return false;
-    const slot = tail & this.mask;
-    this.data[slot] = byte;
-    if (this.tags !== undefined) this.tags[slot] = tag;
+    if (!this.storeAt(tail, byte, tag)) return false;
     local.tail = (tail + 1) >>> 0;
     return true;
   }
 
   /** Consumer: read slot `head`, then publish `head + 1`; `undefined` if empty. Tag: `lastTag`. */
   dequeue(): number | undefined {
+    if (this.halted) return undefined;
     const head = Atomics.load(this.shared, HEAD);
-    if (this.loadTail(head) === head) return undefined;
-    const slot = head & this.mask;
-    const byte = this.data[slot]!;
-    this.lastTagValue = this.tags === undefined ? UNTAGGED : this.tags[slot]!;
-    Atomics.store(this.shared, HEAD, (head + 1) >>> 0);
+    const byte = this.loadAt(head);
+    if (byte !== undefined) Atomics.store(this.shared, HEAD, (head + 1) >>> 0);
     return byte;
   }
 
   /** Consumer: read slot `local.head` and advance it; nothing is published. Tag: `lastTag`. */
   dequeueLocal(local: LocalHead): number | undefined {
+    if (this.halted) return undefined;
     const head = local.head >>> 0;
-    if (this.loadTail(head) === head) return undefined;
-    const slot = head & this.mask;
-    const byte = this.data[slot]!;
-    this.lastTagValue = this.tags === undefined ? UNTAGGED : this.tags[slot]!;
-    local.head = (head + 1) >>> 0;
+    const byte = this.loadAt(head);
+    if (byte !== undefined) local.head = (head + 1) >>> 0;
     return byte;
   }
 
@@ -291,10 +231,12 @@ export class SerialQueue {
    * that the tail does not move backwards and the length stays within capacity.
    */
   updateSharedTail(localTail: number): void {
+    if (this.halted) return;
     const next = localTail >>> 0;
     if (this.checked) {
       const tail = Atomics.load(this.shared, TAIL);
-      const head = this.loadHead(tail);
+      const head = this.peerHead(tail);
+      if (head < 0) return;
       const before = (tail - head) >>> 0;
       const after = (next - head) >>> 0;
       if (after < before) {
@@ -318,10 +260,12 @@ export class SerialQueue {
    * that the head does not move backwards (nor past the tail).
    */
   updateSharedHead(localHead: number): void {
+    if (this.halted) return;
     const next = localHead >>> 0;
     if (this.checked) {
       const head = Atomics.load(this.shared, HEAD);
-      const tail = this.loadTail(head);
+      const tail = this.peerTail(head);
+      if (tail < 0) return;
       if ((tail - next) >>> 0 > (tail - head) >>> 0) {
         throw new QueueAssertionError(
           "update_shared_head: head moves backwards or past tail",
@@ -334,49 +278,106 @@ export class SerialQueue {
 
   /** Consumer: bytes readable from slot `head` without wrapping. */
   contiguousLength(): number {
+    if (this.halted) return 0;
     const head = Atomics.load(this.shared, HEAD);
-    const length = (this.loadTail(head) - head) >>> 0;
-    return Math.min(this.capacity - (head & this.mask), length);
+    const tail = this.peerTail(head);
+    if (tail < 0) return 0;
+    return Math.min(this.capacity - (head & this.mask), (tail - head) >>> 0);
   }
 
   /** Producer: `capacity - length`. */
   free(): number {
+    if (this.halted) return 0;
     const tail = Atomics.load(this.shared, TAIL);
-    return this.capacity - ((tail - this.loadHead(tail)) >>> 0);
+    const head = this.peerHead(tail);
+    return head < 0 ? 0 : this.capacity - ((tail - head) >>> 0);
   }
 
   /** Producer: bytes writable from slot `tail` (shared) without wrapping. */
   contiguousFree(): number {
+    if (this.halted) return 0;
     const tail = Atomics.load(this.shared, TAIL);
-    const free = this.capacity - ((tail - this.loadHead(tail)) >>> 0);
-    return Math.min(this.capacity - (tail & this.mask), free);
+    const head = this.peerHead(tail);
+    if (head < 0) return 0;
+    return Math.min(this.capacity - (tail & this.mask), this.capacity - ((tail - head) >>> 0));
   }
 
   /**
-   * Producer: copy `min(src.length, free)` bytes at slot `tail` (splitting at the end of the
-   * ring) and publish the new tail once. Silently truncates, like `serial_enqueue_batch`.
-   * Works from the shared tail: do not mix with unpublished `enqueueLocal`s.
-   * `srcTags` gives one tag per byte, or one tag for all of them; default `UNTAGGED`.
-   * Returns the number of bytes copied.
+   * Producer: copy `min(count, free)` bytes of `src[from ..]` at slot `tail` (splitting at
+   * the end of the ring) and publish the new tail once (`serial_enqueue_batch`, §2.4).
+   * Silently truncates, like the C call. Works from the shared tail: do not mix with
+   * unpublished `enqueueLocal`s. `srcTags` gives one tag per byte (indexed like `src`), or
+   * one tag for all of them; default `UNTAGGED`. Returns the number of bytes copied.
    */
-  enqueueBatch(src: Uint8Array, srcTags?: Uint32Array | number): number {
-    if (typeof srcTags === "object" && srcTags.length < src.length) {
-      throw new QueueConfigError(
-        "BAD_TAGS",
-        `serial queue: enqueue_batch given ${srcTags.length} tags for ${src.length} bytes`,
-      );
-    }
+  enqueueBatch(
+    src: Uint8Array,
+    srcTags?: Uint32Array | number,
+    from = 0,
+    count: number = src.length - from,
+  ): number {
+    checkRange(src.length, from, count, srcTags);
+    if (this.halted) return 0;
     const tail = Atomics.load(this.shared, TAIL);
-    const free = this.capacity - ((tail - this.loadHead(tail)) >>> 0);
-    const n = Math.min(src.length, free);
-    if (n === 0) return 0;
-    const slot = tail & this.mask;
-    const first = Math.min(n, this.capacity - slot);
-    if (first === src.length) this.data.set(src, slot);
-    else this.data.set(src.subarray(0, first), slot);
-    if (first < n) this.data.set(src.subarray(first, n), 0);
-    if (this.tags !== undefined) this.copyTagsIn(slot, first, n, srcTags);
-    this.publishTail((tail + n) >>> 0);
+    const n = this.copyIn(tail, src, srcTags, from, count);
+    if (n > 0) this.publishTail((tail + n) >>> 0);
+    return n;
+  }
+
+  /**
+   * Producer: `enqueueBatch` at `local.tail`, advancing it; nothing is published (the batch
+   * mirror of `enqueueLocal`; publish with `updateSharedTail`). Returns the count copied.
+   */
+  enqueueBatchLocal(
+    local: LocalTail,
+    src: Uint8Array,
+    srcTags?: Uint32Array | number,
+    from = 0,
+    count: number = src.length - from,
+  ): number {
+    checkRange(src.length, from, count, srcTags);
+    if (this.halted) return 0;
+    const tail = local.tail >>> 0;
+    const n = this.copyIn(tail, src, srcTags, from, count);
+    local.tail = (tail + n) >>> 0;
+    return n;
+  }
+
+  /**
+   * Consumer: copy up to `max` bytes from slots `[head, tail)` into `dst[at ..]` (and their
+   * provenance tags into `dstTags[at ..]`, `UNTAGGED` without a shadow), then publish the
+   * new head once: the consumer mirror of `serial_enqueue_batch` (§2.4), equal to that many
+   * `serial_dequeue`s. Returns the number of bytes copied; 0 when empty.
+   */
+  dequeueBatch(
+    dst: Uint8Array,
+    dstTags?: Uint32Array,
+    at = 0,
+    max: number = dst.length - at,
+  ): number {
+    checkRange(dst.length, at, max, dstTags);
+    if (this.halted) return 0;
+    const head = Atomics.load(this.shared, HEAD);
+    const n = this.copyOut(head, dst, dstTags, at, max);
+    if (n > 0) this.publishHead((head + n) >>> 0);
+    return n;
+  }
+
+  /**
+   * Consumer: `dequeueBatch` from `local.head`, advancing it; nothing is published (the
+   * batch mirror of `dequeueLocal`; publish with `updateSharedHead`).
+   */
+  dequeueBatchLocal(
+    local: LocalHead,
+    dst: Uint8Array,
+    dstTags?: Uint32Array,
+    at = 0,
+    max: number = dst.length - at,
+  ): number {
+    checkRange(dst.length, at, max, dstTags);
+    if (this.halted) return 0;
+    const head = local.head >>> 0;
+    const n = this.copyOut(head, dst, dstTags, at, max);
+    local.head = (head + n) >>> 0;
     return n;
   }
 
@@ -385,11 +386,13 @@ export class SerialQueue {
    * `producer_signalled`. The seq_cst store stands for the C store + seq_cst fence (§3.3).
    */
   requestConsumerSignal(): void {
+    if (this.halted) return;
     Atomics.store(this.shared, SIGNALLED, 0);
   }
 
   /** Consumer (right before notifying), or producer whose re-check succeeded: store 1. */
   cancelConsumerSignal(): void {
+    if (this.halted) return;
     Atomics.store(this.shared, SIGNALLED, 1);
   }
 
@@ -399,24 +402,57 @@ export class SerialQueue {
    * store-buffering pair that forbids a lost wake-up (§3.3).
    */
   requireConsumerSignal(): boolean {
+    if (this.halted) return false;
     return Atomics.load(this.shared, SIGNALLED) === 0;
   }
 
-  private copyTagsIn(
-    slot: number,
-    first: number,
-    n: number,
+  /** Store one byte at free-running `tail` unless full; false if full or broken. */
+  private storeAt(tail: number, byte: number, tag: number): boolean {
+    const head = this.peerHead(tail);
+    if (head < 0 || (tail - head) >>> 0 === this.capacity) return false;
+    const slot = tail & this.mask;
+    this.data[slot] = byte;
+    if (this.tags !== undefined) this.tags[slot] = tag;
+    return true;
+  }
+
+  /** Read the byte at free-running `head` unless empty, setting `lastTag`. */
+  private loadAt(head: number): number | undefined {
+    const tail = this.peerTail(head);
+    if (tail < 0 || tail === head) return undefined;
+    const slot = head & this.mask;
+    this.lastTagValue = this.tags === undefined ? UNTAGGED : this.tags[slot]!;
+    return this.data[slot]!;
+  }
+
+  /** Copy up to `count` bytes in at free-running `tail` (wrapping); returns the count. */
+  private copyIn(
+    tail: number,
+    src: Uint8Array,
     srcTags: Uint32Array | number | undefined,
-  ): void {
-    const tags = this.tags!;
-    if (typeof srcTags === "object") {
-      tags.set(srcTags.subarray(0, first), slot);
-      if (first < n) tags.set(srcTags.subarray(first, n), 0);
-    } else {
-      const tag = srcTags ?? UNTAGGED;
-      tags.fill(tag, slot, slot + first);
-      if (first < n) tags.fill(tag, 0, n - first);
-    }
+    from: number,
+    count: number,
+  ): number {
+    const head = this.peerHead(tail);
+    if (head < 0) return 0;
+    const n = Math.min(count, this.capacity - ((tail - head) >>> 0));
+    if (n > 0) ringWrite(this, tail & this.mask, n, src, srcTags, from);
+    return Math.max(n, 0);
+  }
+
+  /** Copy up to `max` bytes out from free-running `head` (wrapping); returns the count. */
+  private copyOut(
+    head: number,
+    dst: Uint8Array,
+    dstTags: Uint32Array | undefined,
+    at: number,
+    max: number,
+  ): number {
+    const tail = this.peerTail(head);
+    if (tail < 0) return 0;
+    const n = Math.min(max, (tail - head) >>> 0);
+    if (n > 0) ringRead(this, head & this.mask, n, dst, dstTags, at);
+    return Math.max(n, 0);
   }
 
   /** Publish a tail computed from free space; checked mode runs the debug asserts. */
@@ -425,21 +461,35 @@ export class SerialQueue {
     else Atomics.store(this.shared, TAIL, next);
   }
 
-  /** Consumer-side load of the producer's `tail`, validated against the consumer's head. */
-  private loadTail(ownHead: number): number {
+  /** Publish a head computed from the length; checked mode runs the debug asserts. */
+  private publishHead(next: number): void {
+    if (this.checked) this.updateSharedHead(next);
+    else Atomics.store(this.shared, HEAD, next);
+  }
+
+  /**
+   * Consumer-side load of the producer's `tail`, validated against the consumer's head;
+   * -1 when it is corrupt and the handle breaks instead of throwing.
+   */
+  private peerTail(ownHead: number): number {
     const tail = Atomics.load(this.shared, TAIL);
-    if ((tail - ownHead) >>> 0 > this.capacity) {
-      throw new CorruptIndexError("tail", tail, ownHead, this.capacity);
-    }
+    if ((tail - ownHead) >>> 0 > this.capacity) return this.corrupt("tail", tail, ownHead);
     return tail;
   }
 
   /** Producer-side load of the consumer's `head`, validated against the producer's tail. */
-  private loadHead(ownTail: number): number {
+  private peerHead(ownTail: number): number {
     const head = Atomics.load(this.shared, HEAD);
-    if ((ownTail - head) >>> 0 > this.capacity) {
-      throw new CorruptIndexError("head", head, ownTail, this.capacity);
-    }
+    if ((ownTail - head) >>> 0 > this.capacity) return this.corrupt("head", head, ownTail);
     return head;
+  }
+
+  /** Record the first violation; then throw, or halt the handle and return -1. */
+  private corrupt(field: "tail" | "head", value: number, against: number): number {
+    const error = new CorruptIndexError(field, value, against, this.capacity);
+    this.breakRecord ??= error;
+    if (this.onCorruptIndex === "throw") throw error;
+    this.halted = true;
+    return -1;
   }
 }
