@@ -181,14 +181,27 @@ describe("broken: the sticky record of a corrupt peer index", () => {
     expect(producer.tail).toBe(101);
   });
 
-  it("under the default 'throw', the break is recorded and each corrupt load still throws", () => {
+  it("under the default 'throw', each corrupt load throws and nothing is recorded", () => {
     const { consumer, view } = pair(4);
     view.setUint32(0, 5, true);
     expect(() => consumer.dequeueBatch(new Uint8Array(1))).toThrow(CorruptIndexError);
-    expect(consumer.broken).toMatchObject({ field: "tail", value: 5 });
     view.setUint32(0, 6, true);
     expect(() => consumer.lengthConsumer()).toThrow(/corrupt tail 0x6/);
-    expect(consumer.broken?.value).toBe(5);
+    expect(consumer.broken).toBeUndefined();
+  });
+
+  it("recover() clears the record; the next call validates the peer's index again", () => {
+    const { producer, consumer, view } = pair(4, 0, { onCorruptIndex: "break" });
+    producer.enqueueBatch(Uint8Array.from([1, 2]));
+    view.setUint32(0, 9, true);
+    expect(consumer.dequeue()).toBeUndefined();
+    consumer.recover();
+    expect(consumer.broken).toBeUndefined();
+    expect(consumer.lengthConsumer()).toBe(0);
+    expect(consumer.broken?.value).toBe(9);
+    view.setUint32(0, 2, true);
+    consumer.recover();
+    expect(consumer.dequeue()).toBe(1);
   });
 
   it("fromRegions passes the policy on", () => {

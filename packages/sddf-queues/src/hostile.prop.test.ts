@@ -55,7 +55,12 @@ const arbAction: fc.Arbitrary<Action> = fc.oneof(
   }),
 );
 
-function hostileProperty(factory: Factory) {
+/**
+ * `sticky`: the queue runs under `onCorruptIndex: "break"`; then no call may throw at all,
+ * and once `broken` is set no call may change the ring, the shared words or the peer queue
+ * of a transfer (a broken queue moves nothing, in either direction).
+ */
+function hostileProperty(factory: Factory, sticky = false) {
   return fc.property(
     arbCapacity(0, 6),
     arbStartIndex(),
@@ -67,11 +72,16 @@ function hostileProperty(factory: Factory) {
       words.setUint32(4, start, true);
       const data = new Uint8Array(capacity + GUARD).fill(GUARD_BYTE);
       const tags = new Uint32Array(capacity + GUARD).fill(GUARD_TAG);
-      const q = factory(region, data, { capacity, tags });
+      const q = factory(region, data, {
+        capacity,
+        tags,
+        ...(sticky ? { onCorruptIndex: "break" as const } : {}),
+      });
       const other = new SerialQueue(new Uint8Array(12), new Uint8Array(64));
       const inBounds = (what: string, n: number, max = capacity) => {
         if (!(Number.isInteger(n) && n >= 0 && n <= max)) throw new Error(`${what} = ${n}`);
       };
+      const snapshot = () => `${[...region]}|${[...data]}|${[...tags]}`;
       for (const action of actions) {
         if (action.kind === "peer") {
           const offset = action.field * 4;
@@ -79,6 +89,7 @@ function hostileProperty(factory: Factory) {
           words.setUint32(offset, (base + action.value) >>> 0, true);
           continue;
         }
+        const frozen = q.broken === undefined ? undefined : snapshot();
         try {
           switch (action.op) {
             case "enqueue":
@@ -107,13 +118,20 @@ function hostileProperty(factory: Factory) {
             case "transferOut": {
               const r = transferAll(other, q);
               inBounds("moved + dropped", r.moved + r.dropped);
+              if (frozen !== undefined)
+                inBounds("moved from a broken queue", r.moved + r.dropped, 0);
               other.updateSharedHead(other.tail);
               break;
             }
-            case "transferIn":
+            case "transferIn": {
               other.enqueueBatch(new Uint8Array(action.size % 64).fill(9));
+              const head = other.head;
               transferAll(q, other);
+              if (frozen !== undefined && other.head !== head) {
+                throw new Error("a broken queue consumed its source");
+              }
               break;
+            }
             case "free":
               inBounds("free", q.free());
               break;
@@ -137,7 +155,10 @@ function hostileProperty(factory: Factory) {
               break;
           }
         } catch (e) {
-          if (!(e instanceof CorruptIndexError)) throw e;
+          if (sticky || !(e instanceof CorruptIndexError)) throw e;
+        }
+        if (frozen !== undefined && snapshot() !== frozen) {
+          throw new Error(`${action.op} changed state after the queue broke`);
         }
         for (let i = capacity; i < data.length; i++) {
           if (data[i] !== GUARD_BYTE || tags[i] !== GUARD_TAG) {
@@ -153,6 +174,13 @@ describe("queue against a hostile peer", () => {
   it("contains any index a peer writes: bounded results or CorruptIndexError, nothing else", () => {
     fc.assert(
       hostileProperty((r, d, o) => new SerialQueue(r, d, o)),
+      { numRuns, seed },
+    );
+  });
+
+  it("under onCorruptIndex 'break': never throws, and a broken queue changes nothing", () => {
+    fc.assert(
+      hostileProperty((r, d, o) => new SerialQueue(r, d, o), true),
       { numRuns, seed },
     );
   });

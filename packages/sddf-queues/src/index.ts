@@ -47,9 +47,10 @@ export {
 export { provenanceShadow } from "./shadow.js";
 export type {
   ColourTransferResult,
+  TransferBound,
   TransferOptions,
   TransferOverflow,
   TransferResult,
 } from "./transfer.js";
-export { transferAll, transferAllColour } from "./transfer.js";
+export { ChunkTransfer, transferAll, transferAllColour } from "./transfer.js";
 export { Wrapping32 } from "./wrapping.js";

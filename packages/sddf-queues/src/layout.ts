@@ -33,11 +33,11 @@ export interface SerialQueueOptions {
 
 /**
  * What a handle does when it loads a peer index outside `0 <= tail - head <= capacity`
- * (§2.3 "a model should assert"). Either way the first violation is kept in `broken`.
+ * (§2.3 "a model should assert").
  * - `"throw"`: every load that sees a corrupt index throws `CorruptIndexError`.
- * - `"break"`: the handle stops for good: from then on every call is a no-op that moves
- *   nothing (lengths and free space 0, `empty` and `full` true, no publish, no signal), and
- *   callers test `broken` instead of catching.
+ * - `"break"`: the handle records why in `broken` and stops: from then on (until `recover()`)
+ *   every call is a no-op that moves nothing (lengths and free space 0, `empty` and `full`
+ *   true, no publish, no signal), and callers test `broken` instead of catching.
  */
 export type CorruptIndexPolicy = "throw" | "break";
 

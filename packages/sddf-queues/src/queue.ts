@@ -15,10 +15,10 @@
  * So the queue is correct between two real threads over a SharedArrayBuffer.
  *
  * Hardening (§2.3, DESIGN.md isolation): each load of the index the *other* side writes is
- * checked against `0 <= tail - head <= capacity`. A violation is never acted on: the handle
- * records it in `broken` and, by `onCorruptIndex`, either throws `CorruptIndexError` (the
- * default) or stops (`"break"`: every later call moves nothing). Slots are always masked
- * into the data region, so no index value can cause an out-of-bounds access.
+ * checked against `0 <= tail - head <= capacity`. A violation is never acted on: by
+ * `onCorruptIndex` the handle throws `CorruptIndexError` (the default) or stops and records
+ * why in `broken` (`"break"`: every later call moves nothing). Slots are always masked into
+ * the data region, so no index value can cause an out-of-bounds access.
  */
 
 import type { QueueBreak } from "./errors.js";
@@ -74,9 +74,8 @@ export class SerialQueue {
   private readonly shared: Uint32Array;
   private readonly mask: number;
   private lastTagValue = UNTAGGED;
+  /** Set once a corrupt index was seen under `"break"`: every call is then a no-op. */
   private breakRecord: QueueBreak | undefined = undefined;
-  /** Set once a corrupt index was seen under `"break"`: every call is a no-op. */
-  private halted = false;
 
   constructor(queueRegion: Uint8Array, data: Uint8Array, options: SerialQueueOptions = {}) {
     const capacity = checkGeometry(queueRegion, data, options);
@@ -116,11 +115,21 @@ export class SerialQueue {
   }
 
   /**
-   * Either side: why this handle is broken (the first corrupt peer index it loaded, §2.3),
-   * or `undefined` while the queue is sound. Sticky: a queue is never repaired.
+   * Either side, under `onCorruptIndex: "break"`: why this handle stopped (the corrupt peer
+   * index it loaded, §2.3), or `undefined` while it works. Sticky until `recover()`.
+   * Always `undefined` under `"throw"`, where the error carries the same record.
    */
   get broken(): QueueBreak | undefined {
     return this.breakRecord;
+  }
+
+  /**
+   * Either side: clear `broken`, so the next call loads and validates the peer's index
+   * afresh. For a PD that contains a peer for one operation rather than for good (the
+   * virtualisers give their driver another try on its next notification).
+   */
+  recover(): void {
+    this.breakRecord = undefined;
   }
 
   /** Shared `tail` (offset 0x0), written by the producer. */
@@ -160,7 +169,7 @@ export class SerialQueue {
 
   /** Consumer: `tail - head` (`serial_queue_length_consumer`). */
   lengthConsumer(): number {
-    if (this.halted) return 0;
+    if (this.breakRecord !== undefined) return 0;
     const head = Atomics.load(this.shared, HEAD);
     const tail = this.peerTail(head);
     return tail < 0 ? 0 : (tail - head) >>> 0;
@@ -168,7 +177,7 @@ export class SerialQueue {
 
   /** Producer: `tail - head` (`serial_queue_length_producer`). */
   lengthProducer(): number {
-    if (this.halted) return 0;
+    if (this.breakRecord !== undefined) return 0;
     const tail = Atomics.load(this.shared, TAIL);
     const head = this.peerHead(tail);
     return head < 0 ? 0 : (tail - head) >>> 0;
@@ -176,7 +185,7 @@ export class SerialQueue {
 
   /** Consumer: `localHead == tail`; without a local head, the shared head is used. */
   empty(localHead?: number): boolean {
-    if (this.halted) return true;
+    if (this.breakRecord !== undefined) return true;
     const head = localHead === undefined ? Atomics.load(this.shared, HEAD) : localHead >>> 0;
     const tail = this.peerTail(head);
     return tail < 0 || tail === head;
@@ -184,7 +193,7 @@ export class SerialQueue {
 
   /** Producer: `localTail - head == capacity`; without a local tail, the shared tail is used. */
   full(localTail?: number): boolean {
-    if (this.halted) return true;
+    if (this.breakRecord !== undefined) return true;
     const tail = localTail === undefined ? Atomics.load(this.shared, TAIL) : localTail >>> 0;
     const head = this.peerHead(tail);
     return head < 0 || (tail - head) >>> 0 === this.capacity;
@@ -192,7 +201,7 @@ export class SerialQueue {
 
   /** Producer: store `byte` (and `tag`) at slot `tail`, then publish `tail + 1`; false if full. */
   enqueue(byte: number, tag: number = UNTAGGED): boolean {
-    if (this.halted) return false;
+    if (this.breakRecord !== undefined) return false;
     const tail = Atomics.load(this.shared, TAIL);
     if (!this.storeAt(tail, byte, tag)) return false;
     Atomics.store(this.shared, TAIL, (tail + 1) >>> 0);
@@ -201,7 +210,7 @@ export class SerialQueue {
 
   /** Producer: store at slot `local.tail` and advance it; nothing is published. */
   enqueueLocal(local: LocalTail, byte: number, tag: number = UNTAGGED): boolean {
-    if (this.halted) return false;
+    if (this.breakRecord !== undefined) return false;
     const tail = local.tail >>> 0;
     if (!this.storeAt(tail, byte, tag)) return false;
     local.tail = (tail + 1) >>> 0;
@@ -210,7 +219,7 @@ export class SerialQueue {
 
   /** Consumer: read slot `head`, then publish `head + 1`; `undefined` if empty. Tag: `lastTag`. */
   dequeue(): number | undefined {
-    if (this.halted) return undefined;
+    if (this.breakRecord !== undefined) return undefined;
     const head = Atomics.load(this.shared, HEAD);
     const byte = this.loadAt(head);
     if (byte !== undefined) Atomics.store(this.shared, HEAD, (head + 1) >>> 0);
@@ -219,7 +228,7 @@ export class SerialQueue {
 
   /** Consumer: read slot `local.head` and advance it; nothing is published. Tag: `lastTag`. */
   dequeueLocal(local: LocalHead): number | undefined {
-    if (this.halted) return undefined;
+    if (this.breakRecord !== undefined) return undefined;
     const head = local.head >>> 0;
     const byte = this.loadAt(head);
     if (byte !== undefined) local.head = (head + 1) >>> 0;
@@ -231,7 +240,7 @@ export class SerialQueue {
    * that the tail does not move backwards and the length stays within capacity.
    */
   updateSharedTail(localTail: number): void {
-    if (this.halted) return;
+    if (this.breakRecord !== undefined) return;
     const next = localTail >>> 0;
     if (this.checked) {
       const tail = Atomics.load(this.shared, TAIL);
@@ -260,7 +269,7 @@ export class SerialQueue {
    * that the head does not move backwards (nor past the tail).
    */
   updateSharedHead(localHead: number): void {
-    if (this.halted) return;
+    if (this.breakRecord !== undefined) return;
     const next = localHead >>> 0;
     if (this.checked) {
       const head = Atomics.load(this.shared, HEAD);
@@ -278,7 +287,7 @@ export class SerialQueue {
 
   /** Consumer: bytes readable from slot `head` without wrapping. */
   contiguousLength(): number {
-    if (this.halted) return 0;
+    if (this.breakRecord !== undefined) return 0;
     const head = Atomics.load(this.shared, HEAD);
     const tail = this.peerTail(head);
     if (tail < 0) return 0;
@@ -287,7 +296,7 @@ export class SerialQueue {
 
   /** Producer: `capacity - length`. */
   free(): number {
-    if (this.halted) return 0;
+    if (this.breakRecord !== undefined) return 0;
     const tail = Atomics.load(this.shared, TAIL);
     const head = this.peerHead(tail);
     return head < 0 ? 0 : this.capacity - ((tail - head) >>> 0);
@@ -295,7 +304,7 @@ export class SerialQueue {
 
   /** Producer: bytes writable from slot `tail` (shared) without wrapping. */
   contiguousFree(): number {
-    if (this.halted) return 0;
+    if (this.breakRecord !== undefined) return 0;
     const tail = Atomics.load(this.shared, TAIL);
     const head = this.peerHead(tail);
     if (head < 0) return 0;
@@ -316,7 +325,7 @@ export class SerialQueue {
     count: number = src.length - from,
   ): number {
     checkRange(src.length, from, count, srcTags);
-    if (this.halted) return 0;
+    if (this.breakRecord !== undefined) return 0;
     const tail = Atomics.load(this.shared, TAIL);
     const n = this.copyIn(tail, src, srcTags, from, count);
     if (n > 0) this.publishTail((tail + n) >>> 0);
@@ -335,7 +344,7 @@ export class SerialQueue {
     count: number = src.length - from,
   ): number {
     checkRange(src.length, from, count, srcTags);
-    if (this.halted) return 0;
+    if (this.breakRecord !== undefined) return 0;
     const tail = local.tail >>> 0;
     const n = this.copyIn(tail, src, srcTags, from, count);
     local.tail = (tail + n) >>> 0;
@@ -355,7 +364,7 @@ export class SerialQueue {
     max: number = dst.length - at,
   ): number {
     checkRange(dst.length, at, max, dstTags);
-    if (this.halted) return 0;
+    if (this.breakRecord !== undefined) return 0;
     const head = Atomics.load(this.shared, HEAD);
     const n = this.copyOut(head, dst, dstTags, at, max);
     if (n > 0) this.publishHead((head + n) >>> 0);
@@ -374,7 +383,7 @@ export class SerialQueue {
     max: number = dst.length - at,
   ): number {
     checkRange(dst.length, at, max, dstTags);
-    if (this.halted) return 0;
+    if (this.breakRecord !== undefined) return 0;
     const head = local.head >>> 0;
     const n = this.copyOut(head, dst, dstTags, at, max);
     local.head = (head + n) >>> 0;
@@ -386,13 +395,13 @@ export class SerialQueue {
    * `producer_signalled`. The seq_cst store stands for the C store + seq_cst fence (§3.3).
    */
   requestConsumerSignal(): void {
-    if (this.halted) return;
+    if (this.breakRecord !== undefined) return;
     Atomics.store(this.shared, SIGNALLED, 0);
   }
 
   /** Consumer (right before notifying), or producer whose re-check succeeded: store 1. */
   cancelConsumerSignal(): void {
-    if (this.halted) return;
+    if (this.breakRecord !== undefined) return;
     Atomics.store(this.shared, SIGNALLED, 1);
   }
 
@@ -402,7 +411,7 @@ export class SerialQueue {
    * store-buffering pair that forbids a lost wake-up (§3.3).
    */
   requireConsumerSignal(): boolean {
-    if (this.halted) return false;
+    if (this.breakRecord !== undefined) return false;
     return Atomics.load(this.shared, SIGNALLED) === 0;
   }
 
@@ -484,12 +493,11 @@ export class SerialQueue {
     return head;
   }
 
-  /** Record the first violation; then throw, or halt the handle and return -1. */
+  /** Throw, or record the violation, halt the handle and return -1. */
   private corrupt(field: "tail" | "head", value: number, against: number): number {
     const error = new CorruptIndexError(field, value, against, this.capacity);
-    this.breakRecord ??= error;
     if (this.onCorruptIndex === "throw") throw error;
-    this.halted = true;
+    this.breakRecord = error;
     return -1;
   }
 }

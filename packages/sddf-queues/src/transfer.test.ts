@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { CorruptIndexError, QueueAssertionError } from "./errors.js";
 import { ORIGIN_VIRTUALISER, provenanceTag } from "./provenance.js";
 import { SerialQueue, type SerialQueueOptions } from "./queue.js";
-import { transferAll, transferAllColour } from "./transfer.js";
+import { ChunkTransfer, transferAll, transferAllColour } from "./transfer.js";
 
 function queue(capacity: number, start = 0, options: SerialQueueOptions = {}): SerialQueue {
   const region = new Uint8Array(12);
@@ -25,8 +25,13 @@ function drain(q: SerialQueue): { bytes: number[]; tags: number[] } {
 /** A destination that, on each batch, lets `onBatch` act (e.g. the source's producer). */
 class HookedQueue extends SerialQueue {
   onBatch: () => void = () => {};
-  override enqueueBatch(src: Uint8Array, srcTags?: Uint32Array | number): number {
-    const n = super.enqueueBatch(src, srcTags);
+  override enqueueBatch(
+    src: Uint8Array,
+    srcTags?: Uint32Array | number,
+    from?: number,
+    count?: number,
+  ): number {
+    const n = super.enqueueBatch(src, srcTags, from, count);
     this.onBatch();
     return n;
   }
@@ -178,5 +183,62 @@ describe("transferAllColour", () => {
     expect(() => transferAllColour(dst, src, start, end)).toThrow(
       /source and colour do not fit destination/,
     );
+  });
+});
+
+describe("transfer bounds and ChunkTransfer", () => {
+  it("bound 'none' runs as the C loop: until the source is empty", () => {
+    const src = queue(4);
+    const dst = new HookedQueue(new Uint8Array(12), new Uint8Array(64));
+    src.enqueue(0);
+    let next = 1;
+    dst.onBatch = () => {
+      if (next < 10) src.enqueue(next++);
+    };
+    expect(transferAll(dst, src, { bound: "none" }).moved).toBe(10);
+    expect(src.empty()).toBe(true);
+  });
+
+  it("a numeric bound consumes exactly that many source bytes", () => {
+    const src = queue(8, 6);
+    const dst = queue(16);
+    src.enqueueBatch(Uint8Array.from([1, 2, 3, 4, 5]));
+    expect(transferAll(dst, src, { bound: 3 })).toEqual({ moved: 3, dropped: 0 });
+    expect(drain(src).bytes).toEqual([4, 5]);
+  });
+
+  it("steps one contiguous chunk at a time, publishing the source head after each", () => {
+    const src = queue(4, 2, { tags: new Uint32Array(4) });
+    const dst = queue(8, 0, { tags: new Uint32Array(8) });
+    for (let i = 0; i < 4; i++) src.enqueue(0x30 + i, provenanceTag(2, i));
+    const t = new ChunkTransfer().begin(dst, src, { bound: "none" });
+    expect(t.step()).toBe(true);
+    expect([t.chunk, t.copied, src.head, dst.tail]).toEqual([2, 2, 4, 2]);
+    expect(t.step()).toBe(true);
+    expect([t.chunk, t.copied, src.head, t.moved]).toEqual([2, 2, 6, 4]);
+    expect(t.step()).toBe(false);
+    expect(t.chunk).toBe(0);
+    expect(drain(dst).tags).toEqual([0, 1, 2, 3].map((i) => provenanceTag(2, i)));
+  });
+
+  it("a broken destination stops the transfer without consuming the source", () => {
+    const region = new Uint8Array(12);
+    const dst = new SerialQueue(region, new Uint8Array(4), { onCorruptIndex: "break" });
+    const src = queue(4);
+    src.enqueueBatch(Uint8Array.from([1, 2]));
+    new DataView(region.buffer).setUint32(4, 9, true);
+    expect(transferAll(dst, src)).toEqual({ moved: 0, dropped: 0 });
+    expect(dst.broken?.field).toBe("head");
+    expect(src.lengthConsumer()).toBe(2);
+  });
+
+  it("a broken source moves nothing and throws nothing", () => {
+    const region = new Uint8Array(12);
+    const src = new SerialQueue(region, new Uint8Array(4), { onCorruptIndex: "break" });
+    const dst = queue(4);
+    new DataView(region.buffer).setUint32(0, 9, true);
+    expect(transferAll(dst, src)).toEqual({ moved: 0, dropped: 0 });
+    expect(src.broken?.field).toBe("tail");
+    expect(dst.empty()).toBe(true);
   });
 });

@@ -4,6 +4,9 @@
  * time (one destination-tail publish and one source-head publish per chunk, §2.6), re-reading
  * the source tail each round so bytes published meanwhile move too. Provenance tags travel
  * with the bytes.
+ *
+ * `ChunkTransfer` is the loop itself, one chunk per `step()`, for a PD that must be
+ * preemptible between the chunks (virt_tx); `transferAll` runs it to the end.
  */
 
 import { QueueAssertionError } from "./errors.js";
@@ -20,8 +23,19 @@ import type { SerialQueue } from "./queue.js";
  */
 export type TransferOverflow = "drop" | "keep";
 
+/**
+ * How many source bytes one transfer may consume.
+ * - a number: at most that many (a PD moving one measured unit passes the unit's length);
+ * - `"none"`: no bound, as the C loop, which runs until it finds the source empty, so a
+ *   producer that keeps publishing can hold its consumer in the loop (§2.4).
+ * The default is one source capacity: the producer's notification is pending, so whatever
+ * it publishes beyond that moves on the next call.
+ */
+export type TransferBound = number | "none";
+
 export interface TransferOptions {
   overflow?: TransferOverflow;
+  bound?: TransferBound;
 }
 
 export interface TransferResult {
@@ -34,6 +48,80 @@ export interface TransferResult {
 export interface ColourTransferResult extends TransferResult {
   /** Colour-string bytes that did not fit the destination. */
   colourDropped: number;
+}
+
+/**
+ * One `serial_transfer_all` (consumer of `src`, producer of `dst`), advanced one contiguous
+ * source chunk per `step()`. Reusable: `begin` starts the next transfer, so a PD keeps one
+ * and allocates nothing per transfer.
+ */
+export class ChunkTransfer {
+  /** The source's head as this transfer has advanced and published it. */
+  head = 0;
+  /** Source bytes this transfer may still consume (`Infinity` without a bound). */
+  remaining = 0;
+  /** Source bytes now in the destination, over all steps. */
+  moved = 0;
+  /** Source bytes consumed but not copied, over all steps (`overflow: "drop"`). */
+  dropped = 0;
+  /** Source bytes the last step consumed, and how many of them it copied. */
+  chunk = 0;
+  copied = 0;
+  private dst: SerialQueue | undefined;
+  private src: SerialQueue | undefined;
+  private overflow: TransferOverflow = "drop";
+
+  /** Start a transfer from `src` to `dst`: take the source's head, reset the counts. */
+  begin(dst: SerialQueue, src: SerialQueue, options: TransferOptions = {}): this {
+    const bound = options.bound ?? src.capacity;
+    this.dst = dst;
+    this.src = src;
+    this.overflow = options.overflow ?? "drop";
+    this.head = src.head;
+    this.remaining = bound === "none" ? Number.POSITIVE_INFINITY : bound;
+    this.moved = 0;
+    this.dropped = 0;
+    this.chunk = 0;
+    this.copied = 0;
+    return this;
+  }
+
+  /**
+   * Move the next contiguous chunk: `min(length, bytes to the ring's end, remaining)`, then
+   * publish the source head. False when nothing moved: the bound is used up, the source is
+   * empty, a `"keep"` transfer was cut short, or either queue is broken (a broken queue
+   * never loses the other's bytes: the source head stays put).
+   */
+  step(): boolean {
+    const dst = this.dst as SerialQueue;
+    const src = this.src as SerialQueue;
+    this.chunk = 0;
+    this.copied = 0;
+    if (this.remaining <= 0) return false;
+    const length = src.lengthConsumer();
+    if (length === 0) return false;
+    const slot = src.slot(this.head);
+    const chunk = Math.min(length, src.capacity - slot, this.remaining);
+    const copied = dst.enqueueBatch(src.data, src.tags ?? UNTAGGED, slot, chunk);
+    if (copied < chunk) {
+      if (dst.checked || src.checked) {
+        throw new QueueAssertionError(
+          "transfer_all: batch truncated",
+          `${copied} of ${chunk} bytes copied`,
+        );
+      }
+      if (dst.broken !== undefined) return false;
+    }
+    const consumed = copied < chunk && this.overflow === "keep" ? copied : chunk;
+    this.head = (this.head + consumed) >>> 0;
+    src.updateSharedHead(this.head);
+    this.moved += copied;
+    this.dropped += consumed - copied;
+    this.chunk = consumed;
+    this.copied = copied;
+    this.remaining = consumed < chunk ? 0 : this.remaining - chunk;
+    return consumed > 0;
+  }
 }
 
 /** Consumer of `src`, producer of `dst`: `serial_transfer_all`. */
@@ -52,7 +140,7 @@ export function transferAll(
       );
     }
   }
-  return moveChunks(dst, src, options.overflow ?? "drop");
+  return runToEnd(new ChunkTransfer().begin(dst, src, options));
 }
 
 /**
@@ -85,7 +173,7 @@ export function transferAllColour(
       `${colourDropped} of ${start.length} start bytes did not fit`,
     );
   }
-  const result = moveChunks(dst, src, options.overflow ?? "drop");
+  const result = runToEnd(new ChunkTransfer().begin(dst, src, options));
   const endDropped = end.length - dst.enqueueBatch(end, colourTag);
   if (checked && endDropped > 0) {
     throw new QueueAssertionError(
@@ -97,45 +185,7 @@ export function transferAllColour(
   return { ...result, colourDropped };
 }
 
-function moveChunks(
-  dst: SerialQueue,
-  src: SerialQueue,
-  overflow: TransferOverflow,
-): TransferResult {
-  let moved = 0;
-  let dropped = 0;
-  // A producer that keeps publishing could hold its consumer here forever; one source
-  // capacity per call bounds the loop. Its notification is pending, so the rest moves on
-  // the next call. In a single-threaded simulation the bound never bites.
-  let budget = src.capacity;
-  let head = src.head;
-  for (;;) {
-    const length = src.lengthConsumer();
-    if (length === 0 || budget === 0) break;
-    const slot = src.slot(head);
-    const chunk = Math.min(length, src.capacity - slot, budget);
-    const copied = dst.enqueueBatch(
-      src.data.subarray(slot, slot + chunk),
-      src.tags === undefined ? UNTAGGED : src.tags.subarray(slot, slot + chunk),
-    );
-    moved += copied;
-    if (copied < chunk) {
-      if (dst.checked || src.checked) {
-        throw new QueueAssertionError(
-          "transfer_all: batch truncated",
-          `${copied} of ${chunk} bytes copied`,
-        );
-      }
-      if (overflow === "keep") {
-        head = (head + copied) >>> 0;
-        src.updateSharedHead(head);
-        break;
-      }
-      dropped += chunk - copied;
-    }
-    head = (head + chunk) >>> 0;
-    src.updateSharedHead(head);
-    budget -= chunk;
-  }
-  return { moved, dropped };
+function runToEnd(transfer: ChunkTransfer): TransferResult {
+  while (transfer.step()) {}
+  return { moved: transfer.moved, dropped: transfer.dropped };
 }

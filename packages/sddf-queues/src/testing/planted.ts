@@ -13,14 +13,20 @@ import type { ProtocolCase } from "./protocol.js";
  * returns that short count, so a batch that wraps is truncated although space is free.
  */
 export class TruncatingBatchQueue extends SerialQueue {
-  override enqueueBatch(src: Uint8Array, srcTags?: Uint32Array | number): number {
+  override enqueueBatch(
+    src: Uint8Array,
+    srcTags?: Uint32Array | number,
+    from = 0,
+    count = src.length - from,
+  ): number {
     const tail = this.tail;
-    const n = Math.min(src.length, this.contiguousFree());
+    const n = Math.min(count, this.contiguousFree());
     const slot = this.slot(tail);
-    this.data.set(src.subarray(0, n), slot);
+    this.data.set(src.subarray(from, from + n), slot);
     if (this.tags !== undefined) {
       for (let i = 0; i < n; i++) {
-        this.tags[slot + i] = typeof srcTags === "object" ? srcTags[i]! : (srcTags ?? UNTAGGED);
+        this.tags[slot + i] =
+          typeof srcTags === "object" ? srcTags[from + i]! : (srcTags ?? UNTAGGED);
       }
     }
     this.updateSharedTail((tail + n) >>> 0);
@@ -62,13 +68,18 @@ export class TrustingQueue extends SerialQueue {
   override contiguousLength(): number {
     return Math.min(this.capacity - this.slot(this.head), this.lengthConsumer());
   }
-  override enqueueBatch(src: Uint8Array, srcTags?: Uint32Array | number): number {
+  override enqueueBatch(
+    src: Uint8Array,
+    srcTags?: Uint32Array | number,
+    from = 0,
+    count = src.length - from,
+  ): number {
     const tail = this.tail;
-    const n = Math.min(src.length, this.free());
+    const n = Math.min(count, this.free());
     const slot = this.slot(tail);
     const first = Math.min(n, this.capacity - slot);
-    this.data.set(src.subarray(0, first), slot);
-    if (first < n) this.data.set(src.subarray(first, n), 0);
+    this.data.set(src.subarray(from, from + first), slot);
+    if (first < n) this.data.set(src.subarray(from + first, from + n), 0);
     if (this.tags !== undefined && typeof srcTags !== "object") {
       this.tags.fill(srcTags ?? UNTAGGED, slot, slot + n);
     }
