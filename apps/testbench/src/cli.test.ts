@@ -33,6 +33,11 @@ async function inProcess(...args: string[]) {
   return { status, stdout, stderr };
 }
 
+/** The environment of a shell that started `vmmux` directly (not through pnpm or npm). */
+const plainEnv = Object.fromEntries(
+  Object.entries(process.env).filter(([k]) => !/^(npm_|PNPM_)/i.test(k)),
+);
+
 /** The CLI as a child process. */
 function vmmux(...args: string[]) {
   const child = spawnSync(
@@ -42,6 +47,7 @@ function vmmux(...args: string[]) {
       cwd: repoDir,
       encoding: "utf8",
       timeout: 60_000,
+      env: plainEnv,
     },
   );
   return { status: child.status, stdout: child.stdout, stderr: child.stderr };

@@ -1,7 +1,7 @@
 /**
  * `vmmux record -- <command>` (DESIGN.md "Interfaces people use"): run a command with plain
  * pipes (no pseudo-terminal, so no native dependency), show its output live, forward the
- * user's keystrokes to it and keep both, timestamped, as an asciicast v2 recording that
+ * user's keystrokes to it and keep both, timestamped, as an asciicast (v2, or v3) recording that
  * `replay` loads as a guest stream. QEMU's `-nographic` console speaks through stdio, so a
  * real serial session records this way.
  */
@@ -42,6 +42,8 @@ export interface RecordOptions {
   readonly size?: { readonly width: number; readonly height: number };
   /** Header title; default the command line. */
   readonly title?: string;
+  /** asciicast version to write: 2 (default) or 3 (relative intervals, `term` header). */
+  readonly castVersion?: 2 | 3;
 }
 
 export interface RecordResult {
@@ -149,7 +151,7 @@ export async function recordCommand(options: RecordOptions): Promise<RecordResul
   const [width, height] = terminalSize(options, echo);
   const env = { ...process.env, ...options.env };
   const header: AsciicastHeader = {
-    version: 2,
+    version: options.castVersion ?? 2,
     width,
     height,
     timestamp: Math.floor(Date.now() / 1000),

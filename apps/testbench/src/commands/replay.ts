@@ -1,0 +1,134 @@
+/**
+ * `vmmux replay <scenario>` (DESIGN.md "Interfaces people use"): run it, show the muxed
+ * terminal, print the report, write the artefacts. The terminal text goes through the
+ * query filter (`terminal-queries.ts`) when stdout is a terminal, so the user's terminal
+ * never answers the recorded guests' queries into the shell (issue 9 item 1); `--out` is
+ * checked before the run and written as one set (`output-dir.ts`).
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { basename, extname } from "node:path";
+import type { Command } from "commander";
+import { formatAsciicast, parseAsciicast } from "../asciicast.js";
+import type { Io } from "../commands.js";
+import { OutputDir } from "../output-dir.js";
+import { renderHtmlReport, reportInputOfRun } from "../report/index.js";
+import { formatReport, runJson, terminalText, writeArtefacts } from "../report.js";
+import { type RunResult, runScenario } from "../run.js";
+import { type QueryMode, querySummary, TerminalQueryFilter } from "../terminal-queries.js";
+import {
+  Progress,
+  parseCastVersion,
+  parseQueryMode,
+  parseSeed,
+  prepareScenario,
+  type RunFlags,
+  replayCommand,
+} from "./common.js";
+
+export interface ArtefactFlags {
+  readonly out?: string;
+  readonly castVersion?: 2 | 3;
+}
+
+/**
+ * Write a run's artefacts (terminal cast, Perfetto timeline, report JSON, HTML report) into
+ * `out`'s staging directory and commit them as one set; returns the final paths.
+ * `extraJson` replaces the report JSON (`check` adds its verdicts).
+ */
+export async function writeRunArtefacts(
+  out: OutputDir,
+  run: RunResult,
+  file: string,
+  flags: ArtefactFlags & RunFlags,
+  extraJson?: unknown,
+): Promise<string[]> {
+  const name = basename(file, extname(file));
+  try {
+    const staged = await writeArtefacts(run, out.stagingDir(), name);
+    const cast = staged.find((p) => p.endsWith(".terminal.cast"));
+    if (flags.castVersion === 3 && cast !== undefined) {
+      writeFileSync(cast, formatAsciicast(parseAsciicast(readFileSync(cast, "utf8"), cast), 3));
+    }
+    if (extraJson !== undefined) {
+      writeFileSync(out.file(`${name}.report.json`), `${JSON.stringify(extraJson, null, 2)}\n`);
+    }
+    const input = reportInputOfRun(run, {
+      replayCommand: replayCommand(file, run.seed, flags.schedule),
+    });
+    writeFileSync(out.file(`${name}.report.html`), renderHtmlReport(input));
+    const order = [...staged.map((p) => basename(p)), `${name}.report.html`];
+    return out.commit().sort((a, b) => order.indexOf(basename(a)) - order.indexOf(basename(b)));
+  } finally {
+    out.abort();
+  }
+}
+
+/** Show the terminal text, its queries filtered per `mode`; returns the summary line, if any. */
+function showTerminal(io: Io, text: string, mode: QueryMode): string | undefined {
+  if (mode === "raw") {
+    io.out(text);
+    return undefined;
+  }
+  const filter = new TerminalQueryFilter(mode);
+  io.out(filter.write(text) + filter.end());
+  return querySummary(filter, mode);
+}
+
+export function registerReplayCommand(program: Command, io: Io): void {
+  program
+    .command("replay")
+    .description("run a scenario, show the muxed terminal, print a report, write artefacts")
+    .argument("<scenario>", "a scenario .json file")
+    .option(
+      "--out <dir>",
+      "write the terminal (asciicast), timeline (Perfetto JSON) and report here",
+    )
+    .option("--json", "print machine-readable results instead of the terminal and report")
+    .option("--no-colour", "turn virt_tx's colour codes off for this run")
+    .option("--seed <n>", "override the scenario's seed", parseSeed)
+    .option("--schedule <seed>", "perturb the schedule as `check --explore` does", parseSeed)
+    .option(
+      "--queries <mode>",
+      "terminal queries in guest output (cursor position, device attributes, colours): " +
+        "show (as text), drop, or raw (sent to your terminal, which answers them into " +
+        "your shell); default drop on a terminal, raw otherwise",
+      parseQueryMode,
+    )
+    .option(
+      "--cast-version <n>",
+      "asciicast version of the terminal artefact: 2 or 3",
+      parseCastVersion,
+    )
+    .action(
+      async (
+        file: string,
+        flags: RunFlags & ArtefactFlags & { json?: boolean; queries?: QueryMode },
+      ) => {
+        const scenario = prepareScenario(file, flags);
+        const out = flags.out === undefined ? undefined : OutputDir.prepare(flags.out);
+        const progress = new Progress(io, "vmmux");
+        const run = runScenario(scenario, {
+          recordEvents: out !== undefined,
+          ...(flags.schedule === undefined ? {} : { schedule: { seed: flags.schedule } }),
+          onProgress: progress.phase(""),
+        });
+        progress.clear();
+        let summary: string | undefined;
+        if (flags.json === true) {
+          io.out(`${JSON.stringify(runJson(run), null, 2)}\n`);
+        } else {
+          summary = showTerminal(
+            io,
+            terminalText(run),
+            flags.queries ?? (io.isTty ? "drop" : "raw"),
+          );
+          io.out(`\x1b[0m\n${"─".repeat(72)}\n${formatReport(run)}\n`);
+        }
+        if (summary !== undefined) io.err(`vmmux: ${summary}\n`);
+        if (out !== undefined) {
+          const written = await writeRunArtefacts(out, run, file, flags);
+          (flags.json === true ? io.err : io.out)(`artefacts: ${written.join(", ")}\n`);
+        }
+      },
+    );
+}
