@@ -3,12 +3,20 @@
  * test needs no build), its exit status, stdout and stderr, and the artefacts it writes.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
-import { formatAsciicast, parseAsciicast } from "./asciicast.js";
+import { formatAsciicast, outputText, parseAsciicast } from "./asciicast.js";
+import { invokedAs, replayCommand } from "./commands/common.js";
 import { main } from "./commands.js";
 import { BUNDLED_SYSTEM, syntheticCast } from "./testing/synthetic.js";
 
@@ -18,6 +26,11 @@ const tsx = join(packageDir, "node_modules", ".bin", "tsx");
 
 /** The CLI in this process, with captured output. */
 async function inProcess(...args: string[]) {
+  return inProcessWith({}, ...args);
+}
+
+/** The same, with stdout taken for a terminal when `tty` is set (progress shown at once). */
+async function inProcessWith(options: { tty?: boolean }, ...args: string[]) {
   let stdout = "";
   let stderr = "";
   const status = await main(args, {
@@ -27,7 +40,8 @@ async function inProcess(...args: string[]) {
     err: (text) => {
       stderr += text;
     },
-    isTty: false,
+    isTty: options.tty === true,
+    progressAfterMs: 0,
     record: { stdin: null, echo: null },
   });
   return { status, stdout, stderr };
@@ -215,5 +229,140 @@ describe("vmmux check", () => {
     const r = await inProcess("check", "traces/scenarios/wakeup-window.json", "--explore", "2.5");
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain("must be a whole number");
+  });
+});
+
+describe("the vmmux executable (bin/vmmux.js)", () => {
+  const launcher = join(packageDir, "bin", "vmmux.js");
+
+  test("--version prints the package version; from the sources when asked", () => {
+    const version = JSON.parse(readFileSync(join(packageDir, "package.json"), "utf8")).version;
+    const r = spawnSync(process.execPath, [launcher, "--version"], {
+      encoding: "utf8",
+      env: { ...plainEnv, VMMUX_FROM_SOURCES: "1" },
+      timeout: 60_000,
+    });
+    expect([r.status, r.stdout, r.stderr]).toEqual([0, `${version}\n`, ""]);
+  });
+
+  test("before a build, without tsx, it says in one line what to do", () => {
+    const dir = mkdtempSync(join(tmpdir(), "vmmux-bin-"));
+    mkdirSync(join(dir, "bin"));
+    copyFileSync(launcher, join(dir, "bin", "vmmux.js"));
+    const r = spawnSync(process.execPath, [join(dir, "bin", "vmmux.js"), "replay", "x.json"], {
+      encoding: "utf8",
+      env: plainEnv,
+      timeout: 60_000,
+    });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(/^vmmux: not built yet: run `pnpm build` .*\n$/);
+    expect(r.stderr.split("\n")).toHaveLength(2);
+  });
+
+  test("the re-run line names the command as the user started it", () => {
+    expect(invokedAs({})).toBe("vmmux");
+    expect(invokedAs({ npm_config_user_agent: "pnpm/12.4.2 npm/? node/v20" })).toBe(
+      "pnpm exec vmmux",
+    );
+    expect(invokedAs({ npm_config_user_agent: "pnpm/12.4.2", npm_lifecycle_event: "vmmux" })).toBe(
+      "pnpm vmmux",
+    );
+    expect(invokedAs({ npm_config_user_agent: "npm/10.8.2 node/v20" })).toBe("npx vmmux");
+    expect(replayCommand("my scenarios/a.json", 7, 3)).toMatch(
+      /vmmux replay 'my scenarios\/a\.json' --seed 7 --schedule 3$/,
+    );
+  });
+});
+
+describe("--out is checked before the run", () => {
+  test.each([
+    [
+      "a file",
+      () => {
+        const file = join(mkdtempSync(join(tmpdir(), "vmmux-out-")), "f");
+        writeFileSync(file, "");
+        return [file, `${file}: it is a file, not a directory`] as const;
+      },
+    ],
+    [
+      "/proc/x",
+      () => ["/proc/x", "/proc/x: /proc does not allow new files or directories"] as const,
+    ],
+  ])("%s: one sentence, no errno code, nothing run", async (_, make) => {
+    const [out, problem] = make();
+    for (const command of ["replay", "check"]) {
+      const r = await inProcess(command, smallScenario("{}"), "--out", out);
+      expect(r.status).toBe(1);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toBe(`vmmux: cannot write artefacts to ${problem}\n`);
+    }
+  });
+
+  test("check --out writes the run's artefacts with the verdicts, --cast-version 3 a v3 cast", async () => {
+    const out = mkdtempSync(join(tmpdir(), "vmmux-out-"));
+    const r = await inProcess("check", smallScenario("{}"), "--out", out, "--cast-version", "3");
+    expect(r.status).toBe(0);
+    expect(readdirSync(out).sort()).toEqual([
+      "small.perfetto.json",
+      "small.report.html",
+      "small.report.json",
+      "small.terminal.cast",
+    ]);
+    const report = JSON.parse(readFileSync(join(out, "small.report.json"), "utf8"));
+    expect(report.oracles.map((o: { oracle: string }) => o.oracle)).toContain("determinism");
+    const castText = readFileSync(join(out, "small.terminal.cast"), "utf8");
+    expect(JSON.parse(castText.split("\n")[0]!)).toMatchObject({ version: 3, term: { cols: 100 } });
+    expect(outputText(parseAsciicast(castText))).toContain("guest1 says hello");
+  });
+});
+
+describe("messages", () => {
+  test("control bytes from the input are shown escaped, never sent to the terminal", async () => {
+    const r = await inProcess("replay", "no\x1b[31msuch\x07.json");
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("no^[[31msuch^G.json");
+    expect(r.stderr).not.toMatch(/[\x00-\x09\x0b-\x1f]/);
+  });
+
+  test("check shows progress through both runs and every explored schedule", async () => {
+    const file = join(repoDir, "traces/scenarios/wakeup-window.json");
+    const r = await inProcessWith({ tty: true }, "check", file, "--explore", "2");
+    expect(r.status).toBe(0);
+    expect(r.stderr).toContain("vmmux check: run 1 of 3: ");
+    expect(r.stderr).toContain("vmmux check: run 2 of 3 (determinism)");
+    expect(r.stderr).toContain("vmmux check: exploring schedule 1 of 2");
+    expect(r.stderr).toContain("vmmux check: exploring schedule 2 of 2");
+    expect(r.stderr.endsWith("\r\x1b[2K")).toBe(true);
+  });
+
+  test("replay on a terminal leaves the guests' queries out and says so", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vmmux-q-"));
+    for (const k of [1, 2]) {
+      const cast = syntheticCast([[0.01, `g${k} \x1b[6nprompt\r\n`]]);
+      writeFileSync(join(dir, `g${k}.cast`), formatAsciicast(cast));
+    }
+    const file = join(dir, "q.json");
+    writeFileSync(
+      file,
+      JSON.stringify({
+        system: BUNDLED_SYSTEM,
+        guests: [1, 2].map((k) => ({
+          name: `guest${k}`,
+          kind: "sddf-client",
+          trace: `g${k}.cast`,
+        })),
+        knobs: { seed: 1, durationLimit: 1 },
+      }),
+    );
+    const tty = await inProcessWith({ tty: true }, "replay", file);
+    expect(tty.stdout).not.toContain("\x1b[6n");
+    expect(tty.stdout).toContain("prompt");
+    expect(tty.stderr).toContain("vmmux: 2 terminal queries in the guests' output left out");
+    const shown = await inProcessWith({ tty: true }, "replay", file, "--queries", "show");
+    expect(shown.stdout).toContain("^[[6nprompt");
+    const piped = await inProcess("replay", file);
+    expect(piped.stdout.match(/\x1b\[6n/g)).toHaveLength(2);
+    expect(piped.stderr).toBe("");
   });
 });

@@ -28,6 +28,8 @@ export interface Io {
   err(text: string): void;
   /** Whether stdout is a terminal (progress is shown only then). */
   readonly isTty: boolean;
+  /** Wall ms a command runs before its progress line appears (default 1000). */
+  readonly progressAfterMs?: number;
   /**
    * What `vmmux record` forwards to the command and where it shows the command's output;
    * default the process's stdin and stdout (tests pass `null`s).

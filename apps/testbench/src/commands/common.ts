@@ -121,7 +121,8 @@ export class Progress {
 
   show(text: string): void {
     const now = Date.now();
-    if (!this.io.isTty || now - this.#started < PROGRESS_DELAY_MS) return;
+    const delay = this.io.progressAfterMs ?? PROGRESS_DELAY_MS;
+    if (!this.io.isTty || now - this.#started < delay) return;
     if (now - this.#lastShown < PROGRESS_EVERY_MS) return;
     this.#lastShown = now;
     this.#shown = true;

@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+/**
+ * The `vmmux` executable (issue 9 item 2). Runs the built command line (`dist/cli.js`). In a
+ * checkout that has not been built yet (or only partly), it runs the TypeScript sources
+ * through tsx instead; set VMMUX_FROM_SOURCES=1 to do that even after a build. Without
+ * either, it says in one line what to do.
+ */
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const built = new URL("../dist/cli.js", import.meta.url);
+const sources = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
+
+/** A missing file of some package's `dist/`: the build has not been run (or not finished). */
+function unbuilt(error) {
+  return error?.code === "ERR_MODULE_NOT_FOUND" && /[/\\]dist[/\\]/.test(String(error.message));
+}
+
+function tsxLoader() {
+  try {
+    return import.meta.resolve("tsx");
+  } catch {
+    return undefined;
+  }
+}
+
+function fromSources() {
+  const loader = tsxLoader();
+  if (loader === undefined || !existsSync(sources)) {
+    process.stderr.write(
+      "vmmux: not built yet: run `pnpm build` in the vmmux checkout first (or `pnpm install` to get tsx and run from the sources)\n",
+    );
+    process.exitCode = 1;
+    return;
+  }
+  const child = spawn(
+    process.execPath,
+    ["--conditions=@vmmux/source", "--import", loader, sources, ...process.argv.slice(2)],
+    { stdio: "inherit" },
+  );
+  // The terminal sends Ctrl-C to both processes; the child decides what it means.
+  const ignore = () => undefined;
+  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, ignore);
+  child.on("exit", (code, signal) => {
+    if (signal !== null) {
+      for (const s of ["SIGINT", "SIGTERM", "SIGHUP"]) process.off(s, ignore);
+      process.kill(process.pid, signal);
+      return;
+    }
+    process.exitCode = code ?? 1;
+  });
+}
+
+if (process.env.VMMUX_FROM_SOURCES === "1" || !existsSync(built)) {
+  fromSources();
+} else {
+  try {
+    await import(built.href);
+  } catch (error) {
+    if (!unbuilt(error)) throw error;
+    fromSources();
+  }
+}
