@@ -8,6 +8,7 @@ import { provenanceTag } from "@vmmux/sddf-queues";
 import type { VirtioMmioTransport } from "@vmmux/virtio-core";
 import {
   customMachine,
+  type GuestSpec,
   type OutputEvent,
   type VmmConfig,
   VmmProgram,
@@ -23,7 +24,7 @@ import {
   SerialClientGuest,
 } from "./serial-client.js";
 import { TraceTimer } from "./trace-timer.js";
-import type { GuestWiring } from "./wiring.js";
+import type { GuestWiring, VmGuestWiring } from "./wiring.js";
 
 /** What one guest wrote and received, whatever its kind. */
 export interface GuestTranscript {
@@ -217,14 +218,7 @@ function vmGuest(
     watch.attach(vmm);
     return vmm;
   };
-  const vmmConfig = {
-    profile: options.profile,
-    ram: { region: w.ramRegion, guestBase: w.guestBase },
-    serial: {
-      tx: { channel: w.txChannel, queueRegion: w.txQueue, dataRegion: w.txData },
-      rx: { channel: w.rxChannel, queueRegion: w.rxQueue, dataRegion: w.rxData },
-    },
-  };
+  const vmmConfig = vmmConfigOf(w, options.profile);
   if (g.workload === "hostile") {
     const script = hostileScript(options.seed ?? 1, w.index);
     // After its script the hostile guest idles in a 1 µs WFI loop; answered at once (libvmm),
@@ -261,7 +255,8 @@ function vmGuest(
   const events: OutputEvent[] = g.trace.events
     .filter((e) => e.code === "o")
     .map((e) => ({ time: e.time, text: e.data }));
-  const vm = virtualMachine(
+  return linuxGuest(
+    w,
     vmmConfig,
     {
       origin: w.index + 1,
@@ -271,7 +266,33 @@ function vmGuest(
       loopCostNs: g.loopCostUs * 1000,
     },
     makeVmm,
+    watch,
   );
+}
+
+/** The VMM's wiring of guest `w`: its RAM and both serial connections. */
+function vmmConfigOf(w: VmGuestWiring, profile: "reference" | "hardened") {
+  return {
+    profile,
+    ram: { region: w.ramRegion, guestBase: w.guestBase },
+    serial: {
+      tx: { channel: w.txChannel, queueRegion: w.txQueue, dataRegion: w.txData },
+      rx: { channel: w.rxChannel, queueRegion: w.rxQueue, dataRegion: w.rxData },
+    },
+  };
+}
+
+/** A Linux guest model on its VMM, and its transcript in the shape every guest kind shares. */
+function linuxGuest(
+  w: VmGuestWiring,
+  vmmConfig: Omit<VmmConfig, "boot">,
+  spec: GuestSpec,
+  makeVmm: (config: VmmConfig) => VmmProgram,
+  watch: NeedsResetWatch,
+): BuiltGuest {
+  const vm = virtualMachine(vmmConfig, spec, makeVmm);
+  const workload = spec.workload;
+  const events = workload?.kind === "trace" ? workload.events : [];
   return {
     programs: { [w.programImage]: vm.vmm },
     devices: {},
@@ -308,6 +329,35 @@ function vmGuest(
       };
     },
   };
+}
+
+/**
+ * A `vm` guest whose workload is the guest model's shell from boot, host name = guest name, so
+ * its prompt `root@<name>:~# ` tells the user which guest answered (`vmmux live`).
+ */
+export function buildShellGuest(
+  name: string,
+  w: GuestWiring,
+  options: { readonly profile: "reference" | "hardened"; readonly loopCostUs: number },
+): BuiltGuest {
+  if (w.kind !== "vm") throw new Error(`wiring of ${name} is not a VMM PD`);
+  const watch = new NeedsResetWatch();
+  return linuxGuest(
+    w,
+    vmmConfigOf(w, options.profile),
+    {
+      origin: w.index + 1,
+      workload: { kind: "shell", hostname: name },
+      echo: true,
+      loopCostNs: options.loopCostUs * 1000,
+    },
+    (config) => {
+      const vmm = new VmmProgram(config);
+      watch.attach(vmm);
+      return vmm;
+    },
+    watch,
+  );
 }
 
 /** Build one scenario guest on its wiring. */

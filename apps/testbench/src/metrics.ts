@@ -3,7 +3,7 @@
  * what the progress oracle and the expectations judge.
  */
 import { ORIGIN_KEYBOARD, ORIGIN_VIRTUALISER, tagOrigin, tagSeq } from "@vmmux/sddf-queues";
-import type { GuestRun, RunResult, WireRecord } from "./run.js";
+import type { GuestRun, RunLoss, RunResult, WireRecord } from "./run.js";
 
 export interface GuestMetrics {
   readonly name: string;
@@ -99,7 +99,6 @@ export function runMetrics(run: RunResult): RunMetrics {
     if (origin === ORIGIN_VIRTUALISER) virtualiserBytes++;
     else if (!origins.has(origin) || origin === ORIGIN_KEYBOARD) unattributedBytes++;
   }
-  const { virtTx, virtRx, uart } = run.loss;
   return {
     guests: run.guests.map((g) => guestMetrics(run, g)),
     wireBytes: run.wire.length,
@@ -109,20 +108,25 @@ export function runMetrics(run: RunResult): RunMetrics {
     virtualTime: run.virtualTime / NS,
     events: run.events,
     idle: run.idle,
-    loss: {
-      R1_rxFifoOverrun: uart.R1_rxFifoOverrun,
-      R2_rxDisabledOrFlushed: uart.R2_rxDisabledOrFlushed,
-      R3_rxQueueFullStalls: uart.R3_rxQueueFullStalls,
-      R4_rxErrorBytesDelivered: uart.R4_rxErrorBytesDelivered,
-      R5_clientRxFullDropped: virtRx.R5,
-      R6_switchBytesConsumed: virtRx.R6,
-      R6_invalidSequences: virtRx.R6Invalid,
-      R7_halfTypedSwitchPasses: virtRx.R7,
-      T4_oversizedUnitStalls: virtTx.T4,
-      T5_unitsPending: virtTx.T5,
-      T6_txFifoFullWaits: uart.T6_txFifoFullWaits,
-      T7_transferOverflowDropped: virtTx.T7,
-      lineAtomicSplits: virtTx.lineSplit,
-    },
+    loss: systemLossPoints(run.loss),
+  };
+}
+
+/** Loss and stall points outside the guests (sddf-serial §10), by the names reports use. */
+export function systemLossPoints({ virtTx, virtRx, uart }: RunLoss): Record<string, number> {
+  return {
+    R1_rxFifoOverrun: uart.R1_rxFifoOverrun,
+    R2_rxDisabledOrFlushed: uart.R2_rxDisabledOrFlushed,
+    R3_rxQueueFullStalls: uart.R3_rxQueueFullStalls,
+    R4_rxErrorBytesDelivered: uart.R4_rxErrorBytesDelivered,
+    R5_clientRxFullDropped: virtRx.R5,
+    R6_switchBytesConsumed: virtRx.R6,
+    R6_invalidSequences: virtRx.R6Invalid,
+    R7_halfTypedSwitchPasses: virtRx.R7,
+    T4_oversizedUnitStalls: virtTx.T4,
+    T5_unitsPending: virtTx.T5,
+    T6_txFifoFullWaits: uart.T6_txFifoFullWaits,
+    T7_transferOverflowDropped: virtTx.T7,
+    lineAtomicSplits: virtTx.lineSplit,
   };
 }

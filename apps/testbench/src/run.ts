@@ -1,39 +1,27 @@
 /**
- * Builds the Microkit System a scenario describes and runs it to the end: the PL011 device
- * and sDDF PL011 driver, both virtualisers, each guest (an sDDF client PD with its trace
- * timer, or a VMM PD with its Linux guest, `guests.ts`), and the keyboard as frames arriving
- * on the UART's RX line. The result is plain
- * data the report and the oracles read; nothing here judges it.
+ * Runs a scenario's system (built by `system/build.ts`) to its end and records what happened:
+ * the wire, each guest's transcript, loss counters, the threads' end states and the producers
+ * left waiting. The result is plain data the report and the oracles read; nothing here judges it.
  */
 import { createHash } from "node:crypto";
 import {
   type CostModelOverride,
-  type DeviceHost,
   defaultCostModel,
-  type GuestEntry,
-  loadSystemFile,
-  type MmioDevice,
-  type PdProgram,
   type PerfettoTrace,
-  System,
+  type System,
   type SystemDescription,
 } from "@vmmux/microkit-pd";
-import { Pl011Device, Pl011Driver, type UartLossPoints, uartLossPoints } from "@vmmux/pl011-uart";
+import { type UartLossPoints, uartLossPoints } from "@vmmux/pl011-uart";
 import { ORIGIN_KEYBOARD, provenanceTag, SerialQueue } from "@vmmux/sddf-queues";
-import {
-  COLOUR_OVERHEAD,
-  VirtRx,
-  type VirtRxConfig,
-  type VirtRxLoss,
-  VirtTx,
-  type VirtTxConfig,
-  type VirtTxLoss,
-} from "@vmmux/sddf-serial";
-import type { VmmConfig, VmmProgram } from "@vmmux/vmm";
+import { COLOUR_OVERHEAD, type VirtRxLoss, type VirtTxLoss } from "@vmmux/sddf-serial";
 import { outputText } from "./asciicast.js";
-import { buildGuest, type GuestTranscript } from "./guests.js";
+import type { GuestTranscript } from "./guests.js";
 import type { Scenario } from "./scenario.js";
-import { applyKnobs, connectionRegions, serialStackConfigs, VIRT_TX_PD } from "./wiring.js";
+import { buildSystem, type RunVariants } from "./system/build.js";
+import { connectionRegions, VIRT_TX_PD } from "./wiring.js";
+
+export type { RunVariants } from "./system/build.js";
+export { scenarioSystem } from "./system/build.js";
 
 /** A character that left the UART's TX line. */
 export interface WireRecord {
@@ -153,14 +141,6 @@ export interface RunResult {
   perfetto(): PerfettoTrace | undefined;
 }
 
-/** Virtualiser classes to run instead of the real ones (planted-bug variants in tests). */
-export interface RunVariants {
-  readonly virtTx?: new (config: VirtTxConfig) => VirtTx;
-  readonly virtRx?: new (config: VirtRxConfig) => VirtRx;
-  /** Builds every `vm` guest's VMM PD (e.g. `@vmmux/vmm/testing`'s `unansweredUnmappedVmm`). */
-  readonly vmm?: (config: VmmConfig) => VmmProgram;
-}
-
 /**
  * Perturb the schedule without changing any program: every price of the cost model (the
  * preemption-point kinds PDs use and the kernel operations) is scaled by its own factor drawn
@@ -223,69 +203,30 @@ export function perturbedCosts(p: SchedulePerturbation): CostModelOverride {
 
 const encoder = new TextEncoder();
 
-/** The system the scenario runs on, knobs applied. */
-export function scenarioSystem(scenario: Scenario): SystemDescription {
-  return applyKnobs(loadSystemFile(scenario.systemPath).system, scenario);
-}
-
 /** Build, run and record one scenario. */
 export function runScenario(scenario: Scenario, options: RunOptions = {}): RunResult {
   const knobs = scenario.knobs;
-  const desc = scenarioSystem(scenario);
-  const {
-    wiring,
-    driver: driverConfig,
-    virtTx: txConfig,
-    virtRx: rxConfig,
-  } = serialStackConfigs(desc, scenario);
-  const driver = new Pl011Driver(driverConfig);
-  const virtTx = new (options.variants?.virtTx ?? VirtTx)(txConfig);
-  const virtRx = new (options.variants?.virtRx ?? VirtRx)(rxConfig);
-  const built = scenario.guests.map((g, k) =>
-    buildGuest(g, wiring.guests[k]!, {
-      profile: knobs.profile,
-      seed: knobs.seed,
-      ...(options.variants?.vmm === undefined ? {} : { makeVmm: options.variants.vmm }),
-    }),
-  );
-  const programs: Record<string, PdProgram> = {
-    [wiring.driver.programImage]: driver,
-    [wiring.virtTx.programImage]: virtTx,
-    [wiring.virtRx.programImage]: virtRx,
-  };
-  const guestPrograms: Record<string, GuestEntry> = {};
-  for (const b of built) {
-    Object.assign(programs, b.programs);
-    Object.assign(guestPrograms, b.vms);
-  }
-  let uart: Pl011Device | undefined;
-  const devices: Record<string, (host: DeviceHost) => MmioDevice> = {
-    [wiring.driver.uartRegion]: (host) => {
-      uart = new Pl011Device({ host, irq: wiring.driver.irq, variant: knobs.uart });
-      return uart;
-    },
-  };
-  for (const b of built) Object.assign(devices, b.devices);
   const recordEvents = options.recordEvents ?? false;
-  const sys = new System(desc, {
-    seed: knobs.seed,
+  const built = buildSystem(scenario, {
     recordEvents,
-    programs,
-    devices,
-    guests: guestPrograms,
+    ...(options.variants === undefined ? {} : { variants: options.variants }),
     ...(options.schedule === undefined ? {} : { costModel: perturbedCosts(options.schedule) }),
   });
-  const device = uart as Pl011Device | undefined;
-  if (device === undefined) throw new Error(`${scenario.file}: the UART device was not created`);
+  const { sys, device, driver, virtTx, virtRx, description: desc } = built;
+  const { wiring, virtTx: txConfig, virtRx: rxConfig } = built.configs;
+  const wire: WireRecord[] = [];
+  device.onTransmit((w) => {
+    if (w.kind === "byte") wire.push({ byte: w.byte, tag: w.tag, start: w.start, end: w.end });
+  });
 
   const keyboard: KeyByte[] = [];
   for (const stroke of scenario.keyboard) {
     const at = Math.round(stroke.at * 1e9);
-    for (const byte of encoder.encode(stroke.text)) {
-      const tag = provenanceTag(ORIGIN_KEYBOARD, keyboard.length);
-      keyboard.push({ byte, tag, at });
-      device.send(byte, { at, tag });
-    }
+    const bytes = encoder.encode(stroke.text);
+    const first = built.keyboard.send(bytes, at);
+    bytes.forEach((byte, i) => {
+      keyboard.push({ byte, tag: provenanceTag(ORIGIN_KEYBOARD, first + i), at });
+    });
   }
 
   const limit = Math.round(knobs.durationLimit * 1e9);
@@ -296,9 +237,6 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
     options.onProgress?.(sys.now(), limit);
   }
 
-  const wire: WireRecord[] = device.transmitted
-    .filter((w) => w.kind === "byte")
-    .map((w) => ({ byte: w.byte, tag: w.tag, start: w.start, end: w.end }));
   const queue = (kind: "tx" | "rx", owner: string) => {
     const regions = connectionRegions(kind, owner);
     return SerialQueue.fromRegions(regionOf(sys, regions.queue), regionOf(sys, regions.data));
@@ -309,7 +247,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
     pd: g.pd,
     index: k,
     origin: k + 1,
-    ...built[k]!.collect(),
+    ...built.guests[k]!.collect(),
     rxPending: unread(queue("rx", g.pd)),
     txCapacity: regionSize(desc, wiring.guests[k]!.txData),
     traceText: outputText(g.trace),

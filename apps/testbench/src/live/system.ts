@@ -8,21 +8,14 @@
  * RX wire at the current virtual time, and every character that leaves the TX wire is
  * handed to `onWire` at the end of its stop bit.
  */
-import {
-  type DeviceHost,
-  type GuestEntry,
-  loadSystemFile,
-  type MmioDevice,
-  type PdProgram,
-  System,
-} from "@vmmux/microkit-pd";
-import { Pl011Device, Pl011Driver, uartLossPoints } from "@vmmux/pl011-uart";
-import { ORIGIN_KEYBOARD, provenanceTag, tagOrigin } from "@vmmux/sddf-queues";
-import { VirtRx, VirtTx } from "@vmmux/sddf-serial";
-import { virtualMachine } from "@vmmux/vmm";
-import { type BuiltGuest, buildGuest } from "../guests.js";
+import type { System } from "@vmmux/microkit-pd";
+import { type Pl011Device, type Pl011Driver, uartLossPoints } from "@vmmux/pl011-uart";
+import { tagOrigin } from "@vmmux/sddf-queues";
+import type { VirtRx, VirtTx } from "@vmmux/sddf-serial";
+import { type BuiltGuest, buildGuest, buildShellGuest } from "../guests.js";
+import { systemLossPoints } from "../metrics.js";
 import type { Scenario, ScenarioGuest } from "../scenario.js";
-import { applyKnobs, type GuestWiring, serialStackConfigs } from "../wiring.js";
+import { buildSystem, type Keyboard } from "../system/build.js";
 
 /** What a live guest runs: the VMM's shell from boot, or the scenario's own workload. */
 export type LiveWorkload = "shell" | "scenario";
@@ -71,63 +64,6 @@ export interface LiveGuestCounts extends LiveGuestInfo {
  */
 export const LIVE_LOOP_COST_US = 100;
 
-/**
- * A `vm` guest whose workload is the guest model's shell from boot, host name = guest name, so
- * its prompt `root@<name>:~# ` tells the user which guest answered.
- */
-function shellGuest(
-  name: string,
-  w: GuestWiring,
-  profile: "reference" | "hardened",
-  loopCostUs: number,
-): BuiltGuest {
-  if (w.kind !== "vm") throw new Error(`wiring of ${name} is not a VMM PD`);
-  const vm = virtualMachine(
-    {
-      profile,
-      ram: { region: w.ramRegion, guestBase: w.guestBase },
-      serial: {
-        tx: { channel: w.txChannel, queueRegion: w.txQueue, dataRegion: w.txData },
-        rx: { channel: w.rxChannel, queueRegion: w.rxQueue, dataRegion: w.rxData },
-      },
-    },
-    {
-      origin: w.index + 1,
-      workload: { kind: "shell", hostname: name },
-      echo: true,
-      loopCostNs: loopCostUs * 1000,
-    },
-  );
-  return {
-    programs: { [w.programImage]: vm.vmm },
-    devices: {},
-    vms: { [w.vmName]: vm.guest },
-    collect: () => {
-      const guest = vm.current();
-      const console = vm.vmm.device?.counters(0);
-      return {
-        enqueued: Uint8Array.from(guest?.written.bytes ?? []),
-        enqueuedTags: Uint32Array.from(guest?.written.tags ?? []),
-        enqueueTimes: new Float64Array(0),
-        attempted: guest?.written.bytes.length ?? 0,
-        tracePrinted: 0,
-        traceEvents: 0,
-        traceStart: null,
-        loss: { T1: 0, T2: 0 },
-        inputDropped:
-          console === undefined ? 0 : console.rxDiscardedNotReady + console.rxOverflowBeforeReady,
-        unpublished: 0,
-        received: (guest?.received.bytes ?? []).map((byte, i) => ({
-          byte,
-          tag: guest?.received.tags[i] ?? 0,
-          at: Number.NaN,
-        })),
-        findings: vm.vmm.findings.map((f) => `${(f.t / 1e9).toFixed(6)} s: ${f.message}`),
-      };
-    },
-  };
-}
-
 /** A scenario guest as live mode runs it: a `vm` guest goes on to the shell after its trace. */
 function liveScenarioGuest(g: ScenarioGuest): ScenarioGuest {
   return g.kind === "vm" ? { ...g, thenShell: true } : g;
@@ -144,31 +80,31 @@ export class LiveSystem {
   private readonly driver: Pl011Driver;
   private readonly virtTx: VirtTx;
   private readonly virtRx: VirtRx;
+  private readonly keyboard: Keyboard;
   private readonly wireByOrigin = new Map<number, number>();
-  private typed = 0;
   private lastWireEnd = 0;
 
   constructor(options: LiveSystemOptions) {
     const { scenario } = options;
     const knobs = scenario.knobs;
-    const desc = applyKnobs(loadSystemFile(scenario.systemPath).system, scenario);
-    const {
-      wiring,
-      driver: driverConfig,
-      virtTx: txConfig,
-      virtRx: rxConfig,
-    } = serialStackConfigs(desc, scenario);
-    this.driver = new Pl011Driver(driverConfig);
-    this.switchChar = rxConfig.switchChar;
-    this.terminateNumChar = rxConfig.terminateNumChar;
-    this.virtTx = new VirtTx(txConfig);
-    this.virtRx = new VirtRx(rxConfig);
-    this.built = scenario.guests.map((g, k) => {
-      const w = wiring.guests[k]!;
-      return options.workload === "shell"
-        ? shellGuest(g.name, w, knobs.profile, options.loopCostUs ?? LIVE_LOOP_COST_US)
-        : buildGuest(liveScenarioGuest(g), w, { profile: knobs.profile, seed: knobs.seed });
+    const built = buildSystem(scenario, {
+      guest: (g, w) =>
+        options.workload === "shell"
+          ? buildShellGuest(g.name, w, {
+              profile: knobs.profile,
+              loopCostUs: options.loopCostUs ?? LIVE_LOOP_COST_US,
+            })
+          : buildGuest(liveScenarioGuest(g), w, { profile: knobs.profile, seed: knobs.seed }),
     });
+    this.sys = built.sys;
+    this.device = built.device;
+    this.driver = built.driver;
+    this.virtTx = built.virtTx;
+    this.virtRx = built.virtRx;
+    this.built = built.guests;
+    this.keyboard = built.keyboard;
+    this.switchChar = built.configs.virtRx.switchChar;
+    this.terminateNumChar = built.configs.virtRx.terminateNumChar;
     this.guests = scenario.guests.map((g, k) => ({
       name: g.name,
       pd: g.pd,
@@ -177,38 +113,6 @@ export class LiveSystem {
       kind: g.kind,
       shell: options.workload === "shell" || (g.kind === "vm" && g.workload !== "hostile"),
     }));
-    const programs: Record<string, PdProgram> = {
-      [wiring.driver.programImage]: this.driver,
-      [wiring.virtTx.programImage]: this.virtTx,
-      [wiring.virtRx.programImage]: this.virtRx,
-    };
-    const guestPrograms: Record<string, GuestEntry> = {};
-    const devices: Record<string, (host: DeviceHost) => MmioDevice> = {};
-    for (const b of this.built) {
-      Object.assign(programs, b.programs);
-      Object.assign(guestPrograms, b.vms);
-      Object.assign(devices, b.devices);
-    }
-    let uart: Pl011Device | undefined;
-    devices[wiring.driver.uartRegion] = (host) => {
-      // A session can run for hours: the wire is streamed to `onWire`, not kept.
-      uart = new Pl011Device({
-        host,
-        irq: wiring.driver.irq,
-        variant: knobs.uart,
-        recordTransmitted: false,
-      });
-      return uart;
-    };
-    this.sys = new System(desc, {
-      seed: knobs.seed,
-      recordEvents: false,
-      programs,
-      devices,
-      guests: guestPrograms,
-    });
-    if (uart === undefined) throw new Error(`${scenario.file}: the UART device was not created`);
-    this.device = uart;
     this.device.onTransmit((w) => {
       if (w.kind !== "byte") return;
       const origin = tagOrigin(w.tag);
@@ -230,12 +134,7 @@ export class LiveSystem {
 
   /** The user typed `bytes`: they start on the RX wire now, back to back at the line rate. */
   type(bytes: ArrayLike<number>): void {
-    if (bytes.length === 0) return;
-    const tags = Array.from({ length: bytes.length }, (_, i) =>
-      provenanceTag(ORIGIN_KEYBOARD, this.typed + i),
-    );
-    this.typed += bytes.length;
-    this.device.send(bytes, { at: this.sys.now(), tags });
+    this.keyboard.send(bytes, this.sys.now());
   }
 
   /** The client virt_rx forwards typed bytes to (its switch machine's current client). */
@@ -245,7 +144,7 @@ export class LiveSystem {
 
   /** Bytes typed so far. */
   get bytesTyped(): number {
-    return this.typed;
+    return this.keyboard.sent;
   }
 
   /** Virtual time the last character finished leaving the TX wire (0: none yet). */
@@ -288,24 +187,11 @@ export class LiveSystem {
 
   /** The system's loss and stall points (sddf-serial §10), named as `vmmux replay` names them. */
   systemLoss(): Record<string, number> {
-    const uart = uartLossPoints(this.device, this.driver);
-    const tx = this.virtTx.loss;
-    const rx = this.virtRx.loss;
-    return {
-      R1_rxFifoOverrun: uart.R1_rxFifoOverrun,
-      R2_rxDisabledOrFlushed: uart.R2_rxDisabledOrFlushed,
-      R3_rxQueueFullStalls: uart.R3_rxQueueFullStalls,
-      R4_rxErrorBytesDelivered: uart.R4_rxErrorBytesDelivered,
-      R5_clientRxFullDropped: rx.R5,
-      R6_switchBytesConsumed: rx.R6,
-      R6_invalidSequences: rx.R6Invalid,
-      R7_halfTypedSwitchPasses: rx.R7,
-      T4_oversizedUnitStalls: tx.T4,
-      T5_unitsPending: tx.T5,
-      T6_txFifoFullWaits: uart.T6_txFifoFullWaits,
-      T7_transferOverflowDropped: tx.T7,
-      lineAtomicSplits: tx.lineSplit,
-    };
+    return systemLossPoints({
+      virtTx: this.virtTx.loss,
+      virtRx: this.virtRx.loss,
+      uart: uartLossPoints(this.device, this.driver),
+    });
   }
 
   /** Bytes that left the wire from the virtualiser itself (colour codes) or untagged. */

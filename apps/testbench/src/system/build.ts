@@ -1,0 +1,159 @@
+/**
+ * The one place a scenario's Microkit System is assembled, for replay, check and live alike
+ * (DESIGN.md's picture): the PL011 device and the sDDF PL011 driver, both virtualisers
+ * (sddf-serial §4, configs read from the system file by `wiring.ts`), one guest per scenario
+ * guest (`guests.ts`, or a caller's own factory) and the keyboard as frames on the UART's RX
+ * line. Callers decide how far virtual time goes and what they observe.
+ */
+import {
+  type CostModelOverride,
+  type DeviceHost,
+  type GuestEntry,
+  loadSystemFile,
+  type MmioDevice,
+  type PdProgram,
+  System,
+  type SystemDescription,
+} from "@vmmux/microkit-pd";
+import { Pl011Device, Pl011Driver } from "@vmmux/pl011-uart";
+import { ORIGIN_KEYBOARD, provenanceTag } from "@vmmux/sddf-queues";
+import { VirtRx, type VirtRxConfig, VirtTx, type VirtTxConfig } from "@vmmux/sddf-serial";
+import type { VmmConfig, VmmProgram } from "@vmmux/vmm";
+import { type BuiltGuest, buildGuest } from "../guests.js";
+import type { Scenario, ScenarioGuest } from "../scenario.js";
+import {
+  applyKnobs,
+  type GuestWiring,
+  type SerialStackConfigs,
+  serialStackConfigs,
+} from "../wiring.js";
+
+/** Virtualiser classes to run instead of the real ones (planted-bug variants in tests). */
+export interface RunVariants {
+  readonly virtTx?: new (config: VirtTxConfig) => VirtTx;
+  readonly virtRx?: new (config: VirtRxConfig) => VirtRx;
+  /** Builds every `vm` guest's VMM PD (e.g. `@vmmux/vmm/testing`'s `unansweredUnmappedVmm`). */
+  readonly vmm?: (config: VmmConfig) => VmmProgram;
+}
+
+export interface SystemBuildOptions {
+  /** Builds guest `index` on its wiring; default {@link buildGuest} with the scenario's profile and seed. */
+  readonly guest?: (g: ScenarioGuest, wiring: GuestWiring, index: number) => BuiltGuest;
+  readonly variants?: RunVariants;
+  /** Keep the kernel event log (default false). */
+  readonly recordEvents?: boolean;
+  readonly costModel?: CostModelOverride;
+  /** Keep every character in the device's `transmitted` list (default false: observe `onTransmit`). */
+  readonly recordTransmitted?: boolean;
+}
+
+/** The system a scenario runs on, knobs applied. */
+export function scenarioSystem(scenario: Scenario): SystemDescription {
+  return applyKnobs(loadSystemFile(scenario.systemPath).system, scenario);
+}
+
+/**
+ * The host end of the UART's RX line: typed bytes, each tagged with the next keyboard
+ * provenance sequence number, start on the wire at a given time, queued behind earlier frames.
+ */
+export class Keyboard {
+  private count = 0;
+
+  constructor(private readonly device: Pl011Device) {}
+
+  /** Bytes sent so far. */
+  get sent(): number {
+    return this.count;
+  }
+
+  /** Send `bytes` starting at `at` ns; returns the first byte's tag sequence number. */
+  send(bytes: ArrayLike<number>, at: number): number {
+    const first = this.count;
+    if (bytes.length === 0) return first;
+    const tags = Array.from({ length: bytes.length }, (_, i) =>
+      provenanceTag(ORIGIN_KEYBOARD, first + i),
+    );
+    this.count += bytes.length;
+    this.device.send(bytes, { at, tags });
+    return first;
+  }
+}
+
+/** A scenario's system, built and not yet run. */
+export interface BuiltSystem {
+  readonly scenario: Scenario;
+  readonly description: SystemDescription;
+  readonly configs: SerialStackConfigs;
+  readonly sys: System;
+  readonly device: Pl011Device;
+  readonly driver: Pl011Driver;
+  readonly virtTx: VirtTx;
+  readonly virtRx: VirtRx;
+  readonly guests: readonly BuiltGuest[];
+  readonly keyboard: Keyboard;
+}
+
+/** Build the System a scenario describes. */
+export function buildSystem(scenario: Scenario, options: SystemBuildOptions = {}): BuiltSystem {
+  const knobs = scenario.knobs;
+  const description = scenarioSystem(scenario);
+  const configs = serialStackConfigs(description, scenario);
+  const { wiring } = configs;
+  const variants = options.variants ?? {};
+  const driver = new Pl011Driver(configs.driver);
+  const virtTx = new (variants.virtTx ?? VirtTx)(configs.virtTx);
+  const virtRx = new (variants.virtRx ?? VirtRx)(configs.virtRx);
+  const makeGuest =
+    options.guest ??
+    ((g: ScenarioGuest, w: GuestWiring) =>
+      buildGuest(g, w, {
+        profile: knobs.profile,
+        seed: knobs.seed,
+        ...(variants.vmm === undefined ? {} : { makeVmm: variants.vmm }),
+      }));
+  const guests = scenario.guests.map((g, k) => makeGuest(g, wiring.guests[k]!, k));
+  const programs: Record<string, PdProgram> = {
+    [wiring.driver.programImage]: driver,
+    [wiring.virtTx.programImage]: virtTx,
+    [wiring.virtRx.programImage]: virtRx,
+  };
+  const vms: Record<string, GuestEntry> = {};
+  const devices: Record<string, (host: DeviceHost) => MmioDevice> = {};
+  for (const b of guests) {
+    Object.assign(programs, b.programs);
+    Object.assign(vms, b.vms);
+    Object.assign(devices, b.devices);
+  }
+  let uart: Pl011Device | undefined;
+  devices[wiring.driver.uartRegion] = (host) => {
+    uart = new Pl011Device({
+      host,
+      irq: wiring.driver.irq,
+      variant: knobs.uart,
+      recordTransmitted: options.recordTransmitted ?? false,
+    });
+    return uart;
+  };
+  const sys = new System(description, {
+    seed: knobs.seed,
+    recordEvents: options.recordEvents ?? false,
+    programs,
+    devices,
+    guests: vms,
+    ...(options.costModel === undefined ? {} : { costModel: options.costModel }),
+  });
+  const device = uart as Pl011Device | undefined;
+  if (device === undefined) throw new Error(`${scenario.file}: the UART device was not created`);
+  return {
+    scenario,
+    description,
+    configs,
+    sys,
+    device,
+    driver,
+    virtTx,
+    virtRx,
+    guests,
+    keyboard: new Keyboard(device),
+  };
+}
