@@ -10,6 +10,7 @@ import { join } from "node:path";
  */
 const layers = [
   "@vmmux/testbench",
+  "@vmmux/v86-guest",
   "@vmmux/vmm",
   "@vmmux/virtio-console",
   "@vmmux/sddf-serial",
