@@ -3,10 +3,11 @@
  * `serial_virt_tx_config_t`, `serial_virt_rx_config_t`), plus the vmmux fidelity profile.
  * Builders fill sdfgen's defaults and reject what the real tool chain would reject.
  */
+import { DEFAULT_PROFILE, isProfile, type Profile } from "@vmmux/profiles";
 import { SerialVirtError } from "./errors.js";
 
-/** `reference` reproduces the real components' defects; `hardened` fixes them (DESIGN.md). */
-export type Profile = "reference" | "hardened";
+/** The fidelity profile, re-exported from `@vmmux/profiles` for existing importers. */
+export type { Profile };
 
 /** `serial_connection_resource_t`: a queue region, a data region and the channel to the peer. */
 export interface SerialConnection {
@@ -134,7 +135,7 @@ function checkChannels(
 
 /** The two fidelity profiles (DESIGN.md); anything else would silently act as `hardened`. */
 function checkProfile(where: string, profile: Profile): Profile {
-  if (profile !== "reference" && profile !== "hardened") {
+  if (!isProfile(profile)) {
     throw new SerialVirtError("BAD_PROFILE", `${where}: unknown profile '${String(profile)}'`);
   }
   return profile;
@@ -146,7 +147,7 @@ function isByte(value: number): boolean {
 
 /** Fill sdfgen's defaults and validate (reference §4, §5). */
 export function virtTxConfig(input: VirtTxConfigInput): VirtTxConfig {
-  const profile = checkProfile("virt_tx config", input.profile ?? "hardened");
+  const profile = checkProfile("virt_tx config", input.profile ?? DEFAULT_PROFILE);
   const reference = profile === "reference";
   const config: VirtTxConfig = {
     profile,
@@ -193,7 +194,7 @@ export function virtTxConfig(input: VirtTxConfigInput): VirtTxConfig {
 
 /** Fill sdfgen's defaults and validate (reference §4, §6). */
 export function virtRxConfig(input: VirtRxConfigInput): VirtRxConfig {
-  const profile = checkProfile("virt_rx config", input.profile ?? "hardened");
+  const profile = checkProfile("virt_rx config", input.profile ?? DEFAULT_PROFILE);
   const config: VirtRxConfig = {
     profile,
     driver: input.driver,

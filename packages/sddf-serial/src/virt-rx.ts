@@ -5,10 +5,10 @@
  */
 import type { PdContext, PdProgram, PdStep } from "@vmmux/microkit-pd";
 import { work } from "@vmmux/microkit-pd";
-import { CorruptIndexError, type LocalTail, type SerialQueue } from "@vmmux/sddf-queues";
+import type { LocalTail, SerialQueue } from "@vmmux/sddf-queues";
 import type { VirtRxConfig } from "./config.js";
-import { openQueue } from "./connection.js";
 import { newVirtRxLoss, type VirtRxLoss } from "./loss.js";
+import { PeerQueues } from "./peers.js";
 import { SwitchMachine } from "./switch-machine.js";
 
 export class VirtRx implements PdProgram {
@@ -16,15 +16,10 @@ export class VirtRx implements PdProgram {
   readonly loss: VirtRxLoss = newVirtRxLoss();
   /** Bytes delivered to each client's RX queue (published or not). */
   readonly delivered: number[];
-  /** Peer faults contained: a client or the driver corrupted a shared index. */
-  corruptPeers = 0;
   readonly machine: SwitchMachine;
-  private driver: SerialQueue | undefined;
-  private clients: SerialQueue[] = [];
+  private peers: PeerQueues | undefined;
   /** Bytes dropped for a full client queue in the current pass, per client. */
   private readonly fullDrops = new Map<number, number>();
-  /** Clients whose queue was found corrupt; they receive nothing any more. */
-  private readonly quarantined = new Set<number>();
 
   constructor(readonly config: VirtRxConfig) {
     this.machine = new SwitchMachine({
@@ -36,9 +31,13 @@ export class VirtRx implements PdProgram {
     this.delivered = config.clients.map(() => 0);
   }
 
+  /** Peer faults contained: a client or the driver corrupted a shared index. */
+  get corruptPeers(): number {
+    return this.peers?.corruptPeers ?? 0;
+  }
+
   *init(pd: PdContext): PdStep {
-    this.driver = openQueue(pd, this.config.driver);
-    this.clients = this.config.clients.map((conn) => openQueue(pd, conn));
+    this.peers = new PeerQueues(pd, this.config.driver, this.config.clients, "VIRT_RX");
     yield work("init");
   }
 
@@ -57,9 +56,8 @@ export class VirtRx implements PdProgram {
 
   /** One client's RX queue with virt_rx's unpublished tail (§6.4 keeps a local tail). */
   private openLocal(k: number): { queue: SerialQueue; local: LocalTail } | undefined {
-    const queue = this.clients[k];
-    if (queue === undefined || this.quarantined.has(k)) return undefined;
-    return { queue, local: { tail: queue.tail } };
+    const queue = this.peers?.client(k);
+    return queue === undefined ? undefined : { queue, local: { tail: queue.tail } };
   }
 
   /** Enqueue to client `k` through its local tail; false when the byte was dropped. */
@@ -70,18 +68,16 @@ export class VirtRx implements PdProgram {
     byte: number,
     tag: number,
   ): boolean {
-    if (target === undefined || this.quarantined.has(k)) {
+    if (target === undefined || target.queue.broken !== undefined) {
       // A disconnected (corrupt) client: the byte has nowhere to go.
       this.loss.R5 += 1;
       return false;
     }
-    try {
-      if (target.queue.enqueueLocal(target.local, byte, tag)) {
-        this.delivered[k] = (this.delivered[k] ?? 0) + 1;
-        return true;
-      }
-    } catch (error) {
-      this.containCorrupt(pd, k, error);
+    if (target.queue.enqueueLocal(target.local, byte, tag)) {
+      this.delivered[k] = (this.delivered[k] ?? 0) + 1;
+      return true;
+    }
+    if (this.peers?.cutIfBroken(pd, k)) {
       this.loss.R5 += 1;
       return false;
     }
@@ -91,25 +87,14 @@ export class VirtRx implements PdProgram {
     return false;
   }
 
-  private containCorrupt(pd: PdContext, k: number, error: unknown): void {
-    if (!(error instanceof CorruptIndexError)) throw error;
-    this.quarantined.add(k);
-    this.corruptPeers += 1;
-    pd.debug(`VIRT_RX|ERR: client ${k} rx queue corrupt, client disconnected: ${error.message}`);
-  }
-
-  protected publish(pd: PdContext, k: number, target: { queue: SerialQueue; local: LocalTail }) {
-    if (this.quarantined.has(k)) return;
-    try {
-      target.queue.updateSharedTail(target.local.tail);
-    } catch (error) {
-      this.containCorrupt(pd, k, error);
-    }
+  /** Publish client `k`'s local tail (a cut-off client's broken queue ignores it). */
+  protected publish(_pd: PdContext, _k: number, target: { queue: SerialQueue; local: LocalTail }) {
+    target.queue.updateSharedTail(target.local.tail);
   }
 
   /**
    * At a valid switch, HEAD publishes the old client's bytes whatever its flag, and notifies
-   * it if this pass gave it any (§6.4). Overridden only by a planted variant in `testing`.
+   * it if this pass gave it any (§6.4). An extension point for variants of the switch.
    */
   protected publishBeforeSwitch(
     pd: PdContext,
@@ -123,21 +108,18 @@ export class VirtRx implements PdProgram {
 
   /** `rx_return()` (§6.4). */
   private *rxReturn(pd: PdContext): PdStep {
-    const driver = this.driver;
-    if (driver === undefined) return;
+    const peers = this.peers;
+    if (peers === undefined) return;
+    const driver = peers.driver;
     let transferred = false;
     let k = this.machine.currentClient;
     let target = k >= 0 ? this.openLocal(k) : undefined;
     // Legacy broadcast publishes immediately into every client; notified at the end.
     const broadcastTo = new Set<number>();
     for (;;) {
-      let c: number | undefined;
-      try {
-        c = driver.dequeue();
-      } catch (error) {
-        if (!(error instanceof CorruptIndexError)) throw error;
-        this.corruptPeers += 1;
-        pd.debug(`VIRT_RX|ERR: driver rx queue corrupt: ${error.message}`);
+      const c = driver.dequeue();
+      if (driver.broken !== undefined) {
+        peers.driverFault(pd);
         break;
       }
       if (c === undefined) break;
@@ -149,18 +131,13 @@ export class VirtRx implements PdProgram {
           if (this.put(pd, k, target, action.byte, tag)) transferred = true;
           break;
         case "broadcast":
-          for (const [j, queue] of this.clients.entries()) {
-            if (this.quarantined.has(j)) continue;
-            let stored = false;
-            try {
-              stored = queue.enqueue(action.byte, tag);
-            } catch (error) {
-              this.containCorrupt(pd, j, error);
-            }
-            if (stored) {
+          for (const [j, queue] of peers.clients.entries()) {
+            if (queue.broken !== undefined) continue;
+            if (queue.enqueue(action.byte, tag)) {
               this.delivered[j] = (this.delivered[j] ?? 0) + 1;
               broadcastTo.add(j);
             } else {
+              peers.cutIfBroken(pd, j);
               this.loss.R5 += 1;
             }
           }
@@ -198,12 +175,9 @@ export class VirtRx implements PdProgram {
     }
     this.fullDrops.clear();
     yield work("op");
-    let driverFull = true;
-    try {
-      driverFull = driver.full();
-    } catch (error) {
-      if (!(error instanceof CorruptIndexError)) throw error;
-    }
+    // A corrupt driver index here reads as full (no signal), uncounted, as one operation.
+    const driverFull = driver.full();
+    driver.recover();
     if (!driverFull && driver.requireConsumerSignal()) {
       driver.cancelConsumerSignal();
       pd.notify(this.config.driver.channel);

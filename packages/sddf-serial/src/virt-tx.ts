@@ -10,83 +10,126 @@
  */
 import type { PdContext, PdProgram, PdStep } from "@vmmux/microkit-pd";
 import { work } from "@vmmux/microkit-pd";
+import { chooseBehaviour } from "@vmmux/profiles";
 import {
-  CorruptIndexError,
+  ChunkTransfer,
   ORIGIN_VIRTUALISER,
   provenanceTag,
   type SerialQueue,
+  type TransferBound,
 } from "@vmmux/sddf-queues";
-import { bannerLine, COLOUR_END, COLOUR_OVERHEAD, colourStart, latin1 } from "./colour.js";
+import {
+  bannerLine,
+  COLOUR_BEGIN_LEN,
+  COLOUR_END,
+  COLOUR_OVERHEAD,
+  colourStart,
+  latin1,
+} from "./colour.js";
 import type { VirtTxConfig } from "./config.js";
-import { openQueue } from "./connection.js";
 import { newVirtTxLoss, type VirtTxLoss } from "./loss.js";
+import { PeerQueues } from "./peers.js";
 import { PendingList } from "./pending.js";
 
 const NEWLINE = 0x0a;
 /** Bound on the debug build's wait for the begin string to drain (§5.4), in polls. */
 const BEGIN_DRAIN_POLLS = 10_000;
+/** Channel ids are 0..62 (Microkit); a notification on any other is unknown. */
+const CHANNELS = 63;
 
 export class VirtTx implements PdProgram {
   /** Loss and delay points of §10 T4, T5, T7, T8 and line-atomic splits. */
   readonly loss: VirtTxLoss = newVirtTxLoss();
   /** Client bytes moved into the driver queue, per client. */
   readonly moved: number[];
-  /** Peer faults contained: a client or the driver corrupted a queue's shared index. */
-  corruptPeers = 0;
   readonly pending: PendingList;
-  private driver: SerialQueue | undefined;
-  private clients: SerialQueue[] = [];
-  private readonly quarantined = new Set<number>();
+  private peers: PeerQueues | undefined;
   /** The driver queue's head was last seen out of bounds (counted once per episode). */
   private driverCorrupt = false;
   /** Line-atomic: client k's last moved part did not end a line. */
   private readonly midLine: boolean[];
   private virtualiserSeq = 0;
+  /** Client index of each channel id, -1 for none (`tx_provide`'s search, done once). */
+  private readonly clientOfChannel = new Int16Array(CHANNELS).fill(-1);
+  /** Colour-start code of each client (§5.2), built once. */
+  private readonly starts: readonly Uint8Array[];
+  /** Tags of one colour code: reused, as the bytes they go with are copied at once. */
+  private readonly colourTags = new Uint32Array(Math.max(COLOUR_BEGIN_LEN, COLOUR_END.length));
+  /** Which clients moved bytes in the current `tx_return`; reused. */
+  private readonly movedNow: Uint8Array;
+  private readonly chunks = new ChunkTransfer();
+  /**
+   * The defect `transferOverflowDrops` (§2.4, §10 T7): the C loop is unbounded and moves
+   * bytes published meanwhile too; the fix moves exactly the unit that was measured to fit.
+   */
+  private readonly transferBound: (unit: number) => TransferBound;
 
   constructor(readonly config: VirtTxConfig) {
     this.pending = new PendingList(config.clients.length);
     this.moved = config.clients.map(() => 0);
     this.midLine = config.clients.map(() => false);
+    this.starts = config.clients.map((_, k) => colourStart(k));
+    this.movedNow = new Uint8Array(config.clients.length);
+    for (const [k, client] of config.clients.entries()) {
+      const ch = client.conn.channel;
+      if (ch >= 0 && ch < CHANNELS && this.clientOfChannel[ch] === -1) {
+        this.clientOfChannel[ch] = k;
+      }
+    }
+    this.transferBound = chooseBehaviour<(unit: number) => TransferBound>(
+      config.defects.transferOverflowDrops,
+      () => "none",
+      (unit) => unit,
+    );
+  }
+
+  /** Peer faults contained: a client or the driver corrupted a queue's shared index. */
+  get corruptPeers(): number {
+    return this.peers?.corruptPeers ?? 0;
   }
 
   private get overhead(): number {
     return this.config.enableColour ? COLOUR_OVERHEAD : 0;
   }
 
-  private nextVirtualiserTag(): number {
-    const tag = provenanceTag(ORIGIN_VIRTUALISER, this.virtualiserSeq);
-    this.virtualiserSeq = (this.virtualiserSeq + 1) & 0xffffff;
-    return tag;
+  private get driver(): SerialQueue {
+    return (this.peers as PeerQueues).driver;
   }
 
-  private virtualiserTags(n: number): Uint32Array {
-    const tags = new Uint32Array(n);
-    for (let i = 0; i < n; i++) tags[i] = this.nextVirtualiserTag();
-    return tags;
+  /** The next `n` virtualiser tags (origin `ORIGIN_VIRTUALISER`, running sequence). */
+  private virtualiserTags(n: number, into = new Uint32Array(n)): Uint32Array {
+    for (let i = 0; i < n; i++) {
+      into[i] = provenanceTag(ORIGIN_VIRTUALISER, this.virtualiserSeq);
+      this.virtualiserSeq = (this.virtualiserSeq + 1) & 0xffffff;
+    }
+    return into;
+  }
+
+  /** Enqueue a colour code with fresh virtualiser tags. */
+  private enqueueColour(code: Uint8Array): void {
+    this.driver.enqueueBatch(code, this.virtualiserTags(code.length, this.colourTags));
   }
 
   /** `init()` (§5.4): begin string to the driver, then the banner on the debug console. */
   *init(pd: PdContext): PdStep {
-    const driver = openQueue(pd, this.config.driver);
-    this.driver = driver;
-    this.clients = this.config.clients.map((client) => openQueue(pd, client.conn));
+    const clientConns = this.config.clients.map((client) => client.conn);
+    const peers = new PeerQueues(pd, this.config.driver, clientConns, "VIRT_TX");
+    this.peers = peers;
+    const driver = peers.driver;
     if (this.config.lineAtomic) {
       // A zero flag on an empty queue is only the zero-filled boot state (§3.1), never a
       // real request (a request needs unread bytes); clearing it keeps the line-atomic
       // hold-back from mistaking it for a client waiting for space.
-      for (const [k, queue] of this.clients.entries()) {
-        try {
-          if (queue.empty()) queue.cancelConsumerSignal();
-        } catch (error) {
-          this.disconnectClient(pd, k, error);
-        }
+      for (const [k, queue] of peers.clients.entries()) {
+        if (queue.empty()) queue.cancelConsumerSignal();
+        peers.cutIfBroken(pd, k);
       }
     }
     if (this.config.enableRx) {
-      // A driver that already wrote a corrupt head must not crash virt_tx at boot.
-      try {
-        const begin = latin1(this.config.beginStr);
-        driver.enqueueBatch(begin, this.virtualiserTags(begin.length));
+      // A driver that already wrote a corrupt head must not stop virt_tx at boot.
+      const begin = latin1(this.config.beginStr);
+      driver.enqueueBatch(begin, this.virtualiserTags(begin.length));
+      if (driver.broken === undefined) {
         pd.notify(this.config.driver.channel);
         if (this.config.debugBuild) {
           // Debug builds spin until the driver has taken the banner (§5.4).
@@ -94,9 +137,8 @@ export class VirtTx implements PdProgram {
             yield work("poll");
           }
         }
-      } catch (error) {
-        this.reportDriverCorrupt(pd, error);
       }
+      this.reportDriverCorrupt(pd);
     }
     if (this.config.enableColour && this.config.debugBuild) {
       for (const [k, client] of this.config.clients.entries()) pd.debug(bannerLine(k, client.name));
@@ -109,7 +151,7 @@ export class VirtTx implements PdProgram {
       yield* this.txReturn(pd);
       return;
     }
-    const k = this.config.clients.findIndex((client) => client.conn.channel === ch);
+    const k = ch >= 0 && ch < CHANNELS ? (this.clientOfChannel[ch] as number) : -1;
     if (k < 0) {
       if (this.config.debugBuild) pd.debug(`VIRT_TX|LOG: unknown channel ${ch}`);
       return;
@@ -129,73 +171,64 @@ export class VirtTx implements PdProgram {
   private *txReturn(pd: PdContext): PdStep {
     const n = this.pending.length;
     if (n === 0) return;
-    const moved = new Array<boolean>(this.config.clients.length).fill(false);
+    const moved = this.movedNow.fill(0);
     for (let i = 0; i < n; i++) {
       const k = this.pending.pop();
       if (k === undefined) break;
-      moved[k] = yield* this.processTxQueue(pd, k);
+      moved[k] = (yield* this.processTxQueue(pd, k)) ? 1 : 0;
     }
-    if (moved.some(Boolean)) pd.notify(this.config.driver.channel);
-    for (const [k, didMove] of moved.entries()) if (didMove) this.notifyClientIfAsked(pd, k);
+    if (moved.includes(1)) pd.notify(this.config.driver.channel);
+    for (let k = 0; k < moved.length; k++) if (moved[k] === 1) this.notifyClientIfAsked(pd, k);
   }
 
   private notifyClientIfAsked(pd: PdContext, k: number): void {
-    const queue = this.clients[k];
-    if (queue === undefined || this.quarantined.has(k)) return;
+    const queue = this.peers?.client(k);
+    if (queue === undefined) return;
     if (queue.requireConsumerSignal()) {
       queue.cancelConsumerSignal();
       pd.notify((this.config.clients[k] as { conn: { channel: number } }).conn.channel);
     }
   }
 
-  /** `process_tx_queue(k)` (§5.3), with the hardened and line-atomic variants. */
+  /**
+   * `process_tx_queue(k)` (§5.3), with the hardened and line-atomic variants. A queue that
+   * broke on the way stops the attempt where it broke; then a corrupt driver queue is
+   * contained and the client keeps its bytes, or else the corrupt client is cut off.
+   */
   private *processTxQueue(pd: PdContext, k: number): PdStep<boolean> {
-    const client = this.clients[k];
-    if (client === undefined || this.quarantined.has(k)) return false;
-    try {
-      const moved = yield* this.processChecked(pd, k, client);
+    const peers = this.peers;
+    const client = peers?.client(k);
+    if (peers === undefined || client === undefined) return false;
+    const moved = yield* this.processChecked(pd, k, client);
+    if (!this.stopped(client)) {
       if (moved) this.driverCorrupt = false;
       return moved;
-    } catch (error) {
-      if (!(error instanceof CorruptIndexError)) throw error;
-      // The index may be the driver's, not the client's: never cut off an innocent client.
-      if (this.driverQueueCorrupt(pd)) return false;
-      this.disconnectClient(pd, k, error);
+    }
+    // The index may be the driver's, not the client's: never cut off an innocent client.
+    if (peers.driver.broken === undefined) peers.driver.lengthProducer();
+    if (peers.driver.broken !== undefined) {
+      this.reportDriverCorrupt(pd);
+      client.recover();
       return false;
     }
+    peers.cutIfBroken(pd, k);
+    return false;
   }
 
-  private disconnectClient(pd: PdContext, k: number, error: unknown): void {
-    if (!(error instanceof CorruptIndexError)) throw error;
-    this.quarantined.add(k);
-    this.corruptPeers += 1;
-    pd.debug(`VIRT_TX|ERR: client ${k} tx queue corrupt, client disconnected: ${error.message}`);
+  /** A queue of this attempt broke: stop at once, as if the load that saw it had thrown. */
+  private stopped(client: SerialQueue): boolean {
+    return client.broken !== undefined || this.driver.broken !== undefined;
   }
 
-  /**
-   * Is the driver queue's head (written by the driver) out of bounds? Then the client keeps
-   * its bytes for a later try, and the fault is counted once until the queue is sane again.
-   */
-  private driverQueueCorrupt(pd: PdContext): boolean {
-    try {
-      this.driver?.lengthProducer();
-      return false;
-    } catch (error) {
-      this.reportDriverCorrupt(pd, error);
-      return true;
-    }
-  }
-
-  private reportDriverCorrupt(pd: PdContext, error: unknown): void {
-    if (!(error instanceof CorruptIndexError)) throw error;
-    if (this.driverCorrupt) return;
+  /** Contain a broken driver queue, reporting it once until bytes move again. */
+  private reportDriverCorrupt(pd: PdContext): void {
+    if (this.driver.broken === undefined) return;
+    this.peers?.driverFault(pd, this.driverCorrupt);
     this.driverCorrupt = true;
-    this.corruptPeers += 1;
-    pd.debug(`VIRT_TX|ERR: driver tx queue corrupt: ${error.message}`);
   }
 
   protected *processChecked(pd: PdContext, k: number, client: SerialQueue): PdStep<boolean> {
-    const driver = this.driver as SerialQueue;
+    const driver = this.driver;
     const overhead = this.overhead;
     const hardenedParts = !this.config.defects.oversizedUnitStalls;
     let moved = false;
@@ -203,19 +236,25 @@ export class VirtTx implements PdProgram {
       if (client.empty()) return moved;
       const available = client.lengthConsumer();
       const unit = this.config.lineAtomic ? this.lineUnit(client, available, driver) : available;
-      if (unit === 0) return moved;
-      if (unit + overhead > driver.free()) {
+      if (unit === 0 || this.stopped(client)) return moved;
+      const free = driver.free();
+      if (this.stopped(client)) return moved;
+      if (unit + overhead > free) {
         // The window of §3.3: the driver may drain the queue right here.
         yield work("op");
         driver.requestConsumerSignal();
         yield work("op");
-        if (this.stillBlocked(unit + overhead, driver)) {
+        const blocked = this.stillBlocked(unit + overhead, driver);
+        if (this.stopped(client)) return moved;
+        if (blocked) {
           const neverFits = unit + overhead > driver.capacity;
           const part = driver.free() - overhead;
+          if (this.stopped(client)) return moved;
           if (neverFits && hardenedParts && part > 0) {
             // Hardened fix of T4: move what fits now, in its own colour pair; the rest
             // follows when the driver frees space.
             yield* this.transfer(pd, k, client, part);
+            if (this.stopped(client)) return moved;
             moved = true;
             continue;
           }
@@ -227,9 +266,8 @@ export class VirtTx implements PdProgram {
         }
         this.loss.T8Averted += 1;
       }
-      // Reference: `transfer_all` moves everything, including bytes published meanwhile.
-      const limit = this.config.defects.transferOverflowDrops ? undefined : unit;
-      yield* this.transfer(pd, k, client, limit);
+      yield* this.transfer(pd, k, client, this.transferBound(unit));
+      if (this.stopped(client)) return moved;
       moved = true;
       // All-or-nothing per call (§5.3); line-atomic goes on to the next whole lines.
       if (!this.config.lineAtomic) return moved;
@@ -238,7 +276,7 @@ export class VirtTx implements PdProgram {
 
   /**
    * The re-check after the request (§3.2 phase 2, sDDF `334e9be8`): does the unit still
-   * not fit? Overridden only by the planted pre-2025-08 variant in `testing`.
+   * not fit? An extension point: a subclass may model the code before that commit.
    */
   protected stillBlocked(need: number, driver: SerialQueue): boolean {
     return need > driver.free();
@@ -258,7 +296,7 @@ export class VirtTx implements PdProgram {
     let firstLine = 0;
     let bestFit = 0;
     for (let i = 0; i < available; i++) {
-      if (client.byteAt((head + i) >>> 0) !== NEWLINE) continue;
+      if (client.byteAt(head + i) !== NEWLINE) continue;
       if (firstLine === 0) firstLine = i + 1;
       if (i + 1 <= free) bestFit = i + 1;
       else break;
@@ -273,47 +311,34 @@ export class VirtTx implements PdProgram {
   }
 
   /**
-   * Move client bytes to the driver queue, colour-framed: `transfer_all(_colour)` (§2.4).
-   * `limit` undefined is the C loop: re-read the client's tail each chunk and, when the
-   * driver queue overflows, advance past the bytes that did not fit (release build, §10 T7).
-   * A number moves exactly that many bytes, all of which fit (hardened).
+   * Move client bytes to the driver queue, colour-framed: `transfer_all(_colour)` (§2.4),
+   * the library's loop one chunk at a time with a preemption point after each published
+   * piece (§2.6). Under `"none"`, bytes the driver queue cannot take are lost (T7).
    */
-  private *transfer(
-    pd: PdContext,
-    k: number,
-    client: SerialQueue,
-    limit: number | undefined,
-  ): PdStep {
-    const driver = this.driver as SerialQueue;
+  private *transfer(pd: PdContext, k: number, client: SerialQueue, bound: TransferBound): PdStep {
+    const driver = this.driver;
     if (this.config.enableColour) {
-      const start = colourStart(k);
-      driver.enqueueBatch(start, this.virtualiserTags(start.length));
+      const start = this.starts[k] as Uint8Array;
+      this.enqueueColour(start);
+      if (this.stopped(client)) return;
       yield work("copy", start.length);
     }
-    let remaining = limit ?? Number.POSITIVE_INFINITY;
-    let head = client.head;
+    const chunks = this.chunks.begin(driver, client, { bound });
     let last = -1;
-    while (remaining > 0) {
-      const length = client.lengthConsumer();
-      if (length === 0) break;
-      const slot = client.slot(head);
-      const chunk = Math.min(length, client.capacity - slot, remaining);
-      const tags = client.tags?.subarray(slot, slot + chunk);
-      const copied = driver.enqueueBatch(client.data.subarray(slot, slot + chunk), tags);
-      last = client.byteAt((head + chunk - 1) >>> 0);
-      if (copied < chunk) {
+    while (chunks.step()) {
+      last = client.byteAt(chunks.head - 1);
+      if (chunks.copied < chunks.chunk) {
         // sDDF release builds ignore the failed assert and consume the whole chunk.
-        this.loss.T7 += chunk - copied;
+        this.loss.T7 += chunks.chunk - chunks.copied;
         pd.counter("virt_tx.T7", this.loss.T7);
       }
-      this.moved[k] = (this.moved[k] ?? 0) + copied;
-      head = (head + chunk) >>> 0;
-      client.updateSharedHead(head);
-      remaining -= chunk;
-      yield work("copy", chunk);
+      this.moved[k] = (this.moved[k] ?? 0) + chunks.copied;
+      yield work("copy", chunks.chunk);
     }
+    if (this.stopped(client)) return;
     if (this.config.enableColour) {
-      driver.enqueueBatch(COLOUR_END, this.virtualiserTags(COLOUR_END.length));
+      this.enqueueColour(COLOUR_END);
+      if (this.stopped(client)) return;
       yield work("copy", COLOUR_END.length);
     }
     if (last >= 0) {
