@@ -3,7 +3,7 @@
  * §9, §10), each a named switch: `true` = behave like libvmm's `console.c`. The transport
  * and virtqueue defects live in @vmmux/virtio-core and are switched there.
  */
-import type { Profile } from "@vmmux/virtio-core";
+import type { Profile } from "@vmmux/profiles";
 
 export const CONSOLE_DEFECTS = {
   featuresLibvmm: {

@@ -12,11 +12,11 @@
  * queued, held or counted). Under `reference` the same runs report libvmm's defects as
  * findings instead.
  */
+import type { Profile } from "@vmmux/profiles";
 import { ORIGIN_KEYBOARD, provenanceTag, tagOrigin } from "@vmmux/sddf-queues";
 import {
   type DescriptorChain,
   type PopResult,
-  type Profile,
   Reg,
   type SplitVirtqueue,
   Status,

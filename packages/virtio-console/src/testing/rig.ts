@@ -3,14 +3,15 @@
  * pair per port with provenance shadows, recorded notifications and a pending-IRQ latch,
  * and a Linux front end wired straight to the transport (no vCPU, no scheduler).
  */
+
 import type { AccessWidth, PdStep } from "@vmmux/microkit-pd";
+import type { Profile } from "@vmmux/profiles";
 import { SerialQueue } from "@vmmux/sddf-queues";
 import {
   type DefectSwitches,
   DriverVirtqueue,
   GuestMemory,
   type MmioWidth,
-  type Profile,
   Reg,
   Status,
   type VirtioDeviceHost,

@@ -1,0 +1,141 @@
+/**
+ * The console's RX path: the port's sDDF RX queue → guest receiveq buffers (libvmm
+ * `virtio_console_handle_rx`, reference virtio §4.9, or its hardened counterpart), and the two
+ * behaviours of the `rxDiscardBeforeReady` defect for input that arrives before the guest can
+ * take it: libvmm discards it (L14), hardened keeps it, bounded.
+ */
+import type { SerialQueue } from "@vmmux/sddf-queues";
+import type { BufferSegment, SplitVirtqueue } from "@vmmux/virtio-core";
+import { rxQueueOf } from "../constants.js";
+import type { ConsoleCore } from "./core.js";
+import { lengthOf } from "./port.js";
+import { MAX_CHAINS_PER_CALL } from "./tx.js";
+
+/** The guest's receiveq of `port` if it can take input now (hardened adds MULTIPORT's PORT_READY). */
+function rxQueueFor(core: ConsoleCore, port: number): SplitVirtqueue | undefined {
+  const q = core.requireHost().queue(rxQueueOf(port));
+  if (q === undefined) return undefined;
+  if (core.multiportNegotiated() && !core.portState(port).guestReady) return undefined;
+  return q;
+}
+
+/** libvmm `virtio_console_handle_rx` (reference §4.9) or its hardened counterpart. */
+export function handleRx(core: ConsoleCore, port: number): boolean {
+  const host = core.requireHost();
+  const state = core.portState(port);
+  const b = core.behaviours;
+  const rxq = state.spec.rx;
+  const q = rxQueueFor(core, port);
+  let used = false;
+  if (q === undefined) {
+    b.inputWhileNotReady(core, port);
+  } else {
+    for (let n = 0; n < MAX_CHAINS_PER_CALL; n++) {
+      if (state.held.length === 0 && rxq.empty()) break;
+      const popped = q.popAvailable();
+      if (popped.kind === "crash") return core.transportCrashed(popped.finding);
+      if (popped.kind !== "chain") break;
+      const chain = popped.chain;
+      if (b.direction.wrong(core, port, chain, "receive")) break;
+      const written = fillRx(core, port, b.direction.rxPayload(chain));
+      if (written < 0) return false;
+      q.addUsed(chain.head, written);
+      state.counters.rxChains++;
+      used = true;
+    }
+  }
+  // Consumer side of the signalling protocol: wake virt_rx if it asked (sddf-serial §3.1).
+  if (rxq.requireConsumerSignal()) {
+    rxq.cancelConsumerSignal();
+    core.hooks.notifyRx(port);
+  }
+  if (!used || q === undefined) return true;
+  if (b.dispatch.rxInterrupt(q)) return host.signalUsedBuffer();
+  return true;
+}
+
+/** libvmm: input that arrives while RX is not ready is dequeued and discarded (L14). */
+export function discardBeforeReady(core: ConsoleCore, port: number): void {
+  const state = core.portState(port);
+  const rxq = state.spec.rx;
+  let discarded = 0;
+  for (let byte = rxq.dequeue(); byte !== undefined; byte = rxq.dequeue()) discarded++;
+  if (discarded > 0) {
+    state.counters.rxDiscardedNotReady += discarded;
+    core.found(
+      "rxDiscardBeforeReady",
+      "loss",
+      `port ${port}: ${discarded} input bytes discarded, receive queue not ready`,
+    );
+  }
+}
+
+/** Hardened: input that arrives while RX is not ready is kept (≤ `preReadyLimit`, overflow counted). */
+export function holdBeforeReady(core: ConsoleCore, port: number): void {
+  const state = core.portState(port);
+  const rxq = state.spec.rx;
+  for (let byte = rxq.dequeue(); byte !== undefined; byte = rxq.dequeue()) {
+    if (state.held.length < core.preReadyLimit) {
+      state.held.push(byte);
+      state.heldTags.push(rxq.lastTag);
+      state.counters.rxHeldBeforeReady++;
+    } else {
+      state.counters.rxOverflowBeforeReady++;
+    }
+  }
+}
+
+/**
+ * Fill one RX buffer greedily: held input first, then the sDDF RX queue, up to the
+ * buffer's size. Returns the bytes written, or -1 when libvmm would have crashed.
+ */
+function fillRx(core: ConsoleCore, port: number, segments: readonly BufferSegment[]): number {
+  const state = core.portState(port);
+  const rxq = state.spec.rx;
+  // Never allocate more than there is to deliver: a hostile chain may claim gigabytes.
+  const count = Math.min(lengthOf(segments), state.held.length + rxq.lengthConsumer());
+  const bytes = new Uint8Array(count);
+  const tags = new Uint32Array(count);
+  const fromHeld = Math.min(count, state.held.length);
+  if (fromHeld > 0) {
+    bytes.set(state.held.splice(0, fromHeld));
+    tags.set(state.heldTags.splice(0, fromHeld));
+  }
+  const filled = fromHeld + dequeueInto(rxq, bytes, tags, fromHeld);
+  const memory = core.requireHost().memory;
+  let done = 0;
+  for (const s of segments) {
+    if (done >= filled) break;
+    const n = Math.min(s.len, filled - done);
+    if (n === 0) continue;
+    if (!s.inRam) {
+      core.crashUnmapped(`port ${port}`, s);
+      return -1;
+    }
+    memory.write(s.addr, bytes.subarray(done, done + n), tags.subarray(done, done + n));
+    done += n;
+  }
+  state.counters.rxBytes += done;
+  return done;
+}
+
+/**
+ * Consumer side of the sDDF RX queue, in bulk: copy up to `dst.length - at` bytes (and
+ * their tags) from the slots `[head, tail)`, then publish the new head once per
+ * contiguous run (sddf-serial §2.4 `serial_update_shared_head`).
+ */
+function dequeueInto(q: SerialQueue, dst: Uint8Array, dstTags: Uint32Array, at: number): number {
+  let done = 0;
+  const want = dst.length - at;
+  while (done < want) {
+    const n = Math.min(q.contiguousLength(), want - done);
+    if (n === 0) break;
+    const head = q.head;
+    const slot = head & (q.capacity - 1);
+    dst.set(q.data.subarray(slot, slot + n), at + done);
+    if (q.tags !== undefined) dstTags.set(q.tags.subarray(slot, slot + n), at + done);
+    q.updateSharedHead((head + n) >>> 0);
+    done += n;
+  }
+  return done;
+}
