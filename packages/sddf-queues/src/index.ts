@@ -17,6 +17,21 @@ export {
   QueueConfigError,
   SerialQueueErrorBase,
 } from "./errors.js";
+export type {
+  CorruptIndexPolicy,
+  FromRegionsOptions,
+  LocalHead,
+  LocalTail,
+  RegionLike,
+  SerialQueueOptions,
+} from "./layout.js";
+export {
+  MAX_CAPACITY,
+  QUEUE_HEAD_OFFSET,
+  QUEUE_PRODUCER_SIGNALLED_OFFSET,
+  QUEUE_STRUCT_SIZE,
+  QUEUE_TAIL_OFFSET,
+} from "./layout.js";
 export {
   ORIGIN_CLIENT_FIRST,
   ORIGIN_CLIENT_LAST,
@@ -28,22 +43,7 @@ export {
   tagSeq,
   UNTAGGED,
 } from "./provenance.js";
-export type {
-  CorruptIndexPolicy,
-  FromRegionsOptions,
-  LocalHead,
-  LocalTail,
-  RegionLike,
-  SerialQueueOptions,
-} from "./queue.js";
-export {
-  MAX_CAPACITY,
-  QUEUE_HEAD_OFFSET,
-  QUEUE_PRODUCER_SIGNALLED_OFFSET,
-  QUEUE_STRUCT_SIZE,
-  QUEUE_TAIL_OFFSET,
-  SerialQueue,
-} from "./queue.js";
+export { SerialQueue } from "./queue.js";
 export { provenanceShadow } from "./shadow.js";
 export type {
   ColourTransferResult,

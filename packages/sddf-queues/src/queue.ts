@@ -42,21 +42,9 @@ import { UNTAGGED } from "./provenance.js";
 import { checkRange, ringRead, ringWrite } from "./ring.js";
 import { provenanceShadow } from "./shadow.js";
 
-export type {
-  CorruptIndexPolicy,
-  FromRegionsOptions,
-  LocalHead,
-  LocalTail,
-  RegionLike,
-  SerialQueueOptions,
-} from "./layout.js";
-export {
-  MAX_CAPACITY,
-  QUEUE_HEAD_OFFSET,
-  QUEUE_PRODUCER_SIGNALLED_OFFSET,
-  QUEUE_STRUCT_SIZE,
-  QUEUE_TAIL_OFFSET,
-} from "./layout.js";
+/** Re-exported for this package's own tests. */
+export type { SerialQueueOptions } from "./layout.js";
+export { MAX_CAPACITY } from "./layout.js";
 
 const TAIL = QUEUE_TAIL_OFFSET >> 2;
 const HEAD = QUEUE_HEAD_OFFSET >> 2;
@@ -324,8 +312,6 @@ export class SerialQueue {
     from = 0,
     count: number = src.length - from,
   ): number {
-    checkRange(src.length, from, count, srcTags);
-    if (this.breakRecord !== undefined) return 0;
     const tail = Atomics.load(this.shared, TAIL);
     const n = this.copyIn(tail, src, srcTags, from, count);
     if (n > 0) this.publishTail((tail + n) >>> 0);
@@ -343,11 +329,8 @@ export class SerialQueue {
     from = 0,
     count: number = src.length - from,
   ): number {
-    checkRange(src.length, from, count, srcTags);
-    if (this.breakRecord !== undefined) return 0;
-    const tail = local.tail >>> 0;
-    const n = this.copyIn(tail, src, srcTags, from, count);
-    local.tail = (tail + n) >>> 0;
+    const n = this.copyIn(local.tail >>> 0, src, srcTags, from, count);
+    local.tail = (local.tail + n) >>> 0;
     return n;
   }
 
@@ -363,8 +346,6 @@ export class SerialQueue {
     at = 0,
     max: number = dst.length - at,
   ): number {
-    checkRange(dst.length, at, max, dstTags);
-    if (this.breakRecord !== undefined) return 0;
     const head = Atomics.load(this.shared, HEAD);
     const n = this.copyOut(head, dst, dstTags, at, max);
     if (n > 0) this.publishHead((head + n) >>> 0);
@@ -382,11 +363,8 @@ export class SerialQueue {
     at = 0,
     max: number = dst.length - at,
   ): number {
-    checkRange(dst.length, at, max, dstTags);
-    if (this.breakRecord !== undefined) return 0;
-    const head = local.head >>> 0;
-    const n = this.copyOut(head, dst, dstTags, at, max);
-    local.head = (head + n) >>> 0;
+    const n = this.copyOut(local.head >>> 0, dst, dstTags, at, max);
+    local.head = (local.head + n) >>> 0;
     return n;
   }
 
@@ -442,6 +420,8 @@ export class SerialQueue {
     from: number,
     count: number,
   ): number {
+    checkRange(src.length, from, count, srcTags);
+    if (this.breakRecord !== undefined) return 0;
     const head = this.peerHead(tail);
     if (head < 0) return 0;
     const n = Math.min(count, this.capacity - ((tail - head) >>> 0));
@@ -457,6 +437,8 @@ export class SerialQueue {
     at: number,
     max: number,
   ): number {
+    checkRange(dst.length, at, max, dstTags);
+    if (this.breakRecord !== undefined) return 0;
     const tail = this.peerTail(head);
     if (tail < 0) return 0;
     const n = Math.min(max, (tail - head) >>> 0);

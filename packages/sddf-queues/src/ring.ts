@@ -11,26 +11,11 @@ import { UNTAGGED } from "./provenance.js";
 /** Runs up to this length are copied element by element. */
 const SHORT_RUN = 32;
 
-/** `dst[dstAt .. dstAt+n) = src[srcAt .. srcAt+n)`. */
-export function copyBytes(
-  dst: Uint8Array,
+/** `dst[dstAt .. dstAt+n) = src[srcAt .. srcAt+n)`, for ring bytes or their tags. */
+function copyRun<T extends Uint8Array | Uint32Array>(
+  dst: T,
   dstAt: number,
-  src: Uint8Array,
-  srcAt: number,
-  n: number,
-): void {
-  if (n <= SHORT_RUN) {
-    for (let i = 0; i < n; i++) dst[dstAt + i] = src[srcAt + i]!;
-  } else {
-    dst.set(src.subarray(srcAt, srcAt + n), dstAt);
-  }
-}
-
-/** `dst[dstAt .. dstAt+n) = src[srcAt .. srcAt+n)` for provenance tags. */
-export function copyTags(
-  dst: Uint32Array,
-  dstAt: number,
-  src: Uint32Array,
+  src: T,
   srcAt: number,
   n: number,
 ): void {
@@ -58,13 +43,13 @@ export function ringWrite(
   from: number,
 ): void {
   const first = Math.min(n, ring.capacity - slot);
-  copyBytes(ring.data, slot, src, from, first);
-  if (first < n) copyBytes(ring.data, 0, src, from + first, n - first);
+  copyRun(ring.data, slot, src, from, first);
+  if (first < n) copyRun(ring.data, 0, src, from + first, n - first);
   const tags = ring.tags;
   if (tags === undefined) return;
   if (typeof srcTags === "object") {
-    copyTags(tags, slot, srcTags, from, first);
-    if (first < n) copyTags(tags, 0, srcTags, from + first, n - first);
+    copyRun(tags, slot, srcTags, from, first);
+    if (first < n) copyRun(tags, 0, srcTags, from + first, n - first);
   } else {
     const tag = srcTags ?? UNTAGGED;
     tags.fill(tag, slot, slot + first);
@@ -82,14 +67,14 @@ export function ringRead(
   at: number,
 ): void {
   const first = Math.min(n, ring.capacity - slot);
-  copyBytes(dst, at, ring.data, slot, first);
-  if (first < n) copyBytes(dst, at + first, ring.data, 0, n - first);
+  copyRun(dst, at, ring.data, slot, first);
+  if (first < n) copyRun(dst, at + first, ring.data, 0, n - first);
   if (dstTags === undefined) return;
   if (ring.tags === undefined) {
     dstTags.fill(UNTAGGED, at, at + n);
   } else {
-    copyTags(dstTags, at, ring.tags, slot, first);
-    if (first < n) copyTags(dstTags, at + first, ring.tags, 0, n - first);
+    copyRun(dstTags, at, ring.tags, slot, first);
+    if (first < n) copyRun(dstTags, at + first, ring.tags, 0, n - first);
   }
 }
 

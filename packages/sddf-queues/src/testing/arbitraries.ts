@@ -4,7 +4,7 @@
  */
 
 import fc from "fast-check";
-import { MAX_CAPACITY } from "../queue.js";
+import { MAX_CAPACITY } from "../layout.js";
 
 /** A power-of-two capacity between 2^minLog and 2^maxLog (§2.3). */
 export function arbCapacity(minLog = 0, maxLog = 6): fc.Arbitrary<number> {

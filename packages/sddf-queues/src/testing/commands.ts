@@ -6,8 +6,9 @@
 
 import fc from "fast-check";
 import { QueueAssertionError } from "../errors.js";
-import type { LocalHead, LocalTail, SerialQueue, SerialQueueOptions } from "../queue.js";
-import { QUEUE_STRUCT_SIZE } from "../queue.js";
+import type { LocalHead, LocalTail, SerialQueueOptions } from "../layout.js";
+import { QUEUE_STRUCT_SIZE } from "../layout.js";
+import type { SerialQueue } from "../queue.js";
 import { transferAll, transferAllColour } from "../transfer.js";
 import { arbCapacity, arbStartIndex, arbTag, arbTaggedBytes } from "./arbitraries.js";
 import { type ModelByte, QueueModel } from "./model.js";
