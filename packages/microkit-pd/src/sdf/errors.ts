@@ -129,8 +129,10 @@ export type SdfErrorCode =
   | "x86-setvar-paddr-unallocated"
   // after parsing
   | "setvar-region-unknown"
-  // loading
-  | "file-unreadable";
+  // loading and input bounds
+  | "file-unreadable"
+  | "file-too-large"
+  | "xml-too-deep";
 
 export interface SdfErrorDetails {
   readonly code: SdfErrorCode;
@@ -177,4 +179,17 @@ export class SdfError extends Error {
 /** `<file>:<row>:<col>` as the tool prints it. */
 export function formatLocation(location: SourceLocation): string {
   return `${location.file}:${location.line}:${location.column}`;
+}
+
+/**
+ * The message with a location a person can jump to: the tool's text where it already ends in
+ * `file:line:col`, else `file:line:col: ` (or `file: ` when the error is about the whole
+ * file) in front of it. The tool prints some errors without one (number parsing, G4).
+ */
+export function locatedMessage(err: SdfError): string {
+  if (err.location === undefined) {
+    return err.message.includes(err.file) ? err.message : `${err.file}: ${err.message}`;
+  }
+  const at = formatLocation(err.location);
+  return err.message.includes(at) ? err.message : `${at}: ${err.message}`;
 }

@@ -9,7 +9,7 @@ export {
   X86_64_CONFIG,
 } from "./config.js";
 export type { SdfErrorCode, SdfErrorDetails, SdfRule } from "./errors.js";
-export { SdfError } from "./errors.js";
+export { locatedMessage, SdfError } from "./errors.js";
 export type { JsonValue } from "./json.js";
 export { systemToJson } from "./json.js";
 export type { LoadOptions } from "./load.js";
@@ -50,3 +50,4 @@ export type {
   VirtualMachine,
 } from "./types.js";
 export { flattenProtectionDomains } from "./types.js";
+export { MAX_SYSTEM_FILE_CHARS, MAX_XML_DEPTH } from "./xml.js";

@@ -3,11 +3,24 @@
  * way the microkit tool's `get_full_path` does: the first search directory in which the
  * joined path exists wins (an absolute `prefill_path` is used as it is).
  */
-import { accessSync, constants, readFileSync, type Stats, statSync } from "node:fs";
+import {
+  accessSync,
+  closeSync,
+  constants,
+  openSync,
+  readSync,
+  type Stats,
+  statSync,
+} from "node:fs";
 import { dirname, resolve } from "node:path";
+import { StringDecoder } from "node:string_decoder";
 import { SdfError } from "./errors.js";
 import { type ParseOptions, type PrefillResolver, parseSystemDescription } from "./parse.js";
 import type { ParsedSystem } from "./types.js";
+import { MAX_SYSTEM_FILE_CHARS, scanXml } from "./xml.js";
+
+/** Read size of `loadSystemFile`: the first chunk of a garbage file is usually all it reads. */
+const CHUNK_BYTES = 64 * 1024;
 
 export interface LoadOptions extends Omit<ParseOptions, "prefill" | "fileName"> {
   /** Directories searched for prefill files, in order. Default: the system file's directory. */
@@ -41,23 +54,60 @@ export function searchPathPrefill(searchPath: readonly string[]): PrefillResolve
   };
 }
 
-/** Reads, parses and validates a system file; throws `SdfError` like `parseSystemDescription`. */
+/**
+ * Reads, parses and validates a system file; throws `SdfError` like `parseSystemDescription`.
+ * The file is read in chunks through a well-formedness scan first, so input that is not XML
+ * fails at its first error without being read whole, and at most `MAX_SYSTEM_FILE_CHARS`
+ * bytes are read from anything (a device, a huge file).
+ */
 export function loadSystemFile(path: string, options: LoadOptions = {}): ParsedSystem {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    throw new SdfError({
+  const { searchPath, fileName, ...rest } = options;
+  const name = fileName ?? path;
+  const chunks: string[] = [];
+  const read = { bytes: 0 };
+  scanXml(readChunks(path, chunks, read), name, () => read.bytes > MAX_SYSTEM_FILE_CHARS);
+  return parseSystemDescription(chunks.join(""), {
+    ...rest,
+    fileName: name,
+    prefill: searchPathPrefill(searchPath ?? [dirname(path)]),
+  });
+}
+
+/** Decoded chunks of `path` (as `readFileSync(path, "utf8")` decodes), each also kept in `keep`. */
+function* readChunks(path: string, keep: string[], read: { bytes: number }): Generator<string> {
+  const unreadable = (err: unknown): SdfError =>
+    new SdfError({
       code: "file-unreadable",
       rule: "xml",
       message: `Error: unable to read system file '${path}': ${(err as Error).message}`,
       file: path,
     });
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (err) {
+    throw unreadable(err);
   }
-  const { searchPath, fileName, ...rest } = options;
-  return parseSystemDescription(text, {
-    ...rest,
-    fileName: fileName ?? path,
-    prefill: searchPathPrefill(searchPath ?? [dirname(path)]),
-  });
+  try {
+    const decoder = new StringDecoder("utf8");
+    const buffer = Buffer.alloc(CHUNK_BYTES);
+    for (;;) {
+      let n: number;
+      try {
+        n = readSync(fd, buffer, 0, buffer.length, null);
+      } catch (err) {
+        throw unreadable(err);
+      }
+      const chunk = n === 0 ? decoder.end() : decoder.write(buffer.subarray(0, n));
+      read.bytes += n;
+      if (chunk.length > 0) {
+        keep.push(chunk);
+        yield chunk;
+      }
+      // Bytes, not characters: a device or a huge file stops here whatever it decodes to.
+      if (n === 0 || read.bytes > MAX_SYSTEM_FILE_CHARS) return;
+    }
+  } finally {
+    closeSync(fd);
+  }
 }

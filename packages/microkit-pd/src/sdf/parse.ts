@@ -28,6 +28,7 @@ export { formatPciAddress, parsePciAddress } from "./regions.js";
 export function parseSystemDescription(text: string, options: ParseOptions = {}): ParsedSystem {
   const r = new SdfReader(options);
   const root = parseXml(text, r.file);
+  r.rootLocation = root.location;
   if (root.name !== "system") {
     r.fail({
       code: "root-not-system",

@@ -38,6 +38,8 @@ export class SdfReader {
   /** Largest channel, IRQ and vCPU id. */
   readonly maxId: bigint;
   readonly prefill: PrefillResolver;
+  /** Where `<system>` starts: the location of errors about the whole file. */
+  rootLocation: SourceLocation;
   /** Child protection domains open on the parse stack (see `enterChildPd`). */
   private pdDepth = 0;
 
@@ -48,6 +50,7 @@ export class SdfReader {
     // §1.6: the Python tool accepted channel/IRQ ids below 63; the Rust tool below 62.
     this.maxId = this.legacy ? 62n : 61n;
     this.prefill = options.prefill ?? (() => ({ kind: "missing" }));
+    this.rootLocation = { file: this.file, line: 1, column: 1 };
   }
 
   /** Stops the parse with one `SdfError` (the tool, too, stops at its first error). */

@@ -4,7 +4,7 @@
  * element, the first character of a text run), counting characters (§1.1).
  */
 import { SaxesParser } from "saxes";
-import { SdfError } from "./errors.js";
+import { formatLocation, SdfError } from "./errors.js";
 import type { SourceLocation } from "./types.js";
 
 export interface XmlAttribute {
@@ -52,16 +52,23 @@ class LineIndex {
   private readonly lineStarts: number[] = [0];
   /** Offsets of low surrogates: the second half of a pair does not start a character. */
   private readonly lowSurrogates: number[] = [];
+  /** Built on the first lookup: input rejected before any node is located pays nothing. */
+  private built = false;
 
-  constructor(text: string) {
+  constructor(private readonly text: string) {}
+
+  private build(): void {
+    const text = this.text;
     for (let i = 0; i < text.length; i++) {
       const c = text.charCodeAt(i);
       if (c === 10) this.lineStarts.push(i + 1);
       else if (c >= 0xdc00 && c <= 0xdfff) this.lowSurrogates.push(i);
     }
+    this.built = true;
   }
 
   locate(file: string, offset: number): SourceLocation {
+    if (!this.built) this.build();
     const line = countAtMost(this.lineStarts, offset) - 1;
     const start = this.lineStarts[line] as number;
     const paired =
@@ -84,18 +91,24 @@ function countAtMost(sorted: readonly number[], value: number): number {
 
 /**
  * Parses `text` and returns its root element. A malformed document throws
- * `Could not parse '<file>': <reason>` (code `xml-malformed`).
+ * `Could not parse '<file>': <reason>` (code `xml-malformed`) at its first error; text longer
+ * than `MAX_SYSTEM_FILE_CHARS` or elements nested deeper than `MAX_XML_DEPTH` fail too.
  */
 export function parseXml(text: string, file: string): XmlElement {
   const lines = new LineIndex(text);
+  if (text.length > MAX_SYSTEM_FILE_CHARS)
+    throw tooLarge(file, lines.locate(file, MAX_SYSTEM_FILE_CHARS));
   const parser = new SaxesParser({ position: true });
   const stack: MutableElement[] = [];
   let root: MutableElement | undefined;
   let markupEnd = 0;
   let failure: Error | undefined;
 
+  // saxes reports an error and carries on; garbage then yields one error per character
+  // (minutes and gigabytes for 50 MB). The first error is the one reported, so stop there.
   parser.on("error", (err) => {
     failure ??= err;
+    throw err;
   });
   parser.on("opentag", (tag) => {
     // saxes reports the position after `>`; the element starts at the last `<name` before it.
@@ -113,6 +126,7 @@ export function parseXml(text: string, file: string): XmlElement {
     const parent = stack[stack.length - 1];
     if (parent) parent.children.push(element);
     else root ??= element;
+    if (stack.length >= MAX_XML_DEPTH) throw tooDeep(file, element.location);
     if (!tag.isSelfClosing) stack.push(element);
     markupEnd = parser.position;
   });
@@ -159,18 +173,93 @@ export function parseXml(text: string, file: string): XmlElement {
   try {
     parser.write(text).close();
   } catch (err) {
+    if (err instanceof SdfError) throw err;
     failure ??= err instanceof Error ? err : new Error(String(err));
   }
   if (failure !== undefined || root === undefined) {
-    const reason = failure?.message ?? "no root element";
-    throw new SdfError({
-      code: "xml-malformed",
-      rule: "xml",
-      message: `Could not parse '${file}': ${reason}`,
-      file,
-    });
+    const at = { file, line: parser.line, column: parser.column };
+    throw malformed(file, failure?.message ?? "no root element", at);
   }
   return root;
+}
+
+/**
+ * Feeds `chunks` to a bare saxes parser and throws the first well-formedness error, the same
+ * `xml-malformed` error `parseXml` would throw, or `file-too-large` once `overLimit` says so
+ * (default: more than `MAX_SYSTEM_FILE_CHARS` characters). Nothing is kept, so a huge garbage file is rejected after
+ * reading only as far as its first error.
+ */
+export function scanXml(
+  chunks: Iterable<string>,
+  file: string,
+  overLimit: (chars: number) => boolean = (chars) => chars > MAX_SYSTEM_FILE_CHARS,
+): void {
+  const parser = new SaxesParser({ position: true });
+  let failure: Error | undefined;
+  parser.on("error", (err) => {
+    failure = err;
+    throw err;
+  });
+  let length = 0;
+  let tooBig = false;
+  try {
+    for (const chunk of chunks) {
+      length += chunk.length;
+      tooBig = overLimit(length);
+      if (tooBig) break;
+      parser.write(chunk);
+    }
+    if (!tooBig) parser.close();
+  } catch (err) {
+    if (failure === undefined) throw err;
+  }
+  const at = { file, line: parser.line, column: parser.column };
+  if (failure !== undefined) throw malformed(file, failure.message, at);
+  if (tooBig) throw tooLarge(file, at);
+}
+
+/**
+ * Largest system file read, in characters (UTF-16 code units) or, from disk, bytes. Real
+ * system files are kilobytes (sdfgen's largest examples well under 1 MiB); the bound keeps a
+ * hostile or mistaken input from exhausting memory before its first error is found.
+ */
+export const MAX_SYSTEM_FILE_CHARS = 64 * 1024 * 1024;
+
+/**
+ * Deepest element nesting accepted. The tree is built without recursion, so this bounds
+ * memory, not the stack; protection domains have their own, lower bound (`MAX_PD_NESTING`).
+ */
+export const MAX_XML_DEPTH = 65_536;
+
+/** `Could not parse '<file>': <saxes reason>`, located where saxes stopped (its line and column). */
+export function malformed(file: string, reason: string, location: SourceLocation): SdfError {
+  return new SdfError({
+    code: "xml-malformed",
+    rule: "xml",
+    message: `Could not parse '${file}': ${reason}`,
+    file,
+    location,
+  });
+}
+
+export function tooLarge(file: string, location: SourceLocation): SdfError {
+  return new SdfError({
+    code: "file-too-large",
+    rule: "xml",
+    message: `Error: system file is larger than ${MAX_SYSTEM_FILE_CHARS / 1024 / 1024} MiB, the most vmmux reads: ${formatLocation(location)}`,
+    file,
+    location,
+  });
+}
+
+function tooDeep(file: string, location: SourceLocation): SdfError {
+  return new SdfError({
+    code: "xml-too-deep",
+    rule: "xml",
+    message: `Error: elements nested more than ${MAX_XML_DEPTH} deep: ${formatLocation(location)}`,
+    file,
+    location,
+  });
 }
 
 /** Element children only, as the tool iterates them (comments and text skipped). */
