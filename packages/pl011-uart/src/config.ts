@@ -1,18 +1,20 @@
 /**
  * Driver configuration as data (sddf-serial §4 `serial_driver_config_t` plus the device
- * resources), and the fidelity profile with its named quirk switches (DESIGN.md
- * "Two fidelity profiles").
+ * resources), and the fidelity profile with the driver's named defect switches (DESIGN.md
+ * "Two fidelity profiles"; the vocabulary of `@vmmux/profiles`).
  */
+import { DEFAULT_PROFILE, isProfile, type Profile } from "@vmmux/profiles";
 import { Pl011Error } from "./errors.js";
 
-export type Profile = "reference" | "hardened";
+export type { Profile } from "@vmmux/profiles";
 
 /**
- * Each defect of the sDDF PL011 driver as a switch. `reference` turns on the defects of
- * sDDF HEAD; `hardened` turns all of them off. `lcrhWlenBug` and `txImRequiresTxff` are
- * historical (older sDDF releases) and off in both profiles unless asked for.
+ * Each defect of the sDDF PL011 driver as a switch: on = the real driver's behaviour.
+ * `reference` turns on the defects of sDDF HEAD; `hardened` turns all of them off.
+ * `lcrhWlenBug` and `txImRequiresTxff` are historical (older sDDF releases) and off in both
+ * profiles unless asked for. The two behaviours of each switch are in `driver-defects.ts`.
  */
-export interface DriverQuirks {
+export interface DriverDefects {
   /** sddf-serial §7.2 step 8: `LCR_H |= PEN` although commented "disable parity" → 8O1. */
   readonly parityEnabled: boolean;
   /** sddf-serial §7.6: divisor truncated to an integer; FBRD written as IBRD × 64 (→ 0). */
@@ -29,25 +31,40 @@ export interface DriverQuirks {
    * masked (stall until the next virt_tx notification).
    */
   readonly txImRequiresTxff: boolean;
+  /** sddf-serial §7.2 step 1 (pl011 §10 step 1): `uart_setup` polls FR.BUSY with no bound. */
+  readonly busySpinUnbounded: boolean;
+  /** sddf-serial §7.4: `handle_irq` loops while MIS shows work, with no bound on passes. */
+  readonly irqLoopUnbounded: boolean;
 }
 
-export const REFERENCE_QUIRKS: DriverQuirks = {
+/** @deprecated The earlier name of {@link DriverDefects}. */
+export type DriverQuirks = DriverDefects;
+
+export const REFERENCE_DEFECTS: DriverDefects = {
   parityEnabled: true,
   baudFractionTruncated: true,
   noIcrWrites: true,
   errorBitsIgnored: true,
   lcrhWlenBug: false,
   txImRequiresTxff: false,
+  busySpinUnbounded: true,
+  irqLoopUnbounded: true,
 };
 
-export const HARDENED_QUIRKS: DriverQuirks = {
+export const HARDENED_DEFECTS: DriverDefects = {
   parityEnabled: false,
   baudFractionTruncated: false,
   noIcrWrites: false,
   errorBitsIgnored: false,
   lcrhWlenBug: false,
   txImRequiresTxff: false,
+  busySpinUnbounded: false,
+  irqLoopUnbounded: false,
 };
+
+/** @deprecated The earlier names of {@link REFERENCE_DEFECTS} and {@link HARDENED_DEFECTS}. */
+export const REFERENCE_QUIRKS: DriverDefects = REFERENCE_DEFECTS;
+export const HARDENED_QUIRKS: DriverDefects = HARDENED_DEFECTS;
 
 /** One sDDF serial connection (sddf-serial §1, §4): queue region, data region, channel. */
 export interface ConnectionConfig {
@@ -64,8 +81,10 @@ export interface ConnectionConfig {
 export interface Pl011DriverConfig {
   /** Default `hardened`. */
   readonly profile?: Profile;
-  /** Individual switches over the profile's defaults. */
-  readonly quirks?: Partial<DriverQuirks>;
+  /** Individual defect switches over the profile's defaults. */
+  readonly defects?: Partial<DriverDefects>;
+  /** The earlier name of `defects` (both may be given; `defects` wins). */
+  readonly quirks?: Partial<DriverDefects>;
   /** SDF name of the 4 KiB device region. */
   readonly mmioRegion: string;
   /** Channel on which the device IRQ arrives. */
@@ -85,22 +104,12 @@ export interface Pl011DriverConfig {
   readonly maxIrqPasses?: number;
 }
 
-/**
- * Deliberate defects for the property suites' self-tests (`src/testing/planted.ts`):
- * `rx-no-recheck` drops the re-check after requesting a signal in `rx_return`
- * (sddf-serial §3.2 phase 2), which opens the lost wake-up of §3.3 on the RX queue.
- */
-export type PlantedDriverBug = "rx-no-recheck";
-
-/** Configuration including the internal planted-bug switch. */
-export interface Pl011DriverInternalConfig extends Pl011DriverConfig {
-  readonly plantedBug?: PlantedDriverBug;
-}
-
 /** A checked configuration with every default filled in. */
 export interface ResolvedDriverConfig {
   readonly profile: Profile;
-  readonly quirks: DriverQuirks;
+  readonly defects: DriverDefects;
+  /** The same switches as `defects`, under their earlier name. */
+  readonly quirks: DriverDefects;
   readonly mmioRegion: string;
   readonly irqChannel: number;
   readonly tx: ConnectionConfig;
@@ -108,7 +117,6 @@ export interface ResolvedDriverConfig {
   readonly defaultBaud: number;
   readonly uartClockHz: number;
   readonly maxIrqPasses: number;
-  readonly plantedBug: PlantedDriverBug | undefined;
 }
 
 function checkChannel(value: number, field: string): void {
@@ -122,15 +130,15 @@ function checkChannel(value: number, field: string): void {
 
 /** Fill defaults and reject configurations the real driver would assert on. */
 export function resolveDriverConfig(config: Pl011DriverConfig): ResolvedDriverConfig {
-  const profile = config.profile ?? "hardened";
-  if (profile !== "reference" && profile !== "hardened") {
+  const profile: Profile = config.profile ?? DEFAULT_PROFILE;
+  if (!isProfile(profile)) {
     throw new Pl011Error(
       "PL011_BAD_DRIVER_CONFIG",
       `driver config: unknown profile '${String(profile)}'`,
     );
   }
-  const base = profile === "reference" ? REFERENCE_QUIRKS : HARDENED_QUIRKS;
-  const quirks = { ...base, ...config.quirks };
+  const base = profile === "reference" ? REFERENCE_DEFECTS : HARDENED_DEFECTS;
+  const defects = { ...base, ...config.quirks, ...config.defects };
   checkChannel(config.irqChannel, "irqChannel");
   checkChannel(config.tx.channel, "tx.channel");
   if (config.rx) checkChannel(config.rx.channel, "rx.channel");
@@ -174,7 +182,8 @@ export function resolveDriverConfig(config: Pl011DriverConfig): ResolvedDriverCo
   }
   return {
     profile,
-    quirks,
+    defects,
+    quirks: defects,
     mmioRegion: config.mmioRegion,
     irqChannel: config.irqChannel,
     tx: config.tx,
@@ -182,6 +191,5 @@ export function resolveDriverConfig(config: Pl011DriverConfig): ResolvedDriverCo
     defaultBaud,
     uartClockHz,
     maxIrqPasses,
-    plantedBug: (config as Pl011DriverInternalConfig).plantedBug,
   };
 }

@@ -21,8 +21,8 @@ import {
   type ResolvedDriverConfig,
   resolveDriverConfig,
 } from "./config.js";
+import { type DriverBehaviours, driverBehaviours } from "./driver-defects.js";
 import { Pl011Error } from "./errors.js";
-import { sddfDivisor, trmDivisor } from "./line.js";
 import { Cr, Dr, Fr, Ifls, Int, LcrH, Reg } from "./registers.js";
 
 /** Driver-side loss and stall counters, named after sddf-serial §10. */
@@ -73,19 +73,23 @@ function newCounters(): Pl011DriverCounters {
 
 const MMIO = work("mmio");
 const QUEUE = work("queue");
-/** Bound on the init BUSY spin under `hardened` (the reference driver spins forever). */
-const BUSY_SPIN_LIMIT = 1_000_000;
 
-/** The sDDF PL011 driver PD. One instance per UART. */
+/**
+ * The sDDF PL011 driver PD. One instance per UART. Each defect switch of the profile picks
+ * one of two behaviours once, here (`driver-defects.ts`). Extension point: subclasses may
+ * replace {@link rxRecheck}, the double check after a signal request.
+ */
 export class Pl011Driver implements PdProgram {
   readonly config: ResolvedDriverConfig;
   readonly counters: Pl011DriverCounters = newCounters();
+  private readonly behaviours: DriverBehaviours;
   private regs: MmioPort | null = null;
   private txq: SerialQueue | null = null;
   private rxq: SerialQueue | null = null;
 
   constructor(config: Pl011DriverConfig) {
     this.config = resolveDriverConfig(config);
+    this.behaviours = driverBehaviours(this.config.defects, this.config.maxIrqPasses);
   }
 
   /** The RX queue handle (after init), for tests and tools. */
@@ -98,35 +102,30 @@ export class Pl011Driver implements PdProgram {
   }
 
   *init(pd: PdContext): PdStep {
-    const { quirks, rx } = this.config;
+    const { rx } = this.config;
+    const b = this.behaviours;
     const regs = pd.mmio(this.config.mmioRegion);
     this.regs = regs;
     // sddf-serial §7.2 steps 2–11.
     let spins = 0;
     while (regs.read(Reg.FR, 4) & Fr.BUSY) {
       yield MMIO;
-      if (this.config.profile === "hardened" && ++spins > BUSY_SPIN_LIMIT) break;
+      if (++spins > b.busySpinLimit) break;
     }
     yield MMIO;
     yield* this.modify(Reg.CR, (v) => v & ~(Cr.RXE | Cr.TXE | Cr.UARTEN));
     yield* this.modify(Reg.LCR_H, (v) => v & ~LcrH.STP2);
-    // The historical line ORed the boolean `3 < 5` (= 1, BRK) instead of WLEN = 3.
-    yield* this.modify(Reg.LCR_H, (v) => v | (quirks.lcrhWlenBug ? 1 : 3 << LcrH.WLEN_SHIFT));
+    yield* this.modify(Reg.LCR_H, b.wordLength);
     yield* this.setBaud();
     yield* this.modify(Reg.LCR_H, (v) => v | LcrH.FEN);
-    if (quirks.parityEnabled) yield* this.modify(Reg.LCR_H, (v) => v | LcrH.PEN);
-    else yield* this.modify(Reg.LCR_H, (v) => v & ~LcrH.PEN);
+    yield* this.modify(Reg.LCR_H, b.parity);
     if (rx) {
       yield* this.modify(Reg.IFLS, (v) => v & ~Ifls.RX_MASK);
       yield* this.modify(Reg.IMSC, (v) => v | Int.RX | Int.RT);
     }
     yield* this.modify(Reg.IFLS, (v) => v & ~Ifls.TX_MASK);
     yield* this.modify(Reg.IMSC, (v) => v | Int.TX);
-    if (!quirks.noIcrWrites) {
-      // Clear status left by earlier software (boot loader output, stale errors).
-      regs.write(Reg.ICR, 4, Int.ALL);
-      yield MMIO;
-    }
+    yield* b.clearStaleStatus(regs);
     yield* this.modify(Reg.CR, (v) => v | Cr.UARTEN);
     yield* this.modify(Reg.CR, (v) => v | Cr.TXE);
     if (rx) yield* this.modify(Reg.CR, (v) => v | Cr.RXE);
@@ -168,7 +167,7 @@ export class Pl011Driver implements PdProgram {
     if (!(mis & (Int.RX | Int.RT | Int.TX))) this.counters.spuriousIrqs++;
     let passes = 0;
     while (mis & (Int.RX | Int.RT | Int.TX)) {
-      if (this.config.profile === "hardened" && passes++ >= this.config.maxIrqPasses) {
+      if (passes++ >= this.behaviours.irqPassLimit) {
         this.counters.irqLoopCuts++;
         return;
       }
@@ -218,19 +217,28 @@ export class Pl011Driver implements PdProgram {
         rxq.requestConsumerSignal();
         yield QUEUE;
       }
-      again = false;
-      if (this.config.plantedBug === "rx-no-recheck") break;
-      if (!(yield* this.rxFifoEmpty()) && !rxq.full()) {
-        yield QUEUE;
-        rxq.cancelConsumerSignal();
-        yield* this.modify(Reg.IMSC, (v) => v | Int.RX | Int.RT);
-        again = true;
-      }
+      again = yield* this.rxRecheck();
     }
     if (enqueued) pd.notify(this.config.rx!.channel);
   }
 
-  /** R4: the error flags of a DR read, counted always; reported unless the quirk is on. */
+  /**
+   * The double check after requesting a signal (sddf-serial §3.2 phase 2): if virt_rx made
+   * room meanwhile and bytes wait, cancel the request, unmask RX/RT and fill again (the
+   * returned `true`). Without it the wake-up of §3.3 can be lost.
+   */
+  protected *rxRecheck(): PdStep<boolean> {
+    const rxq = this.rxq!;
+    if (!(yield* this.rxFifoEmpty()) && !rxq.full()) {
+      yield QUEUE;
+      rxq.cancelConsumerSignal();
+      yield* this.modify(Reg.IMSC, (v) => v | Int.RX | Int.RT);
+      return true;
+    }
+    return false;
+  }
+
+  /** R4: the error flags of a DR read, counted always; reported unless the defect is on. */
   private noteErrors(value: number, pd: PdContext): void {
     if (!(value & (Dr.FE | Dr.PE | Dr.BE | Dr.OE))) return;
     const c = this.counters;
@@ -239,17 +247,7 @@ export class Pl011Driver implements PdProgram {
     if (value & Dr.PE) c.rxParityErrors++;
     if (value & Dr.BE) c.rxBreaks++;
     if (value & Dr.OE) c.rxOverrunFlags++;
-    if (!this.config.quirks.errorBitsIgnored) {
-      const kinds = [
-        value & Dr.FE ? "framing" : "",
-        value & Dr.PE ? "parity" : "",
-        value & Dr.BE ? "break" : "",
-        value & Dr.OE ? "overrun" : "",
-      ].filter(Boolean);
-      pd.debug(
-        `UART|LOG: received 0x${(value & 0xff).toString(16)} with ${kinds.join(", ")} error`,
-      );
-    }
+    this.behaviours.reportErrors(value, pd);
   }
 
   /**
@@ -275,12 +273,7 @@ export class Pl011Driver implements PdProgram {
     const remaining = !txq.empty();
     yield QUEUE;
     if (remaining) this.counters.txFifoFullWaits++;
-    let enableTx = remaining;
-    if (this.config.quirks.txImRequiresTxff) {
-      const fr = regs.read(Reg.FR, 4);
-      yield MMIO;
-      enableTx = remaining && (fr & Fr.TXFF) !== 0;
-    }
+    const enableTx = yield* this.behaviours.enableTxIm(regs, remaining);
     yield* this.modify(Reg.IMSC, (v) => (enableTx ? v | Int.TX : v & ~Int.TX));
     if (moved && txq.requireConsumerSignal()) {
       txq.cancelConsumerSignal();
@@ -288,23 +281,14 @@ export class Pl011Driver implements PdProgram {
     }
   }
 
-  /** §7.6 `set_baud`, or the TRM divisor when the quirk is off. */
+  /** §7.6 `set_baud`, or the TRM divisor when the defect is off. */
   private *setBaud(): PdStep {
     const regs = this.regs!;
-    const { uartClockHz, defaultBaud, quirks } = this.config;
-    if (quirks.baudFractionTruncated) {
-      const d = sddfDivisor(uartClockHz, defaultBaud);
-      regs.write(Reg.IBRD, 4, d.ibrd);
-      yield MMIO;
-      regs.write(Reg.FBRD, 4, d.fbrdWrite);
-      yield MMIO;
-    } else {
-      const d = trmDivisor(uartClockHz, defaultBaud);
-      regs.write(Reg.IBRD, 4, d.ibrd);
-      yield MMIO;
-      regs.write(Reg.FBRD, 4, d.fbrd);
-      yield MMIO;
-    }
+    const d = this.behaviours.baud(this.config.uartClockHz, this.config.defaultBaud);
+    regs.write(Reg.IBRD, 4, d.ibrd);
+    yield MMIO;
+    regs.write(Reg.FBRD, 4, d.fbrd);
+    yield MMIO;
   }
 
   /** A read-modify-write of one register: two accesses, two preemption points. */

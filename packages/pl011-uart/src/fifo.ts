@@ -4,10 +4,10 @@
  * with LCR_H.FEN (pl011 reference §6: FEN = 0 makes each FIFO a one-entry register).
  */
 export class TaggedFifo {
-  private readonly values: Uint16Array;
-  private readonly tags: Uint32Array;
-  private head = 0;
-  private count = 0;
+  protected readonly values: Uint16Array;
+  protected readonly tags: Uint32Array;
+  protected head = 0;
+  protected count = 0;
 
   constructor(readonly storage: number) {
     this.values = new Uint16Array(storage);
@@ -42,14 +42,6 @@ export class TaggedFifo {
     if (this.count === 0) return;
     this.head = (this.head + 1) % this.storage;
     this.count--;
-  }
-
-  /** Overwrite the newest entry (only a planted defect does this). */
-  replaceNewest(value: number, tag: number): void {
-    if (this.count === 0) return;
-    const slot = (this.head + this.count - 1) % this.storage;
-    this.values[slot] = value;
-    this.tags[slot] = tag;
   }
 
   clear(): void {

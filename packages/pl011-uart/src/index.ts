@@ -3,14 +3,21 @@
  * and the sDDF PL011 driver as a Microkit PD program.
  */
 
+export type { Profile } from "@vmmux/profiles";
 export type {
   ConnectionConfig,
+  DriverDefects,
   DriverQuirks,
   Pl011DriverConfig,
-  Profile,
   ResolvedDriverConfig,
 } from "./config.js";
-export { HARDENED_QUIRKS, REFERENCE_QUIRKS, resolveDriverConfig } from "./config.js";
+export {
+  HARDENED_DEFECTS,
+  HARDENED_QUIRKS,
+  REFERENCE_DEFECTS,
+  REFERENCE_QUIRKS,
+  resolveDriverConfig,
+} from "./config.js";
 export type {
   ModemInputs,
   PeerSettings,

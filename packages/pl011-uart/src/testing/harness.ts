@@ -5,8 +5,9 @@
  * driver's deferred ack (sddf-serial §1.1) and plays both virtualisers' queue ends.
  */
 import { ManualPd } from "@vmmux/microkit-pd/testing";
+import type { Profile } from "@vmmux/profiles";
 import { SerialQueue } from "@vmmux/sddf-queues";
-import type { Pl011DriverConfig, Profile } from "../config.js";
+import type { Pl011DriverConfig } from "../config.js";
 import { Pl011Device, type Pl011Options } from "../device.js";
 import { Pl011Driver } from "../driver.js";
 import { FakeDeviceHost } from "./fake-host.js";
@@ -22,6 +23,10 @@ export interface HarnessOptions {
   readonly autoDrainRx?: boolean;
   /** Without RX connection (`rx_enabled` false). */
   readonly txOnly?: boolean;
+  /** Builds the device (default `new Pl011Device`): a subclass or instrumented variant. */
+  readonly makeDevice?: (options: Pl011Options) => Pl011Device;
+  /** Builds the driver (default `new Pl011Driver`): a subclass or instrumented variant. */
+  readonly makeDriver?: (config: Pl011DriverConfig) => Pl011Driver;
 }
 
 export const IRQ = 33;
@@ -54,7 +59,9 @@ export class DriverHarness {
     const txCapacity = options.txCapacity ?? 0x10000;
     const rxCapacity = options.rxCapacity ?? 0x10000;
     this.autoDrainRx = options.autoDrainRx ?? true;
-    this.uart = new Pl011Device({ host: this.host, irq: IRQ, ...options.device });
+    const makeDevice = options.makeDevice ?? ((o: Pl011Options) => new Pl011Device(o));
+    const makeDriver = options.makeDriver ?? ((c: Pl011DriverConfig) => new Pl011Driver(c));
+    this.uart = makeDevice({ host: this.host, irq: IRQ, ...options.device });
     this.pd = new ManualPd("uart_driver", {
       memory: {
         tx_queue: { size: 0x1000 },
@@ -64,7 +71,7 @@ export class DriverHarness {
       },
       mmio: { uart: this.uart },
     });
-    this.driver = new Pl011Driver({
+    this.driver = makeDriver({
       profile: options.profile ?? "hardened",
       mmioRegion: "uart",
       irqChannel: CH_IRQ,

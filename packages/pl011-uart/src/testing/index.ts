@@ -1,5 +1,5 @@
 /**
- * Test support for packages above: a stand-alone device host and planted-bug variants.
+ * Test support for packages above: a stand-alone device host and planted defects.
  */
 export type { IrqChange, TraceRecord } from "./fake-host.js";
 export { FakeDeviceHost } from "./fake-host.js";
@@ -14,8 +14,8 @@ export {
 } from "./interleave.js";
 export type { UartOp, UartScenario } from "./ops.js";
 export { checkUartScenario, UartModelViolation, uartOpArb, uartScenarioArb } from "./ops.js";
-export type { PlantedDriverBug } from "./planted.js";
-export { PLANTED_DEVICE_BUGS, type PlantedDeviceBug, plantedDevice } from "./planted.js";
+export type { PlantedDeviceBug, PlantedDriverBug } from "./planted.js";
+export { NoRecheckDriver, PLANTED_DEVICE_BUGS, plantedDevice } from "./planted.js";
 export type { DirectSetup, LineSettings } from "./setup.js";
 export { directUart, programUart } from "./setup.js";
 export type { UartSystem, UartSystemOptions } from "./system.js";

@@ -13,8 +13,8 @@
 
 import type { PdStep } from "@vmmux/microkit-pd";
 import fc from "fast-check";
-import type { Pl011DriverInternalConfig, PlantedDriverBug } from "../config.js";
 import { CH_IRQ, CH_RX, DriverHarness, IRQ } from "./harness.js";
+import { NoRecheckDriver, type PlantedDriverBug } from "./planted.js";
 
 export type DriverOp =
   | { readonly op: "wire"; readonly count: number; readonly gapNs: number }
@@ -63,12 +63,11 @@ export const driverScriptArb: fc.Arbitrary<DriverScript> = fc.record({
 
 /** Run `script`; throws {@link DriverModelViolation} at the first broken invariant. */
 export function checkDriverScript(script: DriverScript, plantedBug?: PlantedDriverBug): void {
-  const driverConfig: Partial<Pl011DriverInternalConfig> = plantedBug ? { plantedBug } : {};
   const h = new DriverHarness({
     rxCapacity: script.rxCapacity,
     txCapacity: 16,
     autoDrainRx: false,
-    driver: driverConfig,
+    ...(plantedBug === "rx-no-recheck" ? { makeDriver: (c) => new NoRecheckDriver(c) } : {}),
   });
   h.init();
   const { uart, host, pd, driver } = h;

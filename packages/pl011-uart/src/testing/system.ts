@@ -4,8 +4,8 @@
  */
 import { type PdContext, type PdStep, System, work } from "@vmmux/microkit-pd";
 import { describeSystem, pdProgram } from "@vmmux/microkit-pd/testing";
+import type { Profile } from "@vmmux/profiles";
 import { SerialQueue } from "@vmmux/sddf-queues";
-import type { Profile } from "../config.js";
 import { Pl011Device, type Pl011Options } from "../device.js";
 import { Pl011Driver } from "../driver.js";
 
