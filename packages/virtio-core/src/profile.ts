@@ -1,10 +1,16 @@
 /**
- * Fidelity profiles (DESIGN.md "Two fidelity profiles"). `reference` reproduces libvmm's
- * virtio-mmio and virtqueue behaviour with its defects (reference virtio §4.2–§4.11);
- * `hardened` is spec-correct. Each defect is a named switch so a test can show it alone.
+ * virtio-core's defects (DESIGN.md "Two fidelity profiles"): each is a behaviour of libvmm's
+ * virtio-mmio and virtqueue code (reference virtio §4.2–§4.11) that `hardened` fixes, a named
+ * switch so a test can show it alone. `Profile` and the switch vocabulary come from
+ * `@vmmux/profiles`; `Profile` is re-exported here for packages that import it from us.
  */
+import {
+  defectSwitchesFor,
+  type Profile,
+  type DefectSwitches as SwitchesOf,
+} from "@vmmux/profiles";
 
-export type Profile = "reference" | "hardened";
+export type { Profile } from "@vmmux/profiles";
 
 /** What a defect does to the guest or the VMM when it bites. */
 export type DefectImpact =
@@ -84,18 +90,16 @@ export const DEFECTS = {
 export type DefectName = keyof typeof DEFECTS;
 
 /** One switch per defect: true = behave like libvmm. */
-export type DefectSwitches = { readonly [K in DefectName]: boolean };
+export type DefectSwitches = SwitchesOf<DefectName>;
 
 /** The switches of a profile, with optional per-defect overrides. */
 export function defectsFor(
   profile: Profile,
   overrides: Partial<DefectSwitches> = {},
 ): DefectSwitches {
-  const on = profile === "reference";
-  const switches = {} as Record<DefectName, boolean>;
-  for (const name of Object.keys(DEFECTS) as DefectName[]) {
-    switches[name] = overrides[name] ?? on;
-  }
+  const names = Object.keys(DEFECTS) as DefectName[];
+  const switches: Record<DefectName, boolean> = { ...defectSwitchesFor(profile, names) };
+  for (const name of names) switches[name] = overrides[name] ?? switches[name];
   return switches;
 }
 
