@@ -11,6 +11,7 @@ import { OutputDir } from "../output-dir.js";
 import { formatJudgements, formatReport, runJson } from "../report.js";
 import { runScenario } from "../run.js";
 import type { Scenario } from "../scenario.js";
+import { visibleControls } from "../terminal-queries.js";
 import {
   ExitRequest,
   Progress,
@@ -90,12 +91,14 @@ export function registerCheckCommand(program: Command, io: Io): void {
         }
         if (out !== undefined) {
           const written = await writeRunArtefacts(out, run, file, flags, runJson(run, judgements));
-          (flags.json === true ? io.err : io.out)(`artefacts: ${written.join(", ")}\n`);
+          (flags.json === true ? io.err : io.out)(
+            `artefacts: ${visibleControls(written.join(", "))}\n`,
+          );
         }
         if (failed.length > 0) {
           io.err(
             `vmmux check: ${failed.map((j) => j.verdict.oracle).join(", ")} not as expected; seed ${run.seed}\n` +
-              `replay: ${replayCommand(file, run.seed, flags.schedule)}\n`,
+              `replay: ${visibleControls(replayCommand(file, run.seed, flags.schedule))}\n`,
           );
           throw new ExitRequest(1);
         }

@@ -8,6 +8,7 @@ import type { Io } from "../commands.js";
 import { liveSession } from "../live/live.js";
 import { recordCommand } from "../record/index.js";
 import { scenarioJsonSchema } from "../scenario.js";
+import { visibleControls } from "../terminal-queries.js";
 import {
   ExitRequest,
   parseCastVersion,
@@ -70,7 +71,7 @@ export function registerRecordCommand(program: Command, io: Io): void {
           ...(io.record === undefined ? {} : io.record),
         });
         io.err(
-          `vmmux record: ${r.cast.events.length} events to ${r.output}; ${r.timedOut ? "stopped at the timeout; " : ""}exit status ${r.status}\n`,
+          `vmmux record: ${r.cast.events.length} events to ${visibleControls(r.output)}; ${r.timedOut ? "stopped at the timeout; " : ""}exit status ${r.status}\n`,
         );
         if (r.status !== 0) throw new ExitRequest(r.status);
       },

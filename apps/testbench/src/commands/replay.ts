@@ -14,7 +14,12 @@ import { OutputDir } from "../output-dir.js";
 import { renderHtmlReport, reportInputOfRun } from "../report/index.js";
 import { formatReport, runJson, terminalText, writeArtefacts } from "../report.js";
 import { type RunResult, runScenario } from "../run.js";
-import { type QueryMode, querySummary, TerminalQueryFilter } from "../terminal-queries.js";
+import {
+  type QueryMode,
+  querySummary,
+  TerminalQueryFilter,
+  visibleControls,
+} from "../terminal-queries.js";
 import {
   Progress,
   parseCastVersion,
@@ -127,7 +132,9 @@ export function registerReplayCommand(program: Command, io: Io): void {
         if (summary !== undefined) io.err(`vmmux: ${summary}\n`);
         if (out !== undefined) {
           const written = await writeRunArtefacts(out, run, file, flags);
-          (flags.json === true ? io.err : io.out)(`artefacts: ${written.join(", ")}\n`);
+          (flags.json === true ? io.err : io.out)(
+            `artefacts: ${visibleControls(written.join(", "))}\n`,
+          );
         }
       },
     );
