@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { locatedMessage, SdfError } from "./errors.js";
 import { loadSystemFile } from "./load.js";
 import { parseSystemDescription } from "./parse.js";
-import { MAX_SYSTEM_FILE_CHARS, MAX_XML_DEPTH, scanXml } from "./xml.js";
+import { MAX_SYSTEM_FILE_CHARS, MAX_XML_DEPTH, MAX_XML_NODES, scanXml } from "./xml.js";
 
 const PD = '<protection_domain name="a"><program_image path="a.elf"/></protection_domain>';
 
@@ -85,6 +85,15 @@ describe("size and depth bounds", () => {
     expect(err.code).toBe("xml-too-deep");
     // `<system>` is depth 1, so the first `<x>` past the bound is number MAX_XML_DEPTH.
     expect(err.location?.column).toBe("<system>".length + PD.length + 3 * (MAX_XML_DEPTH - 1) + 1);
+  });
+
+  it("rejects a document of more nodes than the bound at the first one past it", () => {
+    const text = `<system>${PD}${"<x/>".repeat(MAX_XML_NODES)}</system>`;
+    const err = errorOf(() => parseSystemDescription(text));
+    expect(err.code).toBe("xml-too-many-nodes");
+    // `<system>`, the PD's element, name attribute and program image and its path: 5 nodes.
+    // The location is where saxes stood: the `>` of the `<x/>` past the bound.
+    expect(err.location?.column).toBe("<system>".length + PD.length + 4 * (MAX_XML_NODES - 4));
   });
 });
 

@@ -132,7 +132,8 @@ export type SdfErrorCode =
   // loading and input bounds
   | "file-unreadable"
   | "file-too-large"
-  | "xml-too-deep";
+  | "xml-too-deep"
+  | "xml-too-many-nodes";
 
 export interface SdfErrorDetails {
   readonly code: SdfErrorCode;

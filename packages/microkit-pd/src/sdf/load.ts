@@ -7,7 +7,9 @@ import {
   accessSync,
   closeSync,
   constants,
+  fstatSync,
   openSync,
+  readFileSync,
   readSync,
   type Stats,
   statSync,
@@ -63,30 +65,53 @@ export function searchPathPrefill(searchPath: readonly string[]): PrefillResolve
 export function loadSystemFile(path: string, options: LoadOptions = {}): ParsedSystem {
   const { searchPath, fileName, ...rest } = options;
   const name = fileName ?? path;
-  const chunks: string[] = [];
-  const read = { bytes: 0 };
-  scanXml(readChunks(path, chunks, read), name, () => read.bytes > MAX_SYSTEM_FILE_CHARS);
-  return parseSystemDescription(chunks.join(""), {
+  const read: ReadState = { bytes: 0, regular: false, kept: [] };
+  scanXml(readChunks(path, read), name, () => read.bytes > MAX_SYSTEM_FILE_CHARS);
+  // A regular file is read again rather than kept during the scan, so the scan holds no
+  // more than saxes does; a pipe (`vmmux sdf <(...)`) can be read only once.
+  const text = read.regular ? readAgain(path) : read.kept.join("");
+  return parseSystemDescription(text, {
     ...rest,
     fileName: name,
     prefill: searchPathPrefill(searchPath ?? [dirname(path)]),
   });
 }
 
-/** Decoded chunks of `path` (as `readFileSync(path, "utf8")` decodes), each also kept in `keep`. */
-function* readChunks(path: string, keep: string[], read: { bytes: number }): Generator<string> {
-  const unreadable = (err: unknown): SdfError =>
-    new SdfError({
-      code: "file-unreadable",
-      rule: "xml",
-      message: `Error: unable to read system file '${path}': ${(err as Error).message}`,
-      file: path,
-    });
+interface ReadState {
+  bytes: number;
+  /** A regular file: its chunks are not kept. */
+  regular: boolean;
+  readonly kept: string[];
+}
+
+function unreadable(path: string, err: unknown): SdfError {
+  return new SdfError({
+    code: "file-unreadable",
+    rule: "xml",
+    message: `Error: unable to read system file '${path}': ${(err as Error).message}`,
+    file: path,
+  });
+}
+
+function readAgain(path: string): string {
+  try {
+    return readFileSync(path, "utf8");
+  } catch (err) {
+    throw unreadable(path, err);
+  }
+}
+
+/**
+ * Decoded chunks of `path` (as `readFileSync(path, "utf8")` decodes them); those of anything
+ * but a regular file are also kept in `read.kept`.
+ */
+function* readChunks(path: string, read: ReadState): Generator<string> {
   let fd: number;
   try {
     fd = openSync(path, "r");
+    read.regular = fstatSync(fd).isFile();
   } catch (err) {
-    throw unreadable(err);
+    throw unreadable(path, err);
   }
   try {
     const decoder = new StringDecoder("utf8");
@@ -96,12 +121,12 @@ function* readChunks(path: string, keep: string[], read: { bytes: number }): Gen
       try {
         n = readSync(fd, buffer, 0, buffer.length, null);
       } catch (err) {
-        throw unreadable(err);
+        throw unreadable(path, err);
       }
       const chunk = n === 0 ? decoder.end() : decoder.write(buffer.subarray(0, n));
       read.bytes += n;
       if (chunk.length > 0) {
-        keep.push(chunk);
+        if (!read.regular) read.kept.push(chunk);
         yield chunk;
       }
       // Bytes, not characters: a device or a huge file stops here whatever it decodes to.

@@ -110,7 +110,9 @@ export function parseXml(text: string, file: string): XmlElement {
     failure ??= err;
     throw err;
   });
+  const count = nodeCounter(parser, file);
   parser.on("opentag", (tag) => {
+    count();
     // saxes reports the position after `>`; the element starts at the last `<name` before it.
     const start = text.lastIndexOf(`<${tag.name}`, parser.position - 1);
     const element: MutableElement = {
@@ -150,7 +152,10 @@ export function parseXml(text: string, file: string): XmlElement {
       parent.children.push({ kind: "text", text: value, location: lines.locate(file, markupEnd) });
     }
   };
-  parser.on("text", addText);
+  parser.on("text", (value) => {
+    count();
+    addText(value);
+  });
   parser.on("cdata", (value) => {
     addText(value);
     markupEnd = endOf("]]>");
@@ -162,8 +167,14 @@ export function parseXml(text: string, file: string): XmlElement {
     });
     markupEnd = end;
   };
-  parser.on("comment", () => markup(endOf("-->")));
-  parser.on("processinginstruction", () => markup(endOf("?>")));
+  parser.on("comment", () => {
+    count();
+    markup(endOf("-->"));
+  });
+  parser.on("processinginstruction", () => {
+    count();
+    markup(endOf("?>"));
+  });
   for (const event of ["doctype", "xmldecl"] as const) {
     parser.on(event, () => {
       markupEnd = parser.position;
@@ -200,6 +211,10 @@ export function scanXml(
     failure = err;
     throw err;
   });
+  const count = nodeCounter(parser, file);
+  for (const event of ["opentag", "text", "comment", "processinginstruction"] as const) {
+    parser.on(event, count);
+  }
   let length = 0;
   let tooBig = false;
   try {
@@ -230,6 +245,39 @@ export const MAX_SYSTEM_FILE_CHARS = 64 * 1024 * 1024;
  * memory, not the stack; protection domains have their own, lower bound (`MAX_PD_NESTING`).
  */
 export const MAX_XML_DEPTH = 65_536;
+
+/**
+ * Most XML nodes (elements, attributes, text runs, comments) a document may have. The largest
+ * real system files have a few thousand; the bound keeps a file of millions of tiny elements
+ * from building a tree of gigabytes before the walk rejects its first one.
+ */
+export const MAX_XML_NODES = 200_000;
+
+/**
+ * Counts the nodes saxes reports (attributes here; the caller calls the returned function for
+ * elements, text runs, comments and processing instructions) and throws `xml-too-many-nodes`
+ * past `MAX_XML_NODES`, located where saxes stands, so the scan and the parse agree.
+ */
+function nodeCounter(parser: SaxesParser, file: string): () => void {
+  let nodes = 0;
+  const count = (): void => {
+    if (++nodes > MAX_XML_NODES) {
+      throw tooMany(file, { file, line: parser.line, column: parser.column });
+    }
+  };
+  parser.on("attribute", count);
+  return count;
+}
+
+function tooMany(file: string, location: SourceLocation): SdfError {
+  return new SdfError({
+    code: "xml-too-many-nodes",
+    rule: "xml",
+    message: `Error: more than ${MAX_XML_NODES} XML elements, attributes, texts and comments: ${formatLocation(location)}`,
+    file,
+    location,
+  });
+}
 
 /** `Could not parse '<file>': <saxes reason>`, located where saxes stopped (its line and column). */
 export function malformed(file: string, reason: string, location: SourceLocation): SdfError {
