@@ -84,11 +84,22 @@ interface ReadState {
   readonly kept: string[];
 }
 
+/** Why a file could not be read, in words for the usual causes (errno text otherwise). */
+const READ_FAILURES: Readonly<Record<string, string>> = {
+  ENOENT: "there is no such file",
+  EACCES: "permission denied",
+  EISDIR: "it is a directory",
+  ENOTDIR: "a part of the path is not a directory",
+  ELOOP: "too many symbolic links",
+};
+
 function unreadable(path: string, err: unknown): SdfError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why = (code !== undefined ? READ_FAILURES[code] : undefined) ?? (err as Error).message;
   return new SdfError({
     code: "file-unreadable",
     rule: "xml",
-    message: `Error: unable to read system file '${path}': ${(err as Error).message}`,
+    message: `Error: unable to read system file '${path}': ${why}`,
     file: path,
   });
 }
