@@ -125,20 +125,35 @@ export class ConsoleCore {
 
   /**
    * Run an entry point so that nothing a guest or peer does escapes as an exception: a
-   * corrupt sDDF index from a peer PD is reported and the work stops.
+   * corrupt sDDF index from a peer PD (sddf-serial §2.3) is reported. A queue handle made
+   * with `onCorruptIndex: "break"` stops moving bytes and says so in `broken`, which is
+   * queried here after the work and cleared, so the next entry point validates the peer's
+   * index afresh; a handle made with `"throw"` (the queue library's default) stops the work.
    */
   contained(work: () => boolean): boolean {
     if (this.crashedBy !== undefined) return false;
+    let result: boolean;
     try {
-      return work();
+      result = work();
     } catch (error) {
-      if (isSddfQueueError(error)) {
-        this.peerErrors++;
-        this.lastPeerError = error.message;
-        return true;
-      }
-      throw error;
+      if (!isSddfQueueError(error)) throw error;
+      this.peerError(error.message);
+      result = true;
     }
+    for (const state of this.ports) {
+      for (const q of [state.spec.tx, state.spec.rx]) {
+        const broken = q.broken;
+        if (broken === undefined) continue;
+        this.peerError(broken.message);
+        q.recover();
+      }
+    }
+    return result;
+  }
+
+  private peerError(message: string): void {
+    this.peerErrors++;
+    this.lastPeerError = message;
   }
 
   /** Record a console finding here and in the transport's log (one list for the VMM). */

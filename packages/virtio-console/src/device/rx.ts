@@ -54,12 +54,19 @@ export function handleRx(core: ConsoleCore, port: number): boolean {
   return true;
 }
 
+/** Consumer: take everything the sDDF RX queue holds, in one batch (sddf-serial §2.4). */
+function drainRx(rxq: SerialQueue): { bytes: Uint8Array; tags: Uint32Array } {
+  const n = rxq.lengthConsumer();
+  const bytes = new Uint8Array(n);
+  const tags = new Uint32Array(n);
+  const got = rxq.dequeueBatch(bytes, tags);
+  return { bytes: bytes.subarray(0, got), tags: tags.subarray(0, got) };
+}
+
 /** libvmm: input that arrives while RX is not ready is dequeued and discarded (L14). */
 export function discardBeforeReady(core: ConsoleCore, port: number): void {
   const state = core.portState(port);
-  const rxq = state.spec.rx;
-  let discarded = 0;
-  for (let byte = rxq.dequeue(); byte !== undefined; byte = rxq.dequeue()) discarded++;
+  const discarded = drainRx(state.spec.rx).bytes.length;
   if (discarded > 0) {
     state.counters.rxDiscardedNotReady += discarded;
     core.found(
@@ -73,16 +80,14 @@ export function discardBeforeReady(core: ConsoleCore, port: number): void {
 /** Hardened: input that arrives while RX is not ready is kept (≤ `preReadyLimit`, overflow counted). */
 export function holdBeforeReady(core: ConsoleCore, port: number): void {
   const state = core.portState(port);
-  const rxq = state.spec.rx;
-  for (let byte = rxq.dequeue(); byte !== undefined; byte = rxq.dequeue()) {
-    if (state.held.length < core.preReadyLimit) {
-      state.held.push(byte);
-      state.heldTags.push(rxq.lastTag);
-      state.counters.rxHeldBeforeReady++;
-    } else {
-      state.counters.rxOverflowBeforeReady++;
-    }
+  const { bytes, tags } = drainRx(state.spec.rx);
+  const keep = Math.min(bytes.length, Math.max(0, core.preReadyLimit - state.held.length));
+  for (let i = 0; i < keep; i++) {
+    state.held.push(bytes[i]!);
+    state.heldTags.push(tags[i]!);
   }
+  state.counters.rxHeldBeforeReady += keep;
+  state.counters.rxOverflowBeforeReady += bytes.length - keep;
 }
 
 /**
@@ -101,7 +106,7 @@ function fillRx(core: ConsoleCore, port: number, segments: readonly BufferSegmen
     bytes.set(state.held.splice(0, fromHeld));
     tags.set(state.heldTags.splice(0, fromHeld));
   }
-  const filled = fromHeld + dequeueInto(rxq, bytes, tags, fromHeld);
+  const filled = fromHeld + rxq.dequeueBatch(bytes, tags, fromHeld);
   const memory = core.requireHost().memory;
   let done = 0;
   for (const s of segments) {
@@ -116,26 +121,5 @@ function fillRx(core: ConsoleCore, port: number, segments: readonly BufferSegmen
     done += n;
   }
   state.counters.rxBytes += done;
-  return done;
-}
-
-/**
- * Consumer side of the sDDF RX queue, in bulk: copy up to `dst.length - at` bytes (and
- * their tags) from the slots `[head, tail)`, then publish the new head once per
- * contiguous run (sddf-serial §2.4 `serial_update_shared_head`).
- */
-function dequeueInto(q: SerialQueue, dst: Uint8Array, dstTags: Uint32Array, at: number): number {
-  let done = 0;
-  const want = dst.length - at;
-  while (done < want) {
-    const n = Math.min(q.contiguousLength(), want - done);
-    if (n === 0) break;
-    const head = q.head;
-    const slot = head & (q.capacity - 1);
-    dst.set(q.data.subarray(slot, slot + n), at + done);
-    if (q.tags !== undefined) dstTags.set(q.tags.subarray(slot, slot + n), at + done);
-    q.updateSharedHead((head + n) >>> 0);
-    done += n;
-  }
   return done;
 }

@@ -6,7 +6,7 @@
 
 import type { AccessWidth, PdStep } from "@vmmux/microkit-pd";
 import type { Profile } from "@vmmux/profiles";
-import { SerialQueue } from "@vmmux/sddf-queues";
+import { type CorruptIndexPolicy, SerialQueue } from "@vmmux/sddf-queues";
 import {
   type DefectSwitches,
   DriverVirtqueue,
@@ -90,20 +90,28 @@ export interface ConsoleRigOptions {
   readonly wrapHost?: (host: VirtioDeviceHost) => VirtioDeviceHost;
   /** Per-defect overrides of the transport's (virtio-core) switches. */
   readonly transportDefects?: Partial<DefectSwitches>;
+  /** What the sDDF queue handles do on a corrupt peer index (default: the library's "throw"). */
+  readonly onCorruptIndex?: CorruptIndexPolicy;
 }
 
 export interface SerialPair {
   readonly tx: SerialQueue;
   readonly rx: SerialQueue;
+  /** The shared queue structs (`tail` @0, `head` @4, `producer_signalled` @8), for peers' writes. */
+  readonly txRegion: Uint8Array;
+  readonly rxRegion: Uint8Array;
 }
 
 /** A queue pair over fresh memory, with provenance shadows. */
-export function serialPair(capacity: number): SerialPair {
-  const make = () =>
-    new SerialQueue(new Uint8Array(0x1000), new Uint8Array(capacity), {
+export function serialPair(capacity: number, onCorruptIndex?: CorruptIndexPolicy): SerialPair {
+  const make = (region: Uint8Array) =>
+    new SerialQueue(region, new Uint8Array(capacity), {
       tags: new Uint32Array(capacity),
+      ...(onCorruptIndex === undefined ? {} : { onCorruptIndex }),
     });
-  return { tx: make(), rx: make() };
+  const txRegion = new Uint8Array(0x1000);
+  const rxRegion = new Uint8Array(0x1000);
+  return { tx: make(txRegion), rx: make(rxRegion), txRegion, rxRegion };
 }
 
 export class ConsoleRig {
@@ -129,7 +137,9 @@ export class ConsoleRig {
       regions: [{ base: RIG_RAM_BASE, size: RIG_RAM_SIZE }],
       provenance: true,
     });
-    this.serial = Array.from({ length: options.ports ?? 1 }, () => serialPair(capacity));
+    this.serial = Array.from({ length: options.ports ?? 1 }, () =>
+      serialPair(capacity, options.onCorruptIndex),
+    );
     const ports: ConsolePortSpec[] = this.serial.map((pair, i) => ({
       tx: pair.tx,
       rx: pair.rx,
