@@ -8,6 +8,9 @@
  *   behaviour: bytes/s of wall-clock time;
  * - real-time factor at 115200 baud: virtual seconds simulated per wall-clock second.
  *
+ * - arithmetic TX draining (`exactCharacterEvents: false`) against one event per character:
+ *   the real-time factor of device + driver at 115200 with each, and their ratio, in one run.
+ *
  * Rows marked "harness" run the driver in a ManualPd on a fake device host (no scheduler, no
  * CPU cost); rows marked "System" run it under the Microkit runtime (scheduler, IRQ masking,
  * default cost model) with stand-ins for the virtualisers.
@@ -124,6 +127,57 @@ function systemRx(): Row {
   return { name: "RX System: device + driver, 115200 8N1", bytes, seconds, virtualSeconds };
 }
 
+/** TX at 115200 with a transmit sink, per-character events or arithmetic draining. */
+function drainHarness(exact: boolean, total: number): Row {
+  let out = 0;
+  const h = new DriverHarness({
+    device: { exactCharacterEvents: exact, transmitSink: () => void out++ },
+  }).init();
+  h.host.recordTraces = false;
+  const chunk = new Uint8Array(CHUNK).map((_, i) => i & 0xff);
+  const t0 = h.host.now();
+  const start = performance.now();
+  for (let sent = 0; sent < total; ) {
+    sent += h.transmit(chunk.subarray(0, Math.min(CHUNK, total - sent)));
+    h.runToIdle();
+  }
+  h.uart.settle();
+  const seconds = (performance.now() - start) / 1000;
+  if (out !== total) throw new Error(`drain harness: ${out} of ${total} bytes left the UART`);
+  const mode = exact ? "per-character events" : "arithmetic drain";
+  return {
+    name: `TX harness, 115200 8N1, ${mode}`,
+    bytes: total,
+    seconds,
+    virtualSeconds: (h.host.now() - t0) / 1e9,
+  };
+}
+
+function drainSystem(exact: boolean): Row {
+  const bytes = 57_600;
+  let out = 0;
+  const t = uartSystem({
+    txBytes: bytes,
+    device: { exactCharacterEvents: exact, transmitSink: () => void out++ },
+  });
+  t.sys.runUntil(0);
+  const t0 = t.sys.now();
+  const start = performance.now();
+  t.sys.runUntil(5_100_000_000);
+  t.uart.settle();
+  const seconds = (performance.now() - start) / 1000;
+  if (out !== bytes) throw new Error(`drain System: ${out} of ${bytes} bytes left the UART`);
+  const virtualSeconds = (t.sys.now() - t0) / 1e9;
+  const mode = exact ? "per-character events" : "arithmetic drain";
+  return { name: `TX System, 115200 8N1, ${mode}`, bytes, seconds, virtualSeconds };
+}
+
+/** Median of three runs by wall time, the two modes interleaved. */
+function median(run: () => Row): Row {
+  const rows = [run(), run(), run()].sort((a, b) => a.seconds - b.seconds);
+  return rows[1]!;
+}
+
 function fmt(n: number, digits = 2): string {
   return n.toLocaleString("en-US", {
     maximumFractionDigits: digits,
@@ -170,6 +224,30 @@ function main(): void {
     console.log(
       `${row.name.padEnd(48)} ${fmt(v, 3).padStart(10)} ${fmt(row.seconds, 3).padStart(8)} ${`${fmt(v / row.seconds, 1)}×`.padStart(9)}`,
     );
+  }
+  drainHarness(false, 20_000);
+  drainSystem(false);
+  const pairs: Array<[Row, Row]> = [
+    [median(() => drainHarness(true, 115_200)), median(() => drainHarness(false, 115_200))],
+    [median(() => drainSystem(true)), median(() => drainSystem(false))],
+  ];
+  console.log(`\nArithmetic TX draining vs one event per character (median of 3, same run)\n`);
+  console.log(
+    `${"path".padEnd(52)} ${"virtual s".padStart(10)} ${"wall s".padStart(8)} ${"factor".padStart(9)}`,
+  );
+  for (const pair of pairs) {
+    for (const row of pair) {
+      const v = row.virtualSeconds ?? 0;
+      console.log(
+        `${row.name.padEnd(52)} ${fmt(v, 3).padStart(10)} ${fmt(row.seconds, 3).padStart(8)} ${`${fmt(v / row.seconds, 1)}×`.padStart(9)}`,
+      );
+    }
+    const [exact, drained] = pair;
+    const ratio =
+      (drained.virtualSeconds ?? 0) /
+      drained.seconds /
+      ((exact.virtualSeconds ?? 0) / exact.seconds);
+    console.log(`${"  real-time factor, arithmetic / per-character".padEnd(52)} ${fmt(ratio, 2)}×`);
   }
 }
 

@@ -12,7 +12,7 @@ import type { TransmitOutput } from "./output.js";
 import type { RegisterFile } from "./regfile.js";
 import { Dr, Int, type Pl011Revision, Reg, Rsr } from "./registers.js";
 import { parityChecked, type Receiver, type RxRules } from "./rx.js";
-import { FifoTransmitter, type Transmitter } from "./tx.js";
+import { FifoTransmitter, type FifoTransmitterOptions, type Transmitter } from "./tx.js";
 import { type PeerWire, TimedFrameWire } from "./wire.js";
 
 /** What a policy needs to build the variant's transmitter and wire. */
@@ -45,6 +45,15 @@ export interface Pl011Behaviour extends RxRules {
   lineControlWritten(parts: DeviceParts, old: number, value: number): void;
 }
 
+/** The hardware transmitter's options from the device options. */
+export function transmitterOptions(ctx: PartsContext, wire: PeerWire): FifoTransmitterOptions {
+  return {
+    instant: ctx.instant,
+    decode: wire instanceof BitWire ? wire.decode.bind(wire) : null,
+    exactCharacterEvents: ctx.options.exactCharacterEvents ?? true,
+  };
+}
+
 /** The real PL011 (TRM r1p5): IFLS levels, crossing interrupts, RT, overrun, errors. */
 export const HARDWARE_BEHAVIOUR: Pl011Behaviour = {
   variant: "hardware",
@@ -75,8 +84,13 @@ export const HARDWARE_BEHAVIOUR: Pl011Behaviour = {
     return new TimedFrameWire(ctx.regs, ctx.rx, instant, ctx.peerBaud);
   },
   makeTransmitter(ctx, wire) {
-    const decode = wire instanceof BitWire ? wire.decode.bind(wire) : null;
-    return new FifoTransmitter(ctx.regs, ctx.txFifo, ctx.rx, ctx.output, ctx.instant, decode);
+    return new FifoTransmitter(
+      ctx.regs,
+      ctx.txFifo,
+      ctx.rx,
+      ctx.output,
+      transmitterOptions(ctx, wire),
+    );
   },
   lineControlWritten({ regs, tx }, old, value) {
     tx.lineControlWritten(old, value);

@@ -4,6 +4,7 @@
  */
 import type { DeviceHost } from "@vmmux/microkit-pd";
 import type { FrameFormat } from "./line.js";
+import type { TransmitSink } from "./output.js";
 import type { Pl011Revision } from "./registers.js";
 
 /** `hardware` follows the TRM; `qemu` follows QEMU's model (pl011 reference §8). */
@@ -24,8 +25,22 @@ export interface Pl011Options {
    * infinitely fast line with otherwise unchanged register behaviour (benchmarks).
    */
   readonly timing?: "baud" | "instant";
-  /** Keep every transmitted character in {@link Pl011Device.transmitted}; default true. */
+  /**
+   * Keep every transmitted character in `Pl011Device.transmitted`; default true unless a
+   * {@link transmitSink} is given (then the device retains nothing per character).
+   */
   readonly recordTransmitted?: boolean;
+  /** Allocation-free receiver of every transmitted character (see {@link TransmitSink}). */
+  readonly transmitSink?: TransmitSink;
+  /**
+   * `true` (default): one timer event per transmitted character, as the line runs.
+   * `false`: arithmetic draining (`tx.ts`): characters that end while nothing observes the
+   * line are accounted at the next register access, modem change, `settle()`, TX level
+   * crossing (with TXIM set) or drain end, with the same wire times, interrupt edges,
+   * register reads and counters, and without a trace record per character. Ignored by the
+   * `qemu` variant and with `timing: "instant"`.
+   */
+  readonly exactCharacterEvents?: boolean;
   /**
    * Baud rate the peer uses while the UART has no valid divisor latched (before the
    * driver programs it); default 115200. Otherwise the peer follows the UART's settings.

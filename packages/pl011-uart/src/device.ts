@@ -7,7 +7,7 @@
  * (`behaviour.ts` for the TRM, `qemu.ts` for QEMU's model).
  */
 import type { AccessWidth, MmioDevice } from "@vmmux/microkit-pd";
-import { HARDWARE_BEHAVIOUR, type Pl011Behaviour } from "./behaviour.js";
+import { HARDWARE_BEHAVIOUR, type PartsContext, type Pl011Behaviour } from "./behaviour.js";
 import type {
   ModemInputs,
   Pl011Counters,
@@ -19,7 +19,7 @@ import type {
 import { type Pl011Diagnostic, Pl011Error } from "./errors.js";
 import { TaggedFifo } from "./fifo.js";
 import { divisorValid, type FrameFormat, frameFormat } from "./line.js";
-import { TransmitOutput } from "./output.js";
+import { TransmitOutput, type TransmitSink } from "./output.js";
 import { QEMU_BEHAVIOUR } from "./qemu.js";
 import { hex, RegisterFile } from "./regfile.js";
 import { Fr, ID_BYTES, Int, type Pl011Revision, REVISIONS, Reg, WIDTH_MASK } from "./registers.js";
@@ -60,10 +60,7 @@ export class Pl011Device implements MmioDevice {
   readonly revision: Pl011Revision;
   readonly fifoDepth: number;
   readonly uartClockHz: number;
-  readonly counters: Pl011Counters;
   readonly diagnostics: Pl011Diagnostic[];
-  /** Every transmitted character in order (unless `recordTransmitted` is false). */
-  readonly transmitted: WireByte[];
 
   protected readonly regs: RegisterFile;
   private readonly behaviour: Pl011Behaviour;
@@ -99,14 +96,13 @@ export class Pl011Device implements MmioDevice {
     }
     const name = options.name ?? "pl011";
     this.regs = new RegisterFile(options.host, options.irq, this.fifoDepth, this.uartClockHz, name);
-    this.counters = this.regs.counters;
     this.diagnostics = this.regs.diagnostics;
-    this.output = new TransmitOutput(this.regs, options.recordTransmitted ?? true);
-    this.transmitted = this.output.transmitted;
+    const sink = options.transmitSink ?? null;
+    this.output = new TransmitOutput(this.regs, options.recordTransmitted ?? sink === null, sink);
     this.rx = new Receiver(this.regs, behaviour, this.makeFifo("rx"), instant, () =>
       this.wire.fifoRoom(),
     );
-    const ctx = {
+    const ctx: PartsContext = {
       regs: this.regs,
       rx: this.rx,
       txFifo: this.makeFifo("tx"),
@@ -116,12 +112,44 @@ export class Pl011Device implements MmioDevice {
       options,
     };
     this.wire = behaviour.makeWire(ctx);
-    this.tx = behaviour.makeTransmitter(ctx, this.wire);
+    this.tx = this.makeTransmitter(ctx, this.wire);
   }
 
   /** The FIFO of one direction (extension point: called twice by the constructor). */
   protected makeFifo(_direction: "rx" | "tx"): TaggedFifo {
     return new TaggedFifo(STORAGE_DEPTH);
+  }
+
+  /** The transmitter (extension point: the variant's policy builds it by default). */
+  protected makeTransmitter(ctx: PartsContext, wire: PeerWire): Transmitter {
+    return this.behaviour.makeTransmitter(ctx, wire);
+  }
+
+  /** Observability counters; characters that have ended by now are accounted first. */
+  get counters(): Pl011Counters {
+    this.tx.settle();
+    return this.regs.counters;
+  }
+
+  /** Every transmitted character in order (when recording; see `recordTransmitted`). */
+  get transmitted(): WireByte[] {
+    this.tx.settle();
+    return this.output.transmitted;
+  }
+
+  /**
+   * Account every character that has ended by now, so the sink has seen it (arithmetic
+   * draining, `exactCharacterEvents: false`; a no-op otherwise). Call it before reading
+   * results at the end of a run.
+   */
+  settle(): void {
+    this.tx.settle();
+  }
+
+  /** Replace the transmit sink (null: none). Recording was decided at construction. */
+  setTransmitSink(sink: TransmitSink | null): void {
+    this.tx.settle();
+    this.output.sink = sink;
   }
 
   // ---------------------------------------------------------------- host side
@@ -178,6 +206,7 @@ export class Pl011Device implements MmioDevice {
 
   /** Change modem inputs; a change raises the matching RIS bit (reference §7). */
   setModemInputs(inputs: Partial<ModemInputs>): void {
+    this.tx.settle();
     const regs = this.regs;
     const old = regs.modem;
     const next = { ...old, ...inputs };
@@ -188,6 +217,7 @@ export class Pl011Device implements MmioDevice {
     regs.modem = next;
     this.tx.start();
     regs.updateIrq();
+    this.tx.rearm();
   }
 
   /** Current level of the combined interrupt output UARTINTR. */
@@ -202,6 +232,7 @@ export class Pl011Device implements MmioDevice {
 
   /** Entries in the TX FIFO, not counting the shift register. */
   get txFifoLevel(): number {
+    this.tx.settle();
     return this.tx.fifoLevel;
   }
 
@@ -219,6 +250,7 @@ export class Pl011Device implements MmioDevice {
   // ---------------------------------------------------------------- MMIO
 
   read(offset: number, width: AccessWidth): number {
+    this.tx.settle();
     if (!this.accessOk(offset, width)) return 0;
     const value = this.readRegister(offset);
     return width === 4 ? value >>> 0 : value & (width === 1 ? 0xff : 0xffff);
@@ -231,7 +263,9 @@ export class Pl011Device implements MmioDevice {
   write(offset: number, width: AccessWidth, value: number, tag = 0): void {
     if (!this.accessOk(offset, width)) return;
     const v = (width === 4 ? value >>> 0 : value & (width === 1 ? 0xff : 0xffff)) >>> 0;
+    this.tx.settle();
     this.writeRegister(offset, v, tag);
+    this.tx.rearm();
   }
 
   private accessOk(offset: number, width: AccessWidth): boolean {
@@ -318,9 +352,7 @@ export class Pl011Device implements MmioDevice {
         return;
       case Reg.LCR_H: {
         const old = regs.lcrH;
-        regs.lcrH = value & WIDTH_MASK.LCR_H;
-        // The LCR_H write strobe latches IBRD/FBRD (reference §3.5).
-        regs.latched = { ibrd: regs.ibrd, fbrd: regs.fbrd };
+        regs.setLineControl(value & WIDTH_MASK.LCR_H);
         const parts = { regs, rx: this.rx, tx: this.tx, wire: this.wire };
         this.behaviour.lineControlWritten(parts, old, regs.lcrH);
         return;
@@ -375,6 +407,7 @@ export class Pl011Device implements MmioDevice {
 
   /** Back to reset values; the wire backlog and timers are dropped. */
   reset(): void {
+    this.tx.settle();
     this.tx.reset();
     this.rx.reset();
     this.wire.reset();

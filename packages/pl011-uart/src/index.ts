@@ -46,6 +46,8 @@ export {
 } from "./line.js";
 export type { UartLossPoints } from "./loss.js";
 export { uartLossPoints } from "./loss.js";
+export type { TransmitSink, WireKind } from "./output.js";
+export { WIRE_BREAK, WIRE_CHARACTER } from "./output.js";
 export type { Pl011Revision } from "./registers.js";
 export {
   Cr,

@@ -134,6 +134,14 @@ export class FractionalClock {
     this.remainder = 0;
   }
 
+  /**
+   * Whole nanoseconds that the next `n` steps of `d` will add up to, without taking them:
+   * the carried remainders telescope, so the sum is `⌊(remainder + n·num) / den⌋`.
+   */
+  peekSteps(d: DurationFraction, n: number): number {
+    return Math.floor((this.remainder + n * d.num) / d.den);
+  }
+
   /** Whole nanoseconds of one step of `d`, carrying the fractional part. */
   step(d: DurationFraction): number {
     const total = this.remainder + d.num;

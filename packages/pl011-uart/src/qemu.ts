@@ -6,7 +6,7 @@
  * UARTEN/TXE/RXE do not gate data.
  */
 import type { Pl011Behaviour } from "./behaviour.js";
-import type { TransmitOutput } from "./output.js";
+import { type TransmitOutput, WIRE_CHARACTER } from "./output.js";
 import type { RegisterFile } from "./regfile.js";
 import { Cr, Fr, Int, LcrH } from "./registers.js";
 import type { Receiver } from "./rx.js";
@@ -32,7 +32,7 @@ export class ImmediateTransmitter implements Transmitter {
     regs.counters.txWritten++;
     regs.ris |= Int.TX;
     const now = regs.host.now();
-    this.output.emit({ kind: "byte", byte, tag, start: now, end: now, format: "qemu" });
+    this.output.emit(WIRE_CHARACTER, byte, tag, now, now, "qemu", undefined, true);
     // Loopback copies the byte into the RX FIFO as well (reference §8 "CR").
     if (regs.cr & Cr.LBE) this.rx.receive(byte, tag, undefined);
     regs.updateIrq();
@@ -41,6 +41,10 @@ export class ImmediateTransmitter implements Transmitter {
   start(): void {}
 
   lineControlWritten(): void {}
+
+  settle(): void {}
+
+  rearm(): void {}
 
   reset(): void {}
 }

@@ -7,7 +7,15 @@
 import type { DeviceHost } from "@vmmux/microkit-pd";
 import { type ModemInputs, newCounters, type Pl011Counters } from "./device-types.js";
 import type { Pl011Diagnostic } from "./errors.js";
-import { type BaudDivisor, type FrameFormat, frameFormat } from "./line.js";
+import {
+  type BaudDivisor,
+  bitPeriods,
+  type DurationFraction,
+  type FrameFormat,
+  formatName,
+  frameBits,
+  frameFormat,
+} from "./line.js";
 import { Cr, fifoLevel, Ifls, LcrH, RESET } from "./registers.js";
 
 const NO_MODEM: ModemInputs = { cts: false, dsr: false, dcd: false, ri: false };
@@ -19,6 +27,7 @@ export class RegisterFile {
   ilpr: number = RESET.ILPR;
   ibrd: number = RESET.IBRD;
   fbrd: number = RESET.FBRD;
+  /** LCR_H; written through {@link setLineControl} so the derived line values stay current. */
   lcrH: number = RESET.LCR_H;
   cr: number = RESET.CR;
   ifls: number = RESET.IFLS;
@@ -28,6 +37,10 @@ export class RegisterFile {
   /** IBRD/FBRD as latched by the last LCR_H write (reference §3.5). */
   latched: BaudDivisor = { ibrd: 0, fbrd: 0 };
   modem: ModemInputs = NO_MODEM;
+  /** Frame layout, its short name and one frame's duration, derived from LCR_H and the latch. */
+  format: FrameFormat = frameFormat(RESET.LCR_H);
+  formatName = formatName(this.format);
+  frameDuration: DurationFraction = { num: 0, den: 1 };
   private irqLevel = false;
 
   constructor(
@@ -38,7 +51,9 @@ export class RegisterFile {
     readonly uartClockHz: number,
     /** Prefix of this device's trace records. */
     readonly name: string,
-  ) {}
+  ) {
+    this.deriveLine();
+  }
 
   get irqAsserted(): boolean {
     return this.irqLevel;
@@ -53,8 +68,17 @@ export class RegisterFile {
     return this.fen ? this.fifoDepth : 1;
   }
 
-  get format(): FrameFormat {
-    return frameFormat(this.lcrH);
+  /** An LCR_H write: store it and latch IBRD/FBRD with its strobe (reference §3.5). */
+  setLineControl(value: number): void {
+    this.lcrH = value;
+    this.latched = { ibrd: this.ibrd, fbrd: this.fbrd };
+    this.deriveLine();
+  }
+
+  private deriveLine(): void {
+    this.format = frameFormat(this.lcrH);
+    this.formatName = formatName(this.format);
+    this.frameDuration = bitPeriods(frameBits(this.format), this.latched, this.uartClockHz);
   }
 
   /** Receiver on and external input used: UARTEN, RXE and no loopback (reference §3.6). */
@@ -102,6 +126,7 @@ export class RegisterFile {
     this.dmacr = RESET.DMACR;
     this.ris = 0;
     this.latched = { ibrd: 0, fbrd: 0 };
+    this.deriveLine();
   }
 }
 

@@ -3,12 +3,24 @@
  * the shift register moving one character per frame time while UARTEN, TXE (and CTS with
  * CTSEn) allow, the TX interrupt on the downward level crossing, BUSY, break generation and
  * loopback into the receiver. QEMU's transmitter (no FIFO) is in `qemu.ts`.
+ *
+ * Two ways to move characters, with identical observable results (wire bytes and times,
+ * interrupt edges, register reads, counters): one timer event per character
+ * (`exactCharacterEvents`, the default), or arithmetic draining, where characters that
+ * end while nothing can observe the line are accounted at the next observation (register
+ * access, modem change, {@link Transmitter.settle}) from the line time alone, and one timer
+ * stays armed for the next moment that changes something by itself: the TX level crossing
+ * while TXIM is set, or the end of the drain. Characters go one event each when
+ * their own end is observable (loopback into the receiver, `onTransmit` listeners).
+ * Arithmetic draining assumes what the Microkit kernel guarantees: a register access at
+ * time t comes after every device event due at t (the kernel re-arms its thread timer on
+ * every exit, so device events already queued for t run first).
  */
 import type { TimerHandle } from "@vmmux/microkit-pd";
 import type { PeerView } from "./device-types.js";
 import type { TaggedFifo } from "./fifo.js";
-import { bitPeriods, divisorValid, FractionalClock, formatName, frameBits } from "./line.js";
-import type { TransmitOutput } from "./output.js";
+import { divisorValid, FractionalClock } from "./line.js";
+import { type TransmitOutput, WIRE_BREAK, WIRE_CHARACTER } from "./output.js";
 import type { RegisterFile } from "./regfile.js";
 import { Cr, Fr, Int, LcrH, Reg } from "./registers.js";
 import type { Receiver } from "./rx.js";
@@ -25,34 +37,55 @@ export interface Transmitter {
   start(): void;
   /** LCR_H was written (`old` → `value`): FIFO flush, break. */
   lineControlWritten(old: number, value: number): void;
+  /** Account every character that has ended by now (before anything observes the device). */
+  settle(): void;
+  /** After a change the device made: arm the next self-timed moment, if any. */
+  rearm(): void;
   reset(): void;
 }
 
 /** What the peer's receiver makes of one transmitted frame (bit-level peer only). */
 export type PeerDecoder = (byte: number, start: number, end: number) => PeerView;
 
-interface Shifting {
-  readonly byte: number;
-  readonly tag: number;
-  readonly start: number;
-  readonly format: string;
+export interface FifoTransmitterOptions {
+  readonly instant: boolean;
+  readonly decode: PeerDecoder | null;
+  /** One timer event per character (default), or arithmetic draining. */
+  readonly exactCharacterEvents: boolean;
 }
 
 export class FifoTransmitter implements Transmitter {
-  private shifting: Shifting | null = null;
+  // The character in the shift register (no object per character).
+  private shifting = false;
+  private shiftByte = 0;
+  private shiftTag = 0;
+  private shiftStart = 0;
+  private shiftEnd = 0;
+  private shiftFormat = "";
   private timer: TimerHandle | null = null;
+  private timerAt = 0;
   private lineFreeAt = 0;
-  private readonly clock = new FractionalClock();
+  protected readonly clock = new FractionalClock();
   private breakStart: number | null = null;
+  private readonly instant: boolean;
+  private readonly decode: PeerDecoder | null;
+  /** Arithmetic draining is on (never with an instant line: nothing to skip). */
+  private readonly arithmetic: boolean;
+  private settling = false;
+  private readonly finishNow = () => this.finishTimer();
+  private readonly wake = () => this.wakeTimer();
 
   constructor(
-    private readonly regs: RegisterFile,
-    private readonly fifo: TaggedFifo,
+    protected readonly regs: RegisterFile,
+    protected readonly fifo: TaggedFifo,
     private readonly rx: Receiver,
     private readonly output: TransmitOutput,
-    private readonly instant: boolean,
-    private readonly decode: PeerDecoder | null,
-  ) {}
+    options: FifoTransmitterOptions,
+  ) {
+    this.instant = options.instant;
+    this.decode = options.decode;
+    this.arithmetic = !options.exactCharacterEvents && !options.instant;
+  }
 
   get fifoLevel(): number {
     return this.fifo.length;
@@ -62,7 +95,7 @@ export class FifoTransmitter implements Transmitter {
     let fr = 0;
     if (this.fifo.length === 0) fr |= Fr.TXFE;
     if (this.fifo.length >= this.regs.activeDepth) fr |= Fr.TXFF;
-    if (this.fifo.length > 0 || this.shifting !== null) fr |= Fr.BUSY;
+    if (this.fifo.length > 0 || this.shifting) fr |= Fr.BUSY;
     return fr;
   }
 
@@ -87,52 +120,60 @@ export class FifoTransmitter implements Transmitter {
     return divisorValid(regs.latched);
   }
 
-  /** Move the next FIFO entry into the shift register if the transmitter may run. */
   start(): void {
-    if (this.shifting !== null || this.fifo.length === 0) return;
+    this.startAt(this.regs.host.now());
+  }
+
+  /** Move the next FIFO entry into the shift register at `now` if the transmitter may run. */
+  private startAt(now: number): void {
+    if (this.shifting || this.fifo.length === 0) return;
     if (!this.canTransmit()) return;
     const regs = this.regs;
-    const now = regs.host.now();
     const byte = this.fifo.peekValue();
     const tag = this.fifo.peekTag();
     this.fifo.drop();
     const n = this.fifo.length;
     const level = regs.txLevel();
     if (n + 1 > level && n <= level) regs.ris |= Int.TX;
-    const format = regs.format;
     if (now > this.lineFreeAt) this.clock.reset();
-    const duration = this.instant
-      ? 0
-      : this.clock.step(bitPeriods(frameBits(format), regs.latched, regs.uartClockHz));
-    const mask = (1 << format.dataBits) - 1;
-    this.shifting = { byte: byte & mask, tag, start: now, format: formatName(format) };
+    const duration = this.instant ? 0 : this.clock.step(regs.frameDuration);
+    this.shifting = true;
+    this.shiftByte = byte & ((1 << regs.format.dataBits) - 1);
+    this.shiftTag = tag;
+    this.shiftStart = now;
+    this.shiftEnd = now + duration;
+    this.shiftFormat = regs.formatName;
     this.lineFreeAt = now + duration;
-    this.timer = regs.host.at(now + duration, () => this.finish());
+    if (!this.arithmetic) this.timer = regs.host.at(now + duration, this.finishNow);
     regs.updateIrq();
   }
 
-  private finish(): void {
-    const shifted = this.shifting;
+  private finishTimer(): void {
     this.timer = null;
-    this.shifting = null;
-    if (shifted === null) return;
+    if (this.shifting) this.finishAt(this.regs.host.now());
+  }
+
+  /** The character in the shift register ends at `end`; the next one starts back to back. */
+  private finishAt(end: number): void {
+    this.shifting = false;
     const regs = this.regs;
-    const end = regs.host.now();
     if (regs.cr & Cr.LBE) {
       // Loopback: the serial output is fed to the receiver, not the pin (reference §3.6).
-      if ((regs.cr & Cr.RXE) !== 0) this.rx.receive(shifted.byte, shifted.tag, undefined);
+      if ((regs.cr & Cr.RXE) !== 0) this.rx.receive(this.shiftByte, this.shiftTag, undefined);
     } else {
-      this.output.emit({
-        kind: "byte",
-        byte: shifted.byte,
-        tag: shifted.tag,
-        start: shifted.start,
+      const start = this.shiftStart;
+      this.output.emit(
+        WIRE_CHARACTER,
+        this.shiftByte,
+        this.shiftTag,
+        start,
         end,
-        format: shifted.format,
-        ...(this.decode ? { peer: this.decode(shifted.byte, shifted.start, end) } : {}),
-      });
+        this.shiftFormat,
+        this.decode ? this.decode(this.shiftByte, start, end) : undefined,
+        !this.arithmetic,
+      );
     }
-    this.start();
+    this.startAt(end);
     regs.updateIrq();
   }
 
@@ -146,23 +187,72 @@ export class FifoTransmitter implements Transmitter {
     const now = regs.host.now();
     if (!(old & LcrH.BRK) && value & LcrH.BRK) this.breakStart = now;
     if (old & LcrH.BRK && !(value & LcrH.BRK) && this.breakStart !== null) {
-      this.output.emit({
-        kind: "break",
-        byte: 0,
-        tag: 0,
-        start: this.breakStart,
-        end: now,
-        format: "break",
-      });
+      this.output.emit(WIRE_BREAK, 0, 0, this.breakStart, now, "break", undefined, true);
       this.breakStart = null;
     }
+  }
+
+  settle(): void {
+    if (!this.arithmetic || this.settling) return;
+    this.settling = true; // a sink or listener that reads the device must not re-enter
+    try {
+      const now = this.regs.host.now();
+      while (this.shifting && this.shiftEnd <= now) this.finishAt(this.shiftEnd);
+    } finally {
+      this.settling = false;
+    }
+  }
+
+  rearm(): void {
+    if (!this.arithmetic) return;
+    const at = this.shifting ? this.nextWake() : Number.POSITIVE_INFINITY;
+    if (this.timer !== null) {
+      // An earlier wake may stay: it settles and re-arms when it fires.
+      if (this.timerAt <= at) return;
+      this.regs.host.cancel(this.timer);
+      this.timer = null;
+    }
+    if (at === Number.POSITIVE_INFINITY) return;
+    this.timerAt = at;
+    this.timer = this.regs.host.at(at, this.wake);
+  }
+
+  private wakeTimer(): void {
+    this.timer = null;
+    this.settle();
+    this.rearm();
+  }
+
+  /**
+   * The next moment the transmitter changes something nobody has to ask for: each
+   * character's end when it feeds the receiver or listeners; otherwise the TX level
+   * crossing when it would raise the line, or the end of the last queued character.
+   */
+  private nextWake(): number {
+    const regs = this.regs;
+    if (regs.cr & Cr.LBE || this.output.hasListeners) return this.shiftEnd;
+    const queued = this.fifo.length;
+    if (!this.canTransmit()) return this.shiftEnd;
+    let wake = this.endAfter(queued);
+    const level = regs.txLevel();
+    if (regs.imsc & Int.TX && !(regs.ris & Int.TX) && queued > level) {
+      // The character that leaves `level` entries behind starts after `queued − level − 1`
+      // more characters have ended (reference §7: TX is raised on the downward crossing).
+      wake = Math.min(wake, this.endAfter(queued - level - 1));
+    }
+    return wake;
+  }
+
+  /** End of the `n`-th character after the one shifting, sent back to back. */
+  protected endAfter(n: number): number {
+    return this.shiftEnd + this.clock.peekSteps(this.regs.frameDuration, n);
   }
 
   reset(): void {
     if (this.timer !== null) this.regs.host.cancel(this.timer);
     this.timer = null;
     this.fifo.clear();
-    this.shifting = null;
+    this.shifting = false;
     this.breakStart = null;
   }
 }

@@ -30,6 +30,8 @@ export class FakeDeviceHost implements DeviceHost {
   readonly traces: TraceRecord[] = [];
   /** Record traces (off for benchmarks). */
   recordTraces = true;
+  /** Events run so far. */
+  eventsRun = 0;
   private time: Nanoseconds = 0;
   private seq = 0;
   private nextId = 1;
@@ -91,6 +93,7 @@ export class FakeDeviceHost implements DeviceHost {
     const top = this.pop();
     if (!top) return false;
     this.time = top.time;
+    this.eventsRun++;
     top.action();
     return true;
   }
