@@ -10,9 +10,15 @@
  *   §2.7.4–§2.7.5.3 rules, with the same buffers, and the device takes exactly those bytes;
  * - a queue or chain violation puts the device in DEVICE_NEEDS_RESET (with a configuration
  *   interrupt when DRIVER_OK is set), after which it consumes nothing until reset;
- * - a live device left nothing valid pending on its transmit queue after a notification.
+ * - after a transmit notification a live device left no chain pending that it could have
+ *   taken: notifications are only hints and the device may apply back-pressure (reference
+ *   virtio §1.6), so the oracle asks the device's own rule (`LoopbackDevice.accepts`, a pure
+ *   read) about the first pending chain, measured by the oracle's own walk.
  * Under `reference` the same script reports libvmm's defects as findings instead, and a
  * modelled VMM crash restarts the rig (as a rebooted VMM would), counted.
+ *
+ * The rig's device takes a transmit chain larger than its 64 KiB capacity when idle under
+ * `hardened` (reference §6.3: accept oversize transmit) and never under `reference` (L4).
  */
 import type { DescriptorChain } from "../chain.js";
 import {
@@ -28,7 +34,7 @@ import {
 } from "../constants.js";
 import { writeDescriptor } from "../descriptor.js";
 import { GuestMemory } from "../guest-memory.js";
-import { type MmioWidth, VirtioMmioTransport } from "../mmio.js";
+import { type MmioWidth, VirtioMmioTransport, type VirtioMmioTransportOptions } from "../mmio.js";
 import type { DefectSwitches, Profile } from "../profile.js";
 import type { SplitVirtqueue } from "../virtqueue.js";
 import { LOOPBACK_TX, LoopbackDevice } from "./loopback.js";
@@ -95,9 +101,16 @@ export type HostileOp =
   /** The guest masks or unmasks its virtual IRQ: the vGIC then refuses injection (L12). */
   | { readonly k: "irqMask"; readonly masked: boolean };
 
+/**
+ * Builds the transport of the rig. The extension point for transport variants (a wrapper or
+ * a subclass); the default is `new VirtioMmioTransport(options)`.
+ */
+export type TransportFactory = (options: VirtioMmioTransportOptions) => VirtioMmioTransport;
+
 export interface HostileOptions {
   readonly profile: Profile;
   readonly defects?: Partial<DefectSwitches>;
+  readonly transport?: TransportFactory;
 }
 
 export interface HostileReport {
@@ -200,6 +213,7 @@ export function runHostile(ops: readonly HostileOp[], options: HostileOptions): 
     const device = new LoopbackDevice({
       queueMaxSize: 64,
       capacity: 1 << 16,
+      oversizeChains: checking ? "when-idle" : "never",
       onTake,
       features:
         options.profile === "reference"
@@ -208,7 +222,8 @@ export function runHostile(ops: readonly HostileOp[], options: HostileOptions): 
             featureBit(Feature.INDIRECT_DESC) |
             featureBit(Feature.EVENT_IDX),
     });
-    const t = new VirtioMmioTransport({
+    const makeTransport = options.transport ?? ((o) => new VirtioMmioTransport(o));
+    const t = makeTransport({
       device,
       memory,
       profile: options.profile,
@@ -426,11 +441,35 @@ export function runHostile(ops: readonly HostileOp[], options: HostileOptions): 
     checkedUpTo = expected.length;
     if (op.k === "notify" && op.queue === LOOPBACK_TX && t.isLive()) {
       const q = t.queue(LOOPBACK_TX);
-      if (q?.hasAvailable()) {
-        violate("live device left transmit chains pending after a notification");
+      const indirect = hasFeature(t.negotiatedFeatures, Feature.INDIRECT_DESC);
+      const left = q === undefined ? undefined : pendingReadable(current.memory, q, indirect);
+      if (typeof left === "string") {
+        violate(`live device left an invalid transmit chain pending (${left})`);
+      } else if (left !== undefined && device.accepts(left)) {
+        violate(`live device left a transmit chain of ${left} bytes pending that it could take`);
       }
     }
   }
+}
+
+/**
+ * The first chain the driver has published and the device not consumed, read from guest
+ * memory without touching device state: its readable length, why it is invalid, or
+ * `undefined` when nothing is pending.
+ */
+export function pendingReadable(
+  memory: GuestMemory,
+  queue: SplitVirtqueue,
+  indirect: boolean,
+): number | string | undefined {
+  const { availAddr, size } = queue.geometry;
+  if (!memory.contains(availAddr, 4 + 2 * size)) return "driver area outside ram";
+  const last = queue.lastAvailIdx.value;
+  if (memory.read16(availAddr + 2) === last) return undefined;
+  const head = memory.read16(availAddr + 4 + 2 * (last % size));
+  const chain = oracleWalk(memory, queue, indirect, head);
+  if (typeof chain === "string") return chain;
+  return chain.reduce((sum, s) => sum + (s.writable ? 0 : s.len), 0);
 }
 
 /**

@@ -4,6 +4,12 @@
  * be exercised end to end through the transport. Everything the device takes from the guest
  * is logged with its provenance tags, which lets a fuzzer check that only bytes of valid
  * chains ever leave the guest.
+ *
+ * Back-pressure: the device holds at most `capacity` bytes between the queues, and takes a
+ * transmit chain only when `accepts(readableLength)` says so — the one statement of the rule,
+ * which oracles read too. Notifications are only hints (reference virtio §1.6), so a chain
+ * the device refuses stays available; the device retries transmit as soon as it has freed
+ * space by filling receive buffers in the same notification.
  */
 
 import type { DescriptorChain } from "../chain.js";
@@ -22,9 +28,19 @@ export interface LoopbackDeviceOptions {
   readonly queueMaxSize?: number;
   /** Bytes the device may hold between queue 0 and queue 1; default 1 MiB. */
   readonly capacity?: number;
+  /**
+   * A transmit chain larger than `capacity`, which can never fit: `"when-idle"` (default) takes
+   * it once nothing is held, as a device transmitting in parts would (reference virtio §6.3
+   * "TX chain larger than the serial queue: accept"); `"never"` refuses it for good, libvmm's
+   * release-build L4 stall, so transmit wedges on it.
+   */
+  readonly oversizeChains?: OversizeRule;
   /** Called with each chain just before the device reads or writes its buffers (test oracles). */
   readonly onTake?: (queueIndex: number, chain: DescriptorChain, queue: SplitVirtqueue) => void;
 }
+
+/** What the device does with a transmit chain larger than its capacity. */
+export type OversizeRule = "when-idle" | "never";
 
 /** Queue indices of the loopback device. */
 export const LOOPBACK_TX = 0;
@@ -35,7 +51,8 @@ export class LoopbackDevice implements VirtioDevice {
   readonly vendorId = 0x554d4d56;
   readonly features: bigint;
   readonly queueMaxSizes: readonly number[];
-  private readonly capacity: number;
+  readonly capacity: number;
+  readonly oversizeChains: OversizeRule;
   private readonly onTake: LoopbackDeviceOptions["onTake"];
   private hostRef: VirtioDeviceHost | undefined;
   private pending: number[] = [];
@@ -60,6 +77,7 @@ export class LoopbackDevice implements VirtioDevice {
     const max = options.queueMaxSize ?? 256;
     this.queueMaxSizes = [max, max];
     this.capacity = options.capacity ?? 1 << 20;
+    this.oversizeChains = options.oversizeChains ?? "when-idle";
     this.onTake = options.onTake;
   }
 
@@ -93,14 +111,23 @@ export class LoopbackDevice implements VirtioDevice {
     this.resets++;
     this.pending = [];
     this.pendingTags = [];
+    this.txBlocked = undefined;
   }
 
   queueNotify(_index: number): boolean {
     let used = false;
-    const tx = this.host.queue(LOOPBACK_TX);
-    if (tx !== undefined) used = this.drainTx(tx) || used;
-    const rx = this.host.queue(LOOPBACK_RX);
-    if (rx !== undefined) used = this.fillRx(rx) || used;
+    // Transmit, then receive; transmit again only if it was refused and receive freed space.
+    // Bounded: each retry follows a pass that used at least one of the ≤ N receive chains.
+    for (let round = 0; ; round++) {
+      const tx = this.host.queue(LOOPBACK_TX);
+      this.txBlocked = undefined;
+      if (tx !== undefined) used = this.drainTx(tx) || used;
+      const held = this.pending.length;
+      const rx = this.host.queue(LOOPBACK_RX);
+      if (rx !== undefined) used = this.fillRx(rx) || used;
+      const freed = this.pending.length < held;
+      if (!freed || this.txBlocked === undefined || round >= (rx?.size ?? 0)) break;
+    }
     let injected = true;
     if (used) injected = this.host.signalUsedBuffer();
     return injected;
@@ -110,6 +137,21 @@ export class LoopbackDevice implements VirtioDevice {
   get backlog(): number {
     return this.pending.length;
   }
+
+  /**
+   * The back-pressure rule: whether the device takes a transmit chain of `bytes` readable
+   * bytes now. Reads state only. A chain that fits beside the backlog is taken; one larger
+   * than the capacity follows `oversizeChains`.
+   */
+  accepts(bytes: number): boolean {
+    if (this.pending.length + bytes <= this.capacity) return true;
+    return (
+      bytes > this.capacity && this.oversizeChains === "when-idle" && this.pending.length === 0
+    );
+  }
+
+  /** The readable length of the transmit chain the last transmit pass refused, if it did. */
+  txBlocked: number | undefined;
 
   private drainTx(q: SplitVirtqueue): boolean {
     let used = false;
@@ -121,7 +163,10 @@ export class LoopbackDevice implements VirtioDevice {
         break;
       }
       const chain = result.chain;
-      if (this.pending.length + chain.readableLength > this.capacity) break;
+      if (!this.accepts(chain.readableLength)) {
+        this.txBlocked = chain.readableLength;
+        break;
+      }
       this.onTake?.(LOOPBACK_TX, chain, q);
       if (!this.take(chain)) return used;
       q.skipAvailable();

@@ -1,8 +1,11 @@
 /**
- * Planted bugs: variants of the device-side queue with one classic mistake each, kept so
- * the property suites keep proving they can fail (STYLE.md "Small habits").
+ * Planted bugs: variants of the device-side queue and of the transport with one classic
+ * mistake each, kept so the property suites keep proving they can fail (STYLE.md "Small
+ * habits").
  */
 
+import { Reg } from "../constants.js";
+import { type MmioReply, type MmioWidth, VirtioMmioTransport } from "../mmio.js";
 import type { PopResult } from "../virtqueue.js";
 import { SplitVirtqueue } from "../virtqueue.js";
 import { Wrapping16 } from "../wrapping.js";
@@ -30,5 +33,23 @@ export class RawIndexQueue extends SplitVirtqueue {
     const idx = this.availIdx();
     if (idx instanceof Wrapping16 && idx.value < this.lastAvailIdx.value) return false;
     return super.hasAvailable();
+  }
+}
+
+/**
+ * A transport that loses a doorbell: the first QueueNotify a live device gets after each
+ * reset is answered but never reaches the device, so the chains it announced wait although
+ * the device could take them. Plug it in with `runHostile`'s `transport` option.
+ */
+export class DroppedNotifyTransport extends VirtioMmioTransport {
+  private dropped = false;
+
+  override writeAccess(offset: number, width: MmioWidth, value: number): MmioReply {
+    if (offset === Reg.Status && value === 0) this.dropped = false;
+    if (offset === Reg.QueueNotify && width === 4 && this.isLive() && !this.dropped) {
+      this.dropped = true;
+      return { value: 0, resume: true };
+    }
+    return super.writeAccess(offset, width, value);
   }
 }
