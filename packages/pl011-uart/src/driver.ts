@@ -197,7 +197,10 @@ export class Pl011Driver implements PdProgram {
     let again = true;
     while (again) {
       for (;;) {
-        if (yield* this.rxFifoEmpty()) break;
+        // The FR read of `rxFifoEmpty`, inline: no generator per byte on the hot path.
+        const fr = regs.read(Reg.FR, 4);
+        yield MMIO;
+        if (fr & Fr.RXFE) break;
         const full = rxq.full();
         yield QUEUE;
         if (full) break;

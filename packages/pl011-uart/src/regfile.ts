@@ -13,6 +13,7 @@ import {
   type DurationFraction,
   type FrameFormat,
   formatName,
+  fractionNs,
   frameBits,
   frameFormat,
 } from "./line.js";
@@ -41,6 +42,8 @@ export class RegisterFile {
   format: FrameFormat = frameFormat(RESET.LCR_H);
   formatName = formatName(this.format);
   frameDuration: DurationFraction = { num: 0, den: 1 };
+  /** 32 bit periods, the receive timeout (reference §7), in whole ns. */
+  rxTimeoutNs = 0;
   private irqLevel = false;
 
   constructor(
@@ -79,6 +82,7 @@ export class RegisterFile {
     this.format = frameFormat(this.lcrH);
     this.formatName = formatName(this.format);
     this.frameDuration = bitPeriods(frameBits(this.format), this.latched, this.uartClockHz);
+    this.rxTimeoutNs = fractionNs(bitPeriods(32, this.latched, this.uartClockHz));
   }
 
   /** Receiver on and external input used: UARTEN, RXE and no loopback (reference §3.6). */

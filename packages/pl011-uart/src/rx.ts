@@ -8,7 +8,6 @@
 import type { TimerHandle } from "@vmmux/microkit-pd";
 import type { LineCondition } from "./device-types.js";
 import type { TaggedFifo } from "./fifo.js";
-import { bitPeriods, fractionNs } from "./line.js";
 import type { RegisterFile } from "./regfile.js";
 import { Dr, Int, LcrH, Reg, Rsr } from "./registers.js";
 
@@ -123,7 +122,7 @@ export class Receiver {
   /** RT: 32 bit periods without a new character while data wait (reference §7). */
   private restartReceiveTimeout(): void {
     const regs = this.regs;
-    const timeout = this.instant ? 0 : fractionNs(bitPeriods(32, regs.latched, regs.uartClockHz));
+    const timeout = this.instant ? 0 : regs.rxTimeoutNs;
     this.rtDeadline = regs.host.now() + timeout;
     // One timer at a time: when it fires early (the deadline moved), it re-arms itself.
     if (this.rtTimer === null) this.armReceiveTimeout();
