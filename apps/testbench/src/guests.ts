@@ -84,6 +84,8 @@ export interface BuiltGuest {
   readonly devices: Readonly<Record<string, (host: DeviceHost) => MmioDevice>>;
   readonly vms: Readonly<Record<string, GuestEntry>>;
   collect(): GuestTranscript;
+  /** When byte `seq` entered the serial TX queue, ns, as the run goes (kinds that record it). */
+  readonly enqueueTimeAt?: (seq: number) => number | undefined;
 }
 
 export interface GuestBuildOptions {
@@ -107,6 +109,7 @@ function clientGuest(g: ScenarioGuest & { kind: "sddf-client" }, w: GuestWiring)
     programs: { [w.programImage]: client },
     devices: { [w.timerRegion]: (host) => new TraceTimer(host, w.timerIrq) },
     vms: {},
+    enqueueTimeAt: (seq) => client.enqueueTimeAt(seq),
     collect: () => ({
       enqueued: client.enqueued.slice(),
       enqueuedTags: Uint32Array.from(client.enqueued, (_, i) => provenanceTag(origin, i)),

@@ -1,9 +1,11 @@
 /**
- * Numbers measured on a finished run, per guest and in total: what the report prints and
- * what the progress oracle and the expectations judge.
+ * Numbers measured on a run, per guest and in total, from the wire numbers it accumulated as
+ * it went (`stream/wire-stats.ts`): what the report prints and what the progress oracle and
+ * the expectations judge.
  */
-import { ORIGIN_KEYBOARD, ORIGIN_VIRTUALISER, tagOrigin, tagSeq } from "@vmmux/sddf-queues";
+import { tagOrigin } from "@vmmux/sddf-queues";
 import type { GuestRun, RunLoss, RunResult, WireRecord } from "./run.js";
+import { wireStats } from "./stream/streamed.js";
 
 export interface GuestMetrics {
   readonly name: string;
@@ -58,52 +60,37 @@ export function wireOf(run: RunResult, origin: number): WireRecord[] {
 }
 
 export function guestMetrics(run: RunResult, guest: GuestRun): GuestMetrics {
-  const mine = wireOf(run, guest.origin);
-  let longestGap = 0;
-  let maxLatency = 0;
-  for (const [i, w] of mine.entries()) {
-    if (i > 0) longestGap = Math.max(longestGap, w.end - mine[i - 1]!.end);
-    const enqueuedAt = guest.enqueueTimes[tagSeq(w.tag)];
-    if (enqueuedAt !== undefined) maxLatency = Math.max(maxLatency, w.end - enqueuedAt);
-  }
-  const first = mine[0];
-  const last = mine.at(-1);
+  const s = wireStats(run).origin(guest.origin);
+  const none = s.count === 0;
   const start = guest.traceStart ?? guest.enqueueTimes[0];
   return {
     name: guest.name,
     bytesWritten: guest.enqueued.length,
-    bytesOnWire: mine.length,
-    complete: mine.length === guest.enqueued.length,
-    firstByteAt: first === undefined ? null : first.end / NS,
-    lastByteAt: last === undefined ? null : last.end / NS,
-    timeToFirstByte: first === undefined || start === undefined ? null : (first.end - start) / NS,
-    longestGap: longestGap / NS,
-    maxLatency: guest.enqueueTimes.length === 0 ? null : maxLatency / NS,
+    bytesOnWire: s.count,
+    complete: s.count === guest.enqueued.length,
+    firstByteAt: none ? null : s.firstEnd / NS,
+    lastByteAt: none ? null : s.lastEnd / NS,
+    timeToFirstByte: none || start === undefined ? null : (s.firstEnd - start) / NS,
+    longestGap: s.longestGap / NS,
+    maxLatency: guest.enqueueTimes.length === 0 ? null : s.maxLatency / NS,
     loss: {
       T1_putcharDropped: guest.loss.T1,
       T2_unbufferedDropped: guest.loss.T2,
       T3_unflushedAtEnd: guest.unpublished,
       R8_consoleInputDropped: guest.inputDropped,
-      notOnWireAtEnd: guest.enqueued.length - mine.length,
+      notOnWireAtEnd: guest.enqueued.length - s.count,
     },
     bytesReceived: guest.received.length,
   };
 }
 
 export function runMetrics(run: RunResult): RunMetrics {
-  const origins = new Set(run.guests.map((g) => g.origin));
-  let virtualiserBytes = 0;
-  let unattributedBytes = 0;
-  for (const w of run.wire) {
-    const origin = tagOrigin(w.tag);
-    if (origin === ORIGIN_VIRTUALISER) virtualiserBytes++;
-    else if (!origins.has(origin) || origin === ORIGIN_KEYBOARD) unattributedBytes++;
-  }
+  const stats = wireStats(run);
   return {
     guests: run.guests.map((g) => guestMetrics(run, g)),
-    wireBytes: run.wire.length,
-    virtualiserBytes,
-    unattributedBytes,
+    wireBytes: stats.total,
+    virtualiserBytes: stats.virtualiserBytes,
+    unattributedBytes: stats.unattributedBytes,
     keyboardBytes: run.keyboard.length,
     virtualTime: run.virtualTime / NS,
     events: run.events,

@@ -14,10 +14,14 @@ import {
 import { type RunMetrics, runMetrics } from "./metrics.js";
 import type { Judgement } from "./oracles.js";
 import type { RunResult } from "./run.js";
+import { wireView } from "./stream/streamed.js";
+import { WireStore } from "./stream/wire-store.js";
 
 /** The wire as text (UTF-8), as a terminal on the other end shows it. */
 export function terminalText(run: RunResult): string {
-  return new TextDecoder().decode(Uint8Array.from(run.wire, (w) => w.byte));
+  const wire = wireView(run);
+  if (wire instanceof WireStore) return new TextDecoder().decode(wire.bytes());
+  return new TextDecoder().decode(Uint8Array.from({ length: wire.length }, (_, i) => wire.byte(i)));
 }
 
 /**
@@ -35,11 +39,13 @@ export function terminalCast(run: RunResult, title: string, quietNs = 2_000_000)
     if (data.length > 0) events.push({ time: groupAt / 1e9, code: "o", data });
     group = [];
   };
-  for (const w of run.wire) {
-    if (w.end - lastEnd > quietNs && group.length > 0) flush(false);
-    if (group.length === 0) groupAt = w.end;
-    group.push(w.byte);
-    lastEnd = w.end;
+  const wire = wireView(run);
+  for (let i = 0; i < wire.length; i++) {
+    const end = wire.end(i);
+    if (end - lastEnd > quietNs && group.length > 0) flush(false);
+    if (group.length === 0) groupAt = end;
+    group.push(wire.byte(i));
+    lastEnd = end;
   }
   flush(true);
   return {

@@ -3,11 +3,11 @@
  * the wire, each guest's transcript, loss counters, the threads' end states and the producers
  * left waiting. The result is plain data the report and the oracles read; nothing here judges it.
  */
-import { createHash } from "node:crypto";
 import {
   type CostModelOverride,
   defaultCostModel,
   type PerfettoTrace,
+  type RuntimeEvent,
   type System,
   type SystemDescription,
 } from "@vmmux/microkit-pd";
@@ -17,20 +17,17 @@ import { COLOUR_OVERHEAD, type VirtRxLoss, type VirtTxLoss } from "@vmmux/sddf-s
 import { outputText } from "./asciicast.js";
 import type { GuestTranscript } from "./guests.js";
 import type { Scenario } from "./scenario.js";
+import { RunDigest } from "./stream/digest.js";
+import { attachStreamed } from "./stream/streamed.js";
+import { WireStats } from "./stream/wire-stats.js";
+import { type WireRecord, WireStore } from "./stream/wire-store.js";
 import { buildSystem, type RunVariants } from "./system/build.js";
 import { connectionRegions, VIRT_TX_PD } from "./wiring.js";
 
+export type { WireRecord } from "./stream/wire-store.js";
+
 export type { RunVariants } from "./system/build.js";
 export { scenarioSystem } from "./system/build.js";
-
-/** A character that left the UART's TX line. */
-export interface WireRecord {
-  readonly byte: number;
-  readonly tag: number;
-  /** Start-bit and stop-bit-end times, ns. */
-  readonly start: number;
-  readonly end: number;
-}
 
 /** A keyboard byte as sent towards the UART. */
 export interface KeyByte {
@@ -119,7 +116,10 @@ export interface RunResult {
   readonly events: number;
   /** True if nothing could happen any more; false if the duration limit stopped it. */
   readonly idle: boolean;
+  /** Every character that left the TX wire (materialised on first read; empty unless kept). */
   readonly wire: readonly WireRecord[];
+  /** False when the run was asked not to keep its wire (`RunOptions.keepWire`). */
+  readonly wireKept?: boolean;
   readonly keyboard: readonly KeyByte[];
   readonly guests: readonly GuestRun[];
   readonly loss: RunLoss;
@@ -135,7 +135,10 @@ export interface RunResult {
   readonly waits: readonly ProducerWait[];
   /** The schedule perturbation applied (`RunOptions.schedule`), if any. */
   readonly schedule: SchedulePerturbation | null;
-  /** SHA-256 over everything observable (wire, deliveries, time, event count, log). */
+  /**
+   * SHA-256 over the observable outcome (`stream/digest.ts`): wire with tags and times, guest
+   * writes and input, loss counters, virtual time and the kernel's event count.
+   */
   readonly digest: string;
   /** The event timeline (only when the run recorded events). */
   perfetto(): PerfettoTrace | undefined;
@@ -154,8 +157,31 @@ export interface SchedulePerturbation {
 }
 
 export interface RunOptions {
-  /** Keep the kernel event log (for Perfetto and the digest); default false. */
+  /**
+   * The kernel records its events (default false): PD faults are then reported
+   * ({@link RunResult.pdFaults}) and, unless `retainLog` is false, the whole log is kept for
+   * {@link RunResult.perfetto}.
+   */
   readonly recordEvents?: boolean;
+  /**
+   * With `recordEvents`: keep the whole log (default true). False hands it to `onEvents` a
+   * slice at a time and forgets it, so memory stays flat however long the run.
+   */
+  readonly retainLog?: boolean;
+  /** Each slice of recorded kernel events, in order, as the run goes (with `recordEvents`). */
+  readonly onEvents?: (events: readonly RuntimeEvent[]) => void;
+  /**
+   * Keep the wire in the result (default true). False keeps only its numbers and digest:
+   * `wire` is then empty and the wire oracles cannot judge the run (`wireKept` is false).
+   */
+  readonly keepWire?: boolean;
+  /** Each character as it leaves the TX wire (the muxed terminal as a sink). */
+  readonly onWire?: (byte: number, tag: number, start: number, end: number) => void;
+  /**
+   * Let the kernel advance idle trapped-WFI loops by arithmetic (microkit-pd's `fastForward`,
+   * default the scenario's knob, else on). Off simulates every trap; results are identical.
+   */
+  readonly fastForward?: boolean;
   /** Called every `progressStepNs` of virtual time. */
   readonly onProgress?: (now: number, limit: number) => void;
   readonly progressStepNs?: number;
@@ -207,17 +233,46 @@ const encoder = new TextEncoder();
 export function runScenario(scenario: Scenario, options: RunOptions = {}): RunResult {
   const knobs = scenario.knobs;
   const recordEvents = options.recordEvents ?? false;
+  const retainLog = recordEvents && (options.retainLog ?? true);
   const built = buildSystem(scenario, {
     recordEvents,
+    fastForward: options.fastForward ?? knobs.fastForward,
     ...(options.variants === undefined ? {} : { variants: options.variants }),
     ...(options.schedule === undefined ? {} : { costModel: perturbedCosts(options.schedule) }),
   });
   const { sys, device, driver, virtTx, virtRx, description: desc } = built;
   const { wiring, virtTx: txConfig, virtRx: rxConfig } = built.configs;
-  const wire: WireRecord[] = [];
+  const keepWire = options.keepWire ?? true;
+  const store = keepWire ? new WireStore() : null;
+  const digest = new RunDigest();
+  const enqueueTimeAt = built.guests.map((b) => b.enqueueTimeAt);
+  const stats = new WireStats(
+    scenario.guests.map((_, k) => k + 1),
+    (origin, seq) => enqueueTimeAt[origin - 1]?.(seq),
+  );
+  const onWire = options.onWire;
   device.onTransmit((w) => {
-    if (w.kind === "byte") wire.push({ byte: w.byte, tag: w.tag, start: w.start, end: w.end });
+    if (w.kind !== "byte") return;
+    store?.push(w.byte, w.tag, w.start, w.end);
+    digest.wire(w.byte, w.tag, w.start, w.end);
+    stats.push(w.tag, w.end);
+    onWire?.(w.byte, w.tag, w.start, w.end);
   });
+  const pdNames = new Set(
+    sys
+      .threads()
+      .filter((t) => t.kind === "pd")
+      .map((t) => t.name),
+  );
+  const faults = new FaultWatch(pdNames);
+  const drain = () => {
+    if (!recordEvents) return;
+    const log = sys.log;
+    if (log.length === 0 || retainLog) return;
+    faults.scan(log, 0);
+    options.onEvents?.(log);
+    forgetLog(sys);
+  };
 
   const keyboard: KeyByte[] = [];
   for (const stroke of scenario.keyboard) {
@@ -234,7 +289,12 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
   let idle = false;
   while (!idle && sys.now() < limit) {
     idle = sys.runUntilIdle(Math.min(sys.now() + step, limit));
+    drain();
     options.onProgress?.(sys.now(), limit);
+  }
+  if (retainLog) {
+    faults.scan(sys.log, 0);
+    options.onEvents?.(sys.log);
   }
 
   const queue = (kind: "tx" | "rx", owner: string) => {
@@ -293,50 +353,73 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
       signalRequested: q.producerSignalled === 0,
     });
   }
-  const result = {
+  const loss = {
+    virtTx: { ...virtTx.loss },
+    virtRx: { ...virtRx.loss },
+    uart: uartLossPoints(device, driver),
+  };
+  const virtualTime = sys.now();
+  const events = sys.eventsProcessed;
+  let materialised: WireRecord[] | undefined;
+  const done: RunResult = {
     scenarioFile: scenario.file,
     seed: knobs.seed,
     profile: knobs.profile,
     colour: knobs.colour,
     lineAtomic: knobs.lineAtomic,
     driverTxCapacity: regionSize(desc, txConfig.driver.data),
-    virtualTime: sys.now(),
-    events: sys.eventsProcessed,
+    virtualTime,
+    events,
     idle,
-    wire,
+    /** Materialised from the store on first read. */
+    get wire(): readonly WireRecord[] {
+      materialised ??= store === null ? [] : store.records();
+      return materialised;
+    },
+    wireKept: keepWire,
     keyboard,
     guests,
-    loss: {
-      virtTx: { ...virtTx.loss },
-      virtRx: { ...virtRx.loss },
-      uart: uartLossPoints(device, driver),
-    },
+    loss,
     keyboardInFlight:
       device.wireBacklog + device.rxFifoLevel + queue("rx", "driver").lengthConsumer(),
     switchChar: rxConfig.switchChar,
     terminateNumChar: rxConfig.terminateNumChar,
     threads: threadInfo.map((t) => ({ name: t.name, kind: t.kind, state: t.state })),
-    pdFaults: recordEvents ? pdFaultsOf(sys, threadInfo) : null,
+    pdFaults: recordEvents ? faults.found : null,
     waits,
     schedule: options.schedule ?? null,
+    digest: digest.finish({ virtualTime, events, idle, guests, loss }),
+    perfetto: () => (retainLog ? sys.toPerfetto() : undefined),
   };
-  const digest = digestOf(result, recordEvents ? sys.log : []);
-  return {
-    ...result,
-    digest,
-    perfetto: () => (recordEvents ? sys.toPerfetto() : undefined),
-  };
+  return attachStreamed(done, { store, stats });
 }
 
-/** Fault IPCs raised by PD threads (vCPU exits are faults too, and are not counted). */
-function pdFaultsOf(sys: System, threads: readonly { name: string; kind: string }[]): PdFault[] {
-  const pds = new Set(threads.filter((t) => t.kind === "pd").map((t) => t.name));
-  const out: PdFault[] = [];
-  for (const e of sys.log) {
-    if (e.type !== "fault" || !pds.has(e.thread)) continue;
-    out.push({ t: e.t, thread: e.thread, handler: e.handler, what: JSON.stringify(e.fault) });
+/** Fault IPCs raised by PD threads, found in the event log as it goes (vCPU exits are not counted). */
+class FaultWatch {
+  readonly found: PdFault[] = [];
+  constructor(private readonly pds: ReadonlySet<string>) {}
+
+  scan(log: readonly RuntimeEvent[], from: number): void {
+    for (let i = from; i < log.length; i++) {
+      const e = log[i]!;
+      if (e.type !== "fault" || !this.pds.has(e.thread)) continue;
+      this.found.push({
+        t: e.t,
+        thread: e.thread,
+        handler: e.handler,
+        what: JSON.stringify(e.fault),
+      });
+    }
   }
-  return out;
+}
+
+/**
+ * Forget the events the kernel has recorded so far. The kernel only appends to its log and
+ * never reads it back, so emptying it after each slice has been observed changes nothing but
+ * memory. (Replaced by microkit-pd's event sink when it lands.)
+ */
+function forgetLog(sys: System): void {
+  (sys.log as RuntimeEvent[]).length = 0;
 }
 
 /** A region's backing memory as the queue library takes it (provenance shadow included). */
@@ -355,22 +438,4 @@ function unread(q: SerialQueue): { byte: number; tag: number }[] {
 
 function regionSize(desc: SystemDescription, name: string): number {
   return Number(desc.memoryRegions.find((r) => r.name === name)?.size ?? 0);
-}
-
-function digestOf(run: Omit<RunResult, "digest" | "perfetto">, log: readonly unknown[]): string {
-  const hash = createHash("sha256");
-  hash.update(`${run.virtualTime} ${run.events} ${run.idle}\n`);
-  const wire = new Float64Array(run.wire.length * 4);
-  for (const [i, w] of run.wire.entries()) wire.set([w.byte, w.tag, w.start, w.end], i * 4);
-  hash.update(new Uint8Array(wire.buffer));
-  for (const g of run.guests) {
-    hash.update(g.enqueued);
-    hash.update(
-      new Uint8Array(g.enqueueTimes.buffer, g.enqueueTimes.byteOffset, g.enqueueTimes.byteLength),
-    );
-    hash.update(JSON.stringify([g.received, g.loss, g.unpublished]));
-  }
-  hash.update(JSON.stringify(run.loss));
-  for (const event of log) hash.update(JSON.stringify(event));
-  return hash.digest("hex");
 }

@@ -143,6 +143,11 @@ const knobs = z.strictObject({
     .default({}),
   /** Per-PD scheduling overrides over the system file. */
   pds: z.record(guestName, pdKnob).default({}),
+  /**
+   * Advance idle trapped-WFI loops by arithmetic (DESIGN.md "Cost follows work"); false
+   * simulates every trap. Results are identical either way; absent means on.
+   */
+  fastForward: z.boolean().optional(),
 });
 
 const guestExpectation = z.strictObject({

@@ -113,6 +113,11 @@ export class SerialClientGuest implements PdProgram {
     return this.enqueuedTimes.subarray(0, this.count);
   }
 
+  /** When byte `seq` was stored, ns (undefined: not stored yet). */
+  enqueueTimeAt(seq: number): number | undefined {
+    return seq < this.count ? this.enqueuedTimes[seq] : undefined;
+  }
+
   /** T3: bytes stored but not published (text after the last `\n`). */
   get unpublished(): number {
     return this.tx === undefined ? 0 : (this.local.tail - this.tx.tail) >>> 0;

@@ -4,6 +4,7 @@
  */
 import { ORIGIN_VIRTUALISER, tagOrigin, tagSeq } from "@vmmux/sddf-queues";
 import type { GuestRun, RunResult } from "../run.js";
+import { wireStats, wireView } from "../stream/streamed.js";
 import { show, type Verdict, verdict } from "./verdict.js";
 
 /**
@@ -12,11 +13,17 @@ import { show, type Verdict, verdict } from "./verdict.js";
  * loss point counted them: T7 drops inside the stream; at the end, text never flushed
  * (T3), a T4 stall, or bytes still in flight when the duration limit stopped the run.
  */
+/** Positions searched linearly ahead of a stream's next expected byte before the full index. */
+const SCAN = 4096;
+
 export function integrity(run: RunResult): Verdict {
   const findings: string[] = [];
   const notes: string[] = [];
   const byOrigin = new Map(run.guests.map((g) => [g.origin, g]));
-  /** Per origin: each tag's positions in what the guest wrote (a tag may repeat, e.g. CR+LF). */
+  /**
+   * Per origin: each tag's positions in what the guest wrote (a tag may repeat, e.g. CR+LF);
+   * built only when a byte is not found near where the guest's stream has got to.
+   */
   const positions = new Map<number, Map<number, number[]>>();
   const positionsOf = (guest: GuestRun) => {
     let map = positions.get(guest.origin);
@@ -36,7 +43,19 @@ export function integrity(run: RunResult): Verdict {
   let hostileBytes = 0;
   let gaps = 0;
   const gapSites: string[] = [];
-  for (const [i, w] of run.wire.entries()) {
+  /** The first position at or after `from` where the guest wrote `tag`, if any. */
+  const find = (guest: GuestRun, tag: number, from: number): number | undefined => {
+    const tags = guest.enqueuedTags;
+    const stop = Math.min(tags.length, from + SCAN);
+    for (let p = from; p < stop; p++) if (tags[p] === tag) return p;
+    if (stop === tags.length) return undefined;
+    return positionsOf(guest)
+      .get(tag)
+      ?.find((p) => p >= from);
+  };
+  const wire = wireView(run);
+  for (let i = 0; i < wire.length; i++) {
+    const w = { byte: wire.byte(i), tag: wire.tag(i) };
     const origin = tagOrigin(w.tag);
     if (origin === ORIGIN_VIRTUALISER) continue;
     const guest = byOrigin.get(origin);
@@ -51,9 +70,9 @@ export function integrity(run: RunResult): Verdict {
       continue;
     }
     const expected = next.get(origin) ?? 0;
-    const candidates = positionsOf(guest).get(w.tag);
-    const at = candidates?.find((p) => p >= expected);
+    const at = find(guest, w.tag, expected);
     if (at === undefined) {
+      const candidates = positionsOf(guest).get(w.tag);
       findings.push(
         candidates === undefined
           ? `${guest.name}: wire byte ${i} claims byte #${tagSeq(w.tag)}, which it never wrote (it wrote ${guest.enqueued.length})`
@@ -124,7 +143,9 @@ export function splitLines(run: RunResult): SplitLine[] {
   /** Per origin: seq of its last wire byte while its line is open, else undefined. */
   const open = new Map<number, number | undefined>();
   const out: SplitLine[] = [];
-  for (const [i, w] of run.wire.entries()) {
+  const wire = wireView(run);
+  for (let i = 0; i < wire.length; i++) {
+    const w = { byte: wire.byte(i), tag: wire.tag(i) };
     const origin = tagOrigin(w.tag);
     const guest = byOrigin.get(origin);
     if (guest === undefined) continue;
@@ -188,18 +209,19 @@ export function determinism(first: RunResult, second: RunResult): Verdict {
   const findings = [
     `the runs differ (digest ${first.digest.slice(0, 12)} vs ${second.digest.slice(0, 12)})`,
   ];
-  const n = Math.min(first.wire.length, second.wire.length);
+  const [x, y] = [wireView(first), wireView(second)];
+  const [lx, ly] = [wireStats(first).total, wireStats(second).total];
+  const kept = first.wireKept !== false && second.wireKept !== false;
+  const n = kept ? Math.min(x.length, y.length) : 0;
   let i = 0;
   while (i < n) {
-    const a = first.wire[i]!;
-    const b = second.wire[i]!;
-    if (a.byte !== b.byte || a.tag !== b.tag || a.end !== b.end) break;
+    if (x.byte(i) !== y.byte(i) || x.tag(i) !== y.tag(i) || x.end(i) !== y.end(i)) break;
     i++;
   }
-  if (i < n || first.wire.length !== second.wire.length) {
-    findings.push(
-      `first difference at wire byte ${i} (of ${first.wire.length} and ${second.wire.length})`,
-    );
+  if (kept && (i < n || lx !== ly)) {
+    findings.push(`first difference at wire byte ${i} (of ${lx} and ${ly})`);
+  } else if (lx !== ly) {
+    findings.push(`${lx} vs ${ly} wire bytes (one run kept no wire to compare byte by byte)`);
   } else if (first.events !== second.events || first.virtualTime !== second.virtualTime) {
     findings.push(
       `same wire, but ${first.events} vs ${second.events} events, ended at ${first.virtualTime} vs ${second.virtualTime} ns`,

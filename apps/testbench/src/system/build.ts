@@ -43,6 +43,8 @@ export interface SystemBuildOptions {
   /** Keep the kernel event log (default false). */
   readonly recordEvents?: boolean;
   readonly costModel?: CostModelOverride;
+  /** microkit-pd's fast-forward of idle loops; absent leaves the kernel's default (on). */
+  readonly fastForward?: boolean | undefined;
   /** Keep every character in the device's `transmitted` list (default false: observe `onTransmit`). */
   readonly recordTransmitted?: boolean;
 }
@@ -134,7 +136,11 @@ export function buildSystem(scenario: Scenario, options: SystemBuildOptions = {}
     });
     return uart;
   };
+  // `fastForward` is passed by name: a kernel without it ignores it and simulates every trap.
+  const kernelOptions: Record<string, unknown> =
+    options.fastForward === undefined ? {} : { fastForward: options.fastForward };
   const sys = new System(description, {
+    ...kernelOptions,
     seed: knobs.seed,
     recordEvents: options.recordEvents ?? false,
     programs,
