@@ -1,0 +1,337 @@
+/**
+ * The serial roles of a Microkit system, found the way the real system's pieces find each
+ * other, never by fixed PD or region names (issue 9 item 5):
+ *
+ * - the driver and the two virtualisers by their program images (sddf-serial §0 DRV, VTX, VRX;
+ *   sDDF's `examples/serial` names its driver image `serial_driver.elf`, libvmm's examples
+ *   `uart_driver.elf`);
+ * - every connection by the channel that joins two PDs and the two regions both of them map
+ *   (sddf-serial §1: one queue region, one data region and one channel per connection);
+ * - clients in virtualiser order: ascending channel id at `virt_tx`, which is the order sdfgen
+ *   adds them in and allocates those ids in (sddf-serial §1, §11 "channel numbers");
+ * - VMMs by their `virtual_machine` child (microkit reference §1.2), with the guest RAM region
+ *   mapped both into the VM and into the VMM;
+ * - every other PD is idle: the model has no program for it.
+ *
+ * Pure: a parsed `SystemDescription` in, roles out; a topology the serial model cannot use is a
+ * `WiringError` naming the PDs and what is missing.
+ */
+import type {
+  ArmIrq,
+  Channel,
+  MemoryMap,
+  MemoryRegion,
+  ProtectionDomain,
+  SystemDescription,
+} from "@vmmux/microkit-pd";
+import { flattenProtectionDomains } from "@vmmux/microkit-pd";
+import { WiringError } from "./errors.js";
+
+/** Program images of each role (file names; directories in `program_image` are ignored). */
+export interface RoleImages {
+  readonly driver: readonly string[];
+  readonly virtTx: readonly string[];
+  readonly virtRx: readonly string[];
+}
+
+export const DEFAULT_ROLE_IMAGES: RoleImages = {
+  driver: ["uart_driver.elf", "serial_driver.elf"],
+  virtTx: ["serial_virt_tx.elf"],
+  virtRx: ["serial_virt_rx.elf"],
+};
+
+/** One sDDF serial connection: its two regions and the channel id at each end. */
+export interface SerialConnection {
+  /** The region holding `serial_queue_t` (sddf-serial §2.1). */
+  readonly queue: string;
+  /** The byte ring; its size is the queue's capacity (sddf-serial §2.2). */
+  readonly data: string;
+  readonly dataSize: bigint;
+  /** The channel id at the driver's or virtualiser's end. */
+  readonly serverChannel: number;
+  /** The channel id at the other end (a virtualiser's or a client's). */
+  readonly clientChannel: number;
+}
+
+export interface RolePd {
+  readonly pd: string;
+  readonly programImage: string;
+  readonly priority: number;
+}
+
+export interface DriverRole extends RolePd {
+  /** The device's MMIO region (the one region with a `phys_addr` the driver maps). */
+  readonly deviceRegion: string;
+  readonly irq: number;
+  readonly irqChannel: number;
+  /** Driver ↔ `virt_tx`; the driver is the server (consumer) end. */
+  readonly tx: SerialConnection;
+  /** Driver ↔ `virt_rx`, when the system has one. */
+  readonly rx?: SerialConnection;
+}
+
+export interface VirtualMachineRole {
+  readonly name: string;
+  readonly priority: number;
+  readonly vcpus: readonly number[];
+  /** The region mapped both into the VM and into its VMM, and its guest-physical base. */
+  readonly ramRegion: string;
+  readonly guestBase: bigint;
+}
+
+/** A serial client, numbered as both virtualisers number it. */
+export interface ClientRole extends RolePd {
+  readonly index: number;
+  readonly kind: "vmm" | "sddf-client";
+  /** `virt_tx` ↔ client. */
+  readonly tx: SerialConnection;
+  /** `virt_rx` ↔ client, when there is one. */
+  readonly rx?: SerialConnection;
+  readonly virtualMachine?: VirtualMachineRole;
+  /**
+   * An sDDF client's own device (one region with a `phys_addr` and one ARM IRQ), which vmmux
+   * uses as the one-shot timer that paces a trace guest.
+   */
+  readonly timer?: { readonly region: string; readonly irq: number; readonly channel: number };
+}
+
+export interface SerialRoles {
+  readonly file: string;
+  readonly driver: DriverRole;
+  readonly virtTx: RolePd;
+  readonly virtRx?: RolePd;
+  readonly clients: readonly ClientRole[];
+  /** PDs with none of the roles above: the model runs them as idle PDs. */
+  readonly idle: readonly RolePd[];
+  /** Oddities that do not stop the model (e.g. the two virtualisers number clients differently). */
+  readonly notes: readonly string[];
+}
+
+function baseName(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
+}
+
+function rolePd(pd: ProtectionDomain): RolePd {
+  return { pd: pd.name, programImage: pd.programImage.path, priority: pd.priority };
+}
+
+/** Reads roles out of one system; see the module comment. */
+class Discovery {
+  readonly pds: readonly ProtectionDomain[];
+  private readonly regions: ReadonlyMap<string, MemoryRegion>;
+
+  constructor(readonly system: SystemDescription) {
+    this.pds = flattenProtectionDomains(system);
+    this.regions = new Map(system.memoryRegions.map((r) => [r.name, r]));
+  }
+
+  fail(problem: string): never {
+    throw new WiringError(this.system.fileName, problem);
+  }
+
+  byImage(
+    images: readonly string[],
+    what: string,
+    required: boolean,
+  ): ProtectionDomain | undefined {
+    const found = this.pds.filter((pd) => images.includes(baseName(pd.programImage.path)));
+    if (found.length > 1) {
+      this.fail(
+        `${found.length} protection domains run the ${what} (${found.map((p) => `'${p.name}'`).join(", ")}); the serial model supports one`,
+      );
+    }
+    if (found.length === 0 && required) {
+      this.fail(`no protection domain runs the ${what} (program image ${images.join(" or ")})`);
+    }
+    return found[0];
+  }
+
+  channelsBetween(a: string, b: string): Channel[] {
+    return this.system.channels.filter(
+      (c) =>
+        (c.ends[0].pd === a && c.ends[1].pd === b) || (c.ends[0].pd === b && c.ends[1].pd === a),
+    );
+  }
+
+  idAt(channel: Channel, pd: string): number {
+    return channel.ends[0].pd === pd ? channel.ends[0].id : channel.ends[1].id;
+  }
+
+  /**
+   * The connection between `server` and `client`. Of the two regions both map, the queue is
+   * the one the programs' symbols call a queue (`setvar_vaddr`, the older hand-written
+   * layouts), else the smaller one, else the one the server maps first (sdfgen maps the queue
+   * region before the data region, `createConnection`).
+   */
+  connection(server: ProtectionDomain, client: ProtectionDomain): SerialConnection {
+    const channels = this.channelsBetween(server.name, client.name);
+    if (channels.length !== 1) {
+      this.fail(
+        `expected one channel between '${server.name}' and '${client.name}', found ${channels.length}`,
+      );
+    }
+    const channel = channels[0] as Channel;
+    const shared = server.maps.filter((m) => client.maps.some((c) => c.mr === m.mr));
+    if (shared.length !== 2) {
+      this.fail(
+        `'${server.name}' and '${client.name}' must share two regions (a queue and a data region), found ${shared.length}${shared.length > 0 ? `: ${shared.map((m) => `'${m.mr}'`).join(", ")}` : ""}`,
+      );
+    }
+    const [first, second] = shared as [MemoryMap, MemoryMap];
+    const hint = (map: MemoryMap): "queue" | "data" | undefined => {
+      const symbols = [map.setvarVaddr, client.maps.find((c) => c.mr === map.mr)?.setvarVaddr];
+      if (symbols.some((s) => s !== undefined && /queue/i.test(s))) return "queue";
+      if (symbols.some((s) => s !== undefined && /data/i.test(s))) return "data";
+      return undefined;
+    };
+    const size = (map: MemoryMap): bigint => (this.regions.get(map.mr) as MemoryRegion).size;
+    let queue = first;
+    let data = second;
+    if (hint(first) === "data" || hint(second) === "queue") [queue, data] = [second, first];
+    else if (
+      hint(first) === undefined &&
+      hint(second) === undefined &&
+      size(second) < size(first)
+    ) {
+      [queue, data] = [second, first];
+    }
+    return {
+      queue: queue.mr,
+      data: data.mr,
+      dataSize: size(data),
+      serverChannel: this.idAt(channel, server.name),
+      clientChannel: this.idAt(channel, client.name),
+    };
+  }
+
+  /** The single region with a `phys_addr` a PD maps, and its single ARM IRQ. */
+  device(pd: ProtectionDomain): { region: string; irq: ArmIrq } | undefined {
+    const devices = pd.maps.filter((m) => this.regions.get(m.mr)?.physAddr !== undefined);
+    const irqs = pd.irqs.filter((i): i is ArmIrq => i.kind === "arm");
+    if (devices.length !== 1 || irqs.length !== 1) return undefined;
+    return { region: (devices[0] as MemoryMap).mr, irq: irqs[0] as ArmIrq };
+  }
+
+  virtualMachine(pd: ProtectionDomain): VirtualMachineRole | undefined {
+    const vm = pd.virtualMachine;
+    if (vm === undefined) return undefined;
+    const ram = vm.maps.find((m) => pd.maps.some((own) => own.mr === m.mr));
+    if (ram === undefined) {
+      this.fail(
+        `virtual machine '${vm.name}' maps no region that its VMM '${pd.name}' also maps (guest RAM)`,
+      );
+    }
+    return {
+      name: vm.name,
+      priority: vm.priority,
+      vcpus: vm.vcpus.map((v) => v.id),
+      ramRegion: ram.mr,
+      guestBase: ram.vaddr,
+    };
+  }
+}
+
+/** The serial roles of `system`; see the module comment. */
+export function discoverSerialRoles(
+  system: SystemDescription,
+  images: RoleImages = DEFAULT_ROLE_IMAGES,
+): SerialRoles {
+  const d: Discovery = new Discovery(system);
+  const driverPd = d.byImage(images.driver, "UART driver", true) as ProtectionDomain;
+  const txPd = d.byImage(images.virtTx, "TX virtualiser", true) as ProtectionDomain;
+  const rxPd = d.byImage(images.virtRx, "RX virtualiser", false);
+  const device = d.device(driverPd);
+  if (device === undefined) {
+    d.fail(
+      `the UART driver '${driverPd.name}' must map exactly one device region (with phys_addr) and have exactly one ARM irq`,
+    );
+  }
+  const serial = new Set([driverPd.name, txPd.name, rxPd?.name]);
+  const peersOf = (virt: ProtectionDomain): { pd: ProtectionDomain; id: number }[] =>
+    system.channels
+      .filter((c) => c.ends.some((e) => e.pd === virt.name))
+      .map((c) => {
+        const other = c.ends[0].pd === virt.name ? c.ends[1].pd : c.ends[0].pd;
+        return {
+          pd: d.pds.find((p) => p.name === other) as ProtectionDomain,
+          id: d.idAt(c, virt.name),
+        };
+      })
+      .filter((peer) => !serial.has(peer.pd.name))
+      .sort((a, b) => a.id - b.id);
+
+  const notes: string[] = [];
+  const txPeers = peersOf(txPd);
+  const rxPeers = rxPd === undefined ? [] : peersOf(rxPd);
+  const txOrder = txPeers.map((p) => p.pd.name);
+  const rxOrder = rxPeers.map((p) => p.pd.name);
+  if (rxPd !== undefined && txOrder.join("\n") !== rxOrder.join("\n")) {
+    notes.push(
+      `'${txPd.name}' numbers its clients ${txOrder.join(", ")} but '${rxPd.name}' ${rxOrder.join(", ")}; clients follow '${txPd.name}'`,
+    );
+  }
+  const clients = txPeers.map(({ pd }, index): ClientRole => {
+    const vm = d.virtualMachine(pd);
+    const timer = vm === undefined ? d.device(pd) : undefined;
+    return {
+      ...rolePd(pd),
+      index,
+      kind: vm === undefined ? "sddf-client" : "vmm",
+      tx: d.connection(txPd, pd),
+      ...(rxPd !== undefined && rxOrder.includes(pd.name) ? { rx: d.connection(rxPd, pd) } : {}),
+      ...(vm === undefined ? {} : { virtualMachine: vm }),
+      ...(timer === undefined
+        ? {}
+        : { timer: { region: timer.region, irq: timer.irq.irq, channel: timer.irq.id } }),
+    };
+  });
+  for (const name of rxOrder.filter((n) => !txOrder.includes(n))) {
+    notes.push(`'${name}' is connected to '${rxPd?.name}' only; it is not a serial client here`);
+  }
+  const roleNames = new Set([...serial, ...txOrder]);
+  return {
+    file: system.fileName,
+    driver: {
+      ...rolePd(driverPd),
+      deviceRegion: device.region,
+      irq: device.irq.irq,
+      irqChannel: device.irq.id,
+      tx: d.connection(driverPd, txPd),
+      ...(rxPd === undefined ? {} : { rx: d.connection(driverPd, rxPd) }),
+    },
+    virtTx: rolePd(txPd),
+    ...(rxPd === undefined ? {} : { virtRx: rolePd(rxPd) }),
+    clients,
+    idle: d.pds.filter((pd) => !roleNames.has(pd.name)).map(rolePd),
+    notes,
+  };
+}
+
+/** A few lines for `vmmux sdf --roles` and reports: who is what, and the idle PDs. */
+export function formatSerialRoles(roles: SerialRoles): string {
+  const conn = (c: SerialConnection) =>
+    `queue '${c.queue}', data '${c.data}' (${c.dataSize} bytes), channels ${c.serverChannel}<->${c.clientChannel}`;
+  const lines = [
+    `serial roles in ${roles.file}:`,
+    `  driver: ${roles.driver.pd} (${roles.driver.programImage}), device '${roles.driver.deviceRegion}', irq ${roles.driver.irq} on channel ${roles.driver.irqChannel}`,
+    `  virt_tx: ${roles.virtTx.pd}; driver link: ${conn(roles.driver.tx)}`,
+  ];
+  if (roles.virtRx !== undefined && roles.driver.rx !== undefined) {
+    lines.push(`  virt_rx: ${roles.virtRx.pd}; driver link: ${conn(roles.driver.rx)}`);
+  }
+  for (const c of roles.clients) {
+    const vm = c.virtualMachine;
+    lines.push(
+      `  client ${c.index}: ${c.pd} (${c.kind === "vmm" ? `VMM of '${vm?.name}'` : "sDDF client"}, priority ${c.priority})`,
+      `    tx: ${conn(c.tx)}`,
+    );
+    if (c.rx !== undefined) lines.push(`    rx: ${conn(c.rx)}`);
+  }
+  lines.push(
+    roles.idle.length === 0
+      ? "  idle: none"
+      : `  idle (no program in the model): ${roles.idle.map((p) => p.pd).join(", ")}`,
+  );
+  for (const note of roles.notes) lines.push(`  note: ${note}`);
+  return lines.join("\n");
+}
