@@ -24,6 +24,7 @@ export {
 } from "./constants.js";
 export type { ControlMessage } from "./control.js";
 export { CONTROL_HEADER_SIZE, decodeControl, encodeControl } from "./control.js";
+export type { FeatureRequest } from "./device/behaviours.js";
 export type {
   ConsoleHooks,
   ConsolePortSpec,
@@ -48,8 +49,9 @@ export type {
   LinuxConsoleDriverOptions,
   LinuxDriverCounters,
   ProbeOutcome,
+  UsedEventRule,
 } from "./guest/linux-driver.js";
-export { LinuxConsoleDriver, vcpuMmio } from "./guest/linux-driver.js";
+export { keepUsedEventCurrent, LinuxConsoleDriver, vcpuMmio } from "./guest/linux-driver.js";
 export type {
   ConsoleDefectName,
   ConsoleDefectSwitches,

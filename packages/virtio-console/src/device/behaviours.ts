@@ -33,11 +33,17 @@ export interface FeatureOffer {
   writeConfig(core: ConsoleCore, offset: number, width: ConfigWidth, value: number): boolean;
 }
 
-/** Hardened feature offer; defaults: SIZE and EMERG_WRITE on, MULTIPORT when ports > 1. */
+/**
+ * Hardened feature offer; defaults: SIZE and EMERG_WRITE on, MULTIPORT when ports > 1,
+ * EVENT_IDX and INDIRECT_DESC off (QEMU offers both; the transport's queues honour them,
+ * VirtIO 1.2 §2.7.7, §2.7.10, §2.7.5.3). libvmm offers VERSION_1 only, whatever is asked.
+ */
 export interface FeatureRequest {
   readonly size?: boolean;
   readonly emergWrite?: boolean;
   readonly multiport?: boolean;
+  readonly eventIdx?: boolean;
+  readonly indirectDesc?: boolean;
 }
 
 /** Which work a notification runs (`notifyRunsBoth`, §4.5). */
@@ -109,6 +115,8 @@ const specOffer: FeatureOffer = {
     if (request.size ?? true) features |= featureBit(ConsoleFeature.SIZE);
     if (request.emergWrite ?? true) features |= featureBit(ConsoleFeature.EMERG_WRITE);
     if (multiport) features |= featureBit(ConsoleFeature.MULTIPORT);
+    if (request.eventIdx ?? false) features |= featureBit(Feature.EVENT_IDX);
+    if (request.indirectDesc ?? false) features |= featureBit(Feature.INDIRECT_DESC);
     return { features, multiport };
   },
   readConfig: (core, offset, width) =>

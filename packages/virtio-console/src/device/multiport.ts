@@ -7,7 +7,7 @@
 import { BAD_PORT_ID, CONTROL_RX_QUEUE, CONTROL_TX_QUEUE, ControlEvent } from "../constants.js";
 import { type ControlMessage, decodeControl, encodeControl } from "../control.js";
 import type { ConsoleCore } from "./core.js";
-import { handleRx } from "./rx.js";
+import { handleRx, portTakesInput } from "./rx.js";
 import { MAX_CHAINS_PER_CALL } from "./tx.js";
 
 /** Largest control message the device reads from a control buffer (a PORT_NAME is small). */
@@ -126,9 +126,9 @@ export function flushControl(core: ConsoleCore): boolean {
     }
     if (used && q.needsInterrupt()) ok = host.signalUsedBuffer();
   }
-  // A port that just became ready may have input waiting.
+  // A port that was just opened may have input waiting.
   core.ports.forEach((state, id) => {
-    if (state.guestReady && (state.held.length > 0 || !state.spec.rx.empty())) {
+    if (portTakesInput(core, id) && (state.held.length > 0 || !state.spec.rx.empty())) {
       ok = handleRx(core, id) && ok;
     }
   });

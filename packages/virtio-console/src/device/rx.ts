@@ -11,11 +11,21 @@ import type { ConsoleCore } from "./core.js";
 import { lengthOf } from "./port.js";
 import { MAX_CHAINS_PER_CALL } from "./tx.js";
 
-/** The guest's receiveq of `port` if it can take input now (hardened adds MULTIPORT's PORT_READY). */
+/**
+ * Under MULTIPORT a port takes input once the guest has opened it (PORT_OPEN 1): Linux's
+ * `in_intr` discards data for a port that is not `guest_connected`, and a console port is
+ * connected only when the driver handles CONSOLE_PORT, after PORT_READY (reference virtio
+ * §3.5 steps 5–6). QEMU likewise holds input until the guest side is open.
+ */
+export function portTakesInput(core: ConsoleCore, port: number): boolean {
+  return !core.multiportNegotiated() || core.portState(port).guestOpen;
+}
+
+/** The guest's receiveq of `port` if it can take input now. */
 function rxQueueFor(core: ConsoleCore, port: number): SplitVirtqueue | undefined {
   const q = core.requireHost().queue(rxQueueOf(port));
   if (q === undefined) return undefined;
-  if (core.multiportNegotiated() && !core.portState(port).guestReady) return undefined;
+  if (!portTakesInput(core, port)) return undefined;
   return q;
 }
 

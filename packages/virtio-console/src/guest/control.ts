@@ -24,7 +24,7 @@ import { attachConsole, createPort, fillReceiveQueue } from "./ports.js";
 export function* controlWork(s: DriverState): GuestStep {
   const q = s.queues[CONTROL_RX_QUEUE]!;
   for (let guard = 0; guard < 4 * q.size; guard++) {
-    const used = q.getUsed();
+    const used = s.getBuf(q);
     if (used === undefined || used instanceof DriverQueueError) return;
     const addr = s.controlBuffers.get(used.head);
     if (addr === undefined) continue;
@@ -89,7 +89,27 @@ function* handleControl(s: DriverState, bytes: Uint8Array): GuestStep {
   }
 }
 
-/** `__send_control_msg`: one 8-byte message on the control transmitq, then spin for it. */
+/**
+ * The scheduled control work, run in process context (a kworker): `control_work_handler`
+ * again while an interrupt scheduled it meanwhile. Interrupts are taken inside it, which is
+ * why real Linux takes one between the PORT_READY and PORT_OPEN kicks.
+ */
+export function* runControlWork(s: DriverState): GuestStep {
+  if (s.controlWorkRunning) return;
+  s.controlWorkRunning = true;
+  while (s.controlWorkPending) {
+    s.controlWorkPending = false;
+    yield* controlWork(s);
+  }
+  s.controlWorkRunning = false;
+}
+
+/**
+ * `__send_control_msg`: one 8-byte message on the control transmitq, kick, then spin for it
+ * under `c_ovq_lock`, a plain spin lock: local interrupts stay on, so a pending interrupt is
+ * taken right after the kick. The control transmitq has no callback, so taking its buffer
+ * leaves `used_event` alone.
+ */
 export function* sendControl(
   s: DriverState,
   id: number,
@@ -103,6 +123,7 @@ export function* sendControl(
   if (head instanceof DriverQueueError) return;
   s.counters.controlSent++;
   yield* s.kick(q, CONTROL_TX_QUEUE);
+  yield* s.irqWindow();
   for (;;) {
     const used = q.getUsed();
     if (used !== undefined) return;

@@ -6,7 +6,15 @@
  * `control.ts`) work on one of these.
  */
 import type { AccessWidth, GuestStep, VcpuContext } from "@vmmux/microkit-pd";
-import { type DriverVirtqueue, type GuestMemory, Reg } from "@vmmux/virtio-core";
+import {
+  DriverQueueError,
+  type DriverVirtqueue,
+  Feature,
+  type GuestMemory,
+  hasFeature,
+  Reg,
+  type UsedBuffer,
+} from "@vmmux/virtio-core";
 import { ConsoleError } from "../errors.js";
 
 /**
@@ -42,7 +50,26 @@ export interface LinuxConsoleDriverOptions {
   readonly interruptPending?: () => boolean;
   /** Features the driver knows (Linux's table: F_SIZE, F_MULTIPORT). */
   readonly driverFeatures?: bigint;
+  /**
+   * What the driver does to a queue's `used_event` after taking a used buffer. Default:
+   * {@link keepUsedEventCurrent}, as Linux does. Another guest kernel's ring code can be
+   * modelled by passing a different rule.
+   */
+  readonly usedEvent?: UsedEventRule;
 }
+
+/** The driver's `used_event` rule, run after each used buffer it takes under EVENT_IDX. */
+export type UsedEventRule = (queue: DriverVirtqueue) => void;
+
+/**
+ * Linux `virtqueue_get_buf_ctx_split`: unless callbacks are off for the queue, store
+ * `last_used_idx` into `used_event` after taking a buffer, so the device interrupts for the
+ * next one (VirtIO 1.2 §2.7.10; reference virtio §1.6). `enableInterrupts` writes exactly
+ * that slot under EVENT_IDX.
+ */
+export const keepUsedEventCurrent: UsedEventRule = (queue) => {
+  queue.enableInterrupts();
+};
 
 /** Counters a test or the VMM can read. */
 export interface LinuxDriverCounters {
@@ -137,6 +164,10 @@ export class DriverState {
   readonly controlBuffers = new Map<number, number>();
   controlOut = 0;
   inInterrupt = false;
+  /** `schedule_work(&portdev->control_work)` ran and the work has not run since. */
+  controlWorkPending = false;
+  /** The control work is running (the kworker is in `control_work_handler`). */
+  controlWorkRunning = false;
   /** The interrupt handler (`vm_interrupt`), run where local interrupts come back on. */
   takeInterrupt: () => GuestStep<boolean> = function* () {
     return false;
@@ -150,6 +181,22 @@ export class DriverState {
 
   get memory(): GuestMemory {
     return this.options.memory;
+  }
+
+  /**
+   * `virtqueue_get_buf` on a queue with a callback: take one used buffer, then keep
+   * `used_event` current by the driver's rule (only meaningful under EVENT_IDX).
+   */
+  getBuf(queue: DriverVirtqueue): UsedBuffer | DriverQueueError | undefined {
+    const used = queue.getUsed();
+    if (used !== undefined && !(used instanceof DriverQueueError) && this.eventIdx) {
+      (this.options.usedEvent ?? keepUsedEventCurrent)(queue);
+    }
+    return used;
+  }
+
+  get eventIdx(): boolean {
+    return hasFeature(this.features, Feature.EVENT_IDX);
   }
 
   /** Where local interrupts come back on: take a pending device interrupt now. */

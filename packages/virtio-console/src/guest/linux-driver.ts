@@ -21,17 +21,23 @@
  */
 import type { GuestStep } from "@vmmux/microkit-pd";
 import type { DriverVirtqueue } from "@vmmux/virtio-core";
+import { runControlWork } from "./control.js";
 import {
   DriverState,
   type LinuxConsoleDriverOptions,
   type LinuxDriverCounters,
 } from "./driver-state.js";
 import { type ProbeOutcome, probe } from "./probe.js";
-import { handleInterrupt, hvcPoll } from "./receive.js";
+import { hvcPoll, vmInterrupt } from "./receive.js";
 import { consolePrint, putChars, ttyWrite } from "./transmit.js";
 
-export type { GuestMmio, LinuxConsoleDriverOptions, LinuxDriverCounters } from "./driver-state.js";
-export { vcpuMmio } from "./driver-state.js";
+export type {
+  GuestMmio,
+  LinuxConsoleDriverOptions,
+  LinuxDriverCounters,
+  UsedEventRule,
+} from "./driver-state.js";
+export { keepUsedEventCurrent, vcpuMmio } from "./driver-state.js";
 export type { ProbeOutcome } from "./probe.js";
 export type { GuestStep };
 
@@ -41,7 +47,7 @@ export class LinuxConsoleDriver {
   constructor(options: LinuxConsoleDriverOptions) {
     this.s = new DriverState(options);
     const s = this.s;
-    s.takeInterrupt = () => handleInterrupt(s);
+    s.takeInterrupt = () => vmInterrupt(s);
   }
 
   get counters(): LinuxDriverCounters {
@@ -63,9 +69,12 @@ export class LinuxConsoleDriver {
     return this.s.maxNrPorts;
   }
 
-  /** True when more input waits for `khvcd` (the interrupt path stopped at 128 bytes). */
+  /**
+   * True when a kernel thread has work: more input waits for `khvcd` (the interrupt path
+   * stopped at 128 bytes) or an interrupt scheduled the MULTIPORT control work.
+   */
   get pollPending(): boolean {
-    return this.s.pollPending;
+    return this.s.pollPending || this.s.controlWorkPending;
   }
 
   /** True once the console port is on the driver's port list. */
@@ -116,13 +125,19 @@ export class LinuxConsoleDriver {
     return ttyWrite(this.s, bytes, tags);
   }
 
-  /** `vm_interrupt`: read and ack InterruptStatus, then config change and vring callbacks. */
-  handleInterrupt(): GuestStep<boolean> {
-    return handleInterrupt(this.s);
+  /**
+   * `vm_interrupt`: read and ack InterruptStatus, then config change and vring callbacks;
+   * then the control work it scheduled, as the kworker runs it right after.
+   */
+  *handleInterrupt(): GuestStep<boolean> {
+    const handled = yield* vmInterrupt(this.s);
+    yield* runControlWork(this.s);
+    return handled;
   }
 
-  /** `khvcd`: read what the interrupt path left. Returns the bytes read. */
+  /** The kernel threads: pending control work, then `khvcd` reading what the interrupt left. */
   *pollInput(): GuestStep<number> {
+    yield* runControlWork(this.s);
     const port = this.s.consolePort;
     if (port === undefined || !port.listed) return 0;
     return yield* hvcPoll(this.s, port, false);

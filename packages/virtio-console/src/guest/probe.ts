@@ -18,13 +18,14 @@ import { ConfigOffset } from "../config.js";
 import {
   BAD_PORT_ID,
   CONTROL_RX_QUEUE,
+  CONTROL_TX_QUEUE,
   ConsoleFeature,
   ControlEvent,
   LINUX_MAX_PORTS,
   PAGE_SIZE,
 } from "../constants.js";
 import { CONTROL_HEADER_SIZE } from "../control.js";
-import { sendControl } from "./control.js";
+import { runControlWork, sendControl } from "./control.js";
 import type { DriverState } from "./driver-state.js";
 import { attachConsole, createPort, fillReceiveQueue } from "./ports.js";
 
@@ -49,8 +50,13 @@ const TRANSPORT_FEATURES =
   featureBit(Feature.NOTIFICATION_DATA) |
   featureBit(Feature.RING_RESET);
 
-/** Transport features this model can drive (no packed ring, no indirect tables). */
-const MODELLED_TRANSPORT = featureBit(Feature.VERSION_1) | featureBit(Feature.EVENT_IDX);
+/**
+ * Transport features this model drives: all of the above but the packed ring and the
+ * platform features no modelled device offers. INDIRECT_DESC is negotiated as Linux does;
+ * the console adds one-buffer chains only, which `virtqueue_add_split` never makes indirect.
+ */
+const MODELLED_TRANSPORT =
+  featureBit(Feature.VERSION_1) | featureBit(Feature.EVENT_IDX) | featureBit(Feature.INDIRECT_DESC);
 
 export function* probe(s: DriverState): GuestStep<ProbeOutcome> {
   const magic = yield* s.read(Reg.MagicValue);
@@ -102,10 +108,9 @@ export function* probe(s: DriverState): GuestStep<ProbeOutcome> {
     s.maxNrPorts = max;
   }
   // init_vqs → vm_find_vqs → vm_setup_vq for every queue, in index order.
-  const eventIdx = hasFeature(features, Feature.EVENT_IDX);
   const count = s.multiport ? 2 * (s.maxNrPorts + 1) : 2;
   for (let index = 0; index < count; index++) {
-    const q = yield* setupQueue(s, index, eventIdx);
+    const q = yield* setupQueue(s, index, features);
     if (typeof q === "string") return yield* fail(s, q);
     s.queues.push(q);
   }
@@ -134,6 +139,8 @@ export function* probe(s: DriverState): GuestStep<ProbeOutcome> {
   }
   // virtio_dev_probe: DRIVER_OK is already set, so only the read.
   yield* s.read(Reg.Status);
+  // The control work DEVICE_READY's interrupt scheduled runs once the probe has returned.
+  yield* runControlWork(s);
   return { ok: true, features, queueSize: s.queues[0]!.size };
 }
 
@@ -142,11 +149,15 @@ function* fail(s: DriverState, reason: string): GuestStep<ProbeOutcome> {
   return { ok: false, reason };
 }
 
-/** `vm_setup_vq`: select, check not ready, read max, allocate, program, enable. */
+/**
+ * `vm_setup_vq`: select, check not ready, read max, allocate, program, enable. The control
+ * transmitq is created without a callback, so `__vring_new_virtqueue` sets NO_INTERRUPT in
+ * `avail.flags` (without EVENT_IDX; with it `used_event` simply stays 0).
+ */
 function* setupQueue(
   s: DriverState,
   index: number,
-  eventIdx: boolean,
+  features: bigint,
 ): GuestStep<DriverVirtqueue | string> {
   yield* s.write(Reg.QueueSel, index);
   const ready = yield* s.read(Reg.QueueReady);
@@ -162,8 +173,12 @@ function* setupQueue(
   const queue = new DriverVirtqueue({
     memory: s.memory,
     geometry: { size: num, descAddr, availAddr, usedAddr },
-    features: { eventIdx },
+    features: {
+      eventIdx: hasFeature(features, Feature.EVENT_IDX),
+      indirect: hasFeature(features, Feature.INDIRECT_DESC),
+    },
   });
+  if (s.multiport && index === CONTROL_TX_QUEUE) queue.disableInterrupts();
   yield* s.write(Reg.QueueNum, num);
   yield* s.write(Reg.QueueDescLow, descAddr % 0x1_0000_0000);
   yield* s.write(Reg.QueueDescHigh, Math.floor(descAddr / 0x1_0000_0000));

@@ -13,14 +13,19 @@ import {
   Reg,
 } from "@vmmux/virtio-core";
 import { ConfigOffset } from "../config.js";
-import { CONTROL_RX_QUEUE, ConsoleFeature, PAGE_SIZE, queueRole } from "../constants.js";
-import { controlWork } from "./control.js";
+import { ConsoleFeature, PAGE_SIZE, queueRole } from "../constants.js";
 import type { DriverState, GuestPort } from "./driver-state.js";
 import { HVC_ATOMIC_READ_MAX, N_INBUF } from "./hvc.js";
 import { addInbuf } from "./ports.js";
 
-/** `vm_interrupt`: read and ack InterruptStatus, then config change and vring callbacks. */
-export function* handleInterrupt(s: DriverState): GuestStep<boolean> {
+/**
+ * `vm_interrupt`: read and ack InterruptStatus, then `virtio_config_changed` and
+ * `vring_interrupt` on every queue. `vm_setup_vq` puts each new queue at the head of the
+ * device's list (`list_add`), so the queues are visited from the last set up to the first.
+ * The control receiveq's callback (`control_intr`) only schedules the control work; it runs
+ * later, in process context (`runControlWork`).
+ */
+export function* vmInterrupt(s: DriverState): GuestStep<boolean> {
   s.counters.interrupts++;
   s.inInterrupt = true;
   const status = yield* s.read(Reg.InterruptStatus);
@@ -31,16 +36,17 @@ export function* handleInterrupt(s: DriverState): GuestStep<boolean> {
     handled = true;
   }
   if ((status & INTERRUPT_USED_BUFFER) !== 0) {
-    // vring_interrupt on every queue; transmit queues usually have nothing (IRQ_NONE).
-    if (s.multiport && s.queues[CONTROL_RX_QUEUE]?.hasUsed()) {
-      yield* controlWork(s);
-      handled = true;
-    }
-    for (let index = 0; index < s.queues.length; index += 1) {
+    // Transmit queues usually have nothing here: put_chars already reaped (IRQ_NONE).
+    for (let index = s.queues.length - 1; index >= 0; index--) {
+      if (!s.queues[index]!.hasUsed()) continue;
       const role = queueRole(index, s.maxNrPorts, s.multiport);
-      if (role.kind !== "rx" || !s.queues[index]!.hasUsed()) continue;
-      yield* inIntr(s, index, role.port);
-      handled = true;
+      if (role.kind === "control-rx") {
+        s.controlWorkPending = true;
+        handled = true;
+      } else if (role.kind === "rx") {
+        yield* inIntr(s, index, role.port);
+        handled = true;
+      }
     }
   }
   if (!handled) s.counters.interruptsNoWork++;
@@ -64,7 +70,7 @@ function* inIntr(s: DriverState, index: number, portId: number): GuestStep {
     // find_port_by_vq() == NULL → flush_bufs: the buffers and their bytes are gone.
     const q = port?.rxq ?? s.queues[index]!;
     for (;;) {
-      const used = q.getUsed();
+      const used = s.getBuf(q);
       if (used === undefined || used instanceof DriverQueueError) return;
       port?.rxBuffers.delete(used.head);
       s.counters.bytesFlushedBeforePort += Math.min(used.len, PAGE_SIZE);
@@ -111,7 +117,7 @@ function* getChars(
   deliver: boolean,
 ): GuestStep<number> {
   if (port.inbuf === undefined) {
-    const used = port.rxq.getUsed();
+    const used = s.getBuf(port.rxq);
     if (used === undefined || used instanceof DriverQueueError) return 0;
     const addr = port.rxBuffers.get(used.head);
     if (addr === undefined) return 0;

@@ -24,7 +24,7 @@ export function* putChars(
   const txq = port.txq;
   s.counters.putChars++;
   yield work("copy", bytes.length);
-  reclaimTx(port);
+  reclaimTx(s, port);
   const addr = port.txFree.pop();
   let sent = 0;
   let head: number | DriverQueueError = new DriverQueueError(
@@ -42,7 +42,7 @@ export function* putChars(
     sent = bytes.length;
     // Local IRQs are off and outvq_lock is held: nothing but the device can end this.
     for (;;) {
-      const used = txq.getUsed();
+      const used = s.getBuf(txq);
       if (used instanceof DriverQueueError) break;
       if (used !== undefined) {
         releaseTx(port, used.head);
@@ -104,9 +104,10 @@ function* sendChunks(
   return sent;
 }
 
-function reclaimTx(port: GuestPort): void {
+/** `reclaim_consumed_buffers`: every transmit buffer the device returned meanwhile. */
+function reclaimTx(s: DriverState, port: GuestPort): void {
   for (;;) {
-    const used = port.txq.getUsed();
+    const used = s.getBuf(port.txq);
     if (used === undefined || used instanceof DriverQueueError) return;
     releaseTx(port, used.head);
   }

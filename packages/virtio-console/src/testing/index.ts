@@ -15,7 +15,7 @@ export type {
 } from "./lossless.js";
 export { runScenario } from "./lossless.js";
 export type { PlantedBug } from "./planted.js";
-export { PLANTED_BUGS } from "./planted.js";
+export { neverUpdatesUsedEvent, PLANTED_BUGS } from "./planted.js";
 export type {
   ConsoleRigOptions,
   MmioAccessRecord,

@@ -3,6 +3,7 @@
  * to catch a planted bug"). Each is the hardened console with one libvmm behaviour switched
  * back on, so the bug is real code that the `reference` profile runs, not a test-only fake.
  */
+import type { UsedEventRule } from "../guest/linux-driver.js";
 import type { ConsoleDefectSwitches } from "../profile.js";
 
 export const PLANTED_BUGS = {
@@ -17,3 +18,11 @@ export const PLANTED_BUGS = {
 } as const satisfies Record<string, Partial<ConsoleDefectSwitches>>;
 
 export type PlantedBug = keyof typeof PLANTED_BUGS;
+
+/**
+ * A front end that never writes `used_event` after taking a used buffer, passed as the
+ * driver's `usedEvent` rule: against an EVENT_IDX device only the first buffer ever
+ * interrupts (VirtIO 1.2 §2.7.10: the device notifies when it passes `used_event`, which
+ * stays 0). Caught by `guest/used-event.test.ts`.
+ */
+export const neverUpdatesUsedEvent: UsedEventRule = () => {};

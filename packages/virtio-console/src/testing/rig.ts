@@ -23,7 +23,7 @@ import {
   VirtioConsoleDevice,
   type VirtioConsoleOptions,
 } from "../device.js";
-import { type GuestMmio, LinuxConsoleDriver } from "../guest/linux-driver.js";
+import { type GuestMmio, LinuxConsoleDriver, type UsedEventRule } from "../guest/linux-driver.js";
 import type { ConsoleDefectSwitches } from "../profile.js";
 
 /** Guest-physical layout of the rig (libvmm example: RAM at 0x40000000, console at 0x130000). */
@@ -90,6 +90,8 @@ export interface ConsoleRigOptions {
   readonly wrapHost?: (host: VirtioDeviceHost) => VirtioDeviceHost;
   /** Per-defect overrides of the transport's (virtio-core) switches. */
   readonly transportDefects?: Partial<DefectSwitches>;
+  /** The front end's `used_event` rule (default: Linux's, `keepUsedEventCurrent`). */
+  readonly usedEvent?: UsedEventRule;
   /** What the sDDF queue handles do on a corrupt peer index (default: the library's "throw"). */
   readonly onCorruptIndex?: CorruptIndexPolicy;
 }
@@ -190,6 +192,7 @@ export class ConsoleRig {
       memory: this.memory,
       heap: { base: RIG_RAM_BASE + 0x10_0000, size: RIG_RAM_SIZE - 0x10_0000 },
       interruptPending: () => this.takeIrq(),
+      ...(options.usedEvent === undefined ? {} : { usedEvent: options.usedEvent }),
       onInput: (bytes, tags) => {
         this.received.push(...bytes);
         this.receivedTags.push(...tags);
