@@ -8,7 +8,12 @@ import { parseSystemDescription, type SystemDescription } from "@vmmux/microkit-
 import { describe, expect, it } from "vitest";
 import { WiringError } from "./errors.js";
 import { generateSerialSystem } from "./gen/serial.js";
-import { DEFAULT_ROLE_IMAGES, discoverSerialRoles, formatSerialRoles } from "./roles.js";
+import {
+  DEFAULT_ROLE_IMAGES,
+  discoverSerialRoles,
+  formatSerialRoles,
+  placeGuests,
+} from "./roles.js";
 
 const systemsDir = fileURLToPath(new URL("../../../traces/systems/", import.meta.url));
 const text = (name: string) => readFileSync(`${systemsDir}${name}`, "utf8");
@@ -226,5 +231,51 @@ describe("topologies the serial model cannot use", () => {
     expect(roles.notes).toEqual([
       "'serial_virt_tx' numbers its clients guest1, guest2 but 'serial_virt_rx' guest2, guest1; clients follow 'serial_virt_tx'",
     ]);
+  });
+});
+
+describe("placing scenario guests", () => {
+  const roles = discoverSerialRoles(parse(text("libvmm-dual-guest-2024.system")));
+
+  it("keeps the virtualisers' numbers and leaves the rest unplaced", () => {
+    const { placed, unplaced } = placeGuests(roles, [
+      { pd: "CLIENT_VMM-2", kind: "vm" },
+      { pd: "CLIENT_VMM-1", kind: "vm" },
+    ]);
+    expect(placed.map((c) => [c.pd, c.index])).toEqual([
+      ["CLIENT_VMM-2", 1],
+      ["CLIENT_VMM-1", 0],
+    ]);
+    expect(unplaced.map((c) => c.pd)).toEqual(["BLK_DRIVER_VMM"]);
+  });
+
+  it("says what is wrong with a placement", () => {
+    const problem = (pd: string, kind: "vm" | "sddf-client") => {
+      try {
+        placeGuests(roles, [{ pd, kind }]);
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return "";
+    };
+    expect(problem("BLK_VIRT", "vm")).toBe(
+      `${roles.file}: guest 0: 'BLK_VIRT' is not a serial client (the clients are 'CLIENT_VMM-1', 'CLIENT_VMM-2', 'BLK_DRIVER_VMM')`,
+    );
+    expect(problem("CLIENT_VMM-1", "sddf-client")).toContain('is a VMM; give the guest kind "vm"');
+    const clients = discoverSerialRoles(
+      parse(generateSerialSystem({ kind: "clients", count: 2, traceTimers: false })),
+    );
+    expect(() => placeGuests(clients, [{ pd: "client0", kind: "sddf-client" }])).toThrow(
+      "maps no timer device",
+    );
+    expect(() => placeGuests(clients, [{ pd: "client0", kind: "vm" }])).toThrow(
+      "holds no virtual_machine",
+    );
+    expect(() =>
+      placeGuests(discoverSerialRoles(parse(text("serial-two-guests.system"))), [
+        { pd: "guest1", kind: "sddf-client" },
+        { pd: "guest1", kind: "sddf-client" },
+      ]),
+    ).toThrow("guest 1: 'guest1' already has a guest");
   });
 });

@@ -307,6 +307,57 @@ export function discoverSerialRoles(
   };
 }
 
+/** What placing a scenario guest needs to know of it (`wiring.ts`'s `GuestPlacement`). */
+export interface RolePlacement {
+  readonly pd: string;
+  readonly kind: "sddf-client" | "vm";
+}
+
+export interface PlacedGuests {
+  /** The client role of each placement, in placement order. */
+  readonly placed: readonly ClientRole[];
+  /** Serial clients no guest was placed on: they keep their number and run idle. */
+  readonly unplaced: readonly ClientRole[];
+}
+
+/**
+ * Puts scenario guests on the serial clients they name: a `vm` guest on a VMM client, an
+ * `sddf-client` guest on a client PD with its trace timer; each client at most once.
+ * Client numbers stay the virtualisers' (the switch sequence `Ctrl+\ n Enter` selects client
+ * n of the real system), whatever order the scenario lists its guests in.
+ */
+export function placeGuests(
+  roles: SerialRoles,
+  placements: readonly RolePlacement[],
+): PlacedGuests {
+  const fail = (problem: string): never => {
+    throw new WiringError(roles.file, problem);
+  };
+  const known = roles.clients.map((c) => `'${c.pd}'`).join(", ");
+  const placed = placements.map((p, k) => {
+    const client = roles.clients.find((c) => c.pd === p.pd);
+    if (client === undefined) {
+      return fail(`guest ${k}: '${p.pd}' is not a serial client (the clients are ${known})`);
+    }
+    if (placements.findIndex((q) => q.pd === p.pd) !== k) {
+      fail(`guest ${k}: '${p.pd}' already has a guest`);
+    }
+    if (p.kind === "vm" && client.kind !== "vmm") {
+      fail(`guest ${k}: '${p.pd}' holds no virtual_machine, so it cannot run a vm guest`);
+    }
+    if (p.kind === "sddf-client" && client.kind !== "sddf-client") {
+      fail(`guest ${k}: '${p.pd}' is a VMM; give the guest kind "vm"`);
+    }
+    if (p.kind === "sddf-client" && client.timer === undefined) {
+      fail(
+        `guest ${k}: '${p.pd}' maps no timer device (one region with a phys_addr and one irq) to pace its trace`,
+      );
+    }
+    return client;
+  });
+  return { placed, unplaced: roles.clients.filter((c) => !placed.includes(c)) };
+}
+
 /** A few lines for `vmmux sdf --roles` and reports: who is what, and the idle PDs. */
 export function formatSerialRoles(roles: SerialRoles): string {
   const conn = (c: SerialConnection) =>

@@ -123,6 +123,27 @@ describe("vmmux sdf options", () => {
   });
 });
 
+describe("vmmux sdf --roles", () => {
+  const systems = join(import.meta.dirname, "../../../traces/systems");
+
+  it("shows the serial roles after the summary", async () => {
+    const { status, out } = await sdf(join(systems, "libvmm-dual-guest-2024.system"), "--roles");
+    expect(status).toBe(0);
+    expect(out).toContain("  client 2: BLK_DRIVER_VMM (VMM of 'blk_linux', priority 200)");
+    expect(out).toContain("idle (no program in the model): BLK_VIRT");
+  });
+
+  it("fails when a valid file has no serial subsystem", async () => {
+    const file = system("plain.system", pd(""));
+    const { status, out, err } = await sdf(file, "--roles");
+    expect(status).toBe(1);
+    expect(out).toContain("1 protection domain(s)");
+    expect(err).toBe(
+      "vmmux sdf: valid, but no serial roles: no protection domain runs the UART driver (program image uart_driver.elf or serial_driver.elf)\n",
+    );
+  });
+});
+
 describe("vmmux sdf errors", () => {
   it("locates errors the tool prints without a location", async () => {
     const file = system("number.system", `  <memory_region name="m" size="-1" />\n${pd("")}`);

@@ -17,6 +17,8 @@ import {
 } from "@vmmux/microkit-pd";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import type { Io } from "./commands.js";
+import { WiringError } from "./errors.js";
+import { discoverSerialRoles, formatSerialRoles } from "./roles.js";
 
 /** Kernel builds `--arch` names: the microkit tool's test configurations (reference §4.5). */
 const ARCHES = { aarch64: AARCH64_CONFIG, x86_64: X86_64_CONFIG } as const;
@@ -29,6 +31,7 @@ export interface SdfFlags {
   readonly dialect: SdfDialect;
   readonly searchPath?: readonly string[];
   readonly json?: boolean;
+  readonly roles?: boolean;
 }
 
 /**
@@ -89,6 +92,10 @@ export function registerSdfCommand(program: Command, io: Io): Command {
       (dir: string, dirs: string[] | undefined) => [...(dirs ?? []), dir],
     )
     .option("--json", "print the parsed system as JSON instead of the summary")
+    .option(
+      "--roles",
+      "also show the serial roles vmmux finds (driver, virtualisers, clients in order, idle PDs)",
+    )
     .action(function (this: Command, file: string, flags: SdfFlags) {
       // commander sets `smc` to true by default when `--no-smc` is defined; only an explicit
       // flag on the command line says anything about the board.
@@ -108,6 +115,17 @@ export function registerSdfCommand(program: Command, io: Io): Command {
               )
             : escapeControls(summariseSystem(system, warnings));
         io.out(`${text}\n`);
+        if (flags.roles === true) {
+          try {
+            io.out(`${escapeControls(formatSerialRoles(discoverSerialRoles(system)))}\n`);
+          } catch (err) {
+            if (!(err instanceof WiringError)) throw err;
+            this.error(`vmmux sdf: valid, but no serial roles: ${escapeControls(err.problem)}`, {
+              exitCode: 1,
+              code: "vmmux.sdf.roles",
+            });
+          }
+        }
       } catch (err) {
         if (!(err instanceof SdfError)) throw err;
         this.error(`vmmux sdf: ${escapeControls(locatedMessage(err))}`, {
