@@ -184,6 +184,14 @@ describe("vmmux replay", () => {
     expect(trace.traceEvents.length).toBeGreaterThan(100);
   });
 
+  test("--no-fast-forward simulates every trap and gives the same results", async () => {
+    const file = smallScenario("{}");
+    const fast = await inProcess("replay", file, "--json");
+    const slow = await inProcess("replay", file, "--json", "--no-fast-forward");
+    expect(slow.status).toBe(0);
+    expect(slow.stdout).toBe(fast.stdout);
+  });
+
   test("a scenario error is reported with file, line and field, exit 1", async () => {
     const dir = mkdtempSync(join(tmpdir(), "vmmux-cli-"));
     const file = join(dir, "s.json");

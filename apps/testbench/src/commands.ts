@@ -11,16 +11,17 @@ import { AsciicastError } from "./asciicast.js";
 import { registerCheckCommand } from "./commands/check.js";
 import { ExitRequest } from "./commands/common.js";
 import {
-  registerBasicSdfCommand,
   registerLiveCommand,
   registerRecordCommand,
   registerSchemaCommand,
 } from "./commands/other.js";
 import { registerReplayCommand } from "./commands/replay.js";
 import { ScenarioError, WiringError } from "./errors.js";
+import { registerGenCommand } from "./gen/command.js";
 import { LiveError } from "./live/errors.js";
 import type { LiveTerminal } from "./live/live.js";
 import { OutputDirError } from "./output-dir.js";
+import { registerSdfCommand } from "./sdf-command.js";
 import { visibleControls } from "./terminal-queries.js";
 
 export interface Io {
@@ -64,7 +65,8 @@ export function createProgram(io: Io = processIo): Command {
     .enablePositionalOptions()
     .exitOverride();
 
-  registerBasicSdfCommand(program, io);
+  registerSdfCommand(program, io);
+  registerGenCommand(program, io);
   registerSchemaCommand(program, io);
   registerReplayCommand(program, io);
   registerCheckCommand(program, io);

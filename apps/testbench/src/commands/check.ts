@@ -14,6 +14,7 @@ import type { Scenario } from "../scenario.js";
 import { visibleControls } from "../terminal-queries.js";
 import {
   ExitRequest,
+  NO_FAST_FORWARD_HELP,
   Progress,
   parseCastVersion,
   parseCount,
@@ -43,6 +44,7 @@ export function registerCheckCommand(program: Command, io: Io): void {
     .argument("<scenario>", "a scenario .json file")
     .option("--json", "print machine-readable verdicts")
     .option("--seed <n>", "override the scenario's seed", parseSeed)
+    .option("--no-fast-forward", NO_FAST_FORWARD_HELP)
     .option("--schedule <seed>", "perturb the schedule as `--explore` does", parseSeed)
     .option(
       "--explore <n>",

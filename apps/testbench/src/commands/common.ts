@@ -70,12 +70,15 @@ export interface RunFlags {
   readonly colour?: boolean;
   /** Seed of a perturbed schedule (`RunOptions.schedule`), to replay an `--explore` finding. */
   readonly schedule?: number;
+  /** `false` from `--no-fast-forward`: simulate every trapped WFI (the `fastForward` knob). */
+  readonly fastForward?: boolean;
 }
 
 export function prepareScenario(file: string, flags: RunFlags): Scenario {
   const overrides: Partial<Knobs> = {};
   if (flags.seed !== undefined) Object.assign(overrides, { seed: flags.seed });
   if (flags.colour === false) Object.assign(overrides, { colour: false });
+  if (flags.fastForward === false) Object.assign(overrides, { fastForward: false });
   return withKnobs(loadScenario(file), overrides);
 }
 
@@ -99,6 +102,10 @@ export function replayCommand(file: string, seed: number, schedule?: number): st
   if (schedule !== undefined) args.push("--schedule", String(schedule));
   return `${invokedAs()} ${commandLine(args[0]!, args.slice(1))}`;
 }
+
+/** `--no-fast-forward`, for the commands that run scenarios. */
+export const NO_FAST_FORWARD_HELP =
+  "simulate every trapped WFI instead of advancing idle loops by arithmetic (same results, slower)";
 
 /** Wall ms before the progress line appears; runs shorter than this show none. */
 const PROGRESS_DELAY_MS = 1000;

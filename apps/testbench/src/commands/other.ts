@@ -1,8 +1,7 @@
 /**
- * The smaller `vmmux` commands: `schema`, `sdf` (until the system-file command of
- * `sdf-command.ts` replaces it), `record` and `live`.
+ * The smaller `vmmux` commands: `schema`, `record` and `live` (`sdf` is in
+ * `../sdf-command.ts`, `gen` in `../gen/command.ts`).
  */
-import { loadSystemFile, summariseSystem } from "@vmmux/microkit-pd";
 import type { Command } from "commander";
 import type { Io } from "../commands.js";
 import { liveSession } from "../live/live.js";
@@ -24,18 +23,6 @@ export function registerSchemaCommand(program: Command, io: Io): void {
     .description("print the scenario files' JSON Schema (traces/scenarios/scenario.schema.json)")
     .action(() => {
       io.out(`${JSON.stringify(scenarioJsonSchema(), null, 2)}\n`);
-    });
-}
-
-/** The first `sdf` command: validate and summarise with the library's defaults. */
-export function registerBasicSdfCommand(program: Command, io: Io): void {
-  program
-    .command("sdf")
-    .description("validate a Microkit system file and summarise it")
-    .argument("<file>", "a .system file")
-    .action((file: string) => {
-      const { system, warnings } = loadSystemFile(file);
-      io.out(`${summariseSystem(system, warnings)}\n`);
     });
 }
 

@@ -21,6 +21,7 @@ import {
   visibleControls,
 } from "../terminal-queries.js";
 import {
+  NO_FAST_FORWARD_HELP,
   Progress,
   parseCastVersion,
   parseQueryMode,
@@ -91,6 +92,7 @@ export function registerReplayCommand(program: Command, io: Io): void {
     .option("--json", "print machine-readable results instead of the terminal and report")
     .option("--no-colour", "turn virt_tx's colour codes off for this run")
     .option("--seed <n>", "override the scenario's seed", parseSeed)
+    .option("--no-fast-forward", NO_FAST_FORWARD_HELP)
     .option("--schedule <seed>", "perturb the schedule as `check --explore` does", parseSeed)
     .option(
       "--queries <mode>",
