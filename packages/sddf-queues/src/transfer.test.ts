@@ -211,7 +211,7 @@ describe("transfer bounds and ChunkTransfer", () => {
     const src = queue(4, 2, { tags: new Uint32Array(4) });
     const dst = queue(8, 0, { tags: new Uint32Array(8) });
     for (let i = 0; i < 4; i++) src.enqueue(0x30 + i, provenanceTag(2, i));
-    const t = new ChunkTransfer().begin(dst, src, { bound: "none" });
+    const t = new ChunkTransfer().begin(dst, src, "none");
     expect(t.step()).toBe(true);
     expect([t.chunk, t.copied, src.head, dst.tail]).toEqual([2, 2, 4, 2]);
     expect(t.step()).toBe(true);

@@ -71,12 +71,19 @@ export class ChunkTransfer {
   private src: SerialQueue | undefined;
   private overflow: TransferOverflow = "drop";
 
-  /** Start a transfer from `src` to `dst`: take the source's head, reset the counts. */
-  begin(dst: SerialQueue, src: SerialQueue, options: TransferOptions = {}): this {
-    const bound = options.bound ?? src.capacity;
+  /**
+   * Start a transfer from `src` to `dst`: take the source's head, reset the counts.
+   * `bound` defaults to one source capacity, `overflow` to `"drop"` (see `TransferOptions`).
+   */
+  begin(
+    dst: SerialQueue,
+    src: SerialQueue,
+    bound: TransferBound = src.capacity,
+    overflow: TransferOverflow = "drop",
+  ): this {
     this.dst = dst;
     this.src = src;
-    this.overflow = options.overflow ?? "drop";
+    this.overflow = overflow;
     this.head = src.head;
     this.remaining = bound === "none" ? Number.POSITIVE_INFINITY : bound;
     this.moved = 0;
@@ -140,7 +147,7 @@ export function transferAll(
       );
     }
   }
-  return runToEnd(new ChunkTransfer().begin(dst, src, options));
+  return runToEnd(dst, src, options);
 }
 
 /**
@@ -173,7 +180,7 @@ export function transferAllColour(
       `${colourDropped} of ${start.length} start bytes did not fit`,
     );
   }
-  const result = runToEnd(new ChunkTransfer().begin(dst, src, options));
+  const result = runToEnd(dst, src, options);
   const endDropped = end.length - dst.enqueueBatch(end, colourTag);
   if (checked && endDropped > 0) {
     throw new QueueAssertionError(
@@ -185,7 +192,8 @@ export function transferAllColour(
   return { ...result, colourDropped };
 }
 
-function runToEnd(transfer: ChunkTransfer): TransferResult {
+function runToEnd(dst: SerialQueue, src: SerialQueue, options: TransferOptions): TransferResult {
+  const transfer = new ChunkTransfer().begin(dst, src, options.bound, options.overflow);
   while (transfer.step()) {}
   return { moved: transfer.moved, dropped: transfer.dropped };
 }

@@ -9,7 +9,7 @@
  */
 import { performance } from "node:perf_hooks";
 import { ORIGIN_VIRTUALISER, SerialQueue, transferAll } from "@vmmux/sddf-queues";
-import { TxRig } from "../src/testing/rig.js";
+import { RxRig, TxRig } from "../src/testing/rig.js";
 import { buildSerialSystem } from "../src/testing-internal/serial-system.js";
 
 const CLIENTS = 2;
@@ -65,6 +65,26 @@ function baselineVirtTx(): number {
   return out;
 }
 
+/**
+ * The RX direction: the test, as the driver, enqueues typed lines (a switch sequence between
+ * them, so both clients receive) and notifies virt_rx on a hand-driven PD; clients drain.
+ */
+function baselineVirtRx(): number {
+  const rig = new RxRig({ clients: CLIENTS, clientCapacity: 0x1000, driverCapacity: 0x1000 });
+  const lines = Array.from({ length: CLIENTS }, (_, k) => [...(workload(k)[0] as Uint8Array)]);
+  const switchTo = (k: number) => [0x1c, 0x30 + k, 0x0d];
+  let out = 0;
+  for (let i = 0; i < LINES; i++) {
+    for (let k = 0; k < CLIENTS; k++) {
+      rig.type([...switchTo(k), ...(lines[k] as number[])]);
+      for (let b = rig.clients[k]?.dequeue(); b !== undefined; b = rig.clients[k]?.dequeue()) {
+        out += 1;
+      }
+    }
+  }
+  return out;
+}
+
 function fullPath(timing: "instant" | "baud"): { wall: number; virtualNs: number; bytes: number } {
   const t = buildSerialSystem({
     clients: Array.from({ length: CLIENTS }, (_, k) => workload(k)),
@@ -110,6 +130,7 @@ const repeated = (run: () => number) => ({
 });
 const baseQ = best(() => repeated(baselineQueues)).wall;
 const baseV = best(() => repeated(baselineVirtTx)).wall;
+const baseR = best(() => repeated(baselineVirtRx)).wall;
 const inst = best(() => fullPath("instant"));
 const baud = best(() => fullPath("baud"));
 if (inst.bytes < TOTAL || baud.bytes < TOTAL) {
@@ -121,6 +142,11 @@ rows.push([
   "virt_tx alone (ManualPd)",
   `${fmt(rate(baseV))} B/s`,
   (rate(baseV) / rate(baseQ)).toFixed(3),
+]);
+rows.push([
+  "virt_rx alone (ManualPd), typed lines",
+  `${fmt(rate(baseR))} B/s`,
+  (rate(baseR) / rate(baseQ)).toFixed(3),
 ]);
 rows.push([
   "clients+virt_tx+driver+PL011, infinite-speed UART",

@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type SwitchAction, SwitchMachine, type SwitchMode } from "./switch-machine.js";
 
@@ -224,5 +225,37 @@ describe("virt_rx legacy '@' scheme (reference §6.3)", () => {
   it("ignores the sDDF switch character", () => {
     const m = machine(2, "legacy-at");
     expect(m.step(SW)).toEqual({ kind: "forward", byte: SW });
+  });
+});
+
+describe("stepKind: the per-byte path without action objects", () => {
+  it("with its documented accessors, gives exactly step's actions in both schemes", () => {
+    const interesting = [SW, CR, ch("0"), ch("1"), ch("2"), ch("9"), ch("@"), ch("m"), ch("\\")];
+    fc.assert(
+      fc.property(
+        fc.constantFrom<"sddf" | "legacy-at">("sddf", "legacy-at"),
+        fc.integer({ min: 1, max: 12 }),
+        fc.array(fc.oneof(fc.constantFrom(...interesting), fc.nat({ max: 255 })), {
+          maxLength: 80,
+        }),
+        (scheme, clients, input) => {
+          const a = machine(clients, scheme);
+          const b = machine(clients, scheme);
+          for (const c of input) {
+            const kind = b.stepKind(c);
+            const rebuilt =
+              kind === "switch"
+                ? { kind, client: b.currentClient }
+                : kind === "invalid"
+                  ? { kind, reason: b.lastReason }
+                  : kind === "consume"
+                    ? { kind }
+                    : { kind, byte: c };
+            expect(rebuilt).toEqual(a.step(c));
+            expect(b.mode).toBe(a.mode);
+          }
+        },
+      ),
+    );
   });
 });

@@ -25,6 +25,9 @@ export type SwitchAction =
   /** A valid sequence ended: input now goes to 0-based client `client`. */
   | { readonly kind: "switch"; readonly client: number };
 
+/** The kinds of `SwitchAction`. */
+export type SwitchActionKind = SwitchAction["kind"];
+
 export type SwitchMode = "normal" | "switched" | "number" | "escaped";
 
 /** `MAX_CLI_BASE_10`: at most four digits (§6.1). */
@@ -51,6 +54,7 @@ export class SwitchMachine {
   /** 0-based selected client; -1 = none (legacy only). */
   private current: number;
   private broadcastOn = false;
+  private reason = "";
 
   constructor(private readonly options: SwitchMachineOptions) {
     // sDDF starts at client 0; the legacy mux started at client 1 = index 0 (§6.3).
@@ -79,90 +83,123 @@ export class SwitchMachine {
     this.digits = [];
   }
 
+  /** The action for input byte `c` (§6.2 or §6.3), advancing the state. */
   step(c: number): SwitchAction {
+    const kind = this.stepKind(c);
+    switch (kind) {
+      case "forward":
+      case "broadcast":
+      case "unrouted":
+        return { kind, byte: c };
+      case "consume":
+        return { kind };
+      case "invalid":
+        return { kind, reason: this.reason };
+      case "switch":
+        return { kind, client: this.current };
+    }
+  }
+
+  /**
+   * `step` without building the action, for the per-byte path: the byte of `forward`,
+   * `broadcast` and `unrouted` is `c` itself; a `switch`'s client is `currentClient`
+   * (-1 for legacy broadcast) and an `invalid`'s reason is `lastReason`.
+   */
+  stepKind(c: number): SwitchActionKind {
     return this.options.scheme === "sddf" ? this.stepSddf(c) : this.stepLegacy(c);
   }
 
-  private stepSddf(c: number): SwitchAction {
+  /** Why the last `invalid` ended its sequence. */
+  get lastReason(): string {
+    return this.reason;
+  }
+
+  /** Record an invalid ending and its reason. */
+  private invalid(reason: string): "invalid" {
+    this.reason = reason;
+    return "invalid";
+  }
+
+  private stepSddf(c: number): SwitchActionKind {
     const { switchChar, terminateNumChar, numClients } = this.options;
     switch (this.modeValue) {
       case "normal":
         if (c === switchChar) {
           this.modeValue = "switched";
-          return { kind: "consume" };
+          return "consume";
         }
-        return { kind: "forward", byte: c };
+        return "forward";
       case "switched":
         if (isDigit(c)) {
           this.digits = [c];
           this.modeValue = "number";
-          return { kind: "consume" };
+          return "consume";
         }
         this.reset();
-        if (c === switchChar) return { kind: "forward", byte: c };
-        return { kind: "invalid", reason: "invalid digit" };
+        if (c === switchChar) return "forward";
+        return this.invalid("invalid digit");
       case "number": {
         if (c === terminateNumChar) {
           const n = Number.parseInt(String.fromCharCode(...this.digits), 10);
           this.reset();
           if (n >= 0 && n < numClients) {
             this.current = n;
-            return { kind: "switch", client: n };
+            return "switch";
           }
-          return { kind: "invalid", reason: `invalid client ${n}` };
+          return this.invalid(`invalid client ${n}`);
         }
         if (isDigit(c) && this.digits.length < MAX_CLIENT_DIGITS) {
           this.digits.push(c);
-          return { kind: "consume" };
+          return "consume";
         }
         this.reset();
-        return { kind: "invalid", reason: "too many or invalid digit" };
+        return this.invalid("too many or invalid digit");
       }
       default:
         // "escaped" does not occur in this scheme.
         this.reset();
-        return { kind: "forward", byte: c };
+        return "forward";
     }
   }
 
-  private route(c: number): SwitchAction {
-    if (this.broadcastOn) return { kind: "broadcast", byte: c };
-    if (this.current < 0) return { kind: "unrouted", byte: c };
-    return { kind: "forward", byte: c };
+  private route(): SwitchActionKind {
+    if (this.broadcastOn) return "broadcast";
+    if (this.current < 0) return "unrouted";
+    return "forward";
   }
 
-  private stepLegacy(c: number): SwitchAction {
+  private stepLegacy(c: number): SwitchActionKind {
     switch (this.modeValue) {
       case "escaped":
         this.modeValue = "normal";
-        return this.route(c);
+        return this.route();
       case "switched": {
         this.modeValue = "normal";
         if (c === LEGACY_BROADCAST) {
           this.broadcastOn = true;
           this.current = -1;
-          return { kind: "switch", client: -1 };
+          return "switch";
         }
         // The old mux turned broadcast off before validating the digit, so "@m" then a
         // bad "@x" leaves no client selected.
         this.broadcastOn = false;
         const n = isDigit(c) ? c - 0x30 : 0;
         if (n < 1 || n > this.options.numClients) {
-          return { kind: "invalid", reason: "attempted to switch to invalid client number" };
+          return this.invalid("attempted to switch to invalid client number");
         }
         this.current = n - 1;
-        return { kind: "switch", client: n - 1 };
+        return "switch";
       }
       default:
         if (c === LEGACY_ESCAPE) {
           this.modeValue = "escaped";
-          return { kind: "consume" };
+          return "consume";
         }
         if (c === LEGACY_SWITCH) {
           this.modeValue = "switched";
-          return { kind: "consume" };
+          return "consume";
         }
-        return this.route(c);
+        return this.route();
     }
   }
 }

@@ -11,6 +11,16 @@ import { newVirtRxLoss, type VirtRxLoss } from "./loss.js";
 import { PeerQueues } from "./peers.js";
 import { SwitchMachine } from "./switch-machine.js";
 
+/** Preemption points of every pass: one per byte, one before signalling the driver. */
+const COPY_ONE_BYTE = Object.freeze(work("copy", 1));
+const OP = Object.freeze(work("op"));
+
+/** A client's RX queue with virt_rx's unpublished tail. */
+interface Target {
+  queue: SerialQueue;
+  local: LocalTail;
+}
+
 export class VirtRx implements PdProgram {
   /** Loss points of §10 R5–R7, counted under both profiles. */
   readonly loss: VirtRxLoss = newVirtRxLoss();
@@ -18,6 +28,8 @@ export class VirtRx implements PdProgram {
   readonly delivered: number[];
   readonly machine: SwitchMachine;
   private peers: PeerQueues | undefined;
+  /** One target per client, reused by every pass (`openLocal` refreshes its tail). */
+  private targets: Target[] = [];
   /** Bytes dropped for a full client queue in the current pass, per client. */
   private readonly fullDrops = new Map<number, number>();
 
@@ -38,6 +50,7 @@ export class VirtRx implements PdProgram {
 
   *init(pd: PdContext): PdStep {
     this.peers = new PeerQueues(pd, this.config.driver, this.config.clients, "VIRT_RX");
+    this.targets = this.peers.clients.map((queue) => ({ queue, local: { tail: 0 } }));
     yield work("init");
   }
 
@@ -55,16 +68,18 @@ export class VirtRx implements PdProgram {
   }
 
   /** One client's RX queue with virt_rx's unpublished tail (§6.4 keeps a local tail). */
-  private openLocal(k: number): { queue: SerialQueue; local: LocalTail } | undefined {
-    const queue = this.peers?.client(k);
-    return queue === undefined ? undefined : { queue, local: { tail: queue.tail } };
+  private openLocal(k: number): Target | undefined {
+    if (this.peers?.client(k) === undefined) return undefined;
+    const target = this.targets[k] as Target;
+    target.local.tail = target.queue.tail;
+    return target;
   }
 
   /** Enqueue to client `k` through its local tail; false when the byte was dropped. */
   private put(
     pd: PdContext,
     k: number,
-    target: { queue: SerialQueue; local: LocalTail } | undefined,
+    target: Target | undefined,
     byte: number,
     tag: number,
   ): boolean {
@@ -88,7 +103,7 @@ export class VirtRx implements PdProgram {
   }
 
   /** Publish client `k`'s local tail (a cut-off client's broken queue ignores it). */
-  protected publish(_pd: PdContext, _k: number, target: { queue: SerialQueue; local: LocalTail }) {
+  protected publish(_pd: PdContext, _k: number, target: Target) {
     target.queue.updateSharedTail(target.local.tail);
   }
 
@@ -99,7 +114,7 @@ export class VirtRx implements PdProgram {
   protected publishBeforeSwitch(
     pd: PdContext,
     k: number,
-    target: { queue: SerialQueue; local: LocalTail },
+    target: Target,
     transferred: boolean,
   ): void {
     this.publish(pd, k, target);
@@ -115,7 +130,7 @@ export class VirtRx implements PdProgram {
     let k = this.machine.currentClient;
     let target = k >= 0 ? this.openLocal(k) : undefined;
     // Legacy broadcast publishes immediately into every client; notified at the end.
-    const broadcastTo = new Set<number>();
+    let broadcastTo: Set<number> | undefined;
     for (;;) {
       const c = driver.dequeue();
       if (driver.broken !== undefined) {
@@ -124,17 +139,17 @@ export class VirtRx implements PdProgram {
       }
       if (c === undefined) break;
       const tag = driver.lastTag;
-      yield work("copy", 1);
-      const action = this.machine.step(c);
-      switch (action.kind) {
+      yield COPY_ONE_BYTE;
+      switch (this.machine.stepKind(c)) {
         case "forward":
-          if (this.put(pd, k, target, action.byte, tag)) transferred = true;
+          if (this.put(pd, k, target, c, tag)) transferred = true;
           break;
         case "broadcast":
           for (const [j, queue] of peers.clients.entries()) {
             if (queue.broken !== undefined) continue;
-            if (queue.enqueue(action.byte, tag)) {
+            if (queue.enqueue(c, tag)) {
               this.delivered[j] = (this.delivered[j] ?? 0) + 1;
+              broadcastTo ??= new Set();
               broadcastTo.add(j);
             } else {
               peers.cutIfBroken(pd, j);
@@ -152,12 +167,12 @@ export class VirtRx implements PdProgram {
         case "invalid":
           this.loss.R6 += 1;
           this.loss.R6Invalid += 1;
-          this.log(pd, action.reason);
+          this.log(pd, this.machine.lastReason);
           break;
         case "switch": {
           this.loss.R6 += 1;
           if (target !== undefined) this.publishBeforeSwitch(pd, k, target, transferred);
-          k = action.client;
+          k = this.machine.currentClient;
           target = k >= 0 ? this.openLocal(k) : undefined;
           transferred = false;
           this.log(pd, k >= 0 ? `switching to client ${k}` : "switching to all clients");
@@ -174,7 +189,7 @@ export class VirtRx implements PdProgram {
       if (this.fullDrops.size > 0) pd.counter("virt_rx.R5", this.loss.R5);
     }
     this.fullDrops.clear();
-    yield work("op");
+    yield OP;
     // A corrupt driver index here reads as full (no signal), uncounted, as one operation.
     const driverFull = driver.full();
     driver.recover();
@@ -183,7 +198,7 @@ export class VirtRx implements PdProgram {
       pd.notify(this.config.driver.channel);
     }
     if (transferred && k >= 0) pd.notify(this.channelOf(k));
-    for (const j of broadcastTo) pd.notify(this.channelOf(j));
+    if (broadcastTo !== undefined) for (const j of broadcastTo) pd.notify(this.channelOf(j));
   }
 
   protected channelOf(k: number): number {

@@ -22,6 +22,7 @@ import {
   bannerLine,
   COLOUR_BEGIN_LEN,
   COLOUR_END,
+  COLOUR_END_LEN,
   COLOUR_OVERHEAD,
   colourStart,
   latin1,
@@ -36,6 +37,11 @@ const NEWLINE = 0x0a;
 const BEGIN_DRAIN_POLLS = 10_000;
 /** Channel ids are 0..62 (Microkit); a notification on any other is unknown. */
 const CHANNELS = 63;
+/** Preemption points whose units never vary, built once. */
+const OP = Object.freeze(work("op"));
+const POLL = Object.freeze(work("poll"));
+const COPY_COLOUR_START = Object.freeze(work("copy", COLOUR_BEGIN_LEN));
+const COPY_COLOUR_END = Object.freeze(work("copy", COLOUR_END_LEN));
 
 export class VirtTx implements PdProgram {
   /** Loss and delay points of §10 T4, T5, T7, T8 and line-atomic splits. */
@@ -134,7 +140,7 @@ export class VirtTx implements PdProgram {
         if (this.config.debugBuild) {
           // Debug builds spin until the driver has taken the banner (§5.4).
           for (let polls = 0; polls < BEGIN_DRAIN_POLLS && !driver.empty(); polls++) {
-            yield work("poll");
+            yield POLL;
           }
         }
       }
@@ -241,9 +247,9 @@ export class VirtTx implements PdProgram {
       if (this.stopped(client)) return moved;
       if (unit + overhead > free) {
         // The window of §3.3: the driver may drain the queue right here.
-        yield work("op");
+        yield OP;
         driver.requestConsumerSignal();
-        yield work("op");
+        yield OP;
         const blocked = this.stillBlocked(unit + overhead, driver);
         if (this.stopped(client)) return moved;
         if (blocked) {
@@ -321,9 +327,9 @@ export class VirtTx implements PdProgram {
       const start = this.starts[k] as Uint8Array;
       this.enqueueColour(start);
       if (this.stopped(client)) return;
-      yield work("copy", start.length);
+      yield COPY_COLOUR_START;
     }
-    const chunks = this.chunks.begin(driver, client, { bound });
+    const chunks = this.chunks.begin(driver, client, bound);
     let last = -1;
     while (chunks.step()) {
       last = client.byteAt(chunks.head - 1);
@@ -339,7 +345,7 @@ export class VirtTx implements PdProgram {
     if (this.config.enableColour) {
       this.enqueueColour(COLOUR_END);
       if (this.stopped(client)) return;
-      yield work("copy", COLOUR_END.length);
+      yield COPY_COLOUR_END;
     }
     if (last >= 0) {
       const wasMidLine = this.midLine[k];
