@@ -11,7 +11,7 @@ import {
   type System,
   type SystemDescription,
 } from "@vmmux/microkit-pd";
-import { type UartLossPoints, uartLossPoints } from "@vmmux/pl011-uart";
+import { type UartLossPoints, uartLossPoints, WIRE_CHARACTER } from "@vmmux/pl011-uart";
 import { ORIGIN_KEYBOARD, provenanceTag, SerialQueue } from "@vmmux/sddf-queues";
 import { COLOUR_OVERHEAD, type VirtRxLoss, type VirtTxLoss } from "@vmmux/sddf-serial";
 import { outputText } from "./asciicast.js";
@@ -234,30 +234,31 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
   const knobs = scenario.knobs;
   const recordEvents = options.recordEvents ?? false;
   const retainLog = recordEvents && (options.retainLog ?? true);
+  const keepWire = options.keepWire ?? true;
+  const store = keepWire ? new WireStore() : null;
+  const digest = new RunDigest();
+  const onWire = options.onWire;
+  let stats: WireStats | undefined;
   const built = buildSystem(scenario, {
     recordEvents,
     fastForward: options.fastForward ?? knobs.fastForward,
+    transmitSink: (byte, tag, start, end, kind) => {
+      if (kind !== WIRE_CHARACTER) return;
+      store?.push(byte, tag, start, end);
+      digest.wire(byte, tag, start, end);
+      stats!.push(tag, end);
+      onWire?.(byte, tag, start, end);
+    },
     ...(options.variants === undefined ? {} : { variants: options.variants }),
     ...(options.schedule === undefined ? {} : { costModel: perturbedCosts(options.schedule) }),
   });
   const { sys, device, driver, virtTx, virtRx, description: desc } = built;
   const { wiring, virtTx: txConfig, virtRx: rxConfig } = built.configs;
-  const keepWire = options.keepWire ?? true;
-  const store = keepWire ? new WireStore() : null;
-  const digest = new RunDigest();
   const enqueueTimeAt = built.guests.map((b) => b.enqueueTimeAt);
-  const stats = new WireStats(
+  stats = new WireStats(
     scenario.guests.map((_, k) => k + 1),
     (origin, seq) => enqueueTimeAt[origin - 1]?.(seq),
   );
-  const onWire = options.onWire;
-  device.onTransmit((w) => {
-    if (w.kind !== "byte") return;
-    store?.push(w.byte, w.tag, w.start, w.end);
-    digest.wire(w.byte, w.tag, w.start, w.end);
-    stats.push(w.tag, w.end);
-    onWire?.(w.byte, w.tag, w.start, w.end);
-  });
   const pdNames = new Set(
     sys
       .threads()
@@ -292,6 +293,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
     drain();
     options.onProgress?.(sys.now(), limit);
   }
+  device.settle();
   if (retainLog) {
     faults.scan(sys.log, 0);
     options.onEvents?.(sys.log);

@@ -15,7 +15,7 @@ import {
   System,
   type SystemDescription,
 } from "@vmmux/microkit-pd";
-import { Pl011Device, Pl011Driver } from "@vmmux/pl011-uart";
+import { Pl011Device, Pl011Driver, type TransmitSink } from "@vmmux/pl011-uart";
 import { ORIGIN_KEYBOARD, provenanceTag } from "@vmmux/sddf-queues";
 import { VirtRx, type VirtRxConfig, VirtTx, type VirtTxConfig } from "@vmmux/sddf-serial";
 import type { VmmConfig, VmmProgram } from "@vmmux/vmm";
@@ -45,6 +45,8 @@ export interface SystemBuildOptions {
   readonly costModel?: CostModelOverride;
   /** microkit-pd's fast-forward of idle loops; absent leaves the kernel's default (on). */
   readonly fastForward?: boolean | undefined;
+  /** Every character leaving the TX wire, without an object per character (pl011-uart's sink). */
+  readonly transmitSink?: TransmitSink;
   /** Keep every character in the device's `transmitted` list (default false: observe `onTransmit`). */
   readonly recordTransmitted?: boolean;
 }
@@ -133,6 +135,7 @@ export function buildSystem(scenario: Scenario, options: SystemBuildOptions = {}
       irq: wiring.driver.irq,
       variant: knobs.uart,
       recordTransmitted: options.recordTransmitted ?? false,
+      ...(options.transmitSink === undefined ? {} : { transmitSink: options.transmitSink }),
     });
     return uart;
   };

@@ -1,0 +1,48 @@
+/**
+ * `vmmux check`'s two runs (DESIGN.md oracle 5): the first keeps its wire for the oracles and
+ * observes the kernel's events for PD faults without keeping them (unless a timeline is
+ * wanted); the second keeps nothing but its digest, which determinism compares.
+ */
+import { type Judgement, judge } from "../oracles.js";
+import { type RunOptions, type RunResult, runScenario } from "../run.js";
+import type { Scenario } from "../scenario.js";
+
+export interface CheckOptions
+  extends Pick<RunOptions, "schedule" | "variants" | "fastForward" | "onWire" | "onEvents"> {
+  /** Keep the first run's whole event log for its Perfetto timeline (`--out`); default false. */
+  readonly keepLog?: boolean;
+  /** Progress of run 1 or 2, every `progressStepNs` of virtual time. */
+  readonly onProgress?: (run: 1 | 2, now: number, limit: number) => void;
+  readonly progressStepNs?: number;
+}
+
+export interface CheckResult {
+  readonly run: RunResult;
+  /** The determinism rerun: no wire kept (`wireKept` false), digest only. */
+  readonly rerun: RunResult;
+  readonly judgements: Judgement[];
+}
+
+/** Run `scenario` twice and judge it with every oracle against its expectations. */
+export function checkScenario(scenario: Scenario, options: CheckOptions = {}): CheckResult {
+  const { keepLog, onProgress, onWire, onEvents, ...common } = options;
+  const progress = (k: 1 | 2) =>
+    onProgress === undefined
+      ? {}
+      : { onProgress: (now: number, limit: number) => onProgress(k, now, limit) };
+  const run = runScenario(scenario, {
+    ...common,
+    ...progress(1),
+    recordEvents: true,
+    retainLog: keepLog ?? false,
+    ...(onWire === undefined ? {} : { onWire }),
+    ...(onEvents === undefined ? {} : { onEvents }),
+  });
+  const rerun = runScenario(scenario, {
+    ...common,
+    ...progress(2),
+    recordEvents: false,
+    keepWire: false,
+  });
+  return { run, rerun, judgements: judge(run, rerun, scenario.expect) };
+}
