@@ -1,6 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { type QueryMode, querySummary, TerminalQueryFilter } from "./terminal-queries.js";
+import {
+  type QueryMode,
+  querySummary,
+  TerminalQueryFilter,
+  TerminalSink,
+} from "./terminal-queries.js";
 
 function filtered(mode: QueryMode, ...chunks: string[]) {
   const filter = new TerminalQueryFilter(mode);
@@ -157,6 +162,35 @@ describe("TerminalQueryFilter properties", () => {
         expect(twice.filter.total).toBe(0);
         expect(twice.out).toBe(once.out);
       }),
+    );
+  });
+});
+
+describe("TerminalSink", () => {
+  test("bytes in any flush pattern give the same text as decoding the whole wire", () => {
+    fc.assert(
+      fc.property(
+        pieces,
+        fc.array(fc.nat(), { maxLength: 8 }),
+        fc.constantFrom<QueryMode>("show", "drop", "raw"),
+        (parts, flushes, mode) => {
+          const text = `${parts.join("")}é→😀`;
+          const bytes = new TextEncoder().encode(text);
+          let out = "";
+          const sink = new TerminalSink((t) => {
+            out += t;
+          }, mode);
+          const at = new Set(flushes.map((f) => f % (bytes.length + 1)));
+          bytes.forEach((b, i) => {
+            if (at.has(i)) sink.flush();
+            sink.byte(b);
+          });
+          sink.end();
+          const whole = filtered(mode, new TextDecoder().decode(bytes));
+          expect(out).toBe(whole.out);
+          expect(sink.filter.total).toBe(whole.filter.total);
+        },
+      ),
     );
   });
 });

@@ -304,3 +304,48 @@ export function querySummary(filter: TerminalQueryFilter, mode: QueryMode): stri
   const what = mode === "drop" ? "left out" : "shown as text";
   return `${filter.total} terminal ${filter.total === 1 ? "query" : "queries"} in the guests' output ${what} so your terminal does not answer into your shell (${kinds}${more}); --queries raw keeps them`;
 }
+
+/**
+ * The muxed terminal as a sink for wire bytes (`RunOptions.onWire`): bytes are decoded as
+ * UTF-8 across chunk boundaries, passed through a query filter (which in `raw` mode only
+ * counts), and written in chunks, so the terminal appears as the run produces it.
+ */
+export class TerminalSink {
+  readonly filter: TerminalQueryFilter;
+  readonly #write: (text: string) => void;
+  readonly #decoder = new TextDecoder();
+  readonly #bytes = new Uint8Array(4096);
+  #length = 0;
+
+  constructor(write: (text: string) => void, mode: QueryMode) {
+    this.#write = write;
+    this.filter = new TerminalQueryFilter(mode);
+  }
+
+  byte(value: number): void {
+    this.#bytes[this.#length++] = value;
+    if (this.#length === this.#bytes.length) this.flush();
+  }
+
+  /** Write what has been collected (an unfinished UTF-8 character or query waits). */
+  flush(): void {
+    if (this.#length === 0) return;
+    const text = this.#decoder.decode(this.#bytes.subarray(0, this.#length), { stream: true });
+    this.#length = 0;
+    this.#emit(text);
+  }
+
+  /** End of the wire: write the rest, unfinished sequences included. */
+  end(): void {
+    const text = this.#decoder.decode(this.#bytes.subarray(0, this.#length));
+    this.#length = 0;
+    this.#emit(text);
+    const rest = this.filter.end();
+    if (rest !== "") this.#write(rest);
+  }
+
+  #emit(text: string): void {
+    const out = this.filter.write(text);
+    if (out !== "") this.#write(out);
+  }
+}

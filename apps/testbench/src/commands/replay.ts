@@ -1,9 +1,9 @@
 /**
  * `vmmux replay <scenario>` (DESIGN.md "Interfaces people use"): run it, show the muxed
- * terminal, print the report, write the artefacts. The terminal text goes through the
- * query filter (`terminal-queries.ts`) when stdout is a terminal, so the user's terminal
- * never answers the recorded guests' queries into the shell (issue 9 item 1); `--out` is
- * checked before the run and written as one set (`output-dir.ts`).
+ * terminal as the wire produces it, print the report, write the artefacts. The terminal text
+ * goes through the query filter (`terminal-queries.ts`) when stdout is a terminal, so the
+ * user's terminal never answers the recorded guests' queries into the shell (issue 9 item 1);
+ * `--out` is checked before the run and written as one set (`output-dir.ts`).
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { basename, extname } from "node:path";
@@ -12,12 +12,12 @@ import { formatAsciicast, parseAsciicast } from "../asciicast.js";
 import type { Io } from "../commands.js";
 import { OutputDir } from "../output-dir.js";
 import { renderHtmlReport, reportInputOfRun } from "../report/index.js";
-import { formatReport, runJson, terminalText, writeArtefacts } from "../report.js";
+import { formatReport, runJson, writeArtefacts } from "../report.js";
 import { type RunResult, runScenario } from "../run.js";
 import {
   type QueryMode,
   querySummary,
-  TerminalQueryFilter,
+  TerminalSink,
   visibleControls,
 } from "../terminal-queries.js";
 import {
@@ -69,17 +69,6 @@ export async function writeRunArtefacts(
   }
 }
 
-/** Show the terminal text, its queries filtered per `mode`; returns the summary line, if any. */
-function showTerminal(io: Io, text: string, mode: QueryMode): string | undefined {
-  if (mode === "raw") {
-    io.out(text);
-    return undefined;
-  }
-  const filter = new TerminalQueryFilter(mode);
-  io.out(filter.write(text) + filter.end());
-  return querySummary(filter, mode);
-}
-
 export function registerReplayCommand(program: Command, io: Io): void {
   program
     .command("replay")
@@ -113,25 +102,30 @@ export function registerReplayCommand(program: Command, io: Io): void {
       ) => {
         const scenario = prepareScenario(file, flags);
         const out = flags.out === undefined ? undefined : OutputDir.prepare(flags.out);
+        // The terminal is written as the wire produces it (it is the progress); with --json,
+        // the progress line stands in for it.
+        const mode = flags.queries ?? (io.isTty ? "drop" : "raw");
+        const terminal = flags.json === true ? undefined : new TerminalSink(io.out, mode);
         const progress = new Progress(io, "vmmux");
+        const showProgress = progress.phase("");
         const run = runScenario(scenario, {
           recordEvents: out !== undefined,
           ...(flags.schedule === undefined ? {} : { schedule: { seed: flags.schedule } }),
-          onProgress: progress.phase(""),
+          ...(terminal === undefined ? {} : { onWire: (byte: number) => terminal.byte(byte) }),
+          onProgress: (now, limit) => {
+            if (terminal === undefined) showProgress(now, limit);
+            else terminal.flush();
+          },
         });
         progress.clear();
-        let summary: string | undefined;
-        if (flags.json === true) {
+        if (terminal === undefined) {
           io.out(`${JSON.stringify(runJson(run), null, 2)}\n`);
         } else {
-          summary = showTerminal(
-            io,
-            terminalText(run),
-            flags.queries ?? (io.isTty ? "drop" : "raw"),
-          );
+          terminal.end();
           io.out(`\x1b[0m\n${"─".repeat(72)}\n${formatReport(run)}\n`);
+          const summary = querySummary(terminal.filter, mode);
+          if (summary !== undefined) io.err(`vmmux: ${summary}\n`);
         }
-        if (summary !== undefined) io.err(`vmmux: ${summary}\n`);
         if (out !== undefined) {
           const written = await writeRunArtefacts(out, run, file, flags);
           (flags.json === true ? io.err : io.out)(
