@@ -284,3 +284,27 @@ describe("double check against virt_tx running between 'queue full' and the sign
     expect(rig.device.txWaiting()).toBe(true);
   });
 });
+
+describe("console: INDIRECT_DESC when the hardened device offers it", () => {
+  it("transmits an indirect chain's readable buffers in order (VirtIO 1.2 §2.7.5.3)", () => {
+    const rig = new ConsoleRig({ profile: "hardened", features: { indirectDesc: true } });
+    const raw = rawProbe(rig, { features: (1n << 32n) | (1n << 28n) });
+    const tx = raw.queues[1]!;
+    const a = raw.nextBuffer;
+    rig.memory.write(a, new TextEncoder().encode("ab"));
+    rig.memory.write(a + 0x100, new TextEncoder().encode("cd"));
+    const head = tx.addChain(
+      [
+        { addr: a, len: 2 },
+        { addr: a + 0x100, len: 2 },
+      ],
+      [],
+      { indirect: true },
+    );
+    expect(typeof head).toBe("number");
+    rig.transport.write(Reg.QueueNotify, 4, 1);
+    expect(new TextDecoder().decode(Uint8Array.from(rig.drainTx().bytes))).toBe("abcd");
+    expect(tx.collectUsed()).toEqual([{ head, len: 0 }]);
+    expect(rig.transport.errors).toEqual([]);
+  });
+});

@@ -301,7 +301,18 @@ export function rawProbe(
   for (let q = 0; q < (options.queueCount ?? 2); q++) {
     const geometry = { size, descAddr: next, availAddr: next + 0x1000, usedAddr: next + 0x2000 };
     next += 0x3000;
-    queues.push(new DriverVirtqueue({ memory: rig.memory, geometry }));
+    // With INDIRECT_DESC, each queue gets an indirect-table area (16 · size² bytes) below
+    // the buffers, so a test can add indirect chains (§2.7.5.3).
+    const indirect = (features & (1n << 28n)) !== 0n && 16 * size * size * 6 <= 0x4_0000;
+    queues.push(
+      new DriverVirtqueue({
+        memory: rig.memory,
+        geometry,
+        ...(indirect
+          ? { features: { indirect }, indirectArea: RIG_RAM_BASE + 0x4_0000 + q * 16 * size * size }
+          : {}),
+      }),
+    );
     t.write(Reg.QueueSel, 4, q);
     t.write(Reg.QueueNum, 4, size);
     t.write(Reg.QueueDescLow, 4, geometry.descAddr);
