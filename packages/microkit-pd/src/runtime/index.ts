@@ -5,8 +5,11 @@ export type { RuntimeErrorCode } from "./errors.js";
 export { GuestDataAbort, RuntimeError } from "./errors.js";
 export type { EntryPoint, RuntimeEvent, RuntimeEventType, ThreadStateName } from "./event-log.js";
 export { formatEvent } from "./event-log.js";
-export type { ThreadKind } from "./kernel.js";
+export type { Kernel, KernelParts, ThreadKind } from "./kernel.js";
+export { Notifications } from "./notifications.js";
 export type { PerfettoTrace, TraceEvent } from "./perfetto.js";
+export type { SchedContext } from "./sched-context.js";
+export { type DomainSlot, Scheduler, type SchedulerAction } from "./scheduler.js";
 export type {
   DeviceEntry,
   GuestEntry,
@@ -15,3 +18,4 @@ export type {
   ThreadInfo,
 } from "./system.js";
 export { DEFAULT_IDLE_LIMIT_NS, System } from "./system.js";
+export type { Thread } from "./tcb.js";

@@ -2,37 +2,18 @@
  * `System`: a runnable Microkit system built from a parsed SDF plus a registry of PD programs,
  * guest programs and device models (DESIGN.md "The simulation kernel").
  */
-import type {
-  DeviceHost,
-  GuestProgram,
-  MappedRegion,
-  MmioDevice,
-  MmioPort,
-  PdProgram,
-  TimerHandle,
-} from "../program.js";
+import type { DeviceHost, MappedRegion, MmioDevice, MmioPort } from "../program.js";
 import type { MemoryMap, ProtectionDomain, SystemDescription } from "../sdf/types.js";
 import { flattenProtectionDomains } from "../sdf/types.js";
-import {
-  type CostModel,
-  type CostModelOverride,
-  defaultCostModel,
-  mergeCostModel,
-} from "./cost-model.js";
+import { type CostModel, defaultCostModel, mergeCostModel } from "./cost-model.js";
+import { Host } from "./device-host.js";
 import { RuntimeError } from "./errors.js";
-import type { EntryPoint, RuntimeEvent, ThreadStateName } from "./event-log.js";
-import type { ScheduledEvent } from "./event-queue.js";
-import {
-  type DomainSlot,
-  IrqLine,
-  Kernel,
-  type PlantedSchedulerBug,
-  type Thread,
-  type ThreadKind,
-} from "./kernel.js";
+import type { RuntimeEvent } from "./event-log.js";
+import { type DomainSlot, IrqLine, Kernel, type KernelParts, type Thread } from "./kernel.js";
 import { CheckedPort, CheckedRegion } from "./memory.js";
 import { type PerfettoTrace, toPerfetto } from "./perfetto.js";
 import { Prng } from "./prng.js";
+import type { SystemOptions, ThreadInfo } from "./system-options.js";
 import {
   type ChannelEndpoint,
   monitorBody,
@@ -43,118 +24,13 @@ import {
   vcpuBody,
 } from "./threads.js";
 
-/** A PD program, or a factory called once per PD that runs the image (and again on restart). */
-export type ProgramEntry = PdProgram | ((pdName: string) => PdProgram);
-/** A guest program, or a factory called each time the vCPU is (re)started. */
-export type GuestEntry = GuestProgram | ((vcpuId: number) => GuestProgram);
-/** A device model, or a factory given the device's host interface. */
-export type DeviceEntry = MmioDevice | ((host: DeviceHost) => MmioDevice);
-
-export interface SystemOptions {
-  /** PD programs by `program_image` path. */
-  readonly programs: Readonly<Record<string, ProgramEntry>>;
-  /** Guest programs by virtual-machine name. */
-  readonly guests?: Readonly<Record<string, GuestEntry>>;
-  /** Device models by the name of the memory region (with `phys_addr`) that holds their registers. */
-  readonly devices?: Readonly<Record<string, DeviceEntry>>;
-  /** The run's one seed (default 1). */
-  readonly seed?: number;
-  readonly costModel?: CostModelOverride;
-  /** MIN_BUDGET in µs (reference §3.2, §4.4; default 0). */
-  readonly minBudgetUs?: number;
-  /**
-   * Equal-priority start order (reference §2.1, derived): `capdl` resumes TCBs in byte-wise
-   * alphabetical order of their names, each to the head of its queue, so the alphabetically last
-   * PD runs `init` first (default); `document` starts equal-priority PDs in SDF order.
-   */
-  readonly bootOrder?: "capdl" | "document";
-  /** Back memory regions with SharedArrayBuffer (default false). */
-  readonly sharedMemory?: boolean;
-  /** WFI traps to the VMM (seL4's default, reference §2.10); false blocks the vCPU until a virtual IRQ. */
-  readonly trapWfi?: boolean;
-  /** Record the event log (default true). */
-  readonly recordEvents?: boolean;
-  /** Also record every preemption point a thread reaches (default false; large logs). */
-  readonly recordPoints?: boolean;
-  /**
-   * Domain of vCPU threads when the SDF has a domain schedule: `zero` is the pinned Microkit
-   * behaviour (microkit#594, reference §3.3: a VM whose VMM is in another domain hangs); `vmm`
-   * puts them in their VMM's domain as the upstream fix does. Default `zero`.
-   */
-  readonly vcpuDomain?: "zero" | "vmm";
-  /** Length of a domain-schedule `ticks` unit in ns (platform timer; default 1000). */
-  readonly domainTickNs?: number;
-}
-
-/** Knobs for tests of the runtime itself; never part of a normal run. */
-export interface SystemInternals {
-  readonly plantedBug?: PlantedSchedulerBug;
-}
-
-/** A thread as inspection reports it. */
-export interface ThreadInfo {
-  readonly name: string;
-  readonly kind: ThreadKind;
-  readonly priority: number;
-  /** `running` when it holds the core; otherwise its kernel state. */
-  readonly state: ThreadStateName | "running";
-  readonly throttled: boolean;
-  readonly passive: boolean;
-  /** Virtual ns spent on the core. */
-  readonly runTime: number;
-  /** The entry point it is inside, if any. */
-  readonly entry: EntryPoint | null;
-  /** Budget and period of its own SC, in ns. */
-  readonly budget: number;
-  readonly period: number;
-  /** Scheduling domain (reference §3.3). */
-  readonly domain: number;
-}
-
-/** A host-side handle for a device model, also usable by tests to drive IRQs and timers. */
-class Host implements DeviceHost {
-  private readonly timers = new Map<number, ScheduledEvent>();
-  private nextId = 0;
-
-  constructor(
-    private readonly k: Kernel,
-    private readonly device: string,
-  ) {}
-
-  now(): number {
-    return this.k.now;
-  }
-  at(time: number, action: () => void): TimerHandle {
-    const id = this.nextId++;
-    const event = this.k.at(time, () => {
-      this.timers.delete(id);
-      action();
-    });
-    this.timers.set(id, event);
-    return { id };
-  }
-  cancel(handle: TimerHandle): void {
-    const event = this.timers.get(handle.id);
-    if (event) this.k.events.cancel(event);
-    this.timers.delete(handle.id);
-  }
-  setIrqLevel(irq: number, asserted: boolean): void {
-    this.k.setIrqLevel(irq, asserted);
-  }
-  pulseIrq(irq: number): void {
-    this.k.setIrqLevel(irq, true);
-    this.k.setIrqLevel(irq, false);
-  }
-  trace(name: string, args?: Readonly<Record<string, unknown>>): void {
-    this.k.record({
-      t: this.k.now,
-      type: "device",
-      device: this.device,
-      name,
-      ...(args ? { args } : {}),
-    });
-  }
-}
+export type {
+  DeviceEntry,
+  GuestEntry,
+  ProgramEntry,
+  SystemOptions,
+  ThreadInfo,
+} from "./system-options.js";
 
 const US = 1000;
 
@@ -174,17 +50,20 @@ export class System {
   constructor(
     readonly description: SystemDescription,
     private readonly options: SystemOptions,
-    internals: SystemInternals = {},
+    /** Substitute kernel parts (see {@link KernelParts}); default the runtime's own. */
+    parts: KernelParts = {},
   ) {
     this.costs = mergeCostModel(defaultCostModel, options.costModel);
     this.prng = new Prng(options.seed ?? 1);
-    this.kernel = new Kernel({
-      costs: this.costs,
-      minBudget: Math.round((options.minBudgetUs ?? 0) * US),
-      recordEvents: options.recordEvents ?? true,
-      recordPoints: options.recordPoints ?? false,
-      ...(internals.plantedBug ? { plantedBug: internals.plantedBug } : {}),
-    });
+    this.kernel = new Kernel(
+      {
+        costs: this.costs,
+        minBudget: Math.round((options.minBudgetUs ?? 0) * US),
+        recordEvents: options.recordEvents ?? true,
+        recordPoints: options.recordPoints ?? false,
+      },
+      parts,
+    );
     this.build();
   }
 
@@ -216,17 +95,17 @@ export class System {
     const pds = flattenProtectionDomains(desc);
     for (const pd of pds) {
       const thread = k.addThread(pd.name, "pd", pd.priority, pd.budget * US, pd.period * US);
-      thread.domain = pd.domain === undefined ? 0 : (domainIds.get(pd.domain) ?? 0);
+      thread.sched.domain = pd.domain === undefined ? 0 : (domainIds.get(pd.domain) ?? 0);
       this.pdThreads.set(pd.name, thread);
     }
     pds.forEach((pd, index) => {
       const thread = this.pdThreads.get(pd.name)!;
       if (pd.parent !== undefined) {
-        thread.faultHandler = this.pdThreads.get(pd.parent) ?? monitor;
-        thread.faultId = pd.id ?? 0;
+        thread.fault.handler = this.pdThreads.get(pd.parent) ?? monitor;
+        thread.fault.id = pd.id ?? 0;
       } else {
-        thread.faultHandler = monitor;
-        thread.faultId = index + 1;
+        thread.fault.handler = monitor;
+        thread.fault.id = index + 1;
       }
     });
 
@@ -291,7 +170,7 @@ export class System {
     for (const irq of pd.irqs) {
       const number = irq.kind === "arm" ? irq.irq : irq.vector;
       const line = new IrqLine(number, thread, irq.id, irq.kind === "msi" ? "edge" : irq.trigger);
-      k.addIrqLine(line);
+      k.irqs.add(line);
       irqs.set(irq.id, line);
     }
     const regions = new Map<string, MappedRegion>();
@@ -311,9 +190,9 @@ export class System {
           vcpu.budget * US,
           vcpu.period * US,
         );
-        vt.faultHandler = thread;
-        vt.faultId = vcpu.id;
-        if (this.options.vcpuDomain === "vmm") vt.domain = thread.domain;
+        vt.fault.handler = thread;
+        vt.fault.id = vcpu.id;
+        if (this.options.vcpuDomain === "vmm") vt.sched.domain = thread.sched.domain;
         const entry = this.options.guests?.[vm.name];
         const trapWfi = this.options.trapWfi ?? true;
         vcpus.set(vcpu.id, {
@@ -331,7 +210,7 @@ export class System {
             }
             const guest = typeof entry === "function" ? entry(vcpu.id) : entry;
             const ctx = new RuntimeVcpuContext(vm.name, vcpu.id, k, vt, this.prng, ram);
-            k.restart(vt, vcpuBody(k, vt, guest, ctx, trapWfi));
+            k.faults.restart(vt, vcpuBody(k, vt, guest, ctx, trapWfi));
           },
         });
       }
@@ -458,13 +337,13 @@ export class System {
       kind: t.kind,
       priority: t.priority,
       state: t === this.kernel.current ? "running" : t.state,
-      throttled: t.inRelease,
-      passive: t.passive,
+      throttled: t.sched.inRelease,
+      passive: t.sched.passive,
       runTime: t.runTime,
       entry: t.entry,
-      budget: t.ownSc.budget,
-      period: t.ownSc.period,
-      domain: t.domain,
+      budget: t.sched.ownSc.budget,
+      period: t.sched.ownSc.period,
+      domain: t.sched.domain,
     };
   }
 
@@ -496,7 +375,7 @@ export class System {
 
   /** Drive an IRQ line from outside any device model. */
   setIrqLevel(irq: number, asserted: boolean): void {
-    this.kernel.setIrqLevel(irq, asserted);
+    this.kernel.irqs.setLevel(irq, asserted);
   }
 
   /** Publish a counter sample from outside a PD (e.g. a testbench oracle). */
