@@ -1,6 +1,7 @@
 // Input bounds: a system file is untrusted input. Garbage fails at its first XML error without
 // being read whole, input over the size bound and elements nested past the depth bound fail with
 // their own located errors, and every error can be shown with a location (`locatedMessage`).
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -56,6 +57,15 @@ describe("garbage fails at its first error", () => {
     const err = errorOf(() => loadSystemFile("/dev/zero"));
     expect(err.code).toBe("xml-malformed");
     expect(err.location).toMatchObject({ line: 1, column: 1 });
+  });
+
+  it("reads a valid system from a pipe, which can be read only once", async () => {
+    const fifo = join(dir, "pipe.system");
+    if (spawnSync("mkfifo", [fifo]).status !== 0) return;
+    const writer = spawn("sh", ["-c", `printf '%s' '<system>${PD}</system>' > ${fifo}`]);
+    const exited = new Promise((done) => writer.on("exit", done));
+    expect(loadSystemFile(fifo).system.protectionDomains[0]?.name).toBe("a");
+    await exited;
   });
 
   it("reads a valid file the way it always did", () => {
