@@ -1,0 +1,122 @@
+/**
+ * Fast-forward is exact (DESIGN.md "Cost follows work", issue 12 item 1): with the kernel's
+ * `fastForward` on and off, a run gives the same wire bytes with their tags and times, the
+ * same report JSON (event count and digest included), the same oracle verdicts and digests —
+ * over every bundled scenario (its first virtual seconds) and over generated ones: random
+ * traces, priorities, budgets, periods, queue sizes, both profiles and schedule seeds.
+ * Skips, saying so, while the runtime has no `fastForward` option.
+ */
+import { readdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import fc from "fast-check";
+import { describe, expect, test } from "vitest";
+import { runJson } from "../report.js";
+import type { RunOptions } from "../run.js";
+import { loadScenario, type Scenario, withKnobs } from "../scenario.js";
+import { checkScenario } from "../system/check.js";
+import { runtimeHasFastForward } from "../testing/fast-forward.js";
+import { type SyntheticGuest, syntheticScenario } from "../testing/synthetic.js";
+
+const numRuns = Number(process.env.VMMUX_PROP_RUNS ?? 200);
+const seed = 0xf0f0;
+const supported = runtimeHasFastForward();
+const scenariosDir = fileURLToPath(new URL("../../../../traces/scenarios/", import.meta.url));
+/** Virtual seconds of each bundled scenario compared (the boots and first output). */
+const BUNDLED_SECONDS = 1.5;
+
+/** Everything observable of `scenario`'s check, with fast-forward `on`. */
+function observe(scenario: Scenario, on: boolean, schedule?: RunOptions["schedule"]) {
+  const { run, rerun, judgements } = checkScenario(scenario, {
+    fastForward: on,
+    ...(schedule === undefined ? {} : { schedule }),
+  });
+  return {
+    wire: run.wire,
+    json: runJson(run, judgements),
+    rerunDigest: rerun.digest,
+  };
+}
+
+function expectSame(scenario: Scenario, schedule?: RunOptions["schedule"]): void {
+  const on = observe(scenario, true, schedule);
+  const off = observe(scenario, false, schedule);
+  expect(on.wire).toEqual(off.wire);
+  expect(on.json).toEqual(off.json);
+  expect(on.rerunDigest).toBe(off.rerunDigest);
+}
+
+const output: fc.Arbitrary<SyntheticGuest["output"]> = fc
+  .array(fc.tuple(fc.integer({ min: 0, max: 8000 }), fc.stringMatching(/^[a-z \n]{1,40}$/)), {
+    maxLength: 4,
+  })
+  .map((events) => {
+    let t = 0.001;
+    return events.map(([gapUs, text]) => {
+      t += gapUs / 1e6;
+      return [t, text] as const;
+    });
+  });
+
+const pdKnob = fc.record(
+  {
+    priority: fc.integer({ min: 1, max: 150 }),
+    budget: fc.integer({ min: 200, max: 1000 }),
+  },
+  { requiredKeys: [] },
+);
+
+const generated = fc.record({
+  kind: fc.constantFrom("vm" as const, "sddf-client" as const),
+  guests: fc.tuple(fc.record({ output }), fc.record({ output })),
+  profile: fc.constantFrom("reference" as const, "hardened" as const),
+  pd1: pdKnob,
+  pd2: pdKnob,
+  period: fc.constantFrom(undefined, 1000, 2000),
+  client: fc.constantFrom(undefined, 0x1000, 0x2000),
+  schedule: fc.option(fc.integer({ min: 1, max: 1000 }), { nil: undefined }),
+});
+
+describe.skipIf(!supported)(
+  supported
+    ? "fast-forward is exact"
+    : "fast-forward is exact (skipped: the runtime has no `fastForward` option yet)",
+  () => {
+    test.each(
+      readdirSync(scenariosDir).filter((f) => f.endsWith(".json") && f !== "scenario.schema.json"),
+    )("bundled %s: same wire, report, verdicts and digests on and off", (name) => {
+      const scenario = loadScenario(`${scenariosDir}${name}`);
+      expectSame(
+        withKnobs(scenario, {
+          durationLimit: Math.min(scenario.knobs.durationLimit, BUNDLED_SECONDS),
+        }),
+      );
+    });
+
+    test("generated scenarios: same wire, report, verdicts and digests on and off", () => {
+      fc.assert(
+        fc.property(generated, (g) => {
+          // The guests' PDs (client system) or virtual machines (VM system) are named so.
+          const names = ["guest1", "guest2"];
+          const knob = (k: { priority?: number; budget?: number }) => ({
+            ...k,
+            ...(k.budget === undefined || g.period === undefined
+              ? {}
+              : { budget: Math.min(k.budget, g.period), period: g.period }),
+          });
+          const scenario = syntheticScenario({
+            kind: g.kind,
+            guests: g.guests,
+            knobs: {
+              profile: g.profile,
+              durationLimit: 0.03,
+              pds: { [names[0]!]: knob(g.pd1), [names[1]!]: knob(g.pd2) },
+              queueSizes: g.client === undefined ? {} : { client: g.client },
+            },
+          });
+          expectSame(scenario, g.schedule === undefined ? undefined : { seed: g.schedule });
+        }),
+        { numRuns, seed },
+      );
+    });
+  },
+);
