@@ -151,11 +151,14 @@ describe("sdfgen-style generated systems", () => {
     );
   });
 
-  it("takes the queue to be the region the server maps first when sizes are equal", () => {
-    const system = parse(generateSerialSystem({ kind: "clients", count: 2, dataSize: 0x1000n }));
-    const roles = discoverSerialRoles(system);
-    expect(roles.clients[1]?.tx.queue).toBe("pl011@9000000/serial/queue/serial_virt_tx/client1");
-    expect(roles.driver.rx?.data).toBe("pl011@9000000/serial/data/serial_driver/serial_virt_rx");
+  it("takes the queue to be the region the server maps first, whatever the sizes", () => {
+    for (const queueSize of [0x1000n, 0x4000n]) {
+      const roles = discoverSerialRoles(
+        parse(generateSerialSystem({ kind: "clients", count: 2, dataSize: 0x1000n, queueSize })),
+      );
+      expect(roles.clients[1]?.tx.queue).toBe("pl011@9000000/serial/queue/serial_virt_tx/client1");
+      expect(roles.driver.rx?.data).toBe("pl011@9000000/serial/data/serial_driver/serial_virt_rx");
+    }
   });
 });
 

@@ -159,9 +159,10 @@ class Discovery {
 
   /**
    * The connection between `server` and `client`. Of the two regions both map, the queue is
-   * the one the programs' symbols call a queue (`setvar_vaddr`, the older hand-written
-   * layouts), else the smaller one, else the one the server maps first (sdfgen maps the queue
-   * region before the data region, `createConnection`).
+   * the one the programs' symbols call a queue (`setvar_vaddr`, how the older hand-written
+   * layouts told a program where its queues were), else the one the server maps first
+   * (sdfgen's `createConnection` maps the queue region before the data region; sizes decide
+   * nothing, as sdfgen's `queue_size` may exceed its `data_size`).
    */
   connection(server: ProtectionDomain, client: ProtectionDomain): SerialConnection {
     const channels = this.channelsBetween(server.name, client.name);
@@ -185,16 +186,8 @@ class Discovery {
       return undefined;
     };
     const size = (map: MemoryMap): bigint => (this.regions.get(map.mr) as MemoryRegion).size;
-    let queue = first;
-    let data = second;
-    if (hint(first) === "data" || hint(second) === "queue") [queue, data] = [second, first];
-    else if (
-      hint(first) === undefined &&
-      hint(second) === undefined &&
-      size(second) < size(first)
-    ) {
-      [queue, data] = [second, first];
-    }
+    const [queue, data] =
+      hint(first) === "data" || hint(second) === "queue" ? [second, first] : [first, second];
     return {
       queue: queue.mr,
       data: data.mr,
