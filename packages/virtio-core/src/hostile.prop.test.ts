@@ -49,19 +49,26 @@ const CORPUS: HostileOp[][] = [
 /** Random scripts average ~490 actions; the campaign must not run fewer than this many each. */
 const OPS_PER_SCRIPT = 400;
 
+/** Campaigns of VMMUX_PROP_RUNS scripts take longer than the default test timeout allows. */
+const CAMPAIGN_TIMEOUT = Math.max(120_000, numRuns * 100);
+
 /** The planted variants run 300 scripts of at most 200 actions. */
 const PLANTED = { seed, runs: 300, maxLength: 200 } as const;
 
 describe("hostile guest, hardened profile", () => {
-  it("never lets an exception escape, never touches an invalid chain, and resets where the spec says", () => {
-    const result = runHostileCampaign({ seed, runs: numRuns - CORPUS.length, examples: CORPUS });
-    expect(result.counterexample, JSON.stringify(result.counterexample)).toBeUndefined();
-    expect(result.scripts).toBe(numRuns);
-    expect(result.ops).toBeGreaterThanOrEqual(OPS_PER_SCRIPT * (numRuns - CORPUS.length));
-    // Both branches are reachable: devices went to NEEDS_RESET, and valid chains flowed.
-    expect(result.needsReset).toBeGreaterThan(0);
-    expect(result.chainsTaken).toBeGreaterThan(0);
-  });
+  it(
+    "never lets an exception escape, never touches an invalid chain, and resets where the spec says",
+    () => {
+      const result = runHostileCampaign({ seed, runs: numRuns - CORPUS.length, examples: CORPUS });
+      expect(result.counterexample, JSON.stringify(result.counterexample)).toBeUndefined();
+      expect(result.scripts).toBe(numRuns);
+      expect(result.ops).toBeGreaterThanOrEqual(OPS_PER_SCRIPT * (numRuns - CORPUS.length));
+      // Both branches are reachable: devices went to NEEDS_RESET, and valid chains flowed.
+      expect(result.needsReset).toBeGreaterThan(0);
+      expect(result.chainsTaken).toBeGreaterThan(0);
+    },
+    CAMPAIGN_TIMEOUT,
+  );
 
   it("catches a device without the readable-before-writable check (planted: orderUnchecked)", () => {
     const result = runHostileCampaign({ ...PLANTED, defects: { orderUnchecked: true } });
