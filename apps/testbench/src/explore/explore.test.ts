@@ -1,0 +1,90 @@
+/**
+ * Exploration on a worker pool gives the same runs and verdicts as one thread, for 1, 2 and
+ * 4 workers, and sharded 1/3..3/3 then merged; the cut at the first violation is the
+ * sequential one; merging refuses incomplete or mixed campaigns.
+ */
+import { fileURLToPath } from "node:url";
+import { describe, expect, test } from "vitest";
+import type { Verdict } from "../oracles/verdict.js";
+import { exploreWakeups } from "../oracles.js";
+import { loadScenario } from "../scenario.js";
+import { MergeError, mergeExploreResults } from "./merge.js";
+import { type ExploreShardResult, exploreParallel, inSeedOrder } from "./pool.js";
+import { parseShard, ShardError, shardSeeds } from "./shard.js";
+
+const scenarioFile = fileURLToPath(
+  new URL("../../../../traces/scenarios/wakeup-window.json", import.meta.url),
+);
+const RUNS = 8;
+
+const verdict = (ok: boolean): Verdict => ({
+  oracle: "wakeups",
+  ok,
+  findings: ok ? [] : ["stranded"],
+  notes: [],
+});
+
+describe("shards", () => {
+  test("1/3..3/3 cover every run once", () => {
+    const parts = [1, 2, 3].map((index) => shardSeeds(10, 5, { index, count: 3 }));
+    expect(parts[0]).toEqual([5, 8, 11, 14]);
+    expect(parts.flat().sort((a, b) => a - b)).toEqual(shardSeeds(10, 5));
+  });
+
+  test("parse i/n, and refuse what is not", () => {
+    expect(parseShard("2/3")).toEqual({ index: 2, count: 3 });
+    for (const bad of ["0/3", "4/3", "1/0", "a/b", "1/3/4", ""])
+      expect(() => parseShard(bad)).toThrow(ShardError);
+  });
+
+  test("results in seed order are cut after the first violation, as one thread cuts them", () => {
+    const results = [7, 3, 5, 1].map((seed) => ({
+      seed,
+      verdict: verdict(seed !== 5 && seed !== 7),
+    }));
+    expect(inSeedOrder(results, true).map((r) => r.seed)).toEqual([1, 3, 5]);
+    expect(inSeedOrder(results, false).map((r) => r.seed)).toEqual([1, 3, 5, 7]);
+  });
+});
+
+describe("exploration on a worker pool", () => {
+  test("1, 2 and 4 workers, and 3 shards merged, give what one thread gives", async () => {
+    const sequential = exploreWakeups(loadScenario(scenarioFile), {
+      runs: RUNS,
+      stopAtFirst: false,
+    });
+    expect(sequential).toHaveLength(RUNS);
+    const whole = (workers: number) =>
+      exploreParallel({ scenarioFile, runs: RUNS, workers, stopAtFirst: false });
+    for (const workers of [1, 2, 4]) {
+      const r = await whole(workers);
+      expect(r.explored).toEqual(sequential);
+    }
+    const shards: ExploreShardResult[] = [];
+    for (const index of [3, 1, 2]) {
+      shards.push(
+        await exploreParallel({
+          scenarioFile,
+          runs: RUNS,
+          workers: 2,
+          stopAtFirst: false,
+          shard: { index, count: 3 },
+        }),
+      );
+    }
+    // Shards travel as JSON between CI jobs.
+    const merged = mergeExploreResults(shards.map((s) => JSON.parse(JSON.stringify(s))));
+    expect(merged.explored).toEqual(sequential);
+    expect(merged.judgement.verdict.ok).toBe(true);
+  }, 120_000);
+
+  test("merging refuses a missing shard, a repeated one and another campaign's", async () => {
+    const part = (index: number, runs = 3) =>
+      exploreParallel({ scenarioFile, runs, workers: 0, shard: { index, count: 2 } });
+    const [a, b, other] = [await part(1), await part(2), await part(2, 4)];
+    expect(() => mergeExploreResults([a])).toThrow(/2\/2 missing/);
+    expect(() => mergeExploreResults([a, a, b])).toThrow(MergeError);
+    expect(() => mergeExploreResults([a, other])).toThrow(/another campaign/);
+    expect(mergeExploreResults([b, a]).explored.map((r) => r.seed)).toEqual([1, 2, 3]);
+  }, 60_000);
+});
