@@ -13,7 +13,9 @@ import {
   discoverSerialRoles,
   formatSerialRoles,
   placeGuests,
+  serialWiringFromRoles,
 } from "./roles.js";
+import { serialWiring } from "./wiring.js";
 
 const systemsDir = fileURLToPath(new URL("../../../traces/systems/", import.meta.url));
 const text = (name: string) => readFileSync(`${systemsDir}${name}`, "utf8");
@@ -280,5 +282,51 @@ describe("placing scenario guests", () => {
         { pd: "guest1", kind: "sddf-client" },
       ]),
     ).toThrow("guest 1: 'guest1' already has a guest");
+  });
+});
+
+describe("the engine's wiring from roles", () => {
+  it("equals the name-based wiring on vmmux's own systems", () => {
+    for (const [file, kind] of [
+      ["serial-two-guests.system", "sddf-client"],
+      ["vm-two-guests.system", "vm"],
+    ] as const) {
+      const system = parse(text(file));
+      const pds = kind === "vm" ? ["vmm_guest1", "vmm_guest2"] : ["guest1", "guest2"];
+      const placements = pds.map((pd) => ({ pd, kind }));
+      const { roles, driverTx, driverRx, unplaced, ...wiring } = serialWiringFromRoles(
+        system,
+        placements,
+      );
+      expect(wiring).toEqual(serialWiring(system, placements));
+      expect(driverTx).toEqual({ queue: "serial_tx_queue_driver", data: "serial_tx_data_driver" });
+      expect(driverRx).toEqual({ queue: "serial_rx_queue_driver", data: "serial_rx_data_driver" });
+      expect(unplaced).toEqual([]);
+    }
+  });
+
+  it("wires libvmm's older layout, leaving the block-driver VMM unplaced", () => {
+    const w = serialWiringFromRoles(parse(text("libvmm-dual-guest-2024.system")), [
+      { pd: "CLIENT_VMM-1", kind: "vm" },
+      { pd: "CLIENT_VMM-2", kind: "vm" },
+    ]);
+    expect(w.driver).toMatchObject({
+      pd: "uart_driver",
+      txChannel: 1,
+      rxChannel: 2,
+      irqChannel: 0,
+    });
+    expect(w.virtTx.clientChannels).toEqual([1, 2]);
+    expect(w.guests[1]).toMatchObject({
+      kind: "vm",
+      pd: "CLIENT_VMM-2",
+      vmName: "client_linux-2",
+      txQueue: "tx_queue_serial_vmm_2",
+      rxData: "rx_data_serial_vmm_2",
+      txChannel: 1,
+      rxChannel: 2,
+    });
+    expect(w.unplaced.map((c) => c.pd)).toEqual(["BLK_DRIVER_VMM"]);
+    expect(w.roles.idle.map((p) => p.pd)).toEqual(["BLK_VIRT"]);
   });
 });

@@ -26,6 +26,7 @@ import type {
 } from "@vmmux/microkit-pd";
 import { flattenProtectionDomains } from "@vmmux/microkit-pd";
 import { WiringError } from "./errors.js";
+import type { GuestWiring, SerialWiring } from "./wiring.js";
 
 /** Program images of each role (file names; directories in `program_image` are ignored). */
 export interface RoleImages {
@@ -349,6 +350,101 @@ export function placeGuests(
     return client;
   });
   return { placed, unplaced: roles.clients.filter((c) => !placed.includes(c)) };
+}
+
+/** `wiring.ts`'s `SerialWiring` from roles, with what name-based wiring could not say. */
+export interface RoleWiring extends SerialWiring {
+  readonly roles: SerialRoles;
+  /** The driver's two connections' regions (name-based wiring: `serial_{tx,rx}_*_driver`). */
+  readonly driverTx: { readonly queue: string; readonly data: string };
+  readonly driverRx: { readonly queue: string; readonly data: string };
+  /** Serial clients with no guest (they, and `roles.idle`, need idle programs). */
+  readonly unplaced: readonly ClientRole[];
+}
+
+/**
+ * The engine's `SerialWiring` for `placements`, found by roles instead of names: for vmmux's
+ * own systems it equals what `wiring.ts`'s `serialWiring` returns (roles.test.ts checks it), and
+ * it also wires sdfgen's and libvmm's layouts. Guests are numbered in placement order, as
+ * `serialWiring` numbers them.
+ */
+export function serialWiringFromRoles(
+  system: SystemDescription,
+  placements: readonly RolePlacement[],
+): RoleWiring {
+  const roles = discoverSerialRoles(system);
+  const { driver, virtTx, virtRx } = roles;
+  if (virtRx === undefined || driver.rx === undefined) {
+    throw new WiringError(
+      roles.file,
+      "the serial model needs an RX virtualiser (serial_virt_rx.elf)",
+    );
+  }
+  const { placed, unplaced } = placeGuests(roles, placements);
+  const guests = placed.map((c, index): GuestWiring => {
+    const rx = c.rx ?? fail(roles.file, `'${c.pd}' has no channel to '${virtRx.pd}'`);
+    const serial = {
+      pd: c.pd,
+      programImage: c.programImage,
+      index,
+      txChannel: c.tx.clientChannel,
+      rxChannel: rx.clientChannel,
+      txQueue: c.tx.queue,
+      txData: c.tx.data,
+      rxQueue: rx.queue,
+      rxData: rx.data,
+    };
+    const vm = c.virtualMachine;
+    if (vm !== undefined) {
+      return {
+        ...serial,
+        kind: "vm",
+        vmName: vm.name,
+        ramRegion: vm.ramRegion,
+        guestBase: Number(vm.guestBase),
+      };
+    }
+    const timer = c.timer ?? fail(roles.file, `'${c.pd}' has no timer`);
+    return {
+      ...serial,
+      kind: "sddf-client",
+      timerChannel: timer.channel,
+      timerIrq: timer.irq,
+      timerRegion: timer.region,
+    };
+  });
+  return {
+    roles,
+    driver: {
+      pd: driver.pd,
+      programImage: driver.programImage,
+      uartRegion: driver.deviceRegion,
+      irq: driver.irq,
+      irqChannel: driver.irqChannel,
+      txChannel: driver.tx.serverChannel,
+      rxChannel: driver.rx.serverChannel,
+    },
+    virtTx: {
+      pd: virtTx.pd,
+      programImage: virtTx.programImage,
+      driverChannel: driver.tx.clientChannel,
+      clientChannels: placed.map((c) => c.tx.serverChannel),
+    },
+    virtRx: {
+      pd: virtRx.pd,
+      programImage: virtRx.programImage,
+      driverChannel: driver.rx.clientChannel,
+      clientChannels: placed.map((c) => (c.rx as SerialConnection).serverChannel),
+    },
+    guests,
+    driverTx: { queue: driver.tx.queue, data: driver.tx.data },
+    driverRx: { queue: driver.rx.queue, data: driver.rx.data },
+    unplaced,
+  };
+}
+
+function fail(file: string, problem: string): never {
+  throw new WiringError(file, problem);
 }
 
 /** A few lines for `vmmux sdf --roles` and reports: who is what, and the idle PDs. */
