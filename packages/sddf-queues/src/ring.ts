@@ -21,6 +21,8 @@ function copyRun<T extends Uint8Array | Uint32Array>(
 ): void {
   if (n <= SHORT_RUN) {
     for (let i = 0; i < n; i++) dst[dstAt + i] = src[srcAt + i]!;
+  } else if (srcAt === 0 && n === src.length) {
+    dst.set(src, dstAt);
   } else {
     dst.set(src.subarray(srcAt, srcAt + n), dstAt);
   }
