@@ -6,7 +6,7 @@ import { describe, expect, test } from "vitest";
 import { AsciicastError } from "./asciicast.js";
 import { ScenarioError, WiringError } from "./errors.js";
 import { runScenario, scenarioSystem } from "./run.js";
-import { loadScenario, parseScenario } from "./scenario.js";
+import { loadScenario, looped, parseScenario } from "./scenario.js";
 import { serialWiring } from "./wiring.js";
 
 const scenariosDir = fileURLToPath(new URL("../../../traces/scenarios/", import.meta.url));
@@ -219,5 +219,39 @@ describe("keyboard input", () => {
       { at: 4.514627 + 0.5, text: "a" },
     ]);
     expect(scenario.keyboard.length).toBe(67);
+  });
+});
+
+describe("looped traces (repeat)", () => {
+  const cast = {
+    header: { version: 2 as const, width: 80, height: 24 },
+    events: [
+      { time: 1, code: "o" as const, data: "a" },
+      { time: 2, code: "o" as const, data: "b" },
+    ],
+  };
+
+  test("copies follow each other `gap` seconds after the last event, at `speed`", () => {
+    const out = looped(cast, { times: 3, gap: 0.5, speed: 2 });
+    expect(out.events.map((e) => [e.time, e.data])).toEqual([
+      [0.5, "a"],
+      [1, "b"],
+      [2, "a"],
+      [2.5, "b"],
+      [3.5, "a"],
+      [4, "b"],
+    ]);
+    expect(looped(cast, { times: 1, gap: 3, speed: 1 })).toBe(cast);
+  });
+
+  test("the bundled long session loads with its loops", () => {
+    const s = loadScenario(
+      fileURLToPath(new URL("../../../traces/scenarios/dual-vm-10min.json", import.meta.url)),
+    );
+    for (const g of s.guests) {
+      const last = g.trace.events.at(-1)!.time;
+      expect(last).toBeGreaterThan(600);
+      expect(last).toBeLessThan(s.knobs.durationLimit);
+    }
   });
 });

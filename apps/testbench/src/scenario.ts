@@ -14,7 +14,7 @@ import {
   printParseErrorCode,
 } from "jsonc-parser";
 import { z } from "zod";
-import { type Asciicast, parseAsciicast } from "./asciicast.js";
+import { type Asciicast, type AsciicastEvent, parseAsciicast } from "./asciicast.js";
 import { ScenarioError } from "./errors.js";
 
 /** Virtual seconds; capped so that nanoseconds stay exact integers (2^53 ns ≈ 104 days). */
@@ -37,6 +37,15 @@ const guestName = z
  * events at their timestamps through the putchar library. A `vm` guest (a Linux model on a
  * vCPU behind a VMM and a VirtIO console) joins this union when its packages are ready.
  */
+/** A trace looped into a long session (a real session of minutes from a recording of seconds). */
+const repeat = z.strictObject({
+  times: z.number().int().min(1).max(100_000),
+  /** Seconds between one copy's last event and the next copy's start. */
+  gap: seconds.default(0),
+  /** Playback speed of every copy (2: each event at half its recorded time). */
+  speed: z.number().min(0.01).max(1000).default(1),
+});
+
 const sddfClientGuest = z.strictObject({
   name: guestName,
   kind: z.literal("sddf-client"),
@@ -48,6 +57,8 @@ const sddfClientGuest = z.strictObject({
   cpu: z.enum(["idle", "busy"]).default("idle"),
   /** `echo`: echo typed bytes as a tty does; `record`: only record them. */
   input: z.enum(["echo", "record"]).default("record"),
+  /** Play the trace `times` times back to back, `gap` seconds apart, at `speed`. */
+  repeat: repeat.optional(),
 });
 
 /**
@@ -80,6 +91,8 @@ const vmGuest = z.strictObject({
    * noticed at most this late) and the main cost of simulating an idle guest.
    */
   loopCostUs: z.number().int().min(1).max(10_000).default(20),
+  /** Play the trace `times` times back to back, `gap` seconds apart, at `speed`. */
+  repeat: repeat.optional(),
 });
 
 const guest = z.discriminatedUnion("kind", [sddfClientGuest, vmGuest], {
@@ -333,6 +346,24 @@ function locator(text: string, root: JsonNode | undefined) {
   };
 }
 
+/**
+ * `cast` played `repeat.times` times at `repeat.speed`: each copy starts `repeat.gap` seconds
+ * after the previous copy's last event (the events share their strings, so a long loop costs
+ * one small record per event).
+ */
+export function looped(
+  cast: Asciicast,
+  repeat: { readonly times: number; readonly gap: number; readonly speed: number } | undefined,
+): Asciicast {
+  if (repeat === undefined || cast.events.length === 0) return cast;
+  if (repeat.times === 1 && repeat.speed === 1) return cast;
+  const period = cast.events.at(-1)!.time / repeat.speed + repeat.gap;
+  const events: AsciicastEvent[] = [];
+  for (let k = 0; k < repeat.times; k++)
+    for (const e of cast.events) events.push({ ...e, time: e.time / repeat.speed + k * period });
+  return { ...cast, events };
+}
+
 const EMPTY_CAST: Asciicast = { header: { version: 2, width: 80, height: 24 }, events: [] };
 
 function readText(path: string, file: string, line: number, field: string): string {
@@ -419,7 +450,15 @@ export function parseScenario(text: string, file: string): Scenario {
       trace:
         g.trace === undefined
           ? EMPTY_CAST
-          : loadCast(tracePath, file, lineOf(["guests", index, "trace"]), `guests[${index}].trace`),
+          : looped(
+              loadCast(
+                tracePath,
+                file,
+                lineOf(["guests", index, "trace"]),
+                `guests[${index}].trace`,
+              ),
+              g.repeat,
+            ),
       input: g.input,
     };
     return g.kind === "vm"

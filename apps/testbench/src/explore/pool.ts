@@ -58,11 +58,23 @@ export function inSeedOrder(
   return first < 0 ? sorted : sorted.slice(0, first + 1);
 }
 
-/** How a worker thread loads the task module: built JS as is, sources through tsx. */
-function workerSetup(): { filename: string; execArgv: string[] } {
+/**
+ * How a worker loads the task module: built JS in worker threads; the TypeScript sources
+ * through tsx in child processes (Node 20's worker threads take no loader from `--import`).
+ */
+function workerSetup(): {
+  filename: string;
+  execArgv: string[];
+  runtime: "worker_threads" | "child_process";
+} {
   const here = import.meta.url;
-  if (here.endsWith(".js"))
-    return { filename: fileURLToPath(new URL("./task.js", here)), execArgv: [] };
+  if (here.endsWith(".js")) {
+    return {
+      filename: fileURLToPath(new URL("./task.js", here)),
+      execArgv: [],
+      runtime: "worker_threads",
+    };
+  }
   const tsx = createRequire(here).resolve("tsx/package.json");
   const loader = new URL("./dist/loader.mjs", pathToFileURL(tsx)).href;
   return {
