@@ -5,6 +5,7 @@
  */
 import type { PdContext, PdProgram, PdStep } from "@vmmux/microkit-pd";
 import { work } from "@vmmux/microkit-pd";
+import { chooseBehaviour } from "@vmmux/profiles";
 import type { LocalTail, SerialQueue } from "@vmmux/sddf-queues";
 import type { VirtRxConfig } from "./config.js";
 import { newVirtRxLoss, type VirtRxLoss } from "./loss.js";
@@ -32,6 +33,11 @@ export class VirtRx implements PdProgram {
   private targets: Target[] = [];
   /** Bytes dropped for a full client queue in the current pass, per client. */
   private readonly fullDrops = new Map<number, number>();
+  /**
+   * The defect `silentFullDrop` (§6.2, §10 R5): the real code drops without a word; the fix
+   * still drops (a stuck client must not block switching) but reports each pass's drops.
+   */
+  private readonly reportFullDrops: (pd: PdContext) => void;
 
   constructor(readonly config: VirtRxConfig) {
     this.machine = new SwitchMachine({
@@ -41,6 +47,19 @@ export class VirtRx implements PdProgram {
       terminateNumChar: config.terminateNumChar,
     });
     this.delivered = config.clients.map(() => 0);
+    this.reportFullDrops = chooseBehaviour<(pd: PdContext) => void>(
+      config.defects.silentFullDrop,
+      () => {},
+      (pd) => this.reportDrops(pd),
+    );
+  }
+
+  /** Say which clients lost bytes to a full queue in this pass, and count them. */
+  private reportDrops(pd: PdContext): void {
+    for (const [j, count] of this.fullDrops) {
+      pd.debug(`VIRT_RX|WARN: client ${j} rx queue full, ${count} bytes dropped`);
+    }
+    if (this.fullDrops.size > 0) pd.counter("virt_rx.R5", this.loss.R5);
   }
 
   /** Peer faults contained: a client or the driver corrupted a shared index. */
@@ -182,12 +201,7 @@ export class VirtRx implements PdProgram {
     }
     if (target !== undefined) this.publish(pd, k, target);
     if (this.machine.midSequence) this.loss.R7 += 1;
-    if (!this.config.defects.silentFullDrop) {
-      for (const [j, count] of this.fullDrops) {
-        pd.debug(`VIRT_RX|WARN: client ${j} rx queue full, ${count} bytes dropped`);
-      }
-      if (this.fullDrops.size > 0) pd.counter("virt_rx.R5", this.loss.R5);
-    }
+    this.reportFullDrops(pd);
     this.fullDrops.clear();
     yield OP;
     // A corrupt driver index here reads as full (no signal), uncounted, as one operation.

@@ -43,6 +43,15 @@ const POLL = Object.freeze(work("poll"));
 const COPY_COLOUR_START = Object.freeze(work("copy", COLOUR_BEGIN_LEN));
 const COPY_COLOUR_END = Object.freeze(work("copy", COLOUR_END_LEN));
 
+/**
+ * What virt_tx does with a unit that can never fit the driver queue, given the `part` that
+ * fits now (the defect `oversizedUnitStalls`, §5.6, §10 T4): the real code pends it for
+ * good (`T4`); the fix moves the part in its own colour pair, or waits (`T5`) for room.
+ */
+type OversizedUnit = (part: number) => "move part" | "T4" | "T5";
+const stallsForever: OversizedUnit = () => "T4";
+const movesInParts: OversizedUnit = (part) => (part > 0 ? "move part" : "T5");
+
 export class VirtTx implements PdProgram {
   /** Loss and delay points of §10 T4, T5, T7, T8 and line-atomic splits. */
   readonly loss: VirtTxLoss = newVirtTxLoss();
@@ -69,6 +78,7 @@ export class VirtTx implements PdProgram {
    * bytes published meanwhile too; the fix moves exactly the unit that was measured to fit.
    */
   private readonly transferBound: (unit: number) => TransferBound;
+  private readonly oversizedUnit: OversizedUnit;
 
   constructor(readonly config: VirtTxConfig) {
     this.pending = new PendingList(config.clients.length);
@@ -86,6 +96,11 @@ export class VirtTx implements PdProgram {
       config.defects.transferOverflowDrops,
       () => "none",
       (unit) => unit,
+    );
+    this.oversizedUnit = chooseBehaviour(
+      config.defects.oversizedUnitStalls,
+      stallsForever,
+      movesInParts,
     );
   }
 
@@ -236,7 +251,6 @@ export class VirtTx implements PdProgram {
   protected *processChecked(pd: PdContext, k: number, client: SerialQueue): PdStep<boolean> {
     const driver = this.driver;
     const overhead = this.overhead;
-    const hardenedParts = !this.config.defects.oversizedUnitStalls;
     let moved = false;
     for (;;) {
       if (client.empty()) return moved;
@@ -256,17 +270,15 @@ export class VirtTx implements PdProgram {
           const neverFits = unit + overhead > driver.capacity;
           const part = driver.free() - overhead;
           if (this.stopped(client)) return moved;
-          if (neverFits && hardenedParts && part > 0) {
-            // Hardened fix of T4: move what fits now, in its own colour pair; the rest
-            // follows when the driver frees space.
+          const outcome = neverFits ? this.oversizedUnit(part) : "T5";
+          if (outcome === "move part") {
+            // The rest follows when the driver frees space.
             yield* this.transfer(pd, k, client, part);
             if (this.stopped(client)) return moved;
             moved = true;
             continue;
           }
-          // Reference: a unit that can never fit stalls the client for good (T4).
-          if (neverFits && !hardenedParts) this.loss.T4 += 1;
-          else this.loss.T5 += 1;
+          this.loss[outcome] += 1;
           this.pending.push(k);
           return moved;
         }
