@@ -41,6 +41,7 @@ import {
 import { UNTAGGED } from "./provenance.js";
 import { checkRange, ringRead, ringWrite } from "./ring.js";
 import { provenanceShadow } from "./shadow.js";
+import { Wrapping32 } from "./wrapping.js";
 
 /** Re-exported for this package's own tests. */
 export type { SerialQueueOptions } from "./layout.js";
@@ -160,7 +161,7 @@ export class SerialQueue {
     if (this.breakRecord !== undefined) return 0;
     const head = Atomics.load(this.shared, HEAD);
     const tail = this.peerTail(head);
-    return tail < 0 ? 0 : (tail - head) >>> 0;
+    return tail < 0 ? 0 : Wrapping32.since(tail, head);
   }
 
   /** Producer: `tail - head` (`serial_queue_length_producer`). */
@@ -168,13 +169,14 @@ export class SerialQueue {
     if (this.breakRecord !== undefined) return 0;
     const tail = Atomics.load(this.shared, TAIL);
     const head = this.peerHead(tail);
-    return head < 0 ? 0 : (tail - head) >>> 0;
+    return head < 0 ? 0 : Wrapping32.since(tail, head);
   }
 
   /** Consumer: `localHead == tail`; without a local head, the shared head is used. */
   empty(localHead?: number): boolean {
     if (this.breakRecord !== undefined) return true;
-    const head = localHead === undefined ? Atomics.load(this.shared, HEAD) : localHead >>> 0;
+    const head =
+      localHead === undefined ? Atomics.load(this.shared, HEAD) : Wrapping32.of(localHead);
     const tail = this.peerTail(head);
     return tail < 0 || tail === head;
   }
@@ -182,9 +184,10 @@ export class SerialQueue {
   /** Producer: `localTail - head == capacity`; without a local tail, the shared tail is used. */
   full(localTail?: number): boolean {
     if (this.breakRecord !== undefined) return true;
-    const tail = localTail === undefined ? Atomics.load(this.shared, TAIL) : localTail >>> 0;
+    const tail =
+      localTail === undefined ? Atomics.load(this.shared, TAIL) : Wrapping32.of(localTail);
     const head = this.peerHead(tail);
-    return head < 0 || (tail - head) >>> 0 === this.capacity;
+    return head < 0 || Wrapping32.since(tail, head) === this.capacity;
   }
 
   /** Producer: store `byte` (and `tag`) at slot `tail`, then publish `tail + 1`; false if full. */
@@ -192,16 +195,16 @@ export class SerialQueue {
     if (this.breakRecord !== undefined) return false;
     const tail = Atomics.load(this.shared, TAIL);
     if (!this.storeAt(tail, byte, tag)) return false;
-    Atomics.store(this.shared, TAIL, (tail + 1) >>> 0);
+    Atomics.store(this.shared, TAIL, Wrapping32.add(tail, 1));
     return true;
   }
 
   /** Producer: store at slot `local.tail` and advance it; nothing is published. */
   enqueueLocal(local: LocalTail, byte: number, tag: number = UNTAGGED): boolean {
     if (this.breakRecord !== undefined) return false;
-    const tail = local.tail >>> 0;
+    const tail = Wrapping32.of(local.tail);
     if (!this.storeAt(tail, byte, tag)) return false;
-    local.tail = (tail + 1) >>> 0;
+    local.tail = Wrapping32.add(tail, 1);
     return true;
   }
 
@@ -210,16 +213,16 @@ export class SerialQueue {
     if (this.breakRecord !== undefined) return undefined;
     const head = Atomics.load(this.shared, HEAD);
     const byte = this.loadAt(head);
-    if (byte !== undefined) Atomics.store(this.shared, HEAD, (head + 1) >>> 0);
+    if (byte !== undefined) Atomics.store(this.shared, HEAD, Wrapping32.add(head, 1));
     return byte;
   }
 
   /** Consumer: read slot `local.head` and advance it; nothing is published. Tag: `lastTag`. */
   dequeueLocal(local: LocalHead): number | undefined {
     if (this.breakRecord !== undefined) return undefined;
-    const head = local.head >>> 0;
+    const head = Wrapping32.of(local.head);
     const byte = this.loadAt(head);
-    if (byte !== undefined) local.head = (head + 1) >>> 0;
+    if (byte !== undefined) local.head = Wrapping32.add(head, 1);
     return byte;
   }
 
@@ -229,13 +232,13 @@ export class SerialQueue {
    */
   updateSharedTail(localTail: number): void {
     if (this.breakRecord !== undefined) return;
-    const next = localTail >>> 0;
+    const next = Wrapping32.of(localTail);
     if (this.checked) {
       const tail = Atomics.load(this.shared, TAIL);
       const head = this.peerHead(tail);
       if (head < 0) return;
-      const before = (tail - head) >>> 0;
-      const after = (next - head) >>> 0;
+      const before = Wrapping32.since(tail, head);
+      const after = Wrapping32.since(next, head);
       if (after < before) {
         throw new QueueAssertionError(
           "update_shared_tail: tail moves backwards",
@@ -258,12 +261,12 @@ export class SerialQueue {
    */
   updateSharedHead(localHead: number): void {
     if (this.breakRecord !== undefined) return;
-    const next = localHead >>> 0;
+    const next = Wrapping32.of(localHead);
     if (this.checked) {
       const head = Atomics.load(this.shared, HEAD);
       const tail = this.peerTail(head);
       if (tail < 0) return;
-      if ((tail - next) >>> 0 > (tail - head) >>> 0) {
+      if (Wrapping32.since(tail, next) > Wrapping32.since(tail, head)) {
         throw new QueueAssertionError(
           "update_shared_head: head moves backwards or past tail",
           `head 0x${head.toString(16)} -> 0x${next.toString(16)}, tail 0x${tail.toString(16)}`,
@@ -279,7 +282,7 @@ export class SerialQueue {
     const head = Atomics.load(this.shared, HEAD);
     const tail = this.peerTail(head);
     if (tail < 0) return 0;
-    return Math.min(this.capacity - (head & this.mask), (tail - head) >>> 0);
+    return Math.min(this.capacity - (head & this.mask), Wrapping32.since(tail, head));
   }
 
   /** Producer: `capacity - length`. */
@@ -287,7 +290,7 @@ export class SerialQueue {
     if (this.breakRecord !== undefined) return 0;
     const tail = Atomics.load(this.shared, TAIL);
     const head = this.peerHead(tail);
-    return head < 0 ? 0 : this.capacity - ((tail - head) >>> 0);
+    return head < 0 ? 0 : this.capacity - Wrapping32.since(tail, head);
   }
 
   /** Producer: bytes writable from slot `tail` (shared) without wrapping. */
@@ -296,7 +299,10 @@ export class SerialQueue {
     const tail = Atomics.load(this.shared, TAIL);
     const head = this.peerHead(tail);
     if (head < 0) return 0;
-    return Math.min(this.capacity - (tail & this.mask), this.capacity - ((tail - head) >>> 0));
+    return Math.min(
+      this.capacity - (tail & this.mask),
+      this.capacity - Wrapping32.since(tail, head),
+    );
   }
 
   /**
@@ -314,7 +320,7 @@ export class SerialQueue {
   ): number {
     const tail = Atomics.load(this.shared, TAIL);
     const n = this.copyIn(tail, src, srcTags, from, count);
-    if (n > 0) this.publishTail((tail + n) >>> 0);
+    if (n > 0) this.publishTail(Wrapping32.add(tail, n));
     return n;
   }
 
@@ -329,8 +335,8 @@ export class SerialQueue {
     from = 0,
     count: number = src.length - from,
   ): number {
-    const n = this.copyIn(local.tail >>> 0, src, srcTags, from, count);
-    local.tail = (local.tail + n) >>> 0;
+    const n = this.copyIn(Wrapping32.of(local.tail), src, srcTags, from, count);
+    local.tail = Wrapping32.add(local.tail, n);
     return n;
   }
 
@@ -348,7 +354,7 @@ export class SerialQueue {
   ): number {
     const head = Atomics.load(this.shared, HEAD);
     const n = this.copyOut(head, dst, dstTags, at, max);
-    if (n > 0) this.publishHead((head + n) >>> 0);
+    if (n > 0) this.publishHead(Wrapping32.add(head, n));
     return n;
   }
 
@@ -363,8 +369,8 @@ export class SerialQueue {
     at = 0,
     max: number = dst.length - at,
   ): number {
-    const n = this.copyOut(local.head >>> 0, dst, dstTags, at, max);
-    local.head = (local.head + n) >>> 0;
+    const n = this.copyOut(Wrapping32.of(local.head), dst, dstTags, at, max);
+    local.head = Wrapping32.add(local.head, n);
     return n;
   }
 
@@ -396,7 +402,7 @@ export class SerialQueue {
   /** Store one byte at free-running `tail` unless full; false if full or broken. */
   private storeAt(tail: number, byte: number, tag: number): boolean {
     const head = this.peerHead(tail);
-    if (head < 0 || (tail - head) >>> 0 === this.capacity) return false;
+    if (head < 0 || Wrapping32.since(tail, head) === this.capacity) return false;
     const slot = tail & this.mask;
     this.data[slot] = byte;
     if (this.tags !== undefined) this.tags[slot] = tag;
@@ -424,7 +430,7 @@ export class SerialQueue {
     if (this.breakRecord !== undefined) return 0;
     const head = this.peerHead(tail);
     if (head < 0) return 0;
-    const n = Math.min(count, this.capacity - ((tail - head) >>> 0));
+    const n = Math.min(count, this.capacity - Wrapping32.since(tail, head));
     if (n > 0) ringWrite(this, tail & this.mask, n, src, srcTags, from);
     return Math.max(n, 0);
   }
@@ -441,7 +447,7 @@ export class SerialQueue {
     if (this.breakRecord !== undefined) return 0;
     const tail = this.peerTail(head);
     if (tail < 0) return 0;
-    const n = Math.min(max, (tail - head) >>> 0);
+    const n = Math.min(max, Wrapping32.since(tail, head));
     if (n > 0) ringRead(this, head & this.mask, n, dst, dstTags, at);
     return Math.max(n, 0);
   }
@@ -464,14 +470,14 @@ export class SerialQueue {
    */
   private peerTail(ownHead: number): number {
     const tail = Atomics.load(this.shared, TAIL);
-    if ((tail - ownHead) >>> 0 > this.capacity) return this.corrupt("tail", tail, ownHead);
+    if (Wrapping32.since(tail, ownHead) > this.capacity) return this.corrupt("tail", tail, ownHead);
     return tail;
   }
 
   /** Producer-side load of the consumer's `head`, validated against the producer's tail. */
   private peerHead(ownTail: number): number {
     const head = Atomics.load(this.shared, HEAD);
-    if ((ownTail - head) >>> 0 > this.capacity) return this.corrupt("head", head, ownTail);
+    if (Wrapping32.since(ownTail, head) > this.capacity) return this.corrupt("head", head, ownTail);
     return head;
   }
 

@@ -12,6 +12,7 @@
 import { QueueAssertionError } from "./errors.js";
 import { UNTAGGED } from "./provenance.js";
 import type { SerialQueue } from "./queue.js";
+import { Wrapping32 } from "./wrapping.js";
 
 /**
  * What happens to source bytes that do not fit the destination (§10 T7).
@@ -120,7 +121,7 @@ export class ChunkTransfer {
       if (dst.broken !== undefined) return false;
     }
     const consumed = copied < chunk && this.overflow === "keep" ? copied : chunk;
-    this.head = (this.head + consumed) >>> 0;
+    this.head = Wrapping32.add(this.head, consumed);
     src.updateSharedHead(this.head);
     this.moved += copied;
     this.dropped += consumed - copied;
