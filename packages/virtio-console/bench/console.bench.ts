@@ -4,7 +4,7 @@
  * 16 B buffers, under both profiles, beside a plain `Uint8Array.set` copy of the same bytes
  * measured in the same process. Virtual time plays no part: this is host speed of the model.
  */
-import type { Profile } from "@vmmux/virtio-core";
+import type { Profile } from "@vmmux/profiles";
 import { Reg } from "@vmmux/virtio-core";
 import { ConsoleRig, rawProbe } from "../src/testing/rig.js";
 

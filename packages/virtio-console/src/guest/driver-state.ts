@@ -48,6 +48,11 @@ export interface LinuxConsoleDriverOptions {
    * local interrupts. When true the driver runs its interrupt handler there.
    */
   readonly interruptPending?: () => boolean;
+  /**
+   * Run after each interrupt the driver takes at such a window (a VMM's EOI of the vIRQ,
+   * which a real guest's GIC driver does when `vm_interrupt` returns). Default: nothing.
+   */
+  readonly endOfInterrupt?: () => GuestStep;
   /** Features the driver knows (Linux's table: F_SIZE, F_MULTIPORT). */
   readonly driverFeatures?: bigint;
   /**
@@ -203,7 +208,11 @@ export class DriverState {
   *irqWindow(): GuestStep {
     if (this.inInterrupt) return;
     const pending = this.options.interruptPending;
-    for (let i = 0; i < 4 && pending?.() === true; i++) yield* this.takeInterrupt();
+    const eoi = this.options.endOfInterrupt;
+    for (let i = 0; i < 4 && pending?.() === true; i++) {
+      yield* this.takeInterrupt();
+      if (eoi !== undefined) yield* eoi();
+    }
   }
 
   /** `virtqueue_kick`: notify unless the device suppressed it. */

@@ -127,6 +127,14 @@ describe("Linux call chain, MULTIPORT", () => {
     ]);
   });
 
+  it("ends each interrupt it takes at a window (the VMM's EOI), as many as it took", () => {
+    let eois = 0;
+    const rig = new ConsoleRig({ ...qemu(2, false), endOfInterrupt: () => eois++ });
+    runGuest(rig.driver.probe());
+    expect(eois).toBe(rig.driver.counters.interrupts);
+    expect(eois).toBe(3);
+  });
+
   it("with EVENT_IDX the device's answers to PORT_READY fall under used_event: no interrupt", () => {
     // Linux set used_event past the PORT_ADD it took; the replies land after the index the
     // device last signalled, so vring_need_event says no (reference §1.6).

@@ -90,6 +90,8 @@ export interface ConsoleRigOptions {
   readonly wrapHost?: (host: VirtioDeviceHost) => VirtioDeviceHost;
   /** Per-defect overrides of the transport's (virtio-core) switches. */
   readonly transportDefects?: Partial<DefectSwitches>;
+  /** Called after each interrupt the front end takes at an interrupt window. */
+  readonly endOfInterrupt?: () => void;
   /** The front end's `used_event` rule (default: Linux's, `keepUsedEventCurrent`). */
   readonly usedEvent?: UsedEventRule;
   /** What the sDDF queue handles do on a corrupt peer index (default: the library's "throw"). */
@@ -193,6 +195,13 @@ export class ConsoleRig {
       heap: { base: RIG_RAM_BASE + 0x10_0000, size: RIG_RAM_SIZE - 0x10_0000 },
       interruptPending: () => this.takeIrq(),
       ...(options.usedEvent === undefined ? {} : { usedEvent: options.usedEvent }),
+      ...(options.endOfInterrupt === undefined
+        ? {}
+        : {
+            endOfInterrupt: function* () {
+              options.endOfInterrupt?.();
+            },
+          }),
       onInput: (bytes, tags) => {
         this.received.push(...bytes);
         this.receivedTags.push(...tags);
