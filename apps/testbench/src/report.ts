@@ -13,6 +13,7 @@ import {
 } from "./asciicast.js";
 import { type RunMetrics, runMetrics } from "./metrics.js";
 import type { Judgement } from "./oracles.js";
+import { writePerfettoFile } from "./report/perfetto-file.js";
 import type { RunResult } from "./run.js";
 import { wireView } from "./stream/streamed.js";
 import { WireStore } from "./stream/wire-store.js";
@@ -190,8 +191,18 @@ export function runJson(run: RunResult, judgements?: readonly Judgement[]) {
   };
 }
 
+export interface ArtefactOptions {
+  /** Write the timeline gzip-compressed, as `<name>.perfetto.json.gz` (default false). */
+  readonly perfettoGzip?: boolean;
+}
+
 /** Artefacts of a run, each written whole or not at all. Returns the paths written. */
-export async function writeArtefacts(run: RunResult, dir: string, name: string): Promise<string[]> {
+export async function writeArtefacts(
+  run: RunResult,
+  dir: string,
+  name: string,
+  options: ArtefactOptions = {},
+): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const written: string[] = [];
   const castPath = join(dir, `${name}.terminal.cast`);
@@ -199,8 +210,11 @@ export async function writeArtefacts(run: RunResult, dir: string, name: string):
   written.push(castPath);
   const trace = run.perfetto();
   if (trace !== undefined) {
-    const tracePath = join(dir, `${name}.perfetto.json`);
-    await writeFileAtomic(tracePath, JSON.stringify(trace));
+    const tracePath = join(
+      dir,
+      `${name}.perfetto.json${options.perfettoGzip === true ? ".gz" : ""}`,
+    );
+    await writePerfettoFile(trace, tracePath);
     written.push(tracePath);
   }
   const jsonPath = join(dir, `${name}.report.json`);

@@ -1,0 +1,39 @@
+/** The streamed Perfetto file: the same bytes as the whole string, gzip when asked, atomic. */
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { describe, expect, test } from "vitest";
+import { runScenario } from "../run.js";
+import { syntheticScenario } from "../testing/synthetic.js";
+import { writePerfettoFile } from "./perfetto-file.js";
+
+const run = runScenario(
+  syntheticScenario({
+    guests: [{ output: [[0.001, "one\n".repeat(30)]] }, { output: [[0.001, "two\n".repeat(30)]] }],
+    knobs: { durationLimit: 0.5 },
+  }),
+  { recordEvents: true },
+);
+
+describe("writePerfettoFile", () => {
+  test(".json holds exactly JSON.stringify(trace); .json.gz the same compressed; no temporary left", async () => {
+    const trace = run.perfetto()!;
+    expect(trace.traceEvents.length).toBeGreaterThan(2000);
+    const dir = mkdtempSync(join(tmpdir(), "vmmux-perfetto-"));
+    await writePerfettoFile(trace, join(dir, "t.perfetto.json"));
+    await writePerfettoFile(trace, join(dir, "t.perfetto.json.gz"));
+    const whole = JSON.stringify(trace);
+    expect(readFileSync(join(dir, "t.perfetto.json"), "utf8")).toBe(whole);
+    expect(gunzipSync(readFileSync(join(dir, "t.perfetto.json.gz"))).toString("utf8")).toBe(whole);
+    expect(readdirSync(dir).sort()).toEqual(["t.perfetto.json", "t.perfetto.json.gz"]);
+  });
+
+  test("an unwritable place fails and leaves nothing", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vmmux-perfetto-"));
+    await expect(
+      writePerfettoFile(run.perfetto()!, join(dir, "missing", "t.perfetto.json")),
+    ).rejects.toThrow();
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});

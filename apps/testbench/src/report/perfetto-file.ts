@@ -1,0 +1,101 @@
+/**
+ * Writes a Perfetto (Chrome Trace Event JSON) timeline to a file as a stream of events,
+ * never as one string (a long run's trace is larger than the biggest string V8 can build),
+ * gzip-compressed when the path ends in `.gz` (`.json.gz` opens in ui.perfetto.dev as is).
+ * The file appears whole or not at all: it is written under a temporary name and renamed.
+ */
+import { createWriteStream } from "node:fs";
+import { rename, rm } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import type { Writable } from "node:stream";
+import { createGzip } from "node:zlib";
+import type { PerfettoTrace, TraceEvent } from "@vmmux/microkit-pd";
+
+/** Events serialised per write. */
+const BATCH = 2000;
+
+/** Write `text`, waiting for the stream to drain when it asks to (back-pressure). */
+function write(out: Writable, text: string): Promise<void> {
+  return new Promise((resolve) => {
+    if (out.write(text)) resolve();
+    else out.once("drain", resolve);
+  });
+}
+
+/** A stream of trace events into `path`; `close()` finishes and renames it into place. */
+export class PerfettoFileWriter {
+  private readonly temporary: string;
+  private readonly file: Writable;
+  private readonly out: Writable;
+  private readonly finished: Promise<void>;
+  private first = true;
+  private failure: Error | undefined;
+  private readonly settled: Promise<void>;
+
+  constructor(readonly path: string) {
+    this.temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+    this.file = createWriteStream(this.temporary);
+    if (path.endsWith(".gz")) {
+      const gzip = createGzip();
+      gzip.pipe(this.file);
+      this.out = gzip;
+    } else {
+      this.out = this.file;
+    }
+    this.finished = new Promise((resolve, reject) => {
+      const fail = (error: Error) => {
+        this.failure ??= error;
+        reject(error);
+      };
+      this.file.on("close", resolve);
+      this.file.on("error", fail);
+      this.out.on("error", fail);
+    });
+    // Failures are reported by `add` and `close`; this keeps an early one from going unheard.
+    this.settled = this.finished.catch(() => undefined);
+    this.out.write('{"traceEvents":[');
+  }
+
+  /** Append events, in order. */
+  async add(events: readonly TraceEvent[]): Promise<void> {
+    for (let i = 0; i < events.length; i += BATCH) {
+      if (this.failure !== undefined) throw this.failure;
+      const parts: string[] = [];
+      for (const e of events.slice(i, i + BATCH)) {
+        parts.push(this.first ? JSON.stringify(e) : `,${JSON.stringify(e)}`);
+        this.first = false;
+      }
+      // A failed file never drains: stop waiting when it has failed.
+      await Promise.race([write(this.out, parts.join("")), this.settled]);
+    }
+  }
+
+  /** End the document and move the file into place. */
+  async close(): Promise<void> {
+    if (this.failure !== undefined) throw this.failure;
+    this.out.end('],"displayTimeUnit":"ns"}');
+    await this.finished;
+    await rename(this.temporary, this.path);
+  }
+
+  /** Give up: remove the temporary file. */
+  async abort(): Promise<void> {
+    this.out.destroy();
+    await rm(this.temporary, { force: true });
+  }
+}
+
+/**
+ * Write `trace` to `path` (`.json`, or `.json.gz` compressed) without building its text
+ * whole; the bytes of a `.json` file are those of `JSON.stringify(trace)`.
+ */
+export async function writePerfettoFile(trace: PerfettoTrace, path: string): Promise<void> {
+  const writer = new PerfettoFileWriter(path);
+  try {
+    await writer.add(trace.traceEvents);
+    await writer.close();
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
+}
