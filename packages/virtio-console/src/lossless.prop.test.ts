@@ -66,6 +66,18 @@ describe("console with the Linux front end (hardened)", () => {
     );
   });
 
+  it("stays lossless when the device offers EVENT_IDX and INDIRECT_DESC (QEMU's ring features)", () => {
+    fc.assert(
+      fc.property(scenarioArb, (scenario) => {
+        const o = runScenario(scenario, {}, { features: { eventIdx: true, indirectDesc: true } });
+        expect(o.guestFinished).toBe(true);
+        expect(o.outputTags).toEqual(o.expectedTags);
+        expect(o.inputTags).toEqual(o.typedTags);
+      }),
+      { numRuns: RUNS, seed: SEED },
+    );
+  });
+
   it("catches the planted bug: virt_tx's wake-up ignored (libvmm's lost wake-up, L13)", () => {
     const result = fc.check(
       fc.property(scenarioArb, (scenario) => lossless(scenario, PLANTED_BUGS.ignoresTxWakeup)),

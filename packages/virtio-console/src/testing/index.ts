@@ -11,6 +11,7 @@ export type {
   ConsoleScenario,
   EnvStep,
   GuestWrite,
+  ScenarioOptions,
   ScenarioOutcome,
 } from "./lossless.js";
 export { runScenario } from "./lossless.js";

@@ -5,6 +5,8 @@
  * virt_rx (typing input). Used by the lossless property and its planted-bug check.
  */
 import { ORIGIN_KEYBOARD, provenanceTag } from "@vmmux/sddf-queues";
+import type { FeatureRequest } from "../device/behaviours.js";
+import type { UsedEventRule } from "../guest/linux-driver.js";
 import type { ConsoleDefectSwitches } from "../profile.js";
 import { ConsoleRig, runGuest } from "./rig.js";
 
@@ -55,10 +57,17 @@ function guestText(len: number, seq0: number): { bytes: Uint8Array; tags: Uint32
   return { bytes, tags };
 }
 
+/** What else a scenario may vary: the device's feature offer, the front end's rule. */
+export interface ScenarioOptions {
+  readonly features?: FeatureRequest;
+  readonly usedEvent?: UsedEventRule;
+}
+
 /** Run `scenario` against a hardened console with optional defect switches. */
 export function runScenario(
   scenario: ConsoleScenario,
   defects: Partial<ConsoleDefectSwitches> = {},
+  options: ScenarioOptions = {},
 ): ScenarioOutcome {
   let preempts = 0;
   const outputTags: number[] = [];
@@ -67,6 +76,8 @@ export function runScenario(
     defects,
     serialCapacity: scenario.capacity,
     queueSize: scenario.queueSize,
+    ...(options.features === undefined ? {} : { features: options.features }),
+    ...(options.usedEvent === undefined ? {} : { usedEvent: options.usedEvent }),
     onPreempt: (site, port, r) => {
       if (site !== "tx-full" || scenario.interleave.length === 0) return;
       if (scenario.interleave[preempts++ % scenario.interleave.length]) {
