@@ -70,3 +70,8 @@ for (const r of rows)
   console.log(
     r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join("  "),
   );
+
+if (process.env.VMMUX_BENCH_ENGINE !== "0") {
+  const { runEngineBench } = await import("./engine.bench.js");
+  runEngineBench();
+}

@@ -1,0 +1,100 @@
+/**
+ * One measured run in its own process, so its max RSS is its own (`engine.bench.ts` starts
+ * it). Prints one JSON line: wall ms of the work alone (process start excluded), virtual
+ * seconds, wire bytes, max RSS in MB, and what the kind adds.
+ */
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { exploreParallel } from "../src/explore/pool.js";
+import { runMetrics } from "../src/metrics.js";
+import { writePerfettoFile } from "../src/report/perfetto-file.js";
+import { runScenario } from "../src/run.js";
+import { loadScenario, looped, type Scenario, withKnobs } from "../src/scenario.js";
+import { checkScenario } from "../src/system/check.js";
+import { syntheticCast, syntheticScenario } from "../src/testing/synthetic.js";
+
+export type ChildSpec =
+  | { readonly kind: "replay" | "check" | "out"; readonly scenario: ScenarioSpec }
+  | {
+      readonly kind: "explore";
+      readonly file: string;
+      readonly runs: number;
+      readonly workers: number;
+    };
+
+/** A bundled scenario file (optionally cut short), or both VM guests printing without pause. */
+export type ScenarioSpec =
+  | { readonly file: string; readonly seconds?: number }
+  | { readonly saturatedMiB: number };
+
+/** Wire rate of the saturated case: the fastest the driver allows at its 24 MHz UARTCLK. */
+const SATURATED_BAUD = 1_500_000;
+const CHUNK = 1024;
+
+function saturated(mib: number): Scenario {
+  const line = `${"x".repeat(CHUNK - 2)}\r\n`;
+  // Each guest prints half the output, a chunk every 2 ms (faster than the wire drains).
+  const chunks = (mib * 1024 * 1024) / CHUNK / 2;
+  const cast = syntheticCast([[0.001, line]]);
+  const trace = looped(cast, { times: chunks, gap: 0.001, speed: 1 });
+  const s = syntheticScenario({
+    kind: "vm",
+    guests: [{ output: [] }, { output: [] }],
+    knobs: { baud: SATURATED_BAUD, durationLimit: (mib * 1024 * 1024 * 10) / SATURATED_BAUD + 2 },
+  });
+  return { ...s, guests: s.guests.map((g) => ({ ...g, trace })) };
+}
+
+function scenarioOf(spec: ScenarioSpec): Scenario {
+  if ("saturatedMiB" in spec) return saturated(spec.saturatedMiB);
+  const s = loadScenario(spec.file);
+  return spec.seconds === undefined ? s : withKnobs(s, { durationLimit: spec.seconds });
+}
+
+async function main(spec: ChildSpec): Promise<Record<string, unknown>> {
+  if (spec.kind === "explore") {
+    const started = performance.now();
+    const r = await exploreParallel({
+      scenarioFile: spec.file,
+      runs: spec.runs,
+      workers: spec.workers,
+      stopAtFirst: false,
+    });
+    return { wallMs: performance.now() - started, runs: r.explored.length };
+  }
+  const scenario = scenarioOf(spec.scenario);
+  const started = performance.now();
+  if (spec.kind === "check") {
+    const { run } = checkScenario(scenario);
+    const m = runMetrics(run);
+    return { wallMs: performance.now() - started, virtual: m.virtualTime, wire: m.wireBytes };
+  }
+  if (spec.kind === "out") {
+    const run = runScenario(scenario, { recordEvents: true, keepWire: false });
+    const dir = mkdtempSync(join(tmpdir(), "vmmux-bench-"));
+    const path = join(dir, "run.perfetto.json");
+    await writePerfettoFile(run.perfetto()!, path);
+    const bytes = statSync(path).size;
+    rmSync(dir, { recursive: true });
+    const m = runMetrics(run);
+    return {
+      wallMs: performance.now() - started,
+      virtual: m.virtualTime,
+      wire: m.wireBytes,
+      perfettoMB: bytes / 1e6,
+    };
+  }
+  const run = runScenario(scenario, { keepWire: false });
+  const m = runMetrics(run);
+  return {
+    wallMs: performance.now() - started,
+    virtual: m.virtualTime,
+    wire: m.wireBytes,
+    written: m.guests.reduce((n, g) => n + g.bytesWritten, 0),
+  };
+}
+
+const spec = JSON.parse(process.argv[2]!) as ChildSpec;
+const result = await main(spec);
+console.log(JSON.stringify({ ...result, maxRssMB: process.resourceUsage().maxRSS / 1024 }));

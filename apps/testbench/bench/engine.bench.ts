@@ -1,0 +1,141 @@
+/**
+ * The engine's figures (issue 12's acceptance), each run in a child process so its max RSS
+ * is its own and process start is not counted: real-time factors of the default scenario,
+ * the two ten-minute scenarios and a saturated wire; max RSS for 1, 4 and 16 MiB of guest
+ * output; `check` against one replay; `--out` against a replay, with the Perfetto file's size;
+ * `--explore 64` on 2 workers against 1. Ratios are within this run.
+ *
+ * `VMMUX_BENCH_LONG_SECONDS=n` cuts the ten-minute scenarios to n virtual seconds;
+ * `VMMUX_BENCH_MIB=1,4` chooses the output sizes.
+ */
+import { execFileSync } from "node:child_process";
+import { createRequire } from "node:module";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import type { ChildSpec } from "./child.js";
+
+const scenario = (name: string) =>
+  fileURLToPath(new URL(`../../../traces/scenarios/${name}`, import.meta.url));
+const child = fileURLToPath(new URL("./child.ts", import.meta.url));
+const tsx = new URL(
+  "./dist/loader.mjs",
+  pathToFileURL(createRequire(import.meta.url).resolve("tsx/package.json")),
+).href;
+
+interface Measured {
+  readonly wallMs: number;
+  readonly maxRssMB: number;
+  readonly virtual?: number;
+  readonly wire?: number;
+  readonly written?: number;
+  readonly perfettoMB?: number;
+}
+
+function measure(spec: ChildSpec): Measured {
+  const out = execFileSync(
+    process.execPath,
+    ["--import", tsx, "--conditions=@vmmux/source", child, JSON.stringify(spec)],
+    { encoding: "utf8", maxBuffer: 1 << 24, stdio: ["ignore", "pipe", "inherit"] },
+  );
+  return JSON.parse(out.trim().split("\n").at(-1)!) as Measured;
+}
+
+function table(rows: readonly (readonly string[])[]): void {
+  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+  for (const r of rows)
+    console.log(
+      r
+        .map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!)))
+        .join("  "),
+    );
+}
+
+const rtf = (m: Measured) => (m.virtual! / (m.wallMs / 1000)).toFixed(1);
+const s = (ms: number) => (ms / 1000).toFixed(2);
+
+export function runEngineBench(): void {
+  const long = process.env.VMMUX_BENCH_LONG_SECONDS;
+  const cut = long === undefined ? {} : { seconds: Number(long) };
+  const mibs = (process.env.VMMUX_BENCH_MIB ?? "1,4,16").split(",").map(Number);
+
+  console.log("\nreal-time factors (virtual s per wall s, one replay each, wire not kept)");
+  const speed: string[][] = [
+    ["case", "virtual s", "wall s", "× real time", "wire bytes", "max RSS MB"],
+  ];
+  const cases: [string, ChildSpec][] = [
+    ["default", { kind: "replay", scenario: { file: scenario("default.json") } }],
+    [
+      "starvation-10min",
+      { kind: "replay", scenario: { file: scenario("starvation-10min.json"), ...cut } },
+    ],
+    [
+      "dual-vm-10min",
+      { kind: "replay", scenario: { file: scenario("dual-vm-10min.json"), ...cut } },
+    ],
+    ["saturated wire (1 MiB)", { kind: "replay", scenario: { saturatedMiB: 1 } }],
+  ];
+  let replay: Measured | undefined;
+  for (const [name, spec] of cases) {
+    const m = measure(spec);
+    if (name === "default") replay = m;
+    speed.push([
+      name,
+      m.virtual!.toFixed(1),
+      s(m.wallMs),
+      rtf(m),
+      String(m.wire),
+      m.maxRssMB.toFixed(0),
+    ]);
+  }
+  table(speed);
+
+  console.log("\nmemory against guest output (VM system, both guests printing without pause)");
+  const memory: string[][] = [
+    ["guest output", "written bytes", "wall s", "max RSS MB", "× 1 MiB's RSS"],
+  ];
+  let first: number | undefined;
+  for (const mib of mibs) {
+    const m = measure({ kind: "replay", scenario: { saturatedMiB: mib } });
+    first ??= m.maxRssMB;
+    memory.push([
+      `${mib} MiB`,
+      String(m.written),
+      s(m.wallMs),
+      m.maxRssMB.toFixed(0),
+      (m.maxRssMB / first).toFixed(2),
+    ]);
+  }
+  table(memory);
+
+  console.log("\ncheck and --out against one replay (default scenario)");
+  const check = measure({ kind: "check", scenario: { file: scenario("default.json") } });
+  const out = measure({ kind: "out", scenario: { file: scenario("default.json") } });
+  const base = replay!;
+  table([
+    ["run", "wall s", "× replay", "max RSS MB", "Perfetto MB"],
+    ["replay", s(base.wallMs), "1.00", base.maxRssMB.toFixed(0), "-"],
+    [
+      "check (two runs)",
+      s(check.wallMs),
+      (check.wallMs / base.wallMs).toFixed(2),
+      check.maxRssMB.toFixed(0),
+      "-",
+    ],
+    [
+      "replay --out (event log, Perfetto file)",
+      s(out.wallMs),
+      (out.wallMs / base.wallMs).toFixed(2),
+      out.maxRssMB.toFixed(0),
+      out.perfettoMB!.toFixed(1),
+    ],
+  ]);
+
+  console.log("\ncheck --explore 64 (wakeup-window.json): 2 workers against 1");
+  const explore = (workers: number) =>
+    measure({ kind: "explore", file: scenario("wakeup-window.json"), runs: 64, workers });
+  const [one, two] = [explore(1), explore(2)];
+  table([
+    ["workers", "wall s", "speed-up"],
+    ["1", s(one.wallMs), "1.00"],
+    ["2", s(two.wallMs), (one.wallMs / two.wallMs).toFixed(2)],
+  ]);
+}
