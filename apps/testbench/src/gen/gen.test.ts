@@ -157,6 +157,18 @@ describe("gen → sdf → roles", () => {
   }
 });
 
+describe("the generated systems in traces/systems", () => {
+  it("are what vmmux gen writes today", () => {
+    const systems = join(import.meta.dirname, "../../../../traces/systems");
+    expect(readFileSync(join(systems, "sdfgen-serial-2-clients.system"), "utf8")).toBe(
+      generateSerialSystem({ kind: "clients", count: 2 }),
+    );
+    expect(readFileSync(join(systems, "sdfgen-virtio-2-vms.system"), "utf8")).toBe(
+      generateSerialSystem({ kind: "vms", count: 2 }),
+    );
+  });
+});
+
 describe("vmmux gen command", () => {
   it("prints to stdout without -o", async () => {
     const { status, out } = await vmmux("gen", "--vms", "1");
