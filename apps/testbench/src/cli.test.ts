@@ -335,12 +335,11 @@ describe("messages", () => {
 
   test("check shows progress through both runs and every explored schedule", async () => {
     const file = join(repoDir, "traces/scenarios/wakeup-window.json");
-    const r = await inProcessWith({ tty: true }, "check", file, "--explore", "2");
+    const r = await inProcessWith({ tty: true }, "check", file, "--explore", "2", "--workers", "0");
     expect(r.status).toBe(0);
     expect(r.stderr).toContain("vmmux check: run 1 of 3: ");
     expect(r.stderr).toContain("vmmux check: run 2 of 3 (determinism)");
-    expect(r.stderr).toContain("vmmux check: exploring schedule 1 of 2");
-    expect(r.stderr).toContain("vmmux check: exploring schedule 2 of 2");
+    expect(r.stderr).toContain("vmmux check: run 3 of 3: exploring schedules");
     expect(r.stderr.endsWith("\r\x1b[2K")).toBe(true);
   });
 
@@ -372,5 +371,48 @@ describe("messages", () => {
     const piped = await inProcess("replay", file);
     expect(piped.stdout.match(/\x1b\[6n/g)).toHaveLength(2);
     expect(piped.stderr).toBe("");
+  });
+});
+
+describe("sharded exploration", () => {
+  const file = join(repoDir, "traces/scenarios/wakeup-window.json");
+
+  test("3 shards' --explore-out results merge into the verdict of one exploration", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vmmux-shards-"));
+    const whole = await inProcess("check", file, "--explore", "6", "--workers", "0", "--json");
+    expect(whole.status).toBe(0);
+    const wholeWakeups = JSON.parse(whole.stdout).oracles.at(-1);
+    const parts: string[] = [];
+    for (const index of [1, 2, 3]) {
+      const part = join(dir, `shard${index}.json`);
+      const args = ["--explore", "6", "--shard", `${index}/3`, "--workers", "1"];
+      const r = await inProcess("check", file, ...args, "--explore-out", part);
+      expect(r.status).toBe(0);
+      parts.push(part);
+    }
+    const merged = await inProcess("merge", parts[2]!, parts[0]!, parts[1]!, "--json");
+    expect(merged.status).toBe(0);
+    const verdict = JSON.parse(merged.stdout);
+    expect(verdict.explored.map((r: { seed: number }) => r.seed)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect([verdict.ok, verdict.findings, verdict.notes]).toEqual([
+      wholeWakeups.ok,
+      wholeWakeups.findings,
+      wholeWakeups.notes,
+    ]);
+    const text = await inProcess("merge", ...parts);
+    expect(text.stdout).toMatch(/^wakeups +pass/m);
+
+    const missing = await inProcess("merge", parts[0]!, parts[1]!);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toBe("vmmux: shard(s) 3/3 missing\n");
+  });
+
+  test("--workers, --shard and --explore-out need --explore", async () => {
+    const r = await inProcess("check", file, "--workers", "2");
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe("vmmux check: --workers needs --explore <n>\n");
+    const bad = await inProcess("check", file, "--explore", "2", "--shard", "4/3");
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain("shard '4/3' is not i/n");
   });
 });

@@ -10,6 +10,7 @@ import { Command, CommanderError } from "commander";
 import { AsciicastError } from "./asciicast.js";
 import { registerCheckCommand } from "./commands/check.js";
 import { ExitRequest } from "./commands/common.js";
+import { registerMergeCommand } from "./commands/merge.js";
 import {
   registerLiveCommand,
   registerRecordCommand,
@@ -70,6 +71,7 @@ export function createProgram(io: Io = processIo): Command {
   registerSchemaCommand(program, io);
   registerReplayCommand(program, io);
   registerCheckCommand(program, io);
+  registerMergeCommand(program, io);
   registerRecordCommand(program, io);
   registerLiveCommand(program, io);
   return program;

@@ -1,40 +1,47 @@
 /**
  * `vmmux check <scenario>` (DESIGN.md "Interfaces people use"): run the scenario, rerun it
- * for determinism, optionally explore perturbed schedules, and judge every oracle; exit 1
- * with the seed and a replay command on a violation. The progress line follows every
- * phase (issue 9 item 7).
+ * for determinism, optionally explore perturbed schedules on a worker pool (one shard of the
+ * campaign with `--shard i/n`, its results kept for `vmmux merge` with `--explore-out`), and
+ * judge every oracle; exit 1 with the seed and a replay command on a violation. The progress
+ * line follows every phase (issue 9 item 7).
  */
 import type { Command } from "commander";
+import { writeFileAtomic } from "../asciicast.js";
 import type { Io } from "../commands.js";
-import { type ExploredRun, exploreWakeups, judge, judgeExplored } from "../oracles.js";
+import { type ExploreShardResult, exploreParallel } from "../explore/pool.js";
+import type { Shard } from "../explore/shard.js";
+import { judge, judgeExplored } from "../oracles.js";
 import { OutputDir } from "../output-dir.js";
 import { formatJudgements, formatReport, runJson } from "../report.js";
 import { runScenario } from "../run.js";
-import type { Scenario } from "../scenario.js";
 import { visibleControls } from "../terminal-queries.js";
 import {
   ExitRequest,
+  knobOverrides,
   NO_FAST_FORWARD_HELP,
   Progress,
   parseCastVersion,
   parseCount,
   parseSeed,
+  parseShardFlag,
+  parseWorkers,
   prepareScenario,
   type RunFlags,
   replayCommand,
 } from "./common.js";
 import { type ArtefactFlags, writeRunArtefacts } from "./replay.js";
 
-/** `exploreWakeups` one schedule at a time, so each one shows on the progress line. */
-function explore(scenario: Scenario, runs: number, progress: Progress): ExploredRun[] {
-  const explored: ExploredRun[] = [];
-  for (let i = 0; i < runs; i++) {
-    progress.begin(`exploring schedule ${i + 1} of ${runs}`);
-    const [run] = exploreWakeups(scenario, { runs: 1, firstSeed: 1 + i });
-    explored.push(run!);
-    if (!run!.verdict.ok) break;
-  }
-  return explored;
+interface CheckFlags extends RunFlags, ArtefactFlags {
+  readonly json?: boolean;
+  readonly explore?: number;
+  readonly workers?: number;
+  readonly shard?: Shard;
+  readonly exploreOut?: string;
+}
+
+/** The first violating schedule seed of an exploration, if any. */
+export function firstViolation(explored: ExploreShardResult["explored"]): number | undefined {
+  return explored.find((r) => !r.verdict.ok)?.seed;
 }
 
 export function registerCheckCommand(program: Command, io: Io): void {
@@ -51,59 +58,92 @@ export function registerCheckCommand(program: Command, io: Io): void {
       "also rerun with n perturbed schedules and judge no lost wake-ups on each",
       parseCount,
     )
+    .option(
+      "--workers <n>",
+      "worker threads for --explore (default: every core; 0: this thread)",
+      parseWorkers,
+    )
+    .option(
+      "--shard <i/n>",
+      "run only shard i of n of the --explore campaign (one CI job each; see vmmux merge)",
+      parseShardFlag,
+    )
+    .option("--explore-out <file>", "write the --explore results as JSON for vmmux merge")
     .option("--out <dir>", "write the first run's artefacts and the verdicts here")
     .option(
       "--cast-version <n>",
       "asciicast version of the terminal artefact: 2 or 3",
       parseCastVersion,
     )
-    .action(
-      async (
-        file: string,
-        flags: RunFlags & ArtefactFlags & { json?: boolean; explore?: number },
-      ) => {
-        const scenario = prepareScenario(file, flags);
-        const out = flags.out === undefined ? undefined : OutputDir.prepare(flags.out);
-        const schedule = flags.schedule === undefined ? {} : { schedule: { seed: flags.schedule } };
-        const progress = new Progress(io, "vmmux check");
-        const phases = flags.explore === undefined ? 2 : 3;
-        const run = runScenario(scenario, {
-          recordEvents: true,
-          ...schedule,
-          onProgress: progress.phase(`run 1 of ${phases}`),
+    .action(async (file: string, flags: CheckFlags) => {
+      if (flags.explore === undefined) {
+        const stray = ["workers", "shard", "exploreOut"].find(
+          (k) => flags[k as keyof CheckFlags] !== undefined,
+        );
+        if (stray !== undefined) {
+          io.err(`vmmux check: --${stray.replace("O", "-o")} needs --explore <n>\n`);
+          throw new ExitRequest(2);
+        }
+      }
+      const scenario = prepareScenario(file, flags);
+      const out = flags.out === undefined ? undefined : OutputDir.prepare(flags.out);
+      const schedule = flags.schedule === undefined ? {} : { schedule: { seed: flags.schedule } };
+      const progress = new Progress(io, "vmmux check");
+      const phases = flags.explore === undefined ? 2 : 3;
+      const run = runScenario(scenario, {
+        recordEvents: true,
+        ...schedule,
+        onProgress: progress.phase(`run 1 of ${phases}`),
+      });
+      progress.begin(`run 2 of ${phases} (determinism)`);
+      const rerun = runScenario(scenario, {
+        recordEvents: true,
+        ...schedule,
+        onProgress: progress.phase(`run 2 of ${phases} (determinism)`),
+      });
+      const judgements = judge(run, rerun, scenario.expect);
+      let explored: ExploreShardResult | undefined;
+      if (flags.explore !== undefined) {
+        const label =
+          flags.shard === undefined ? "" : ` (shard ${flags.shard.index}/${flags.shard.count})`;
+        progress.begin(`run 3 of 3: exploring schedules${label}`);
+        explored = await exploreParallel({
+          scenarioFile: file,
+          overrides: knobOverrides(flags),
+          runs: flags.explore,
+          ...(flags.workers === undefined ? {} : { workers: flags.workers }),
+          ...(flags.shard === undefined ? {} : { shard: flags.shard }),
+          onRun: (done, total) =>
+            progress.show(`run 3 of 3: explored ${done} of ${total} schedules${label}`),
         });
-        progress.begin(`run 2 of ${phases} (determinism)`);
-        const rerun = runScenario(scenario, {
-          recordEvents: true,
-          ...schedule,
-          onProgress: progress.phase(`run 2 of ${phases} (determinism)`),
-        });
-        const judgements = judge(run, rerun, scenario.expect);
-        if (flags.explore !== undefined) {
-          judgements.push(
-            judgeExplored(explore(scenario, flags.explore, progress), scenario.expect),
-          );
+        judgements.push(judgeExplored(explored.explored, scenario.expect));
+        if (flags.exploreOut !== undefined) {
+          await writeFileAtomic(flags.exploreOut, `${JSON.stringify(explored, null, 2)}\n`);
         }
-        progress.clear();
-        const failed = judgements.filter((j) => !j.asExpected);
-        if (flags.json === true) {
-          io.out(`${JSON.stringify(runJson(run, judgements), null, 2)}\n`);
-        } else {
-          io.out(`${formatReport(run)}\n\noracles:\n${formatJudgements(judgements)}\n`);
-        }
-        if (out !== undefined) {
-          const written = await writeRunArtefacts(out, run, file, flags, runJson(run, judgements));
-          (flags.json === true ? io.err : io.out)(
-            `artefacts: ${visibleControls(written.join(", "))}\n`,
-          );
-        }
-        if (failed.length > 0) {
-          io.err(
-            `vmmux check: ${failed.map((j) => j.verdict.oracle).join(", ")} not as expected; seed ${run.seed}\n` +
-              `replay: ${visibleControls(replayCommand(file, run.seed, flags.schedule))}\n`,
-          );
-          throw new ExitRequest(1);
-        }
-      },
-    );
+      }
+      progress.clear();
+      const failed = judgements.filter((j) => !j.asExpected);
+      if (flags.json === true) {
+        io.out(`${JSON.stringify(runJson(run, judgements), null, 2)}\n`);
+      } else {
+        io.out(`${formatReport(run)}\n\noracles:\n${formatJudgements(judgements)}\n`);
+      }
+      if (out !== undefined) {
+        const written = await writeRunArtefacts(out, run, file, flags, runJson(run, judgements));
+        (flags.json === true ? io.err : io.out)(
+          `artefacts: ${visibleControls(written.join(", "))}\n`,
+        );
+      }
+      if (failed.length > 0) {
+        const stranded = explored === undefined ? undefined : firstViolation(explored.explored);
+        io.err(
+          `vmmux check: ${failed.map((j) => j.verdict.oracle).join(", ")} not as expected; seed ${run.seed}\n` +
+            `replay: ${visibleControls(replayCommand(file, run.seed, flags.schedule))}\n` +
+            (stranded === undefined
+              ? ""
+              : `explored schedule that strands a producer: ${visibleControls(replayCommand(file, run.seed, stranded))}\n`),
+        );
+        throw new ExitRequest(1);
+      }
+    });
 }

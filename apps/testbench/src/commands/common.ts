@@ -4,6 +4,7 @@
  */
 import { InvalidArgumentError } from "commander";
 import type { Io } from "../commands.js";
+import { parseShard, type Shard } from "../explore/shard.js";
 import { commandLine } from "../record/record.js";
 import { type Knobs, loadScenario, type Scenario, withKnobs } from "../scenario.js";
 import { QUERY_MODES, type QueryMode, visibleControls } from "../terminal-queries.js";
@@ -74,12 +75,35 @@ export interface RunFlags {
   readonly fastForward?: boolean;
 }
 
-export function prepareScenario(file: string, flags: RunFlags): Scenario {
+/** The knobs the flags override (also what exploration workers apply to the scenario). */
+export function knobOverrides(flags: RunFlags): Partial<Knobs> {
   const overrides: Partial<Knobs> = {};
   if (flags.seed !== undefined) Object.assign(overrides, { seed: flags.seed });
   if (flags.colour === false) Object.assign(overrides, { colour: false });
   if (flags.fastForward === false) Object.assign(overrides, { fastForward: false });
-  return withKnobs(loadScenario(file), overrides);
+  return overrides;
+}
+
+export function prepareScenario(file: string, flags: RunFlags): Scenario {
+  return withKnobs(loadScenario(file), knobOverrides(flags));
+}
+
+/** `--workers`: threads for an exploration; 0 runs it in the command's own thread. */
+export function parseWorkers(value: string): number {
+  const workers = Number(value);
+  if (!/^\d+$/.test(value) || workers > 256) {
+    throw new InvalidArgumentError("must be a whole number from 0 to 256");
+  }
+  return workers;
+}
+
+/** `--shard i/n`. */
+export function parseShardFlag(value: string): Shard {
+  try {
+    return parseShard(value);
+  } catch (error) {
+    throw new InvalidArgumentError((error as Error).message);
+  }
 }
 
 /**
