@@ -14,6 +14,7 @@ import {
 import { type RunMetrics, runMetrics } from "./metrics.js";
 import type { Judgement } from "./oracles.js";
 import { writePerfettoFile } from "./report/perfetto-file.js";
+import { CAST_QUIET_NS, CastGrouper, terminalHeader } from "./report/terminal-sink.js";
 import type { RunResult } from "./run.js";
 import { wireView } from "./stream/streamed.js";
 import { WireStore } from "./stream/wire-store.js";
@@ -29,30 +30,13 @@ export function terminalText(run: RunResult): string {
  * The host terminal as an asciicast: wire bytes grouped into an event whenever the line
  * was quiet for more than `quietNs` (default 2 ms), timed at the end of the group's first frame.
  */
-export function terminalCast(run: RunResult, title: string, quietNs = 2_000_000): Asciicast {
-  const decoder = new TextDecoder();
+export function terminalCast(run: RunResult, title: string, quietNs = CAST_QUIET_NS): Asciicast {
   const events: AsciicastEvent[] = [];
-  let group: number[] = [];
-  let groupAt = 0;
-  let lastEnd = Number.NEGATIVE_INFINITY;
-  const flush = (final: boolean) => {
-    const data = decoder.decode(Uint8Array.from(group), { stream: !final });
-    if (data.length > 0) events.push({ time: groupAt / 1e9, code: "o", data });
-    group = [];
-  };
+  const grouper = new CastGrouper((e) => events.push(e), quietNs);
   const wire = wireView(run);
-  for (let i = 0; i < wire.length; i++) {
-    const end = wire.end(i);
-    if (end - lastEnd > quietNs && group.length > 0) flush(false);
-    if (group.length === 0) groupAt = end;
-    group.push(wire.byte(i));
-    lastEnd = end;
-  }
-  flush(true);
-  return {
-    header: { version: 2, width: 100, height: 30, title, env: { TERM: "xterm-256color" } },
-    events,
-  };
+  for (let i = 0; i < wire.length; i++) grouper.push(wire.byte(i), wire.end(i));
+  grouper.finish();
+  return { header: terminalHeader(title), events };
 }
 
 function seconds(s: number | null): string {
