@@ -14,6 +14,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { gunzipSync } from "node:zlib";
 import { describe, expect, test } from "vitest";
 import { formatAsciicast, outputText, parseAsciicast } from "./asciicast.js";
 import { invokedAs, replayCommand } from "./commands/common.js";
@@ -309,10 +310,11 @@ describe("--out is checked before the run", () => {
 
   test("check --out writes the run's artefacts with the verdicts, --cast-version 3 a v3 cast", async () => {
     const out = mkdtempSync(join(tmpdir(), "vmmux-out-"));
-    const r = await inProcess("check", smallScenario("{}"), "--out", out, "--cast-version", "3");
+    const args = ["--out", out, "--cast-version", "3", "--perfetto-gz"];
+    const r = await inProcess("check", smallScenario("{}"), ...args);
     expect(r.status).toBe(0);
     expect(readdirSync(out).sort()).toEqual([
-      "small.perfetto.json",
+      "small.perfetto.json.gz",
       "small.report.html",
       "small.report.json",
       "small.terminal.cast",
@@ -322,6 +324,10 @@ describe("--out is checked before the run", () => {
     const castText = readFileSync(join(out, "small.terminal.cast"), "utf8");
     expect(JSON.parse(castText.split("\n")[0]!)).toMatchObject({ version: 3, term: { cols: 100 } });
     expect(outputText(parseAsciicast(castText))).toContain("guest1 says hello");
+    const trace = JSON.parse(
+      gunzipSync(readFileSync(join(out, "small.perfetto.json.gz"))).toString(),
+    );
+    expect(trace.traceEvents.length).toBeGreaterThan(100);
   });
 });
 

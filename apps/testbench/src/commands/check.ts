@@ -20,7 +20,6 @@ import {
   knobOverrides,
   NO_FAST_FORWARD_HELP,
   Progress,
-  parseCastVersion,
   parseCount,
   parseSeed,
   parseShardFlag,
@@ -29,7 +28,7 @@ import {
   type RunFlags,
   replayCommand,
 } from "./common.js";
-import { type ArtefactFlags, writeRunArtefacts } from "./replay.js";
+import { type ArtefactFlags, artefactOptions, writeRunArtefacts } from "./replay.js";
 
 interface CheckFlags extends RunFlags, ArtefactFlags {
   readonly json?: boolean;
@@ -45,7 +44,7 @@ export function firstViolation(explored: ExploreShardResult["explored"]): number
 }
 
 export function registerCheckCommand(program: Command, io: Io): void {
-  program
+  const command = program
     .command("check")
     .description("run a scenario twice and judge it with the oracles; exit 1 on a violation")
     .argument("<scenario>", "a scenario .json file")
@@ -69,81 +68,76 @@ export function registerCheckCommand(program: Command, io: Io): void {
       parseShardFlag,
     )
     .option("--explore-out <file>", "write the --explore results as JSON for vmmux merge")
-    .option("--out <dir>", "write the first run's artefacts and the verdicts here")
-    .option(
-      "--cast-version <n>",
-      "asciicast version of the terminal artefact: 2 or 3",
-      parseCastVersion,
-    )
-    .action(async (file: string, flags: CheckFlags) => {
-      if (flags.explore === undefined) {
-        const stray = ["workers", "shard", "exploreOut"].find(
-          (k) => flags[k as keyof CheckFlags] !== undefined,
-        );
-        if (stray !== undefined) {
-          io.err(`vmmux check: --${stray.replace("O", "-o")} needs --explore <n>\n`);
-          throw new ExitRequest(2);
-        }
+    .option("--out <dir>", "write the first run's artefacts and the verdicts here");
+  artefactOptions(command).action(async (file: string, flags: CheckFlags) => {
+    if (flags.explore === undefined) {
+      const stray = ["workers", "shard", "exploreOut"].find(
+        (k) => flags[k as keyof CheckFlags] !== undefined,
+      );
+      if (stray !== undefined) {
+        io.err(`vmmux check: --${stray.replace("O", "-o")} needs --explore <n>\n`);
+        throw new ExitRequest(2);
       }
-      const scenario = prepareScenario(file, flags);
-      const out = flags.out === undefined ? undefined : OutputDir.prepare(flags.out);
-      const schedule = flags.schedule === undefined ? {} : { schedule: { seed: flags.schedule } };
-      const progress = new Progress(io, "vmmux check");
-      const phases = flags.explore === undefined ? 2 : 3;
-      const run = runScenario(scenario, {
-        recordEvents: true,
-        ...schedule,
-        onProgress: progress.phase(`run 1 of ${phases}`),
-      });
-      progress.begin(`run 2 of ${phases} (determinism)`);
-      const rerun = runScenario(scenario, {
-        recordEvents: true,
-        ...schedule,
-        onProgress: progress.phase(`run 2 of ${phases} (determinism)`),
-      });
-      const judgements = judge(run, rerun, scenario.expect);
-      let explored: ExploreShardResult | undefined;
-      if (flags.explore !== undefined) {
-        const label =
-          flags.shard === undefined ? "" : ` (shard ${flags.shard.index}/${flags.shard.count})`;
-        progress.begin(`run 3 of 3: exploring schedules${label}`);
-        explored = await exploreParallel({
-          scenarioFile: file,
-          overrides: knobOverrides(flags),
-          runs: flags.explore,
-          ...(flags.workers === undefined ? {} : { workers: flags.workers }),
-          ...(flags.shard === undefined ? {} : { shard: flags.shard }),
-          onRun: (done, total) =>
-            progress.show(`run 3 of 3: explored ${done} of ${total} schedules${label}`),
-        });
-        judgements.push(judgeExplored(explored.explored, scenario.expect));
-        if (flags.exploreOut !== undefined) {
-          await writeFileAtomic(flags.exploreOut, `${JSON.stringify(explored, null, 2)}\n`);
-        }
-      }
-      progress.clear();
-      const failed = judgements.filter((j) => !j.asExpected);
-      if (flags.json === true) {
-        io.out(`${JSON.stringify(runJson(run, judgements), null, 2)}\n`);
-      } else {
-        io.out(`${formatReport(run)}\n\noracles:\n${formatJudgements(judgements)}\n`);
-      }
-      if (out !== undefined) {
-        const written = await writeRunArtefacts(out, run, file, flags, runJson(run, judgements));
-        (flags.json === true ? io.err : io.out)(
-          `artefacts: ${visibleControls(written.join(", "))}\n`,
-        );
-      }
-      if (failed.length > 0) {
-        const stranded = explored === undefined ? undefined : firstViolation(explored.explored);
-        io.err(
-          `vmmux check: ${failed.map((j) => j.verdict.oracle).join(", ")} not as expected; seed ${run.seed}\n` +
-            `replay: ${visibleControls(replayCommand(file, run.seed, flags.schedule))}\n` +
-            (stranded === undefined
-              ? ""
-              : `explored schedule that strands a producer: ${visibleControls(replayCommand(file, run.seed, stranded))}\n`),
-        );
-        throw new ExitRequest(1);
-      }
+    }
+    const scenario = prepareScenario(file, flags);
+    const out = flags.out === undefined ? undefined : OutputDir.prepare(flags.out);
+    const schedule = flags.schedule === undefined ? {} : { schedule: { seed: flags.schedule } };
+    const progress = new Progress(io, "vmmux check");
+    const phases = flags.explore === undefined ? 2 : 3;
+    const run = runScenario(scenario, {
+      recordEvents: true,
+      ...schedule,
+      onProgress: progress.phase(`run 1 of ${phases}`),
     });
+    progress.begin(`run 2 of ${phases} (determinism)`);
+    const rerun = runScenario(scenario, {
+      recordEvents: true,
+      ...schedule,
+      onProgress: progress.phase(`run 2 of ${phases} (determinism)`),
+    });
+    const judgements = judge(run, rerun, scenario.expect);
+    let explored: ExploreShardResult | undefined;
+    if (flags.explore !== undefined) {
+      const label =
+        flags.shard === undefined ? "" : ` (shard ${flags.shard.index}/${flags.shard.count})`;
+      progress.begin(`run 3 of 3: exploring schedules${label}`);
+      explored = await exploreParallel({
+        scenarioFile: file,
+        overrides: knobOverrides(flags),
+        runs: flags.explore,
+        ...(flags.workers === undefined ? {} : { workers: flags.workers }),
+        ...(flags.shard === undefined ? {} : { shard: flags.shard }),
+        onRun: (done, total) =>
+          progress.show(`run 3 of 3: explored ${done} of ${total} schedules${label}`),
+      });
+      judgements.push(judgeExplored(explored.explored, scenario.expect));
+      if (flags.exploreOut !== undefined) {
+        await writeFileAtomic(flags.exploreOut, `${JSON.stringify(explored, null, 2)}\n`);
+      }
+    }
+    progress.clear();
+    const failed = judgements.filter((j) => !j.asExpected);
+    if (flags.json === true) {
+      io.out(`${JSON.stringify(runJson(run, judgements), null, 2)}\n`);
+    } else {
+      io.out(`${formatReport(run)}\n\noracles:\n${formatJudgements(judgements)}\n`);
+    }
+    if (out !== undefined) {
+      const written = await writeRunArtefacts(out, run, file, flags, runJson(run, judgements));
+      (flags.json === true ? io.err : io.out)(
+        `artefacts: ${visibleControls(written.join(", "))}\n`,
+      );
+    }
+    if (failed.length > 0) {
+      const stranded = explored === undefined ? undefined : firstViolation(explored.explored);
+      io.err(
+        `vmmux check: ${failed.map((j) => j.verdict.oracle).join(", ")} not as expected; seed ${run.seed}\n` +
+          `replay: ${visibleControls(replayCommand(file, run.seed, flags.schedule))}\n` +
+          (stranded === undefined
+            ? ""
+            : `explored schedule that strands a producer: ${visibleControls(replayCommand(file, run.seed, stranded))}\n`),
+      );
+      throw new ExitRequest(1);
+    }
+  });
 }

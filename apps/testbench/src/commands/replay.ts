@@ -34,6 +34,19 @@ import {
 export interface ArtefactFlags {
   readonly out?: string;
   readonly castVersion?: 2 | 3;
+  /** Write the Perfetto timeline gzip-compressed (`<name>.perfetto.json.gz`). */
+  readonly perfettoGz?: boolean;
+}
+
+/** The artefact options `replay` and `check` share. */
+export function artefactOptions(command: Command): Command {
+  return command
+    .option(
+      "--cast-version <n>",
+      "asciicast version of the terminal artefact: 2 or 3",
+      parseCastVersion,
+    )
+    .option("--perfetto-gz", "write the timeline gzip-compressed (.perfetto.json.gz)");
 }
 
 /**
@@ -50,7 +63,9 @@ export async function writeRunArtefacts(
 ): Promise<string[]> {
   const name = basename(file, extname(file));
   try {
-    const staged = await writeArtefacts(run, out.stagingDir(), name);
+    const staged = await writeArtefacts(run, out.stagingDir(), name, {
+      perfettoGzip: flags.perfettoGz === true,
+    });
     const cast = staged.find((p) => p.endsWith(".terminal.cast"));
     if (flags.castVersion === 3 && cast !== undefined) {
       writeFileSync(cast, formatAsciicast(parseAsciicast(readFileSync(cast, "utf8"), cast), 3));
@@ -70,7 +85,7 @@ export async function writeRunArtefacts(
 }
 
 export function registerReplayCommand(program: Command, io: Io): void {
-  program
+  const command = program
     .command("replay")
     .description("run a scenario, show the muxed terminal, print a report, write artefacts")
     .argument("<scenario>", "a scenario .json file")
@@ -89,49 +104,44 @@ export function registerReplayCommand(program: Command, io: Io): void {
         "show (as text), drop, or raw (sent to your terminal, which answers them into " +
         "your shell); default drop on a terminal, raw otherwise",
       parseQueryMode,
-    )
-    .option(
-      "--cast-version <n>",
-      "asciicast version of the terminal artefact: 2 or 3",
-      parseCastVersion,
-    )
-    .action(
-      async (
-        file: string,
-        flags: RunFlags & ArtefactFlags & { json?: boolean; queries?: QueryMode },
-      ) => {
-        const scenario = prepareScenario(file, flags);
-        const out = flags.out === undefined ? undefined : OutputDir.prepare(flags.out);
-        // The terminal is written as the wire produces it (it is the progress); with --json,
-        // the progress line stands in for it.
-        const mode = flags.queries ?? (io.isTty ? "drop" : "raw");
-        const terminal = flags.json === true ? undefined : new TerminalSink(io.out, mode);
-        const progress = new Progress(io, "vmmux");
-        const showProgress = progress.phase("");
-        const run = runScenario(scenario, {
-          recordEvents: out !== undefined,
-          ...(flags.schedule === undefined ? {} : { schedule: { seed: flags.schedule } }),
-          ...(terminal === undefined ? {} : { onWire: (byte: number) => terminal.byte(byte) }),
-          onProgress: (now, limit) => {
-            if (terminal === undefined) showProgress(now, limit);
-            else terminal.flush();
-          },
-        });
-        progress.clear();
-        if (terminal === undefined) {
-          io.out(`${JSON.stringify(runJson(run), null, 2)}\n`);
-        } else {
-          terminal.end();
-          io.out(`\x1b[0m\n${"─".repeat(72)}\n${formatReport(run)}\n`);
-          const summary = querySummary(terminal.filter, mode);
-          if (summary !== undefined) io.err(`vmmux: ${summary}\n`);
-        }
-        if (out !== undefined) {
-          const written = await writeRunArtefacts(out, run, file, flags);
-          (flags.json === true ? io.err : io.out)(
-            `artefacts: ${visibleControls(written.join(", "))}\n`,
-          );
-        }
-      },
     );
+  artefactOptions(command).action(
+    async (
+      file: string,
+      flags: RunFlags & ArtefactFlags & { json?: boolean; queries?: QueryMode },
+    ) => {
+      const scenario = prepareScenario(file, flags);
+      const out = flags.out === undefined ? undefined : OutputDir.prepare(flags.out);
+      // The terminal is written as the wire produces it (it is the progress); with --json,
+      // the progress line stands in for it.
+      const mode = flags.queries ?? (io.isTty ? "drop" : "raw");
+      const terminal = flags.json === true ? undefined : new TerminalSink(io.out, mode);
+      const progress = new Progress(io, "vmmux");
+      const showProgress = progress.phase("");
+      const run = runScenario(scenario, {
+        recordEvents: out !== undefined,
+        ...(flags.schedule === undefined ? {} : { schedule: { seed: flags.schedule } }),
+        ...(terminal === undefined ? {} : { onWire: (byte: number) => terminal.byte(byte) }),
+        onProgress: (now, limit) => {
+          if (terminal === undefined) showProgress(now, limit);
+          else terminal.flush();
+        },
+      });
+      progress.clear();
+      if (terminal === undefined) {
+        io.out(`${JSON.stringify(runJson(run), null, 2)}\n`);
+      } else {
+        terminal.end();
+        io.out(`\x1b[0m\n${"─".repeat(72)}\n${formatReport(run)}\n`);
+        const summary = querySummary(terminal.filter, mode);
+        if (summary !== undefined) io.err(`vmmux: ${summary}\n`);
+      }
+      if (out !== undefined) {
+        const written = await writeRunArtefacts(out, run, file, flags);
+        (flags.json === true ? io.err : io.out)(
+          `artefacts: ${visibleControls(written.join(", "))}\n`,
+        );
+      }
+    },
+  );
 }
