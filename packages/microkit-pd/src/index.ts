@@ -9,6 +9,7 @@ export type {
   GuestExit,
   GuestProgram,
   GuestStep,
+  IdleLoop,
   MappedRegion,
   MessageInfo,
   MmioDevice,
@@ -19,6 +20,7 @@ export type {
   PdStep,
   Permissions,
   PreemptionPoint,
+  RepeatableExit,
   TimerHandle,
   VcpuContext,
 } from "./program.js";

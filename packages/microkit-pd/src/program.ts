@@ -198,6 +198,13 @@ export interface FaultReply {
   /** Reply label; a user exception resumes only with label 0 (§2.8). */
   readonly label?: number;
   /**
+   * For a `wfi` exit answered at once: the VMM's promise that answering one more such exit
+   * changes nothing in it but what `repeat` applies (its counters), so the kernel may advance
+   * whole idle trap cycles by arithmetic (see {@link VcpuContext.idle}). Leave it out whenever
+   * the exit did anything else.
+   */
+  readonly repeatable?: RepeatableExit;
+  /**
    * For an `mmio-read`/`mmio-write` exit: inject a synchronous data abort into the guest instead
    * of completing the access (what a VMM does with an access no device claims). The guest's
    * `yield* mmioRead/mmioWrite` throws a `GuestDataAbort`; uncaught, it ends the guest program
@@ -226,6 +233,12 @@ export interface VcpuContext {
    * until a virtual IRQ is pending.
    */
   wfi(): GuestStep;
+  /**
+   * Idle until a virtual IRQ is pending or the loop's own deadline passes: WFI, then the loop's
+   * pass, again and again (see {@link IdleLoop}). Only the guest's declared loop runs meanwhile,
+   * which lets the kernel fast-forward it when the VMM answers each WFI at once.
+   */
+  idle(loop: IdleLoop): GuestStep;
   /** HVC/SMC: traps to the VMM, returns its reply value. */
   hypercall(fn: number, args?: readonly number[]): GuestStep<number>;
   /** Acknowledge the oldest pending virtual IRQ (GIC IAR read); `undefined` when none. */
@@ -247,6 +260,27 @@ export interface VcpuContext {
   random(): number;
   debug(message: string): void;
   counter(name: string, value: number): void;
+}
+
+/** What a VMM applies for `times` more identical WFI exits it would have answered (its counters). */
+export interface RepeatableExit {
+  repeat(times: number): void;
+}
+
+/**
+ * A guest's idle loop, declared so the kernel can advance it exactly without running every pass:
+ * `yield* vcpu.idle(loop)` is `for (;;) { yield* vcpu.wfi(); yield loop.pass;
+ * if (vcpu.irqPending() || loop.until?.(vcpu.now())) return; }`.
+ */
+export interface IdleLoop {
+  /** The guest's work between two WFIs (one pass of its main loop finding nothing to do). */
+  readonly pass: PreemptionPoint;
+  /**
+   * The guest's own deadline test, asked after each pass with the current time. It must depend
+   * only on the time and be monotone (once true, true at every later time); the kernel asks it
+   * at times of its choosing to find where the loop ends.
+   */
+  readonly until?: (now: Nanoseconds) => boolean;
 }
 
 /** A guest operating system model, run from the start each time its vCPU is (re)started. */

@@ -30,7 +30,7 @@ export class Host implements DeviceHost {
   }
   cancel(handle: TimerHandle): void {
     const event = this.timers.get(handle.id);
-    if (event) this.k.events.cancel(event);
+    if (event) this.k.cancel(event);
     this.timers.delete(handle.id);
   }
   setIrqLevel(irq: number, asserted: boolean): void {

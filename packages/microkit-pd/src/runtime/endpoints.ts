@@ -15,6 +15,9 @@ export class Endpoints {
   recv(t: Thread, reply: ReplyPayload | undefined): void {
     const k = this.k;
     if (reply) this.reply(t, reply);
+    else if (t.quiet) k.ff.taint();
+    // The answer to an idle WFI (if any) is given: what the thread does next is its own.
+    t.quiet = false;
     const ipc = t.ipc;
     const s = t.sched;
     if (ipc.replyTo) {
@@ -55,6 +58,7 @@ export class Endpoints {
 
   /** `seL4_Call`: deliver to a waiting server, or queue by priority then FIFO (§2.5). */
   call(t: Thread, target: Thread, message: IpcMessage): void {
+    if (!this.k.ff.isIdleWfi(t, message)) this.k.ff.taint();
     t.ipc.outgoing = message;
     if (target.state === "blocked-recv") {
       this.deliverCall(t, target);
@@ -71,6 +75,7 @@ export class Endpoints {
   /** A non-blocking send (libmicrokit's passive hand-over); dropped if nobody waits. */
   nbSend(t: Thread, target: Thread, message: IpcMessage): void {
     const k = this.k;
+    k.ff.taint();
     if (target.state !== "blocked-recv") {
       k.record({
         t: k.now,
@@ -92,6 +97,8 @@ export class Endpoints {
       for (let i = 0; i < message.mrs.length; i++) server.ipc.mrs[i] = message.mrs[i]!;
     }
     server.resumeValue = { kind: "ipc", message, from: caller } satisfies Received;
+    // A VMM answering an idle guest's WFI runs quiet until it replies (fast-forward.ts).
+    server.quiet = k.ff.isIdleWfi(caller, message);
     server.ipc.replyTo = caller;
     caller.ipc.callTarget = server;
     if (server.sched.sc === null) {
@@ -106,6 +113,7 @@ export class Endpoints {
   private reply(t: Thread, payload: ReplyPayload): void {
     const k = this.k;
     const caller = t.ipc.replyTo;
+    if (t.quiet) k.ff.replied(payload.fault?.repeatable, payload.resume !== false);
     if (caller === null) return;
     t.ipc.replyTo = null;
     caller.ipc.callTarget = null;

@@ -121,6 +121,21 @@ export type RuntimeEvent =
       readonly name: string;
       readonly args?: Readonly<Record<string, unknown>>;
     }
+  /**
+   * `count` identical idle periods of `period` ns each, applied at once by fast-forward from `t`
+   * to `until` (the log of those periods is this one record): `events` heap events and `ran`
+   * ns of run time per thread that ran in them.
+   */
+  | {
+      readonly t: number;
+      readonly type: "idle";
+      readonly thread: string;
+      readonly until: number;
+      readonly count: number;
+      readonly period: number;
+      readonly events: number;
+      readonly ran: Readonly<Record<string, number>>;
+    }
   | {
       readonly t: number;
       readonly type: "counter";
@@ -178,6 +193,8 @@ export function formatEvent(event: RuntimeEvent): string {
       return `${at} budget ${event.thread} ${event.action}`;
     case "device":
       return `${at} device ${event.device} ${event.name}`;
+    case "idle":
+      return `${at} idle ${event.thread} ${event.count} periods of ${event.period} ns until ${event.until}`;
     case "counter":
       return `${at} counter ${event.thread ? `${event.thread}.` : ""}${event.name}=${event.value}`;
     case "debug":

@@ -14,6 +14,8 @@ export class Faults {
   /** Stop a thread for good or until restarted; detaches it from any IPC in flight. */
   stop(t: Thread, state: "inactive" | "dead"): void {
     const k = this.k;
+    k.ff.leaveQuiet(t);
+    k.ff.taint();
     k.ipc.detach(t);
     k.vcpus.cancelTimer(t);
     t.workRemaining = 0;
@@ -44,6 +46,7 @@ export class Faults {
    */
   resume(t: Thread): boolean {
     const k = this.k;
+    k.ff.taint();
     if (t.body === null || (t.state !== "inactive" && t.state !== "blocked-reply")) return false;
     k.ipc.cancelPendingReply(t);
     if (t.kind === "vcpu" && t.entry === null) {

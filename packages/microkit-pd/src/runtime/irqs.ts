@@ -34,9 +34,16 @@ export class Irqs {
     return this.lines.get(irq);
   }
 
+  /** Fast-forward's fingerprint of the lines: mask, latch, level. */
+  shapeInto(out: number[]): void {
+    for (const line of this.lines.values())
+      out.push(line.irq, line.masked ? 1 : 0, line.latched ? 1 : 0, line.asserted ? 1 : 0);
+  }
+
   /** A device drives an interrupt line. */
   setLevel(irq: number, asserted: boolean): void {
     const k = this.k;
+    k.ff.taint();
     const line = this.lines.get(irq);
     if (!line)
       throw new RuntimeError("RT_UNKNOWN_IRQ", `irq ${irq} is not routed to any protection domain`);
@@ -77,6 +84,7 @@ export class Irqs {
   /** `seL4_IRQHandler_Ack`: unmask; a still-asserted level line or a latched edge fires again. */
   ack(line: IrqLine, by: Thread): void {
     const k = this.k;
+    k.ff.taint();
     k.record({ t: k.now, type: "irq-ack", thread: by.name, ch: line.ch, irq: line.irq });
     line.masked = false;
     if ((line.trigger === "level" && line.asserted) || (line.trigger === "edge" && line.latched)) {

@@ -16,6 +16,7 @@ import { Endpoints } from "./endpoints.js";
 import { RuntimeError, ThreadFault } from "./errors.js";
 import type { RuntimeEvent, ThreadStateName } from "./event-log.js";
 import { EventQueue, type ScheduledEvent } from "./event-queue.js";
+import { FastForward } from "./fast-forward.js";
 import { Faults } from "./faults.js";
 import { Irqs } from "./irqs.js";
 import { Notifications } from "./notifications.js";
@@ -37,6 +38,8 @@ export interface KernelOptions {
   readonly recordEvents: boolean;
   /** Also record every preemption point (large logs; for debugging). */
   readonly recordPoints?: boolean;
+  /** Advance declared idle loops by whole periods (fast-forward.ts); default true. */
+  readonly fastForward?: boolean;
 }
 
 /**
@@ -47,6 +50,7 @@ export interface KernelOptions {
 export interface KernelParts {
   readonly scheduler?: (kernel: Kernel) => Scheduler;
   readonly notifications?: (kernel: Kernel) => Notifications;
+  readonly fastForward?: (kernel: Kernel, enabled: boolean) => FastForward;
 }
 
 /** Steps the threads may take without virtual time advancing before the kernel calls it a livelock. */
@@ -70,6 +74,11 @@ export class Kernel {
   readonly irqs: Irqs;
   readonly vcpus: Vcpus;
   readonly faults: Faults;
+  readonly ff: FastForward;
+  /** The time limit of the event being processed (fast-forward never goes past it). */
+  stepLimit = Number.POSITIVE_INFINITY;
+  /** Events the run may still process after the current one (fast-forward respects it). */
+  eventAllowance = Number.POSITIVE_INFINITY;
   private lastAccount = 0;
   private timer: ScheduledEvent | null = null;
   private stepTime = -1;
@@ -87,6 +96,8 @@ export class Kernel {
     this.irqs = new Irqs(this);
     this.vcpus = new Vcpus(this);
     this.faults = new Faults(this);
+    const ff = options.fastForward ?? true;
+    this.ff = parts.fastForward?.(this, ff) ?? new FastForward(this, ff);
   }
 
   get costs(): CostModel {
@@ -150,17 +161,27 @@ export class Kernel {
     if (!(time >= this.now)) {
       throw new RuntimeError("RT_BAD_CONFIG", `event at ${time} ns is before now (${this.now} ns)`);
     }
+    this.ff.taint();
     return this.events.push(Math.round(time), fire);
   }
 
+  /** Cancel an event scheduled with {@link at}. */
+  cancel(event: ScheduledEvent): void {
+    this.ff.taint();
+    this.events.cancel(event);
+  }
+
   /** Process the next event if it is due by `limit`; false when there is none. */
-  step(limit = Number.POSITIVE_INFINITY): boolean {
+  step(limit = Number.POSITIVE_INFINITY, allowance = Number.POSITIVE_INFINITY): boolean {
     const next = this.events.peek();
     if (!next || next.time > limit) return false;
     this.events.pop();
     this.now = next.time;
     this.eventsProcessed++;
+    this.stepLimit = limit;
+    this.eventAllowance = allowance;
     this.account();
+    if (next !== this.timer) this.ff.taint();
     next.fire();
     this.dispatch();
     return true;
@@ -196,6 +217,25 @@ export class Kernel {
     if (cur === null || ns <= 0) return;
     if (cur.workRemaining > 0) cur.workRemaining += ns;
     else cur.pendingKernelNs += ns;
+  }
+
+  /** Fast-forward: the dispatch loop runs the first step at this instant, after the timer fired. */
+  atCleanInstant(): boolean {
+    const timer = this.timer;
+    return (
+      this.stepTime === this.now &&
+      this.stepsAtTime === 0 &&
+      this.soloSteps === 0 &&
+      this.lastAccount === this.now &&
+      (timer === null || timer.cancelled)
+    );
+  }
+
+  /** Fast-forward: move the clock as if `ns` of periods had run (run times are moved by the caller). */
+  shiftClock(ns: number): void {
+    this.now += ns;
+    this.lastAccount = this.now;
+    this.stepTime = this.now;
   }
 
   // ---- time accounting and the dispatch loop (§4.2) ----
@@ -256,6 +296,7 @@ export class Kernel {
   /** Run `t`'s code to its next kernel op; `fault` is thrown into the code instead (a contained fault). */
   private stepThread(t: Thread, fault?: ThreadFault): void {
     const body = t.body;
+    if (!t.quiet) this.ff.taint();
     if (body === null) {
       this.sched.block(t, "inactive");
       return;

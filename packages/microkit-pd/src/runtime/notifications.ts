@@ -25,6 +25,7 @@ export class Notifications {
 
   /** `seL4_Signal` with badge `1 << ch` to `target`'s notification. */
   signal(from: string, target: Thread, ch: number): void {
+    this.k.ff.taint();
     this.deliver(this.signalSeq++, from, target, ch);
   }
 

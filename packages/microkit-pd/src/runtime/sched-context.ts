@@ -19,6 +19,9 @@ export class SchedContext {
   sliceUsed = 0;
   /** Time charged while current and not yet committed. */
   consumed = 0;
+  /** Times it became the running SC, and times it was exhausted (fast-forward bookkeeping). */
+  activations = 0;
+  exhaustions = 0;
 
   constructor(
     readonly name: string,
@@ -71,6 +74,7 @@ export class SchedContext {
    * a sporadic SC is charged and its next refill postponed (§3.1 `endTimeslice`).
    */
   exhaust(): void {
+    this.exhaustions++;
     if (this.roundRobin) {
       this.consumed = 0;
       this.sliceUsed = 0;
@@ -129,6 +133,7 @@ export class SchedContext {
    * and refills that overlap it merge into it.
    */
   becomeCurrent(now: number): void {
+    this.activations++;
     if (this.roundRobin) return;
     const r = this.refills;
     const head = r[0]!;

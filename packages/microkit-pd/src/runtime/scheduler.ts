@@ -86,6 +86,7 @@ export class Scheduler {
       k.record({ t: k.now, type: "domain", domain: slot.domain });
     }
     this.curDomain = slot.domain;
+    k.ff.taint();
     this.domainTimer = k.events.push(k.now + slot.duration, () => {
       this.domainIndex = (this.domainIndex + 1) % this.domainSchedule.length;
       this.enterDomain();
@@ -137,6 +138,7 @@ export class Scheduler {
     s.inRelease = true;
     k.record({ t: k.now, type: "budget", thread: t.name, sc: sc.name, action: "throttled" });
     if (s.releaseEvent) k.events.cancel(s.releaseEvent);
+    k.ff.taint();
     s.releaseEvent = k.events.push(Math.max(k.now, sc.releaseTime()), () => this.release(t));
     if (t === this.current) this.rescheduleRequired();
   }
@@ -179,6 +181,7 @@ export class Scheduler {
       s.inRelease = false;
       if (s.releaseEvent) this.k.events.cancel(s.releaseEvent);
       s.releaseEvent = null;
+      this.k.ff.taint();
     }
     if (t === this.current && this.action === "resume") this.action = "choose";
   }
@@ -330,6 +333,37 @@ export class Scheduler {
     this.readyCount--;
     if (queue.length === 0)
       this.readyBits[domain * 8 + (t.priority >> 5)]! &= ~(1 << (t.priority & 31));
+  }
+
+  /**
+   * Fast-forward's fingerprint of the scheduler: action, current and last thread, domain, the SC
+   * on the core, and every ready queue in order.
+   */
+  shapeInto(
+    out: number[],
+    idx: (t: Thread | null) => number,
+    scIdx: (sc: SchedContext | null) => number,
+  ): boolean {
+    const action = this.action;
+    out.push(
+      action === "resume" ? -3 : action === "choose" ? -4 : action.index,
+      idx(this.current),
+      idx(this.lastRan),
+      this.curDomain,
+      this.domainIndex,
+      scIdx(this.runningSc),
+      this.readyCount,
+    );
+    const bits = this.readyBits;
+    for (let w = 0; w < bits.length; w++) {
+      for (let word = bits[w]!; word !== 0; word &= word - 1) {
+        const q = w * 32 + 31 - Math.clz32(word & -word);
+        const queue = this.queues[q]!;
+        out.push(q, queue.length);
+        for (const t of queue) out.push(t.index);
+      }
+    }
+    return true;
   }
 
   /** The current thread's SC budget left, for the kernel's timer (never 0 for a running thread). */

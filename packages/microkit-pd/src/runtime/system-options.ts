@@ -34,12 +34,24 @@ export interface SystemOptions {
   readonly bootOrder?: "capdl" | "document";
   /** Back memory regions with SharedArrayBuffer (default false). */
   readonly sharedMemory?: boolean;
+  /**
+   * Memory regions backed by bytes the caller owns instead of fresh buffers, each exactly the
+   * region's size: for example a real guest's RAM, which lives in an emulator's shared memory.
+   */
+  readonly regionBacking?: Readonly<Record<string, Uint8Array>>;
   /** WFI traps to the VMM (seL4's default, reference §2.10); false blocks the vCPU until a virtual IRQ. */
   readonly trapWfi?: boolean;
   /** Record the event log (default true). */
   readonly recordEvents?: boolean;
   /** Also record every preemption point a thread reaches (default false; large logs). */
   readonly recordPoints?: boolean;
+  /**
+   * Advance idle guests' trapped-WFI loops by whole periods of arithmetic instead of simulating
+   * every trap (default true). Exact: clock, run times, slice use, counters and event count come
+   * out as with `false`, which simulates every trap; the log shows each applied run as one `idle`
+   * record. See the README's "Fast-forward".
+   */
+  readonly fastForward?: boolean;
   /**
    * Domain of vCPU threads when the SDF has a domain schedule: `zero` is the pinned Microkit
    * behaviour (microkit#594, reference §3.3: a VM whose VMM is in another domain hangs); `vmm`

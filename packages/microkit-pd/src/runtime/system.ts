@@ -41,7 +41,7 @@ export class System {
   readonly costs: CostModel;
   private readonly kernel: Kernel;
   private readonly prng: Prng;
-  private readonly buffers = new Map<string, ArrayBufferLike>();
+  private readonly buffers = new Map<string, Uint8Array>();
   private readonly devices = new Map<string, MmioDevice>();
   private readonly pdThreads = new Map<string, Thread>();
   private readonly hosts = new Map<string, Host>();
@@ -61,6 +61,7 @@ export class System {
         minBudget: Math.round((options.minBudgetUs ?? 0) * US),
         recordEvents: options.recordEvents ?? true,
         recordPoints: options.recordPoints ?? false,
+        fastForward: options.fastForward ?? true,
       },
       parts,
     );
@@ -73,7 +74,17 @@ export class System {
     const shared = this.options.sharedMemory ?? false;
     for (const mr of desc.memoryRegions) {
       const size = Number(mr.size);
-      this.buffers.set(mr.name, shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size));
+      const backing = this.options.regionBacking?.[mr.name];
+      if (backing !== undefined && backing.byteLength !== size) {
+        throw new RuntimeError(
+          "RT_BAD_CONFIG",
+          `memory region '${mr.name}': backing of ${backing.byteLength} bytes for a region of ${size}`,
+        );
+      }
+      this.buffers.set(
+        mr.name,
+        backing ?? new Uint8Array(shared ? new SharedArrayBuffer(size) : new ArrayBuffer(size)),
+      );
     }
     for (const [mrName, entry] of Object.entries(this.options.devices ?? {})) {
       const mr = desc.memoryRegions.find((region) => region.name === mrName);
@@ -255,7 +266,14 @@ export class System {
     }
     regions.set(
       map.mr,
-      new CheckedRegion(map.mr, Number(map.vaddr), Number(mr.size), map.perms, buffer, 0),
+      new CheckedRegion(
+        map.mr,
+        Number(map.vaddr),
+        Number(mr.size),
+        map.perms,
+        buffer.buffer,
+        buffer.byteOffset,
+      ),
     );
   }
 
@@ -286,9 +304,12 @@ export class System {
   /** Process at most `count` events; returns how many were processed. */
   runEvents(count: number): number {
     this.boot();
-    let done = 0;
-    while (done < count && this.kernel.step()) done++;
-    return done;
+    const start = this.kernel.eventsProcessed;
+    for (;;) {
+      const left = count - (this.kernel.eventsProcessed - start);
+      if (left <= 0 || !this.kernel.step(Number.POSITIVE_INFINITY, left - 1)) break;
+    }
+    return this.kernel.eventsProcessed - start;
   }
 
   /**
@@ -349,9 +370,9 @@ export class System {
 
   /** The backing bytes of a memory region, for inspection (no permission checks). */
   memory(name: string): Uint8Array {
-    const buffer = this.buffers.get(name);
-    if (!buffer) throw new RuntimeError("RT_BAD_CONFIG", `no memory region named '${name}'`);
-    return new Uint8Array(buffer);
+    const bytes = this.buffers.get(name);
+    if (!bytes) throw new RuntimeError("RT_BAD_CONFIG", `no memory region named '${name}'`);
+    return bytes;
   }
 
   /** The device model attached to a memory region. */

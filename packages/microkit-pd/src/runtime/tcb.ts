@@ -123,6 +123,11 @@ export class Thread {
   entry: EntryPoint | null = null;
   /** Total virtual time spent running. */
   runTime = 0;
+  /**
+   * The thread's code is inside a loop declared state-preserving (a guest's idle loop, its VMM
+   * answering that loop's WFI): its steps may be fast-forwarded (fast-forward.ts).
+   */
+  quiet = false;
   readonly sched: SchedRecord;
   readonly ntfn = new NtfnRecord();
   readonly ipc = new IpcRecord();

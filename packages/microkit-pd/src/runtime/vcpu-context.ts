@@ -10,6 +10,7 @@ import type {
   GuestExit,
   GuestProgram,
   GuestStep,
+  IdleLoop,
   MappedRegion,
   PreemptionPoint,
   VcpuContext,
@@ -60,6 +61,22 @@ export class RuntimeVcpuContext implements VcpuContext {
 
   *wfi(): GuestStep {
     yield* this.exit({ kind: "wfi" });
+  }
+
+  *idle(loop: IdleLoop): GuestStep {
+    this.calls.use("idle");
+    const ff = this.k.ff;
+    ff.enterQuiet(this.t);
+    try {
+      for (;;) {
+        yield* this.wfi();
+        yield loop.pass;
+        if (this.irqPending() || (loop.until?.(this.now()) ?? false)) return;
+        ff.anchor(this.t, loop);
+      }
+    } finally {
+      ff.leaveQuiet(this.t);
+    }
   }
 
   *hypercall(fn: number, args: readonly number[] = []): GuestStep<number> {

@@ -12,12 +12,14 @@ export class Vcpus {
 
   /** Make a virtual IRQ pending for a vCPU thread; wakes it from an untrapped WFI. */
   injectVirq(t: Thread, irq: number): void {
+    this.k.ff.taint();
     t.vcpu.virqs.push(irq);
     if (t.state === "blocked-wfi") this.k.sched.wake(t);
   }
 
   /** An untrapped WFI: block until a virtual IRQ is pending. */
   waitVirq(t: Thread): void {
+    this.k.ff.taint();
     if (t.vcpu.virqs.length === 0) this.k.sched.block(t, "blocked-wfi");
   }
 
@@ -26,6 +28,7 @@ export class Vcpus {
     const k = this.k;
     const v = t.vcpu;
     this.cancelTimer(t);
+    k.ff.taint();
     if (deadline === null) return;
     v.vtimer = k.events.push(Math.max(k.now, Math.round(deadline)), () => {
       v.vtimer = null;

@@ -3,6 +3,7 @@
  * catch it. Each variant is a subclass of one kernel part, passed through the documented
  * `KernelParts` extension point; production code never names them. Never use outside tests.
  */
+import { FastForward } from "../runtime/fast-forward.js";
 import type { KernelParts } from "../runtime/kernel.js";
 import { Notifications } from "../runtime/notifications.js";
 import type { SchedContext } from "../runtime/sched-context.js";
@@ -63,6 +64,23 @@ export function leakyBootOrder(): PlantedKernel {
     }
   }
   return { parts: { scheduler: (k) => new LeakyBootOrder(k) } };
+}
+
+/** Fast-forward defects the equivalence property must catch. */
+export type PlantedFastForwardBug =
+  /** One idle period more than a round-robin slice allows: the slice would have ended in it. */
+  "period-past-slice";
+
+class PeriodPastSlice extends FastForward {
+  protected override budgetBound(delta: Float64Array): number {
+    const count = super.budgetBound(delta);
+    return Number.isFinite(count) ? count + 1 : count;
+  }
+}
+
+/** The runtime with a fast-forward defect (pass `.parts` as the third argument of `new System`). */
+export function plantedFastForward(_bug: PlantedFastForwardBug): PlantedKernel {
+  return { parts: { fastForward: (k, enabled) => new PeriodPastSlice(k, enabled) } };
 }
 
 function partsOf(bug: PlantedSchedulerBug | undefined): KernelParts {

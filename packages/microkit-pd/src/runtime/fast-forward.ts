@@ -1,0 +1,473 @@
+/**
+ * Exact fast-forward of idle trap cycles (DESIGN.md "The simulation kernel"; microkit reference
+ * §2.10: libvmm answers a trapped WFI at once, so an idle guest's vCPU spins through WFI exits).
+ *
+ * The contract. A guest declares its idle loop (`VcpuContext.idle`): WFI, one pass of work, and
+ * its own monotone deadline test. A VMM that answers such a WFI at once and does nothing else
+ * says so in its reply (`FaultReply.repeatable`) and applies its counters for skipped exits
+ * itself. While only such code runs, the whole system is a deterministic function of the
+ * kernel's state, which this part fingerprints at every pass's deadline check (an *anchor*).
+ *
+ * The method. When the state at an anchor matches the one `L` anchors earlier, which matched the
+ * one `L` before that, with every numeric quantity (clock, run times, slice use, event and log
+ * counts, VMM exits) moving by the same amount over both periods, the run is periodic; the kernel
+ * then applies `k` more periods at once by arithmetic. `k` stops short of anything that could
+ * break the period: the next event on the heap that is not the kernel's own timer (device,
+ * timer, release, domain switch), the run limit, the event budget, a round-robin slice running
+ * out (a period that uses `d` ns of a slice is applied only while a full period plus MIN_BUDGET
+ * is left), and the first time any idle guest's deadline test would say true. Anything else
+ * (another program's code, any signal, IRQ, heap insertion, thread control) *taints* the history,
+ * which then starts afresh. Sporadic SCs that run during a period keep it from being applied.
+ *
+ * With `fastForward: false` none of this runs: every trap is simulated. The equivalence property
+ * (fast-forward.prop.test.ts) shows both give the same clock, run times, counters, event count,
+ * log outside the collapsed runs, and guest output.
+ */
+import type { IdleLoop, RepeatableExit } from "../program.js";
+import type { Kernel } from "./kernel.js";
+import type { SchedContext } from "./sched-context.js";
+import type { IpcMessage, Thread } from "./tcb.js";
+
+/** How many anchors the history keeps before it starts afresh (bounds memory and search). */
+const HISTORY_LIMIT = 4096;
+/** Earlier matching anchors tried per anchor, most recent first. */
+const CANDIDATES = 12;
+
+const STATES = {
+  inactive: 0,
+  runnable: 1,
+  "blocked-recv": 2,
+  "blocked-reply": 3,
+  "blocked-send": 4,
+  "blocked-wfi": 5,
+  dead: 6,
+} as const;
+const ENTRIES = { init: 1, notified: 2, protected: 3, fault: 4, guest: 5 } as const;
+
+interface Anchor {
+  /** Everything that must be equal for two anchors to be the same phase. */
+  readonly shape: readonly number[];
+  readonly hash: number;
+  /** The shape and where every round-robin slice stands: equal when the whole state repeats. */
+  readonly full: number;
+  /** Quantities that may move by a constant amount per period (see {@link linearOf}). */
+  readonly linear: Float64Array;
+  /** The idle loop whose check this anchor is. */
+  readonly loop: IdleLoop;
+}
+
+/** A run of periods about to be applied. */
+export interface Leap {
+  /** Periods. */
+  readonly count: number;
+  /** ns per period. */
+  readonly period: number;
+  /** Per-period change of every linear quantity. */
+  readonly delta: Float64Array;
+}
+
+export class FastForward {
+  private taints = 0;
+  private taintsAtLast = -1;
+  private history: Anchor[] = [];
+  private byHash = new Map<number, number[]>();
+  private byFull = new Map<number, number[]>();
+  private readonly repeats = new Map<RepeatableExit, number>();
+  private readonly contracts: RepeatableExit[] = [];
+  private scOwner = new Map<SchedContext, number>();
+  private scs: SchedContext[] = [];
+  /** Identities of values held for a thread (a message waiting to be received). */
+  private readonly ids = new WeakMap<object, number>();
+  private nextId = 1;
+  private indexedThreads = -1;
+  /** Periods applied so far, and anchors seen (for tests and the bench). */
+  leaps = 0;
+  anchors = 0;
+
+  constructor(
+    protected readonly k: Kernel,
+    readonly enabled: boolean,
+  ) {}
+
+  /** Something outside the declared idle loops happened: the history no longer predicts. */
+  taint(): void {
+    this.taints++;
+  }
+
+  /** A vCPU's guest entered its idle loop. */
+  enterQuiet(t: Thread): void {
+    t.quiet = true;
+  }
+
+  /** A thread leaves a declared loop (returns from it, is stopped or restarted). */
+  leaveQuiet(t: Thread): void {
+    if (!t.quiet) return;
+    t.quiet = false;
+    this.taint();
+  }
+
+  /** Whether `message` is an idle guest's WFI exit (its VMM's answer may then be repeatable). */
+  isIdleWfi(caller: Thread, message: IpcMessage): boolean {
+    return (
+      caller.quiet &&
+      message.kind === "fault" &&
+      message.fault.kind === "vcpu" &&
+      message.fault.exit.kind === "wfi"
+    );
+  }
+
+  /** A quiet VMM replied; a repeatable answer keeps the history, anything else taints it. */
+  replied(exit: RepeatableExit | undefined, resumed: boolean): void {
+    if (exit === undefined || !resumed) {
+      this.taint();
+      return;
+    }
+    const seen = this.repeats.get(exit);
+    if (seen === undefined) {
+      this.contracts.push(exit);
+      this.taint();
+    }
+    this.repeats.set(exit, (seen ?? 0) + 1);
+  }
+
+  /**
+   * An idle guest's deadline test said false after a pass: record the state, and apply whole
+   * periods if the run has become periodic.
+   */
+  anchor(t: Thread, loop: IdleLoop): void {
+    if (!this.enabled) return;
+    const k = this.k;
+    if (this.taints !== this.taintsAtLast) {
+      // Something else ran since the last anchor: start afresh from the next one (cheap while
+      // guests are busy).
+      this.reset();
+      this.taintsAtLast = this.taints;
+      return;
+    }
+    if (t !== k.current || !k.atCleanInstant()) {
+      this.reset();
+      return;
+    }
+    const shape = this.shapeOf();
+    if (shape === null) {
+      this.reset();
+      return;
+    }
+    this.anchors++;
+    const hash = hashOf(shape, 0x811c9dc5);
+    const anchor: Anchor = {
+      shape,
+      hash,
+      full: this.fullHash(hash),
+      linear: this.linearOf(),
+      loop,
+    };
+    const n = this.history.length;
+    const leap = this.findLeap(anchor, n);
+    if (leap !== null) {
+      this.apply(leap, t);
+      // The state moved on as if the periods had run: the history still describes its phases.
+      this.taintsAtLast = this.taints;
+    }
+    if (n >= HISTORY_LIMIT) this.reset();
+    const index = this.history.length;
+    this.history.push(anchor);
+    push(this.byHash, hash, index);
+    push(this.byFull, anchor.full, index);
+  }
+
+  /** The shape's hash extended by every round-robin SC's position in its slice. */
+  private fullHash(hash: number): number {
+    const slices: number[] = [];
+    for (const sc of this.scList()) if (sc.roundRobin) slices.push(sc.sliceUsed + sc.consumed);
+    return hashOf(slices, hash);
+  }
+
+  private reset(): void {
+    if (this.history.length === 0) return;
+    this.history = [];
+    this.byHash = new Map();
+    this.byFull = new Map();
+  }
+
+  /**
+   * The best leap over candidates: recent anchors of the same shape (periods within a slice) and
+   * recent anchors of the same full state (periods spanning slice rotations).
+   */
+  private findLeap(anchor: Anchor, n: number): Leap | null {
+    const a = this.searchLeap(anchor, n, this.byHash.get(anchor.hash), CANDIDATES);
+    const b = this.searchLeap(anchor, n, this.byFull.get(anchor.full), CANDIDATES);
+    if (a === null) return b;
+    if (b === null) return a;
+    return b.count * b.period > a.count * a.period ? b : a;
+  }
+
+  private searchLeap(
+    anchor: Anchor,
+    n: number,
+    list: readonly number[] | undefined,
+    limit: number,
+  ): Leap | null {
+    if (list === undefined) return null;
+    let best: Leap | null = null;
+    let tried = 0;
+    for (let i = list.length - 1; i >= 0 && tried < limit; i--) {
+      const m = list[i]!;
+      const lag = n - m;
+      const m2 = m - lag;
+      if (m2 < 0) break;
+      tried++;
+      const a = this.history[m]!;
+      const b = this.history[m2]!;
+      if (b.hash !== anchor.hash || !sameShape(anchor.shape, a.shape)) continue;
+      if (!sameShape(anchor.shape, b.shape)) continue;
+      const leap = this.leapFrom(anchor, a, b, m, n);
+      if (leap !== null && (best === null || leap.count * leap.period > best.count * best.period))
+        best = leap;
+    }
+    return best;
+  }
+
+  /** `k` periods of `n − m` anchors, if both measured periods agree and nothing bounds it to 0. */
+  protected leapFrom(anchor: Anchor, a: Anchor, b: Anchor, m: number, n: number): Leap | null {
+    const len = anchor.linear.length;
+    if (a.linear.length !== len || b.linear.length !== len) return null;
+    const delta = new Float64Array(len);
+    for (let i = 0; i < len; i++) {
+      const d = anchor.linear[i]! - a.linear[i]!;
+      if (d !== a.linear[i]! - b.linear[i]!) return null;
+      delta[i] = d;
+    }
+    const period = delta[0]!;
+    if (!(period > 0)) return null;
+    const k = this.k;
+    let count = Math.floor((k.stepLimit - k.now) / period);
+    count = Math.min(count, Math.floor(k.eventAllowance / Math.max(1, delta[1]!)));
+    const horizon = k.events.earliestTime();
+    if (horizon !== undefined) count = Math.min(count, Math.floor((horizon - 1 - k.now) / period));
+    count = Math.min(count, this.budgetBound(delta));
+    if (count <= 0) return null;
+    const loops = new Set<IdleLoop>();
+    for (let i = m; i < n; i++) loops.add(this.history[i]!.loop);
+    loops.add(anchor.loop);
+    count = this.deadlineBound(loops, period, count);
+    return count > 0 ? { count, period, delta } : null;
+  }
+
+  /**
+   * Periods a round-robin slice allows: each applied period must start with at least its own
+   * use plus MIN_BUDGET (and 1 ns) left, so no budget check inside it can end the slice.
+   */
+  protected budgetBound(delta: Float64Array): number {
+    let count = Number.POSITIVE_INFINITY;
+    const scs = this.scList();
+    const base = this.scBase();
+    const margin = Math.max(1, this.k.options.minBudget);
+    for (let i = 0; i < scs.length; i++) {
+      const sc = scs[i]!;
+      const o = base + i * SC_FIELDS;
+      const used = delta[o]! + delta[o + 1]!;
+      if (!sc.roundRobin) {
+        if (delta[o + 2] !== 0 || used !== 0) return 0;
+        continue;
+      }
+      if (used < 0) return 0;
+      if (used === 0) continue;
+      if (delta[o + 3] !== 0) return 0;
+      count = Math.min(count, Math.floor((sc.capacity() - margin) / used));
+    }
+    return count;
+  }
+
+  /** The largest count ≤ `count` at whose end no idle loop's deadline test is true yet. */
+  private deadlineBound(loops: ReadonlySet<IdleLoop>, period: number, count: number): number {
+    const now = this.k.now;
+    const quiet = (c: number) => {
+      for (const loop of loops) if (loop.until?.(now + c * period)) return false;
+      return true;
+    };
+    if (quiet(count)) return count;
+    let lo = 0;
+    let hi = count;
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (quiet(mid)) lo = mid;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Apply `leap.count` periods: every linear quantity moves by count × its per-period change. */
+  protected apply(leap: Leap, t: Thread): void {
+    const k = this.k;
+    const { count, period, delta } = leap;
+    const start = k.now;
+    const span = count * period;
+    k.shiftClock(span);
+    const events = count * delta[1]!;
+    k.eventsProcessed += events;
+    const threads = k.threads;
+    const ran: Record<string, number> = {};
+    for (let i = 0; i < threads.length; i++) {
+      const d = count * delta[LINEAR_HEAD + i]!;
+      threads[i]!.runTime += d;
+      if (d !== 0) ran[threads[i]!.name] = d;
+    }
+    const scs = this.scList();
+    const base = this.scBase();
+    for (let i = 0; i < scs.length; i++) {
+      const sc = scs[i]!;
+      const o = base + i * SC_FIELDS;
+      sc.sliceUsed += count * delta[o]!;
+      sc.consumed += count * delta[o + 1]!;
+      sc.exhaustions += count * delta[o + 3]!;
+    }
+    const c0 = base + scs.length * SC_FIELDS;
+    for (let i = 0; i < this.contracts.length; i++) {
+      const times = count * delta[c0 + i]!;
+      if (times === 0) continue;
+      const exit = this.contracts[i]!;
+      this.repeats.set(exit, this.repeats.get(exit)! + times);
+      exit.repeat(times);
+    }
+    this.leaps += count;
+    k.record({
+      t: start,
+      type: "idle",
+      thread: t.name,
+      until: k.now,
+      count,
+      period,
+      events,
+      ran,
+    });
+  }
+
+  // ---- the state fingerprint ----
+
+  private scList(): SchedContext[] {
+    const threads = this.k.threads;
+    if (this.indexedThreads !== threads.length) {
+      this.scs = threads.map((th) => th.sched.ownSc);
+      this.scOwner = new Map(this.scs.map((sc, i) => [sc, i]));
+      this.indexedThreads = threads.length;
+    }
+    return this.scs;
+  }
+
+  private scBase(): number {
+    return LINEAR_HEAD + this.k.threads.length;
+  }
+
+  /** Clock, events, log length, run time per thread, per SC (slice, consumed, activations, exhaustions), VMM exits. */
+  private linearOf(): Float64Array {
+    const k = this.k;
+    const threads = k.threads;
+    const scs = this.scList();
+    const out = new Float64Array(
+      LINEAR_HEAD + threads.length + scs.length * SC_FIELDS + this.contracts.length,
+    );
+    out[0] = k.now;
+    out[1] = k.eventsProcessed;
+    out[2] = k.log.length;
+    for (let i = 0; i < threads.length; i++) out[LINEAR_HEAD + i] = threads[i]!.runTime;
+    let o = this.scBase();
+    for (const sc of scs) {
+      out[o++] = sc.sliceUsed;
+      out[o++] = sc.consumed;
+      out[o++] = sc.activations;
+      out[o++] = sc.exhaustions;
+    }
+    for (const exit of this.contracts) out[o++] = this.repeats.get(exit)!;
+    return out;
+  }
+
+  /** 0 for nothing, else a number unique to this object (the same object keeps its number). */
+  private idOf(value: unknown): number {
+    if (typeof value !== "object" || value === null) return 0;
+    let id = this.ids.get(value);
+    if (id === undefined) {
+      id = this.nextId++;
+      this.ids.set(value, id);
+    }
+    return id;
+  }
+
+  /** Everything else the kernel's future depends on; `null` when a value cannot be fingerprinted. */
+  private shapeOf(): number[] | null {
+    const k = this.k;
+    const threads = k.threads;
+    this.scList();
+    const idx = (th: Thread | null) => (th === null ? -1 : th.index);
+    const scIdx = (sc: SchedContext | null) => (sc === null ? -1 : (this.scOwner.get(sc) ?? -2));
+    const out: number[] = [threads.length, k.events.size, this.contracts.length];
+    if (!k.sched.shapeInto(out, idx, scIdx)) return null;
+    k.irqs.shapeInto(out);
+    for (const th of threads) {
+      const held = th.resumeValue;
+      if (held !== undefined && th !== k.current && typeof held !== "object") return null;
+      const s = th.sched;
+      const ipc = th.ipc;
+      out.push(
+        STATES[th.state],
+        th.body === null ? 0 : 1,
+        th.workRemaining,
+        th.pendingKernelNs,
+        th.entry === null ? 0 : ENTRIES[th.entry],
+        th.quiet ? 1 : 0,
+        s.queued ? 1 : 0,
+        s.inRelease ? 1 : 0,
+        s.releaseEvent === null ? 0 : 1,
+        scIdx(s.sc),
+        s.passive ? 1 : 0,
+        s.domain,
+        th.ntfn.lo,
+        th.ntfn.hi,
+        th.ntfn.flows.size,
+        ipc.outgoing === null ? 0 : 1,
+        idx(ipc.callTarget),
+        idx(ipc.replyTo),
+        idx(ipc.donor),
+        ipc.lastReply === null ? 0 : 1,
+        th.vcpu.vtimer === null ? 0 : 1,
+        ipc.sendQueue.length,
+        th.vcpu.virqs.length,
+        th === k.current ? 0 : this.idOf(held),
+      );
+      for (const q of ipc.sendQueue) out.push(q.index);
+      for (const v of th.vcpu.virqs) out.push(v);
+      const sc = s.ownSc;
+      if (!sc.roundRobin) for (const r of sc.refills) out.push(r.time, r.amount);
+    }
+    return out;
+  }
+}
+
+/** Linear slots before the per-thread run times: clock, events processed, log length. */
+const LINEAR_HEAD = 3;
+/** Linear slots per SC: slice used, consumed, activations, exhaustions. */
+const SC_FIELDS = 4;
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function push(map: Map<number, number[]>, key: number, index: number): void {
+  const list = map.get(key);
+  if (list) list.push(index);
+  else map.set(key, [index]);
+}
+
+/** FNV-1a over the shape's numbers (a bucket key; equality is checked in full). */
+function hashOf(shape: readonly number[], seed: number): number {
+  let h = seed;
+  for (const v of shape) {
+    h ^= v | 0;
+    h = Math.imul(h, 0x01000193);
+    h ^= Math.floor(v / 0x1_0000_0000) | 0;
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
