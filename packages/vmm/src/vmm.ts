@@ -12,6 +12,7 @@ import {
   type PdContext,
   type PdProgram,
   type PdStep,
+  type RepeatableExit,
   work,
 } from "@vmmux/microkit-pd";
 import { SerialQueue } from "@vmmux/sddf-queues";
@@ -193,6 +194,17 @@ export class VmmProgram implements PdProgram {
   private pd: PdContext | undefined;
   /** The vCPU waits in a WFI this VMM left unanswered (`wfi: "block"`). */
   private inWfi = false;
+  /**
+   * What one more WFI exit answered at once does here: bump `exits` and `wfiExits`, nothing
+   * else. Given with each such reply so the kernel may fast-forward an idle guest (microkit-pd
+   * `FaultReply.repeatable`).
+   */
+  private readonly wfiRepeat: RepeatableExit = {
+    repeat: (times) => {
+      this.counters.exits += times;
+      this.counters.wfiExits += times;
+    },
+  };
 
   constructor(config: VmmConfig) {
     this.config = config;
@@ -330,11 +342,14 @@ export class VmmProgram implements PdProgram {
         // libvmm: nothing to do, resume at once (reference microkit §2.10).
         this.counters.wfiExits++;
         yield work("default", 1);
-        if (this.r.wfi === "block" && this.virq?.anyInFlight() === false) {
-          this.inWfi = true;
-          return { resume: false };
+        if (this.r.wfi === "block") {
+          if (this.virq?.anyInFlight() === false) {
+            this.inWfi = true;
+            return { resume: false };
+          }
+          return { resume: true };
         }
-        return { resume: true };
+        return { resume: true, repeatable: this.wfiRepeat };
       case "hypercall":
         this.counters.hypercalls++;
         yield work("default", 1);
@@ -377,7 +392,7 @@ export class VmmProgram implements PdProgram {
     return { resume: true, value: reply.value };
   }
 
-  /** Hook for a planted variant: how an exit outside every window is answered. */
+  /** Hook for a subclass: how an exit outside every window is answered. */
   protected unmapped(
     exit: Extract<GuestExit, { kind: "mmio-read" | "mmio-write" }>,
     pd: PdContext,

@@ -6,7 +6,13 @@
  * stream's output at its timestamps, or a small shell. Idle is a WFI loop, which under
  * libvmm's trapped WFI keeps the vCPU runnable (reference microkit §2.10, §3.4).
  */
-import { type GuestProgram, type GuestStep, type VcpuContext, work } from "@vmmux/microkit-pd";
+import {
+  type GuestProgram,
+  type GuestStep,
+  type IdleLoop,
+  type VcpuContext,
+  work,
+} from "@vmmux/microkit-pd";
 import { provenanceTag } from "@vmmux/sddf-queues";
 import { LinuxConsoleDriver, type ProbeOutcome } from "@vmmux/virtio-console";
 import type { GuestMemory } from "@vmmux/virtio-core";
@@ -142,9 +148,12 @@ export class LinuxGuest implements GuestProgram {
     driver: LinuxConsoleDriver,
     workload: GuestWorkload,
   ): GuestStep {
-    const loopCost = this.options.loopCostNs ?? 200;
+    const pass = work("ns", this.options.loopCostNs ?? 200);
+    // After an idle stretch the pass that ended it stands for this iteration's work step.
+    let passDone = false;
     for (;;) {
-      yield work("ns", loopCost);
+      if (!passDone) yield pass;
+      passDone = false;
       yield* this.serviceInterrupts(vcpu, driver);
       if (driver.pollPending) yield* driver.pollInput();
       if (this.out.length > 0) {
@@ -174,9 +183,24 @@ export class LinuxGuest implements GuestProgram {
         if (this.shell !== undefined) this.emit(`${this.shell.run(line)}${this.shell.prompt}`);
         continue;
       }
-      // Nothing to do: WFI (trapped under libvmm, so this loop keeps the vCPU busy).
-      if (!vcpu.irqPending()) yield* vcpu.wfi();
+      // Nothing to do: WFI (trapped under libvmm, so this loop keeps the vCPU busy). Until an
+      // IRQ or the next recorded output is due, each pass finds nothing again: declare the loop.
+      if (vcpu.irqPending()) continue;
+      if (driver.pollPending) {
+        yield* vcpu.wfi();
+        continue;
+      }
+      yield* vcpu.idle({ pass, ...this.nextDeadline(workload) });
+      passDone = true;
     }
+  }
+
+  /** The trace workload's next output time as the main loop compares it, if any is left. */
+  private nextDeadline(workload: GuestWorkload): Pick<IdleLoop, "until"> {
+    if (workload.kind !== "trace" || this.nextEvent >= workload.events.length) return {};
+    const due = workload.events[this.nextEvent]!.time * 1e9;
+    const startedAt = this.startedAt;
+    return { until: (now) => now - startedAt >= due };
   }
 
   /** Take pending virtual IRQs: the console's runs `vm_interrupt`, then EOI (a maintenance exit). */
@@ -188,10 +212,12 @@ export class LinuxGuest implements GuestProgram {
   }
 
   private *idleForever(vcpu: VcpuContext): GuestStep {
+    const pass = work("ns", this.options.loopCostNs ?? 200);
+    yield pass;
     for (;;) {
-      yield work("ns", this.options.loopCostNs ?? 200);
       for (let irq = vcpu.takeIrq(); irq !== undefined; irq = vcpu.takeIrq()) yield* vcpu.eoi(irq);
-      yield* vcpu.wfi();
+      // WFI, pass, and again while no IRQ is pending (the pass that ends it is this one's).
+      yield* vcpu.idle({ pass });
     }
   }
 

@@ -41,6 +41,13 @@ export interface RigVm {
   readonly vmm?: Partial<Omit<VmmConfig, "boot" | "ram" | "serial">>;
   /** The Linux guest model (origin defaults to the VM's index + 1). */
   readonly guest?: Partial<GuestSpec>;
+  /**
+   * Guest RAM backed by these bytes (a real guest's RAM, shared with its emulator); its size is
+   * the RAM's size. With it, `ramGuestBase` says where RAM starts in guest-physical space.
+   */
+  readonly ramBacking?: Uint8Array;
+  /** Guest-physical address of RAM; default {@link RIG_RAM_BASE}. */
+  readonly ramGuestBase?: number;
   /** Another guest program instead of the Linux model. */
   readonly customGuest?: (boot: BootRegisters) => GuestProgram;
   /** Build the VMM program (planted variants). */
@@ -52,6 +59,8 @@ export interface RigOptions {
   readonly seed?: number;
   readonly costModel?: CostModelOverride;
   readonly trapWfi?: boolean;
+  /** The kernel's `fastForward` (default true). */
+  readonly fastForward?: boolean;
   /** Extra PDs (and their programs) sharing the core. */
   readonly extraPds?: readonly PdSpec[];
   readonly extraPrograms?: Readonly<Record<string, PdProgram>>;
@@ -91,7 +100,7 @@ export class VmRig {
       const vm = options.vms[i]!;
       const q = vm.queueSize ?? 0x1_0000;
       return [
-        { name: `${name}_ram`, size: vm.ramSize ?? 0x40_0000 },
+        { name: `${name}_ram`, size: vm.ramBacking?.byteLength ?? vm.ramSize ?? 0x40_0000 },
         { name: `${name}_tx_queue`, size: 0x1000 },
         { name: `${name}_tx_data`, size: q },
         { name: `${name}_rx_queue`, size: 0x1000 },
@@ -119,7 +128,7 @@ export class VmRig {
           priority: vm.vcpuPriority ?? priority,
           ...(vm.vcpuBudgetUs === undefined ? {} : { budget: vm.vcpuBudgetUs }),
           ...(vm.vcpuPeriodUs === undefined ? {} : { period: vm.vcpuPeriodUs }),
-          maps: [{ mr: `${name}_ram`, vaddr: RIG_RAM_BASE }],
+          maps: [{ mr: `${name}_ram`, vaddr: vm.ramGuestBase ?? RIG_RAM_BASE }],
         },
       };
     });
@@ -157,7 +166,7 @@ export class VmRig {
       const config: Omit<VmmConfig, "boot"> = {
         ...(vm.profile === undefined ? {} : { profile: vm.profile }),
         ...vm.vmm,
-        ram: { region: `${name}_ram`, guestBase: RIG_RAM_BASE },
+        ram: { region: `${name}_ram`, guestBase: vm.ramGuestBase ?? RIG_RAM_BASE },
         serial: {
           tx: {
             channel: VMM_TX_CHANNEL,
@@ -251,6 +260,13 @@ export class VmRig {
       guests,
       ...(options.costModel === undefined ? {} : { costModel: options.costModel }),
       ...(options.trapWfi === undefined ? {} : { trapWfi: options.trapWfi }),
+      ...(options.fastForward === undefined ? {} : { fastForward: options.fastForward }),
+      regionBacking: Object.fromEntries(
+        this.machines.flatMap((m, i) => {
+          const backing = options.vms[i]?.ramBacking;
+          return backing === undefined ? [] : [[`${m.name}_ram`, backing]];
+        }),
+      ),
     });
     if (drain !== undefined) {
       for (let t = drain.tickNs; t <= drain.untilNs; t += drain.tickNs) {
