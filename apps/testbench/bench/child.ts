@@ -1,7 +1,7 @@
 /**
  * One measured run in its own process, so its max RSS is its own (`engine.bench.ts` starts
  * it). Prints one JSON line: wall ms of the work alone (process start excluded), virtual
- * seconds, wire bytes, max RSS in MB, and what the kind adds.
+ * seconds, wire bytes, max RSS and the live heap at the end in MB, and what the kind adds.
  */
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -97,4 +97,13 @@ async function main(spec: ChildSpec): Promise<Record<string, unknown>> {
 
 const spec = JSON.parse(process.argv[2]!) as ChildSpec;
 const result = await main(spec);
-console.log(JSON.stringify({ ...result, maxRssMB: process.resourceUsage().maxRSS / 1024 }));
+// Max RSS includes garbage V8 had not yet collected; the live heap after a full collection
+// is what the run really keeps.
+(globalThis as { gc?: () => void }).gc?.();
+console.log(
+  JSON.stringify({
+    ...result,
+    maxRssMB: process.resourceUsage().maxRSS / 1024,
+    liveHeapMB: process.memoryUsage().heapUsed / 1e6,
+  }),
+);

@@ -24,6 +24,7 @@ const tsx = new URL(
 interface Measured {
   readonly wallMs: number;
   readonly maxRssMB: number;
+  readonly liveHeapMB: number;
   readonly virtual?: number;
   readonly wire?: number;
   readonly written?: number;
@@ -33,7 +34,7 @@ interface Measured {
 function measure(spec: ChildSpec): Measured {
   const out = execFileSync(
     process.execPath,
-    ["--import", tsx, "--conditions=@vmmux/source", child, JSON.stringify(spec)],
+    ["--expose-gc", "--import", tsx, "--conditions=@vmmux/source", child, JSON.stringify(spec)],
     { encoding: "utf8", maxBuffer: 1 << 24, stdio: ["ignore", "pipe", "inherit"] },
   );
   return JSON.parse(out.trim().split("\n").at(-1)!) as Measured;
