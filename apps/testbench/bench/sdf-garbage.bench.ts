@@ -2,8 +2,8 @@
  * How fast `vmmux sdf` rejects garbage, as MB/s and as a ratio against reading the same file
  * with `readFileSync` in this process (issue 9 item 3: before the input bounds, 50 MB of random
  * bytes took 276 s and 2.3 GB). Cases: random bytes (the first error is in the first
- * characters), a comment that runs to a bad character at the very end (every byte must be
- * scanned), and a well-formed file of tiny unknown elements (stopped by the node bound).
+ * characters), one comment that runs to a bad character at the very end (stopped by the
+ * 16 MiB run bound) and a well-formed file of tiny unknown elements (stopped by the node bound).
  * Also the peak resident set size of the process after each rejection (before any read). Run:
  * `pnpm --filter @vmmux/testbench exec tsx --conditions=@vmmux/source bench/sdf-garbage.bench.ts`
  * (`VMMUX_BENCH_MB`, default 50, sets the file size).

@@ -9,7 +9,13 @@ import { afterAll, describe, expect, it } from "vitest";
 import { locatedMessage, SdfError } from "./errors.js";
 import { loadSystemFile } from "./load.js";
 import { parseSystemDescription } from "./parse.js";
-import { MAX_SYSTEM_FILE_CHARS, MAX_XML_DEPTH, MAX_XML_NODES, scanXml } from "./xml.js";
+import {
+  MAX_SYSTEM_FILE_CHARS,
+  MAX_XML_DEPTH,
+  MAX_XML_NODES,
+  MAX_XML_RUN,
+  scanXml,
+} from "./xml.js";
 
 const PD = '<protection_domain name="a"><program_image path="a.elf"/></protection_domain>';
 
@@ -104,6 +110,33 @@ describe("size and depth bounds", () => {
     // `<system>`, the PD's element, name attribute and program image and its path: 5 nodes.
     // The location is where saxes stood: the `>` of the `<x/>` past the bound.
     expect(err.location?.column).toBe("<system>".length + PD.length + 4 * (MAX_XML_NODES - 4));
+  });
+});
+
+describe("one long comment, text or tag", () => {
+  const head = `<system>${PD}\n  <!--`;
+  const long = `${head}${"a".repeat(MAX_XML_RUN + 10)}\u0001 -->\n</system>`;
+
+  it("fails where it starts, from a string and from a file alike", () => {
+    const fromString = errorOf(() => parseSystemDescription(long, { fileName: "c.system" }));
+    expect(fromString.code).toBe("xml-run-too-long");
+    // The run begins where the text node "\n  " ends: at the comment's `<`.
+    expect(fromString.location).toEqual({ file: "c.system", line: 2, column: 3 });
+    const path = join(dir, "comment.system");
+    writeFileSync(path, long);
+    const fromFile = errorOf(() => loadSystemFile(path, { fileName: "c.system" }));
+    expect(fromFile.message).toBe(fromString.message);
+    expect(fromFile.location).toEqual(fromString.location);
+  });
+
+  it("accepts a run just under the bound", () => {
+    const text = `<system>${PD}<!--${"a".repeat(MAX_XML_RUN - 16)}--></system>`;
+    expect(parseSystemDescription(text).system.protectionDomains).toHaveLength(1);
+  });
+
+  it("still reports an XML error that comes before the bound", () => {
+    const err = errorOf(() => parseSystemDescription(`${head}aaa\u0001${"a".repeat(MAX_XML_RUN)}`));
+    expect(err.code).toBe("xml-malformed");
   });
 });
 

@@ -133,7 +133,8 @@ export type SdfErrorCode =
   | "file-unreadable"
   | "file-too-large"
   | "xml-too-deep"
-  | "xml-too-many-nodes";
+  | "xml-too-many-nodes"
+  | "xml-run-too-long";
 
 export interface SdfErrorDetails {
   readonly code: SdfErrorCode;

@@ -50,4 +50,4 @@ export type {
   VirtualMachine,
 } from "./types.js";
 export { flattenProtectionDomains } from "./types.js";
-export { MAX_SYSTEM_FILE_CHARS, MAX_XML_DEPTH, MAX_XML_NODES } from "./xml.js";
+export { MAX_SYSTEM_FILE_CHARS, MAX_XML_DEPTH, MAX_XML_NODES, MAX_XML_RUN } from "./xml.js";

@@ -110,7 +110,7 @@ export function parseXml(text: string, file: string): XmlElement {
     failure ??= err;
     throw err;
   });
-  const count = nodeCounter(parser, file);
+  const { count, mark, feed } = nodeCounter(parser, file);
   parser.on("opentag", (tag) => {
     count();
     // saxes reports the position after `>`; the element starts at the last `<name` before it.
@@ -133,6 +133,7 @@ export function parseXml(text: string, file: string): XmlElement {
     markupEnd = parser.position;
   });
   parser.on("closetag", (tag) => {
+    mark();
     if (!tag.isSelfClosing) stack.pop();
     markupEnd = parser.position;
   });
@@ -182,7 +183,8 @@ export function parseXml(text: string, file: string): XmlElement {
   }
 
   try {
-    parser.write(text).close();
+    feed(text);
+    parser.close();
   } catch (err) {
     if (err instanceof SdfError) throw err;
     failure ??= err instanceof Error ? err : new Error(String(err));
@@ -211,10 +213,11 @@ export function scanXml(
     failure = err;
     throw err;
   });
-  const count = nodeCounter(parser, file);
+  const { count, mark, feed } = nodeCounter(parser, file);
   for (const event of ["opentag", "text", "comment", "processinginstruction"] as const) {
     parser.on(event, count);
   }
+  parser.on("closetag", mark);
   let length = 0;
   let tooBig = false;
   try {
@@ -222,7 +225,7 @@ export function scanXml(
       length += chunk.length;
       tooBig = overLimit(length);
       if (tooBig) break;
-      parser.write(chunk);
+      feed(chunk);
     }
     if (!tooBig) parser.close();
   } catch (err) {
@@ -254,19 +257,60 @@ export const MAX_XML_DEPTH = 65_536;
 export const MAX_XML_NODES = 200_000;
 
 /**
- * Counts the nodes saxes reports (attributes here; the caller calls the returned function for
- * elements, text runs, comments and processing instructions) and throws `xml-too-many-nodes`
- * past `MAX_XML_NODES`, located where saxes stands, so the scan and the parse agree.
+ * Counts the nodes saxes reports (attributes here; the caller calls `count` for elements, text
+ * runs, comments and processing instructions) and throws `xml-too-many-nodes` past
+ * `MAX_XML_NODES`, located where saxes stands, so the scan and the parse agree. `feed` writes
+ * text to the parser so that no run without a node (one comment, text or tag) gets longer than
+ * `MAX_XML_RUN`: saxes keeps such a run whole in memory until it ends.
  */
-function nodeCounter(parser: SaxesParser, file: string): () => void {
+function nodeCounter(
+  parser: SaxesParser,
+  file: string,
+): { count: () => void; mark: () => void; feed: (text: string) => void } {
   let nodes = 0;
+  let runStart = { position: 0, line: 1, column: 0 };
+  /** A node ended here: the next run starts after it. */
+  const mark = (): void => {
+    runStart = { position: parser.position, line: parser.line, column: parser.column };
+  };
   const count = (): void => {
     if (++nodes > MAX_XML_NODES) {
       throw tooMany(file, { file, line: parser.line, column: parser.column });
     }
+    mark();
   };
   parser.on("attribute", count);
-  return count;
+  // Characters written so far (saxes's own `position` is only right inside its handlers).
+  let fed = 0;
+  const feed = (text: string): void => {
+    // Written in pieces that end where the run would pass the bound, so the scan (many
+    // chunks) and the parse (one string) stop at the same character with the same error.
+    let at = 0;
+    while (at < text.length) {
+      const budget = runStart.position + MAX_XML_RUN + 1 - fed;
+      if (budget <= 0) {
+        throw runTooLong(file, { file, line: runStart.line, column: runStart.column });
+      }
+      const piece = Math.min(budget, text.length - at);
+      parser.write(at === 0 && piece === text.length ? text : text.slice(at, at + piece));
+      at += piece;
+      fed += piece;
+    }
+  };
+  return { count, mark, feed };
+}
+
+/** Longest comment, text run or tag (with its attributes) read whole, in characters. */
+export const MAX_XML_RUN = 16 * 1024 * 1024;
+
+function runTooLong(file: string, location: SourceLocation): SdfError {
+  return new SdfError({
+    code: "xml-run-too-long",
+    rule: "xml",
+    message: `Error: more than ${MAX_XML_RUN / 1024 / 1024} MiB of one comment, text or tag: ${formatLocation(location)}`,
+    file,
+    location,
+  });
 }
 
 function tooMany(file: string, location: SourceLocation): SdfError {
