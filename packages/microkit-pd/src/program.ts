@@ -201,7 +201,7 @@ export interface FaultReply {
    * For a `wfi` exit answered at once: the VMM's promise that answering one more such exit
    * changes nothing in it but what `repeat` applies (its counters), so the kernel may advance
    * whole idle trap cycles by arithmetic (see {@link VcpuContext.idle}). Leave it out whenever
-   * the exit did anything else.
+   * the exit did anything else. Give the same object with every such reply.
    */
   readonly repeatable?: RepeatableExit;
   /**

@@ -110,3 +110,53 @@ console.table([
 console.log(
   `payload ${text.length} bytes, ${ROUNDS} rounds; full model took ${exits} vCPU exits (probe, kicks, WFI loop)`,
 );
+
+/**
+ * Idle-dominated dual-guest run: two Linux guests at equal priority boot, print a line each and
+ * then idle on trapped WFI for `IDLE_S` virtual seconds, with the kernel's fast-forward on and off.
+ * Prints each run's real-time factor and their ratio (same process, same run).
+ */
+const IDLE_S = Number(process.env.VMMUX_BENCH_IDLE_S ?? 2);
+const ON_S = Number(process.env.VMMUX_BENCH_IDLE_ON_S ?? 600);
+
+function idleDual(fastForward: boolean, seconds: number): { ms: number; exits: number } {
+  const guest = {
+    workload: { kind: "trace" as const, events: [{ time: 0.01, text: "login:\n" }] },
+  };
+  const rig = new VmRig({ fastForward, vms: [{ guest }, { guest }] });
+  const start = performance.now();
+  rig.sys.runUntil(seconds * 1e9);
+  const ms = performance.now() - start;
+  return { ms, exits: rig.machine(0).vmm.counters.wfiExits + rig.machine(1).vmm.counters.wfiExits };
+}
+
+idleDual(true, 0.1);
+const off = idleDual(false, IDLE_S);
+const onSame = idleDual(true, IDLE_S);
+const onLong = idleDual(true, ON_S);
+if (onSame.exits !== off.exits)
+  throw new Error(`fast-forward changed the WFI exit count: ${onSame.exits} vs ${off.exits}`);
+const factor = (seconds: number, ms: number) => (seconds * 1000) / ms;
+console.table([
+  {
+    run: `idle dual guest, ${IDLE_S} s, every trap simulated`,
+    "wall ms": off.ms.toFixed(0),
+    "× real time": factor(IDLE_S, off.ms).toFixed(1),
+    "WFI exits": off.exits,
+  },
+  {
+    run: `idle dual guest, ${IDLE_S} s, fast-forward`,
+    "wall ms": onSame.ms.toFixed(0),
+    "× real time": factor(IDLE_S, onSame.ms).toFixed(1),
+    "WFI exits": onSame.exits,
+  },
+  {
+    run: `idle dual guest, ${ON_S} s, fast-forward`,
+    "wall ms": onLong.ms.toFixed(0),
+    "× real time": factor(ON_S, onLong.ms).toFixed(0),
+    "WFI exits": onLong.exits,
+  },
+]);
+console.log(
+  `fast-forward speed-up on the same ${IDLE_S} s run: ${(off.ms / onSame.ms).toFixed(1)}× (WFI exits identical)`,
+);

@@ -30,6 +30,8 @@ import type { IpcMessage, Thread } from "./tcb.js";
 
 /** How many anchors the history keeps before it starts afresh (bounds memory and search). */
 const HISTORY_LIMIT = 4096;
+/** Distinct repeatable answers tracked at once (a VMM should give the same object every time). */
+const MAX_CONTRACTS = 64;
 /** Earlier matching anchors tried per anchor, most recent first. */
 const CANDIDATES = 12;
 
@@ -124,6 +126,11 @@ export class FastForward {
     }
     const seen = this.repeats.get(exit);
     if (seen === undefined) {
+      // A VMM should answer with the same object each time; fresh ones only end the history.
+      if (this.contracts.length >= MAX_CONTRACTS) {
+        this.contracts.length = 0;
+        this.repeats.clear();
+      }
       this.contracts.push(exit);
       this.taint();
     }

@@ -222,3 +222,50 @@ describe("event log export", () => {
     expect(JSON.stringify(pingPong(8).log)).not.toBe(JSON.stringify(pingPong(7).log));
   });
 });
+
+describe("fast-forwarded idle runs in the export", () => {
+  /** One VMM and an idle guest whose WFIs it answers at once, repeatably. */
+  function idleGuest(fastForward: boolean): System {
+    const repeatable = { repeat() {} };
+    const sys = new System(
+      describeSystem({ pds: [{ name: "vmm", priority: 100, vm: { name: "vm", priority: 99 } }] }),
+      {
+        fastForward,
+        programs: {
+          "vmm.elf": pdProgram({
+            *init(pd) {
+              pd.vcpuRestart(0);
+            },
+            *fault() {
+              yield work("default", 1);
+              return { resume: true, repeatable };
+            },
+          }),
+        },
+        guests: {
+          vm: {
+            *run(vcpu) {
+              yield* vcpu.idle({ pass: work("ns", 200) });
+            },
+          },
+        },
+      },
+    );
+    sys.runUntil(20_000_000);
+    return sys;
+  }
+
+  it("shows a run of identical idle periods as one core slice with its count", () => {
+    const trace = idleGuest(true).toPerfetto();
+    const events = trace.traceEvents;
+    expect(traceProblems(events)).toEqual([]);
+    const idle = events.filter((e) => e.ph === "X" && e.tid === 1 && e.cat === "idle");
+    expect(idle.length).toBeGreaterThan(0);
+    const covered = idle.reduce((sum, e) => sum + e.dur!, 0);
+    expect(covered).toBeGreaterThan(19_000); // µs of the 20 ms run
+    expect(idle[0]!.name).toMatch(/^idle ×\d+$/);
+    expect(idle[0]!.args?.count).toBeGreaterThan(1);
+    const full = idleGuest(false).toPerfetto().traceEvents;
+    expect(events.length * 100).toBeLessThan(full.length);
+  });
+});

@@ -2,7 +2,8 @@
  * Export of the event log as Chrome Trace Event JSON, which Perfetto (ui.perfetto.dev) and
  * chrome://tracing open: a "core 0" track showing which thread holds the CPU, one track per PD,
  * monitor and vCPU with its entry points as slices and kernel events as instants, flow arrows
- * from each signal to the `notified` call that consumed it, and counter tracks.
+ * from each signal to the `notified` call that consumed it, and counter tracks. A fast-forwarded
+ * run of idle periods (an `idle` record) is one core slice `idle ×count`.
  */
 import type { RuntimeEvent } from "./event-log.js";
 
@@ -84,7 +85,14 @@ export function toPerfetto(
   const closeRunning = (end: number): void => {
     if (running === null) return;
     const { name, since } = running;
-    out.push({ name, ph: "X", pid: PID, tid: CORE_TID, ts: us(since), dur: us(end - since) });
+    out.push({
+      name,
+      ph: "X",
+      pid: PID,
+      tid: CORE_TID,
+      ts: us(since),
+      dur: fitting(us(since), us(end)),
+    });
   };
   const openEntries = new Map<number, number>();
   const instant = (
@@ -203,6 +211,29 @@ export function toPerfetto(
       case "domain":
         instant(CORE_TID, event.t, `domain ${event.domain}`);
         break;
+      case "idle": {
+        // A fast-forwarded run of identical idle periods: one core slice with its count, then
+        // whoever held the core goes on from its end.
+        const holder: string | null = running?.name ?? null;
+        closeRunning(event.t);
+        out.push({
+          name: `idle ×${event.count}`,
+          ph: "X",
+          pid: PID,
+          tid: CORE_TID,
+          ts: us(event.t),
+          dur: fitting(us(event.t), us(event.until)),
+          cat: "idle",
+          args: {
+            count: event.count,
+            period_ns: event.period,
+            events: event.events,
+            ran_ns: event.ran,
+          },
+        });
+        running = holder === null ? null : { name: holder, since: event.until };
+        break;
+      }
       case "state":
       case "point":
         break;
@@ -214,6 +245,12 @@ export function toPerfetto(
       out.push({ name: "unfinished", ph: "E", pid: PID, tid, ts: us(endTime) });
   }
   return { traceEvents: out, displayTimeUnit: "ns" };
+}
+
+/** A duration from `start` that ends at `end` at the latest in floating point (slices must nest). */
+function fitting(start: number, end: number): number {
+  const dur = end - start;
+  return start + dur > end ? dur - Math.abs(end) * Number.EPSILON : dur;
 }
 
 /**
