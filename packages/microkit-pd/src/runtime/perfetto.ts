@@ -214,7 +214,7 @@ export function toPerfetto(
       case "idle": {
         // A fast-forwarded run of identical idle periods: one core slice with its count, then
         // whoever held the core goes on from its end.
-        const holder: string | null = running?.name ?? null;
+        const holder: string | null = (running as { name: string } | null)?.name ?? null;
         closeRunning(event.t);
         out.push({
           name: `idle ×${event.count}`,
