@@ -1,4 +1,5 @@
 import type { LiveError } from "./live/errors.js";
+import type { OutputDirError } from "./output-dir.js";
 import type { RecordError } from "./record/errors.js";
 import type { ReportError } from "./report/errors.js";
 
@@ -35,5 +36,11 @@ export class WiringError extends Error {
   }
 }
 
-export type TestbenchError = ScenarioError | WiringError | RecordError | ReportError | LiveError;
+export type TestbenchError =
+  | ScenarioError
+  | WiringError
+  | RecordError
+  | ReportError
+  | LiveError
+  | OutputDirError;
 export type TestbenchErrorCode = TestbenchError["code"];
