@@ -172,10 +172,16 @@ function drainSystem(exact: boolean): Row {
   return { name: `TX System, 115200 8N1, ${mode}`, bytes, seconds, virtualSeconds };
 }
 
-/** Median of three runs by wall time, the two modes interleaved. */
-function median(run: () => Row): Row {
-  const rows = [run(), run(), run()].sort((a, b) => a.seconds - b.seconds);
-  return rows[1]!;
+/** Medians of five runs of each mode by wall time, the modes alternating (load drifts). */
+function medianPair(run: (exact: boolean) => Row): [Row, Row] {
+  const exact: Row[] = [];
+  const drained: Row[] = [];
+  for (let i = 0; i < 5; i++) {
+    exact.push(run(true));
+    drained.push(run(false));
+  }
+  const mid = (rows: Row[]) => rows.sort((a, b) => a.seconds - b.seconds)[2]!;
+  return [mid(exact), mid(drained)];
 }
 
 function fmt(n: number, digits = 2): string {
@@ -228,10 +234,12 @@ function main(): void {
   drainHarness(false, 20_000);
   drainSystem(false);
   const pairs: Array<[Row, Row]> = [
-    [median(() => drainHarness(true, 115_200)), median(() => drainHarness(false, 115_200))],
-    [median(() => drainSystem(true)), median(() => drainSystem(false))],
+    medianPair((exact) => drainHarness(exact, 576_000)),
+    medianPair((exact) => drainSystem(exact)),
   ];
-  console.log(`\nArithmetic TX draining vs one event per character (median of 3, same run)\n`);
+  console.log(
+    `\nArithmetic TX draining vs one event per character (median of 5 alternating runs each)\n`,
+  );
   console.log(
     `${"path".padEnd(52)} ${"virtual s".padStart(10)} ${"wall s".padStart(8)} ${"factor".padStart(9)}`,
   );

@@ -1,6 +1,22 @@
 /**
  * Test support for packages above: a stand-alone device host and planted defects.
  */
+export type {
+  DrainObservation,
+  DrainOp,
+  DrainRun,
+  DrainScenario,
+  DriverTraffic,
+  DriverTrafficOp,
+} from "./drain.js";
+export {
+  drainOpArb,
+  drainScenarioArb,
+  driverTrafficArb,
+  LateDrainDevice,
+  observeDrain,
+  observeDriverDrain,
+} from "./drain.js";
 export type { IrqChange, TraceRecord } from "./fake-host.js";
 export { FakeDeviceHost } from "./fake-host.js";
 export type { HarnessOptions } from "./harness.js";
