@@ -52,8 +52,9 @@ const OPS_PER_SCRIPT = 400;
 /** Campaigns of VMMUX_PROP_RUNS scripts take longer than the default test timeout allows. */
 const CAMPAIGN_TIMEOUT = Math.max(120_000, numRuns * 100);
 
-/** The planted variants run 300 scripts of at most 200 actions. */
+/** The planted variants run 300 scripts of at most 200 actions; the defects need no shrinking. */
 const PLANTED = { seed, runs: 300, maxLength: 200 } as const;
+const UNSHRUNK = { ...PLANTED, shrink: false } as const;
 
 describe("hostile guest, hardened profile", () => {
   it(
@@ -71,12 +72,12 @@ describe("hostile guest, hardened profile", () => {
   );
 
   it("catches a device without the readable-before-writable check (planted: orderUnchecked)", () => {
-    const result = runHostileCampaign({ ...PLANTED, defects: { orderUnchecked: true } });
+    const result = runHostileCampaign({ ...UNSHRUNK, defects: { orderUnchecked: true } });
     expect(result.counterexample?.violations.join()).toMatch(/invalid chain/);
   });
 
   it("catches a device without the avail-index jump check (planted: availIndexUnchecked)", () => {
-    const result = runHostileCampaign({ ...PLANTED, defects: { availIndexUnchecked: true } });
+    const result = runHostileCampaign({ ...UNSHRUNK, defects: { availIndexUnchecked: true } });
     expect(result.counterexample?.violations.join()).toMatch(/ahead of it/);
   });
 

@@ -223,6 +223,11 @@ export class QueueRegisterFile {
   private readonly enableCheck: EnableCheck;
   private readonly admitNotify: NotifyAdmission;
   private readonly injectFailure: InjectFailure;
+  /** What every queue reports to: findings, breakage (DEVICE_NEEDS_RESET), L2 crashes. */
+  private readonly queueCallbacks: Pick<
+    SplitVirtqueueOptions,
+    "onFinding" | "onBroken" | "onCrash"
+  >;
 
   constructor(
     readonly core: TransportCore,
@@ -231,6 +236,11 @@ export class QueueRegisterFile {
   ) {
     const d = defects;
     this.queues = host.device.queueMaxSizes.map(() => emptyQueue());
+    this.queueCallbacks = {
+      onFinding: (f) => host.report(f),
+      onBroken: (e) => host.needsReset(e),
+      onCrash: (f) => host.crash(f),
+    };
     this.absentNumMax = chooseBehaviour(d.queueNumMaxForAbsentQueues, maxForAbsent, zeroForAbsent);
     this.numWrite = chooseBehaviour(d.queueNumUnchecked, numAnyTime, numWhileStopped);
     this.addressWrite = chooseBehaviour(d.addressRegistersOred, orAddressIn, assignAddress);
@@ -319,9 +329,7 @@ export class QueueRegisterFile {
         indirect: hasFeature(negotiated, Feature.INDIRECT_DESC),
       },
       defects: this.defects,
-      onFinding: (f) => this.host.report(f),
-      onBroken: (e) => this.host.needsReset(e),
-      onCrash: (f) => this.host.crash(f),
+      ...this.queueCallbacks,
     };
     const refused = this.enableCheck(this, geometry, options.maxSize ?? 0);
     if (refused !== undefined) return refused;

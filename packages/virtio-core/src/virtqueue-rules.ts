@@ -237,22 +237,25 @@ const libvmm: SwitchedRules = {
 
 /** The rules of a queue with these switches, each behaviour chosen here, once. */
 export function queueRulesFor(d: DefectSwitches): QueueRules {
-  const pick = <K extends keyof SwitchedRules>(on: boolean, key: K): SwitchedRules[K] =>
-    chooseBehaviour(on, libvmm[key], spec[key]);
   return {
-    availJump: pick(d.availIndexUnchecked, "availJump"),
-    headOutOfRange: pick(d.headIndexUnchecked, "headOutOfRange"),
-    usedHead: pick(d.headIndexUnchecked, "usedHead"),
-    chainTtl: pick(d.badChainConsumed, "chainTtl"),
-    lengthOverflow: pick(d.badChainConsumed, "lengthOverflow"),
-    badChain: pick(d.badChainConsumed, "badChain"),
-    followIndirect: pick(d.indirectAsData, "followIndirect"),
-    readableAfterWritable: pick(d.orderUnchecked, "readableAfterWritable"),
-    bufferOutsideRam: pick(d.uncheckedGuestAddresses, "bufferOutsideRam"),
-    areaOutsideRam: pick(d.uncheckedGuestAddresses, "areaOutsideRam"),
-    usedIndex: pick(d.usedIdxFromGuest, "usedIndex"),
+    availJump: choose(d.availIndexUnchecked, "availJump"),
+    headOutOfRange: choose(d.headIndexUnchecked, "headOutOfRange"),
+    usedHead: choose(d.headIndexUnchecked, "usedHead"),
+    chainTtl: choose(d.badChainConsumed, "chainTtl"),
+    lengthOverflow: choose(d.badChainConsumed, "lengthOverflow"),
+    badChain: choose(d.badChainConsumed, "badChain"),
+    followIndirect: choose(d.indirectAsData, "followIndirect"),
+    readableAfterWritable: choose(d.orderUnchecked, "readableAfterWritable"),
+    bufferOutsideRam: choose(d.uncheckedGuestAddresses, "bufferOutsideRam"),
+    areaOutsideRam: choose(d.uncheckedGuestAddresses, "areaOutsideRam"),
+    usedIndex: choose(d.usedIdxFromGuest, "usedIndex"),
     suppression: chooseBehaviour(d.noNotificationSuppression, NO_SUPPRESSION, SPEC_SUPPRESSION),
   };
+}
+
+/** libvmm's behaviour for rule `key` when its defect is on, the spec's otherwise. */
+function choose<K extends keyof SwitchedRules>(defectOn: boolean, key: K): SwitchedRules[K] {
+  return chooseBehaviour(defectOn, libvmm[key], spec[key]);
 }
 
 /** Where avail_event lives: right after the used ring (§2.7.8). */

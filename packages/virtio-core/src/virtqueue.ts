@@ -106,47 +106,75 @@ export function validateGeometry(
 
 const HARDENED = defectsFor("hardened");
 
+/**
+ * A queue's configuration, its defect rules and its broken state: what the rules and the
+ * chain walk may touch. Methods live on the prototype, so building a queue allocates no
+ * closures.
+ */
+class QueueContext implements WalkContext {
+  /** The violation that broke the queue (sticky, first one wins). */
+  brokenBy: ChainError | QueueConfigError | undefined;
+
+  constructor(
+    readonly memory: GuestMemory,
+    public geometry: QueueGeometry,
+    readonly indirect: boolean,
+    readonly rules: QueueRules,
+    private readonly callbacks: Pick<SplitVirtqueueOptions, "onFinding" | "onBroken" | "onCrash">,
+  ) {}
+
+  report(f: DefectFinding): DefectFinding {
+    this.callbacks.onFinding?.(f);
+    return f;
+  }
+
+  fail(error: ChainError | QueueConfigError): QueueFault {
+    if (this.brokenBy === undefined) {
+      this.brokenBy = error;
+      this.callbacks.onBroken?.(error);
+    }
+    return { kind: "error", error };
+  }
+
+  crash(f: DefectFinding): void {
+    const { onCrash, onFinding } = this.callbacks;
+    if (onCrash !== undefined) onCrash(f);
+    else onFinding?.(f);
+  }
+
+  outsideRam(what: string, addr: number): QueueFault {
+    return this.rules.areaOutsideRam(
+      this,
+      `${what} at 0x${addr.toString(16)} is outside guest ram`,
+    );
+  }
+}
+
 export class SplitVirtqueue {
   readonly memory: GuestMemory;
-  private g: QueueGeometry;
   private readonly features: QueueFeatures;
-  /** The behaviour of each defect switch, chosen once from `options.defects`. */
-  private readonly rules: QueueRules;
-  private readonly walk: WalkContext;
-  private readonly onFinding: ((f: DefectFinding) => void) | undefined;
-  private readonly onBroken: ((e: ChainError | QueueConfigError) => void) | undefined;
+  /** Geometry, defect rules and broken state, shared with the chain walk. */
+  private readonly ctx: QueueContext;
   private lastAvail = Wrapping16.ZERO;
   private nextUsed = Wrapping16.ZERO;
   /** used.idx when `needsInterrupt` last ran: the `old` of vring_need_event. */
   private signalledUsed = Wrapping16.ZERO;
-  private brokenBy: ChainError | QueueConfigError | undefined;
   /** False between `disableNotification` and `enableNotification`. */
   private notifyWanted = true;
 
   constructor(options: SplitVirtqueueOptions) {
     this.memory = options.memory;
-    this.g = options.geometry;
     this.features = {
       eventIdx: options.features?.eventIdx ?? false,
       indirect: options.features?.indirect ?? false,
     };
-    this.rules = queueRulesFor(options.defects ?? HARDENED);
-    this.onFinding = options.onFinding;
-    this.onBroken = options.onBroken;
-    const onCrash = options.onCrash;
-    const queue = this;
-    this.walk = {
-      memory: this.memory,
-      get geometry() {
-        return queue.g;
-      },
-      indirect: this.features.indirect,
-      rules: this.rules,
-      report: (f) => this.report(f),
-      fail: (e) => this.fail(e),
-      crash: (f) => (onCrash !== undefined ? onCrash(f) : this.onFinding?.(f)),
-      outsideRam: (what, addr) => this.outsideRam(what, addr),
-    };
+    this.ctx = new QueueContext(
+      options.memory,
+      options.geometry,
+      this.features.indirect,
+      queueRulesFor(options.defects ?? HARDENED),
+      options,
+    );
     const start = Wrapping16.of(options.initialIndex ?? 0);
     this.lastAvail = start;
     this.nextUsed = start;
@@ -160,11 +188,11 @@ export class SplitVirtqueue {
   }
 
   get geometry(): QueueGeometry {
-    return this.g;
+    return this.ctx.geometry;
   }
 
   get size(): number {
-    return this.g.size;
+    return this.ctx.geometry.size;
   }
 
   /** The device's shadow of the next avail entry to consume (libvmm `last_idx`). */
@@ -179,7 +207,7 @@ export class SplitVirtqueue {
 
   /** The violation that broke the queue, if any (hardened). */
   get broken(): ChainError | QueueConfigError | undefined {
-    return this.brokenBy;
+    return this.ctx.brokenBy;
   }
 
   /**
@@ -187,22 +215,22 @@ export class SplitVirtqueue {
    * and QueueNum written while ready, §4.2); indices are kept.
    */
   setGeometry(geometry: QueueGeometry): void {
-    this.g = geometry;
+    this.ctx.geometry = geometry;
   }
 
   /** The driver's avail.idx, read from guest memory. */
   availIdx(): Wrapping16 | QueueFault {
     // Each area is used only if it lies whole in RAM (libvmm maps `4 + 2·num` bytes; a NULL
     // mapping is its L2 crash). This also bounds every walk by what RAM can hold.
-    if (!this.memory.contains(this.g.availAddr, 4 + 2 * this.g.size)) {
-      return this.outsideRam("driver area", this.g.availAddr);
+    if (!this.memory.contains(this.ctx.geometry.availAddr, 4 + 2 * this.ctx.geometry.size)) {
+      return this.ctx.outsideRam("driver area", this.ctx.geometry.availAddr);
     }
-    return Wrapping16.of(this.memory.read16(this.g.availAddr + 2));
+    return Wrapping16.of(this.memory.read16(this.ctx.geometry.availAddr + 2));
   }
 
   /** True when the driver has published entries the device has not consumed. */
   hasAvailable(): boolean {
-    if (this.brokenBy !== undefined) return false;
+    if (this.ctx.brokenBy !== undefined) return false;
     const idx = this.availIdx();
     return idx instanceof Wrapping16 && !idx.equals(this.lastAvail);
   }
@@ -236,24 +264,24 @@ export class SplitVirtqueue {
   }
 
   private writeAvailEvent(): void {
-    const at = availEventAddr(this.g.usedAddr, this.g.size);
-    this.rules.suppression.writeAvailEvent(this.memory, at, this.lastAvail.value);
+    const at = availEventAddr(this.ctx.geometry.usedAddr, this.ctx.geometry.size);
+    this.ctx.rules.suppression.writeAvailEvent(this.memory, at, this.lastAvail.value);
   }
 
   /** The next available chain without consuming it. */
   peekAvailable(): PopResult {
-    if (this.brokenBy !== undefined) return { kind: "error", error: this.brokenBy };
+    if (this.ctx.brokenBy !== undefined) return { kind: "error", error: this.ctx.brokenBy };
     const availIdx = this.availIdx();
     if (!(availIdx instanceof Wrapping16)) return availIdx;
     if (availIdx.equals(this.lastAvail)) return { kind: "empty" };
-    const n = this.g.size;
+    const n = this.ctx.geometry.size;
     const pending = availIdx.since(this.lastAvail);
     const findings: DefectFinding[] = [];
     if (pending > n) {
       // A driver never has more than N entries outstanding (§2.7.13); without this check a
       // jump makes the device reprocess up to 65535 stale slots.
-      const fault = this.rules.availJump(
-        this.walk,
+      const fault = this.ctx.rules.availJump(
+        this.ctx,
         {
           refused: `avail.idx moved from ${this.lastAvail} to ${availIdx}, more than queue size ${n}`,
           accepted: `avail.idx ${availIdx} is ${pending} entries ahead of ${this.lastAvail} (queue size ${n})`,
@@ -262,10 +290,10 @@ export class SplitVirtqueue {
       );
       if (fault !== undefined) return fault;
     }
-    const slotAddr = this.g.availAddr + 4 + 2 * this.lastAvail.slot(n);
-    if (!this.memory.contains(slotAddr, 2)) return this.outsideRam("avail ring slot", slotAddr);
+    const slotAddr = this.ctx.geometry.availAddr + 4 + 2 * this.lastAvail.slot(n);
+    if (!this.memory.contains(slotAddr, 2)) return this.ctx.outsideRam("avail ring slot", slotAddr);
     const head = this.memory.read16(slotAddr);
-    return walkChain(this.walk, head, findings);
+    return walkChain(this.ctx, head, findings);
   }
 
   /**
@@ -273,18 +301,18 @@ export class SplitVirtqueue {
    * written before used.idx is published (§2.7.13: barrier between them in real code).
    */
   addUsed(head: number, len: number): QueueFault | undefined {
-    const n = this.g.size;
-    if (this.brokenBy !== undefined) return { kind: "error", error: this.brokenBy };
-    const refused = this.rules.usedHead(this.walk, head, n);
+    const n = this.ctx.geometry.size;
+    if (this.ctx.brokenBy !== undefined) return { kind: "error", error: this.ctx.brokenBy };
+    const refused = this.ctx.rules.usedHead(this.ctx, head, n);
     if (refused !== undefined) return refused;
-    const idxAddr = this.g.usedAddr + 2;
-    if (!this.memory.contains(this.g.usedAddr, 4 + USED_ELEMENT_SIZE * n)) {
-      return this.outsideRam("device area", this.g.usedAddr);
+    const idxAddr = this.ctx.geometry.usedAddr + 2;
+    if (!this.memory.contains(this.ctx.geometry.usedAddr, 4 + USED_ELEMENT_SIZE * n)) {
+      return this.ctx.outsideRam("device area", this.ctx.geometry.usedAddr);
     }
-    const usedIdx = this.rules.usedIndex(this.walk, idxAddr, this.nextUsed);
-    const elem = this.g.usedAddr + 4 + USED_ELEMENT_SIZE * usedIdx.slot(n);
+    const usedIdx = this.ctx.rules.usedIndex(this.ctx, idxAddr, this.nextUsed);
+    const elem = this.ctx.geometry.usedAddr + 4 + USED_ELEMENT_SIZE * usedIdx.slot(n);
     if (!this.memory.contains(elem, USED_ELEMENT_SIZE)) {
-      return this.outsideRam("used ring element", elem);
+      return this.ctx.outsideRam("used ring element", elem);
     }
     this.memory.write32(elem, head >>> 0);
     this.memory.write32(elem + 4, len >>> 0);
@@ -303,10 +331,10 @@ export class SplitVirtqueue {
     const next = this.nextUsed;
     this.signalledUsed = next;
     if (next.equals(old)) return false;
-    return this.rules.suppression.needsInterrupt(
+    return this.ctx.rules.suppression.needsInterrupt(
       this.memory,
-      this.g.availAddr,
-      this.g.size,
+      this.ctx.geometry.availAddr,
+      this.ctx.geometry.size,
       this.features.eventIdx,
       next,
       old,
@@ -320,7 +348,11 @@ export class SplitVirtqueue {
   disableNotification(): void {
     this.notifyWanted = false;
     if (this.features.eventIdx) return;
-    this.rules.suppression.writeUsedFlags(this.memory, this.g.usedAddr, VIRTQ_USED_F_NO_NOTIFY);
+    this.ctx.rules.suppression.writeUsedFlags(
+      this.memory,
+      this.ctx.geometry.usedAddr,
+      VIRTQ_USED_F_NO_NOTIFY,
+    );
   }
 
   /**
@@ -331,25 +363,7 @@ export class SplitVirtqueue {
   enableNotification(): boolean {
     this.notifyWanted = true;
     if (this.features.eventIdx) this.writeAvailEvent();
-    else this.rules.suppression.writeUsedFlags(this.memory, this.g.usedAddr, 0);
+    else this.ctx.rules.suppression.writeUsedFlags(this.memory, this.ctx.geometry.usedAddr, 0);
     return this.hasAvailable();
-  }
-
-  private outsideRam(what: string, addr: number): QueueFault {
-    const message = `${what} at 0x${addr.toString(16)} is outside guest ram`;
-    return this.rules.areaOutsideRam(this.walk, message);
-  }
-
-  private fail(error: ChainError | QueueConfigError): QueueFault {
-    if (this.brokenBy === undefined) {
-      this.brokenBy = error;
-      this.onBroken?.(error);
-    }
-    return { kind: "error", error };
-  }
-
-  private report(f: DefectFinding): DefectFinding {
-    this.onFinding?.(f);
-    return f;
   }
 }

@@ -27,6 +27,8 @@ export interface HostileCampaignOptions {
   readonly examples?: readonly (readonly HostileOp[])[];
   /** A transport variant (not serialised into the result). */
   readonly transport?: TransportFactory;
+  /** Shrink a failing script (default true); without, its prefix up to the violation is kept. */
+  readonly shrink?: boolean;
 }
 
 /** A failing script and what it violated: JSON, replayable with `replayHostile`. */
@@ -108,6 +110,7 @@ export function runHostileCampaign(options: HostileCampaignOptions): HostileCamp
     seed: options.seed,
     numRuns: options.runs + (options.examples?.length ?? 0),
     examples: (options.examples ?? []).map((script) => [[...script]]),
+    endOnFailure: options.shrink === false,
   });
   const base = {
     seed: options.seed,
