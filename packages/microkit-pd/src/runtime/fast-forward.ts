@@ -376,7 +376,7 @@ export class FastForward {
     );
     out[0] = k.now;
     out[1] = k.eventsProcessed;
-    out[2] = k.log.length;
+    out[2] = k.recorded;
     for (let i = 0; i < threads.length; i++) out[LINEAR_HEAD + i] = threads[i]!.runTime;
     let o = this.scBase();
     for (const sc of scs) {

@@ -7,7 +7,8 @@ export type { EntryPoint, RuntimeEvent, RuntimeEventType, ThreadStateName } from
 export { formatEvent } from "./event-log.js";
 export type { Kernel, KernelParts, ThreadKind } from "./kernel.js";
 export { Notifications } from "./notifications.js";
-export type { PerfettoTrace, TraceEvent } from "./perfetto.js";
+export type { PerfettoStreamOptions, PerfettoTrace, TraceEvent } from "./perfetto.js";
+export { PerfettoStream } from "./perfetto.js";
 export type { SchedContext } from "./sched-context.js";
 export { type DomainSlot, Scheduler, type SchedulerAction } from "./scheduler.js";
 export type {

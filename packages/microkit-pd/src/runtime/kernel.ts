@@ -36,6 +36,8 @@ export interface KernelOptions {
   /** MIN_BUDGET in ns (reference §3.2, §4.4). */
   readonly minBudget: number;
   readonly recordEvents: boolean;
+  /** Keep recorded events in `log` (default true); listeners see them either way. */
+  readonly retainEvents?: boolean;
   /** Also record every preemption point (large logs; for debugging). */
   readonly recordPoints?: boolean;
   /** Advance declared idle loops by whole periods (fast-forward.ts); default true. */
@@ -67,6 +69,10 @@ export class Kernel {
   readonly threads: Thread[] = [];
   readonly events = new EventQueue();
   readonly log: RuntimeEvent[] = [];
+  /** Events recorded so far (retained or not). */
+  recorded = 0;
+  /** Called with each event as it is recorded (`System.onEvent`). */
+  readonly listeners: ((event: RuntimeEvent) => void)[] = [];
   eventsProcessed = 0;
   readonly sched: Scheduler;
   readonly ntfn: Notifications;
@@ -110,7 +116,10 @@ export class Kernel {
   }
 
   record(event: RuntimeEvent): void {
-    if (this.options.recordEvents) this.log.push(event);
+    if (!this.options.recordEvents) return;
+    this.recorded++;
+    if (this.options.retainEvents !== false) this.log.push(event);
+    for (const listener of this.listeners) listener(event);
   }
 
   addThread(

@@ -1,7 +1,9 @@
+import { PassThrough } from "node:stream";
+import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { work } from "../program.js";
 import { describeSystem, pdProgram } from "../testing/index.js";
-import { System, type TraceEvent, zeroKernelCosts } from "./index.js";
+import { type PerfettoTrace, System, type TraceEvent, zeroKernelCosts } from "./index.js";
 
 /**
  * Problems a Chrome Trace Event viewer would have with `events`: missing or non-finite fields per
@@ -267,5 +269,94 @@ describe("fast-forwarded idle runs in the export", () => {
     expect(idle[0]!.args?.count).toBeGreaterThan(1);
     const full = idleGuest(false).toPerfetto().traceEvents;
     expect(events.length * 100).toBeLessThan(full.length);
+  });
+});
+
+describe("streaming export", () => {
+  /** A VMM answering an idle guest, plus a ticking PD that signals it: flows, entries, idle runs. */
+  function streamed(options: { gzip?: boolean; retain: boolean }) {
+    const repeatable = { repeat() {} };
+    const sys = new System(
+      describeSystem({
+        pds: [
+          { name: "vmm", priority: 100, vm: { name: "vm", priority: 99 } },
+          { name: "tick", priority: 120, irqs: [{ id: 0, irq: 40 }] },
+        ],
+        channels: [
+          [
+            { pd: "tick", id: 1 },
+            { pd: "vmm", id: 1 },
+          ],
+        ],
+      }),
+      {
+        retainEvents: options.retain,
+        programs: {
+          "vmm.elf": pdProgram({
+            *init(pd) {
+              pd.vcpuRestart(0);
+            },
+            *notified(_ch, pd) {
+              pd.vcpuInjectIrq(0, 33);
+              yield work("default", 1);
+            },
+            *fault() {
+              yield work("default", 1);
+              return { resume: true, repeatable };
+            },
+          }),
+          "tick.elf": pdProgram({
+            *notified(ch, pd) {
+              pd.irqAck(ch);
+              pd.notify(1);
+              yield work("us", 1);
+            },
+          }),
+        },
+        guests: {
+          vm: {
+            *run(vcpu) {
+              for (;;) {
+                yield* vcpu.idle({ pass: work("ns", 200) });
+                while (vcpu.takeIrq() !== undefined) yield* vcpu.eoi(33);
+              }
+            },
+          },
+        },
+      },
+    );
+    const chunks: Buffer[] = [];
+    const out = new PassThrough();
+    out.on("data", (chunk: Buffer) => chunks.push(chunk));
+    const stream = sys.streamPerfetto(out, options.gzip ? { gzip: true, chunkBytes: 4096 } : {});
+    for (let t = 1; t <= 6; t++) {
+      sys.at(t * 2_000_000, () => {
+        sys.setIrqLevel(40, true);
+        sys.setIrqLevel(40, false);
+      });
+    }
+    sys.runUntil(15_000_000);
+    return { sys, chunks, done: stream.close(sys.now()) };
+  }
+
+  it("writes, as the run goes, the trace toPerfetto builds from the retained log", async () => {
+    const plain = streamed({ retain: true });
+    await plain.done;
+    const text = Buffer.concat(plain.chunks).toString("utf8");
+    const trace = JSON.parse(text) as PerfettoTrace;
+    expect(trace).toEqual(plain.sys.toPerfetto());
+    expect(traceProblems(trace.traceEvents)).toEqual([]);
+    expect(trace.traceEvents.some((e) => e.cat === "idle")).toBe(true);
+    expect(trace.traceEvents.some((e) => e.ph === "f")).toBe(true);
+  });
+
+  it("keeps no log when told not to, and gzips on request", async () => {
+    const kept = streamed({ retain: true });
+    await kept.done;
+    const lean = streamed({ retain: false, gzip: true });
+    await lean.done;
+    expect(lean.sys.log).toEqual([]);
+    const text = gunzipSync(Buffer.concat(lean.chunks)).toString("utf8");
+    expect(JSON.parse(text)).toEqual(kept.sys.toPerfetto());
   });
 });

@@ -5,6 +5,8 @@
  * from each signal to the `notified` call that consumed it, and counter tracks. A fast-forwarded
  * run of idle periods (an `idle` record) is one core slice `idle ×count`.
  */
+import type { Writable } from "node:stream";
+import { createGzip } from "node:zlib";
 import type { RuntimeEvent } from "./event-log.js";
 
 /** One Chrome Trace Event (the subset this exporter writes). */
@@ -44,48 +46,67 @@ export function toPerfetto(
   endTime: number,
 ): PerfettoTrace {
   const out: TraceEvent[] = [];
-  const us = (ns: number): number => ns / 1000;
-  out.push({ name: "process_name", ph: "M", pid: PID, args: { name: "vmmux" } });
-  out.push({ name: "thread_name", ph: "M", pid: PID, tid: CORE_TID, args: { name: "core 0" } });
-  out.push({
-    name: "thread_sort_index",
-    ph: "M",
-    pid: PID,
-    tid: CORE_TID,
-    args: { sort_index: 0 },
-  });
-  const tids = new Map<string, number>();
-  threads.forEach((thread, i) => {
-    const tid = FIRST_THREAD_TID + i;
-    tids.set(thread.name, tid);
-    out.push({
-      name: "thread_name",
-      ph: "M",
-      pid: PID,
-      tid,
-      args: { name: `${thread.name} (${thread.kind}, prio ${thread.priority})` },
+  const builder = new TraceBuilder(threads, (event) => out.push(event));
+  for (const event of log) builder.add(event);
+  builder.finish(endTime);
+  return { traceEvents: out, displayTimeUnit: "ns" };
+}
+
+const us = (ns: number): number => ns / 1000;
+
+/**
+ * Turns log records into trace events one at a time, keeping only what later records need (the
+ * thread on the core, open entry points per track, track ids), so a run can be exported as it
+ * goes (see {@link PerfettoStream}).
+ */
+export class TraceBuilder {
+  private readonly tids = new Map<string, number>();
+  private nextTid: number;
+  private running: { name: string; since: number } | null = null;
+  private readonly openEntries = new Map<number, number>();
+
+  constructor(
+    threads: readonly TraceThread[],
+    private readonly emit: (event: TraceEvent) => void,
+  ) {
+    emit({ name: "process_name", ph: "M", pid: PID, args: { name: "vmmux" } });
+    emit({ name: "thread_name", ph: "M", pid: PID, tid: CORE_TID, args: { name: "core 0" } });
+    emit({ name: "thread_sort_index", ph: "M", pid: PID, tid: CORE_TID, args: { sort_index: 0 } });
+    threads.forEach((thread, i) => {
+      const tid = FIRST_THREAD_TID + i;
+      this.tids.set(thread.name, tid);
+      emit({
+        name: "thread_name",
+        ph: "M",
+        pid: PID,
+        tid,
+        args: { name: `${thread.name} (${thread.kind}, prio ${thread.priority})` },
+      });
+      emit({ name: "thread_sort_index", ph: "M", pid: PID, tid, args: { sort_index: 1 + i } });
     });
-    out.push({ name: "thread_sort_index", ph: "M", pid: PID, tid, args: { sort_index: 1 + i } });
-  });
-  let nextTid = FIRST_THREAD_TID + threads.length;
-  const extraTid = (name: string): number => {
-    let tid = tids.get(name);
+    this.nextTid = FIRST_THREAD_TID + threads.length;
+  }
+
+  private extraTid(name: string): number {
+    let tid = this.tids.get(name);
     if (tid === undefined) {
-      tid = nextTid++;
-      tids.set(name, tid);
-      out.push({ name: "thread_name", ph: "M", pid: PID, tid, args: { name } });
-      out.push({ name: "thread_sort_index", ph: "M", pid: PID, tid, args: { sort_index: tid } });
+      tid = this.nextTid++;
+      this.tids.set(name, tid);
+      this.emit({ name: "thread_name", ph: "M", pid: PID, tid, args: { name } });
+      this.emit({ name: "thread_sort_index", ph: "M", pid: PID, tid, args: { sort_index: tid } });
     }
     return tid;
-  };
-  const tidOf = (name: string): number => tids.get(name) ?? extraTid(name);
+  }
 
-  let running: { name: string; since: number } | null = null;
+  private tidOf(name: string): number {
+    return this.tids.get(name) ?? this.extraTid(name);
+  }
+
   /** The core-track slice of the thread that held the CPU until `end`. */
-  const closeRunning = (end: number): void => {
-    if (running === null) return;
-    const { name, since } = running;
-    out.push({
+  private closeRunning(end: number): void {
+    if (this.running === null) return;
+    const { name, since } = this.running;
+    this.emit({
       name,
       ph: "X",
       pid: PID,
@@ -93,31 +114,43 @@ export function toPerfetto(
       ts: us(since),
       dur: fitting(us(since), us(end)),
     });
-  };
-  const openEntries = new Map<number, number>();
-  const instant = (
+  }
+
+  private instant(
     tid: number,
     t: number,
     name: string,
     args?: Readonly<Record<string, unknown>>,
-  ): void => {
+  ): void {
     const safe = args ? jsonArgs(args) : undefined;
-    out.push({ name, ph: "i", s: "t", pid: PID, tid, ts: us(t), ...(safe ? { args: safe } : {}) });
-  };
+    this.emit({ name, ph: "i", s: "t", pid: PID, tid, ts: us(t), ...(safe ? { args: safe } : {}) });
+  }
 
-  for (const event of log) {
+  /** Close the core slice and unfinished entry points at `endTime`. */
+  finish(endTime: number): void {
+    this.closeRunning(endTime);
+    this.running = null;
+    for (const [tid, open] of this.openEntries) {
+      for (let i = 0; i < open; i++)
+        this.emit({ name: "unfinished", ph: "E", pid: PID, tid, ts: us(endTime) });
+    }
+    this.openEntries.clear();
+  }
+
+  /** Convert one log record (records in log order). */
+  add(event: RuntimeEvent): void {
     switch (event.type) {
       case "switch":
-        closeRunning(event.t);
-        running = event.to === null ? null : { name: event.to, since: event.t };
+        this.closeRunning(event.t);
+        this.running = event.to === null ? null : { name: event.to, since: event.t };
         break;
       case "entry": {
-        const tid = tidOf(event.thread);
+        const tid = this.tidOf(event.thread);
         const label = event.ch === undefined ? event.entry : `${event.entry}(${event.ch})`;
-        out.push({ name: label, ph: "B", pid: PID, tid, ts: us(event.t), cat: "entry" });
-        openEntries.set(tid, (openEntries.get(tid) ?? 0) + 1);
+        this.emit({ name: label, ph: "B", pid: PID, tid, ts: us(event.t), cat: "entry" });
+        this.openEntries.set(tid, (this.openEntries.get(tid) ?? 0) + 1);
         for (const id of event.flows ?? []) {
-          out.push({
+          this.emit({
             name: "signal",
             ph: "f",
             bp: "e",
@@ -131,23 +164,23 @@ export function toPerfetto(
         break;
       }
       case "entry-end": {
-        const tid = tidOf(event.thread);
-        const open = openEntries.get(tid) ?? 0;
+        const tid = this.tidOf(event.thread);
+        const open = this.openEntries.get(tid) ?? 0;
         if (open > 0) {
-          out.push({ name: event.entry, ph: "E", pid: PID, tid, ts: us(event.t), cat: "entry" });
-          openEntries.set(tid, open - 1);
+          this.emit({ name: event.entry, ph: "E", pid: PID, tid, ts: us(event.t), cat: "entry" });
+          this.openEntries.set(tid, open - 1);
         }
         break;
       }
       case "signal": {
         const irq = event.from.startsWith("irq:");
-        const tid = irq ? extraTid(`interrupts`) : tidOf(event.from);
+        const tid = irq ? this.extraTid(`interrupts`) : this.tidOf(event.from);
         // The flow arrow starts in an enclosing slice: the sender's open entry point, else (a
         // deferred signal sent between entry points, an IRQ) a slice of its own. That slice is
         // 0 ns long on a PD track so it cannot straddle the sender's next entry point, which may
         // begin at the same instant; IRQ slices have their own track and show as 1 ns.
-        if (irq || (openEntries.get(tid) ?? 0) === 0) {
-          out.push({
+        if (irq || (this.openEntries.get(tid) ?? 0) === 0) {
+          this.emit({
             name: irq ? event.from : "signal",
             ph: "X",
             pid: PID,
@@ -156,8 +189,8 @@ export function toPerfetto(
             dur: irq ? 0.001 : 0,
           });
         }
-        instant(tid, event.t, `signal → ${event.to}[${event.ch}]`, { outcome: event.outcome });
-        out.push({
+        this.instant(tid, event.t, `signal → ${event.to}[${event.ch}]`, { outcome: event.outcome });
+        this.emit({
           name: "signal",
           ph: "s",
           id: event.id,
@@ -169,54 +202,62 @@ export function toPerfetto(
         break;
       }
       case "irq":
-        instant(tidOf(event.thread), event.t, `irq ${event.irq} ${event.outcome}`, {
+        this.instant(this.tidOf(event.thread), event.t, `irq ${event.irq} ${event.outcome}`, {
           ch: event.ch,
         });
         break;
       case "irq-ack":
-        instant(tidOf(event.thread), event.t, `irq ${event.irq} ack`, { ch: event.ch });
+        this.instant(this.tidOf(event.thread), event.t, `irq ${event.irq} ack`, { ch: event.ch });
         break;
       case "ppcall":
-        instant(tidOf(event.from), event.t, `ppcall → ${event.to}[${event.ch}]`);
+        this.instant(this.tidOf(event.from), event.t, `ppcall → ${event.to}[${event.ch}]`);
         break;
       case "reply":
-        instant(tidOf(event.from), event.t, `reply → ${event.to}`);
+        this.instant(this.tidOf(event.from), event.t, `reply → ${event.to}`);
         break;
       case "fault":
-        instant(tidOf(event.thread), event.t, `fault → ${event.handler}`, { fault: event.fault });
+        this.instant(this.tidOf(event.thread), event.t, `fault → ${event.handler}`, {
+          fault: event.fault,
+        });
         break;
       case "deferred":
-        instant(tidOf(event.thread), event.t, `deferred ${event.op}(${event.ch}) ${event.phase}`);
+        this.instant(
+          this.tidOf(event.thread),
+          event.t,
+          `deferred ${event.op}(${event.ch}) ${event.phase}`,
+        );
         break;
       case "budget":
-        instant(tidOf(event.thread), event.t, `budget ${event.action}`, { sc: event.sc });
+        this.instant(this.tidOf(event.thread), event.t, `budget ${event.action}`, { sc: event.sc });
         break;
       case "debug":
-        instant(tidOf(event.thread), event.t, event.message);
+        this.instant(this.tidOf(event.thread), event.t, event.message);
         break;
       case "error":
-        instant(tidOf(event.thread), event.t, `error ${event.code}`, { message: event.message });
+        this.instant(this.tidOf(event.thread), event.t, `error ${event.code}`, {
+          message: event.message,
+        });
         break;
       case "device":
-        instant(extraTid(`device ${event.device}`), event.t, event.name, event.args);
+        this.instant(this.extraTid(`device ${event.device}`), event.t, event.name, event.args);
         break;
       case "counter": {
         const name = event.thread ? `${event.thread}.${event.name}` : event.name;
         // A counter track holds numbers only; a NaN or infinite sample becomes an instant.
         if (Number.isFinite(event.value))
-          out.push({ name, ph: "C", pid: PID, ts: us(event.t), args: { value: event.value } });
-        else instant(CORE_TID, event.t, `${name} = ${event.value}`);
+          this.emit({ name, ph: "C", pid: PID, ts: us(event.t), args: { value: event.value } });
+        else this.instant(CORE_TID, event.t, `${name} = ${event.value}`);
         break;
       }
       case "domain":
-        instant(CORE_TID, event.t, `domain ${event.domain}`);
+        this.instant(CORE_TID, event.t, `domain ${event.domain}`);
         break;
       case "idle": {
         // A fast-forwarded run of identical idle periods: one core slice with its count, then
         // whoever held the core goes on from its end.
-        const holder: string | null = (running as { name: string } | null)?.name ?? null;
-        closeRunning(event.t);
-        out.push({
+        const holder: string | null = (this.running as { name: string } | null)?.name ?? null;
+        this.closeRunning(event.t);
+        this.emit({
           name: `idle ×${event.count}`,
           ph: "X",
           pid: PID,
@@ -231,7 +272,7 @@ export function toPerfetto(
             ran_ns: event.ran,
           },
         });
-        running = holder === null ? null : { name: holder, since: event.until };
+        this.running = holder === null ? null : { name: holder, since: event.until };
         break;
       }
       case "state":
@@ -239,12 +280,87 @@ export function toPerfetto(
         break;
     }
   }
-  closeRunning(endTime);
-  for (const [tid, open] of openEntries) {
-    for (let i = 0; i < open; i++)
-      out.push({ name: "unfinished", ph: "E", pid: PID, tid, ts: us(endTime) });
+}
+
+/** Options of {@link PerfettoStream}. */
+export interface PerfettoStreamOptions {
+  /** Compress through node:zlib's gzip (write a `.json.gz`). */
+  readonly gzip?: boolean;
+  /** Bytes of JSON gathered before a write to the stream (default 64 KiB). */
+  readonly chunkBytes?: number;
+}
+
+/**
+ * A Perfetto (Chrome Trace Event JSON) file written while the run goes: feed it each event as the
+ * kernel logs it (`System.onEvent`), then {@link close} it; the output is valid JSON once closed
+ * and the same trace `toPerfetto` builds from a retained log. Memory stays bounded by the open
+ * slices, not by the run's length.
+ */
+export class PerfettoStream {
+  private readonly builder: TraceBuilder;
+  private readonly sink: Writable;
+  private readonly done: Promise<void>;
+  private pending = "";
+  private first = true;
+  private closed = false;
+
+  constructor(
+    out: Writable,
+    threads: readonly TraceThread[],
+    private readonly options: PerfettoStreamOptions = {},
+  ) {
+    if (options.gzip) {
+      const gzip = createGzip();
+      gzip.pipe(out);
+      this.sink = gzip;
+    } else {
+      this.sink = out;
+    }
+    this.done = new Promise((resolve, reject) => {
+      out.once("finish", () => resolve());
+      out.once("error", reject);
+      this.sink.once("error", reject);
+    });
+    this.pending = '{"displayTimeUnit":"ns","traceEvents":[';
+    this.builder = new TraceBuilder(threads, (event) => this.emit(event));
   }
-  return { traceEvents: out, displayTimeUnit: "ns" };
+
+  /**
+   * Resolves once the output has taken what was written so far. Writes are not awaited during a
+   * run (the kernel is synchronous); a caller that runs in slices awaits this between them to
+   * keep memory bounded.
+   */
+  drained(): Promise<void> {
+    if (!this.sink.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => this.sink.once("drain", () => resolve()));
+  }
+
+  /** Convert one logged event (events in log order). */
+  add(event: RuntimeEvent): void {
+    if (this.closed) return;
+    this.builder.add(event);
+  }
+
+  /** End the trace at `endTime` (ns), flush, and resolve when the output stream has finished. */
+  close(endTime: number): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      this.builder.finish(endTime);
+      this.pending += "]}\n";
+      this.sink.end(this.pending);
+      this.pending = "";
+    }
+    return this.done;
+  }
+
+  private emit(event: TraceEvent): void {
+    this.pending += (this.first ? "" : ",") + JSON.stringify(event);
+    this.first = false;
+    if (this.pending.length >= (this.options.chunkBytes ?? 0x1_0000)) {
+      this.sink.write(this.pending);
+      this.pending = "";
+    }
+  }
 }
 
 /** A duration from `start` that ends at `end` at the latest in floating point (slices must nest). */

@@ -4,7 +4,7 @@
  */
 import type { DeviceHost, GuestProgram, MmioDevice, PdProgram } from "../program.js";
 import type { CostModelOverride } from "./cost-model.js";
-import type { EntryPoint, ThreadStateName } from "./event-log.js";
+import type { EntryPoint, RuntimeEvent, ThreadStateName } from "./event-log.js";
 import type { ThreadKind } from "./tcb.js";
 
 /** A PD program, or a factory called once per PD that runs the image (and again on restart). */
@@ -45,6 +45,14 @@ export interface SystemOptions {
   readonly recordEvents?: boolean;
   /** Also record every preemption point a thread reaches (default false; large logs). */
   readonly recordPoints?: boolean;
+  /**
+   * Keep recorded events in `System.log` (default true). With false the kernel keeps none:
+   * listeners (`onEvent` here or `System.onEvent`, e.g. a `PerfettoStream`) see each event as it
+   * is logged, so a run of any length needs memory for its state only.
+   */
+  readonly retainEvents?: boolean;
+  /** Called with each event as it is recorded (see {@link retainEvents}). */
+  readonly onEvent?: (event: RuntimeEvent) => void;
   /**
    * Advance idle guests' trapped-WFI loops by whole periods of arithmetic instead of simulating
    * every trap (default true). Exact: clock, run times, slice use, counters and event count come

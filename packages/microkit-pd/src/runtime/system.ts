@@ -2,6 +2,7 @@
  * `System`: a runnable Microkit system built from a parsed SDF plus a registry of PD programs,
  * guest programs and device models (DESIGN.md "The simulation kernel").
  */
+import type { Writable } from "node:stream";
 import type { DeviceHost, MappedRegion, MmioDevice, MmioPort } from "../program.js";
 import type { MemoryMap, ProtectionDomain, SystemDescription } from "../sdf/types.js";
 import { flattenProtectionDomains } from "../sdf/types.js";
@@ -11,7 +12,12 @@ import { RuntimeError } from "./errors.js";
 import type { RuntimeEvent } from "./event-log.js";
 import { type DomainSlot, IrqLine, Kernel, type KernelParts, type Thread } from "./kernel.js";
 import { CheckedPort, CheckedRegion } from "./memory.js";
-import { type PerfettoTrace, toPerfetto } from "./perfetto.js";
+import {
+  PerfettoStream,
+  type PerfettoStreamOptions,
+  type PerfettoTrace,
+  toPerfetto,
+} from "./perfetto.js";
 import { Prng } from "./prng.js";
 import type { SystemOptions, ThreadInfo } from "./system-options.js";
 import {
@@ -62,9 +68,11 @@ export class System {
         recordEvents: options.recordEvents ?? true,
         recordPoints: options.recordPoints ?? false,
         fastForward: options.fastForward ?? true,
+        retainEvents: options.retainEvents ?? true,
       },
       parts,
     );
+    if (options.onEvent) this.kernel.listeners.push(options.onEvent);
     this.build();
   }
 
@@ -405,6 +413,33 @@ export class System {
   }
 
   /** The log as Chrome Trace Event / Perfetto JSON (one track per PD and vCPU). */
+  /**
+   * Call `listener` with each event from now on as the kernel records it (whether or not the log
+   * keeps it, `retainEvents`); returns a function that unsubscribes it.
+   */
+  onEvent(listener: (event: RuntimeEvent) => void): () => void {
+    const listeners = this.kernel.listeners;
+    listeners.push(listener);
+    return () => {
+      const i = listeners.indexOf(listener);
+      if (i >= 0) listeners.splice(i, 1);
+    };
+  }
+
+  /**
+   * Write the run's Perfetto trace to `out` as it goes (subscribe before the first run call to
+   * see every event); `await stream.close(sys.now())` ends it. Same trace as {@link toPerfetto}.
+   */
+  streamPerfetto(out: Writable, options: PerfettoStreamOptions = {}): PerfettoStream {
+    const stream = new PerfettoStream(out, this.traceThreads(), options);
+    this.onEvent((event) => stream.add(event));
+    return stream;
+  }
+
+  private traceThreads() {
+    return this.kernel.threads.map((t) => ({ name: t.name, kind: t.kind, priority: t.priority }));
+  }
+
   toPerfetto(): PerfettoTrace {
     return toPerfetto(
       this.kernel.log,
