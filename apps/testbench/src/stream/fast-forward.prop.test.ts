@@ -8,6 +8,7 @@
  */
 import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { plantedFastForward } from "@vmmux/microkit-pd/testing";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { runJson } from "../report.js";
@@ -25,10 +26,16 @@ const scenariosDir = fileURLToPath(new URL("../../../../traces/scenarios/", impo
 const BUNDLED_SECONDS = 1.5;
 
 /** Everything observable of `scenario`'s check, with fast-forward `on`. */
-function observe(scenario: Scenario, on: boolean, schedule?: RunOptions["schedule"]) {
+function observe(
+  scenario: Scenario,
+  on: boolean,
+  schedule?: RunOptions["schedule"],
+  variants?: RunOptions["variants"],
+) {
   const { run, rerun, judgements } = checkScenario(scenario, {
     fastForward: on,
     ...(schedule === undefined ? {} : { schedule }),
+    ...(variants === undefined ? {} : { variants }),
   });
   return {
     wire: run.wire,
@@ -37,8 +44,12 @@ function observe(scenario: Scenario, on: boolean, schedule?: RunOptions["schedul
   };
 }
 
-function expectSame(scenario: Scenario, schedule?: RunOptions["schedule"]): void {
-  const on = observe(scenario, true, schedule);
+function expectSame(
+  scenario: Scenario,
+  schedule?: RunOptions["schedule"],
+  variants?: RunOptions["variants"],
+): void {
+  const on = observe(scenario, true, schedule, variants);
   const off = observe(scenario, false, schedule);
   expect(on.wire).toEqual(off.wire);
   expect(on.json).toEqual(off.json);
@@ -76,6 +87,8 @@ const generated = fc.record({
   schedule: fc.option(fc.integer({ min: 1, max: 1000 }), { nil: undefined }),
 });
 
+type Generated = typeof generated extends fc.Arbitrary<infer T> ? T : never;
+
 describe.skipIf(!supported)(
   supported
     ? "fast-forward is exact"
@@ -95,28 +108,51 @@ describe.skipIf(!supported)(
     test("generated scenarios: same wire, report, verdicts and digests on and off", () => {
       fc.assert(
         fc.property(generated, (g) => {
-          // The guests' PDs (client system) or virtual machines (VM system) are named so.
-          const names = ["guest1", "guest2"];
-          const knob = (k: { priority?: number; budget?: number }) => ({
-            ...k,
-            ...(k.budget === undefined || g.period === undefined
-              ? {}
-              : { budget: Math.min(k.budget, g.period), period: g.period }),
-          });
-          const scenario = syntheticScenario({
-            kind: g.kind,
-            guests: g.guests,
-            knobs: {
-              profile: g.profile,
-              durationLimit: 0.03,
-              pds: { [names[0]!]: knob(g.pd1), [names[1]!]: knob(g.pd2) },
-              queueSizes: g.client === undefined ? {} : { client: g.client },
-            },
-          });
-          expectSame(scenario, g.schedule === undefined ? undefined : { seed: g.schedule });
+          expectSame(...generatedCase(g));
         }),
         { numRuns, seed },
       );
     });
+
+    test("a planted fast-forward that runs one idle period past a slice is caught", () => {
+      const planted = { kernel: plantedFastForward("period-past-slice").parts };
+      const bundled = withKnobs(loadScenario(`${scenariosDir}default.json`), {
+        durationLimit: BUNDLED_SECONDS,
+      });
+      // In the full system the overshoot shows as a timer armed in the past (the kernel
+      // refuses it), before any output can differ.
+      expect(() => expectSame(bundled, undefined, planted)).toThrow(/armed a timer of -/);
+      expect(() =>
+        fc.assert(
+          fc.property(generated, (g) => {
+            expectSame(...generatedCase(g), planted);
+          }),
+          { numRuns, seed },
+        ),
+      ).toThrow(/Property failed/);
+    });
   },
 );
+
+/** A generated case as a scenario and its schedule perturbation. */
+function generatedCase(g: Generated): [Scenario, RunOptions["schedule"]] {
+  // The guests' PDs (client system) or virtual machines (VM system) are named so.
+  const names = ["guest1", "guest2"];
+  const knob = (k: { priority?: number; budget?: number }) => ({
+    ...k,
+    ...(k.budget === undefined || g.period === undefined
+      ? {}
+      : { budget: Math.min(k.budget, g.period), period: g.period }),
+  });
+  const scenario = syntheticScenario({
+    kind: g.kind,
+    guests: g.guests,
+    knobs: {
+      profile: g.profile,
+      durationLimit: 0.03,
+      pds: { [names[0]!]: knob(g.pd1), [names[1]!]: knob(g.pd2) },
+      queueSizes: g.client === undefined ? {} : { client: g.client },
+    },
+  });
+  return [scenario, g.schedule === undefined ? undefined : { seed: g.schedule }];
+}

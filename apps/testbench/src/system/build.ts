@@ -9,6 +9,7 @@ import {
   type CostModelOverride,
   type DeviceHost,
   type GuestEntry,
+  type KernelParts,
   loadSystemFile,
   type MmioDevice,
   type PdProgram,
@@ -34,6 +35,8 @@ export interface RunVariants {
   readonly virtRx?: new (config: VirtRxConfig) => VirtRx;
   /** Builds every `vm` guest's VMM PD (e.g. `@vmmux/vmm/testing`'s `unansweredUnmappedVmm`). */
   readonly vmm?: (config: VmmConfig) => VmmProgram;
+  /** Kernel parts to substitute (e.g. `@vmmux/microkit-pd/testing`'s `plantedFastForward(...).parts`). */
+  readonly kernel?: KernelParts;
 }
 
 export interface SystemBuildOptions {
@@ -43,7 +46,7 @@ export interface SystemBuildOptions {
   /** Keep the kernel event log (default false). */
   readonly recordEvents?: boolean;
   readonly costModel?: CostModelOverride;
-  /** microkit-pd's fast-forward of idle loops; absent leaves the kernel's default (on). */
+  /** microkit-pd's exact fast-forward of idle trap cycles; absent leaves the kernel's default (on). */
   readonly fastForward?: boolean | undefined;
   /** Every character leaving the TX wire, without an object per character (pl011-uart's sink). */
   readonly transmitSink?: TransmitSink;
@@ -139,18 +142,19 @@ export function buildSystem(scenario: Scenario, options: SystemBuildOptions = {}
     });
     return uart;
   };
-  // `fastForward` is passed by name: a kernel without it ignores it and simulates every trap.
-  const kernelOptions: Record<string, unknown> =
-    options.fastForward === undefined ? {} : { fastForward: options.fastForward };
-  const sys = new System(description, {
-    ...kernelOptions,
-    seed: knobs.seed,
-    recordEvents: options.recordEvents ?? false,
-    programs,
-    devices,
-    guests: vms,
-    ...(options.costModel === undefined ? {} : { costModel: options.costModel }),
-  });
+  const sys = new System(
+    description,
+    {
+      ...(options.fastForward === undefined ? {} : { fastForward: options.fastForward }),
+      seed: knobs.seed,
+      recordEvents: options.recordEvents ?? false,
+      programs,
+      devices,
+      guests: vms,
+      ...(options.costModel === undefined ? {} : { costModel: options.costModel }),
+    },
+    variants.kernel,
+  );
   const device = uart as Pl011Device | undefined;
   if (device === undefined) throw new Error(`${scenario.file}: the UART device was not created`);
   return {
