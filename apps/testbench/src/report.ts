@@ -178,6 +178,8 @@ export function runJson(run: RunResult, judgements?: readonly Judgement[]) {
 export interface ArtefactOptions {
   /** Write the timeline gzip-compressed, as `<name>.perfetto.json.gz` (default false). */
   readonly perfettoGzip?: boolean;
+  /** The terminal cast was written as the run went (`TerminalCastWriter`): do not write it. */
+  readonly castStreamed?: boolean;
 }
 
 /** Artefacts of a run, each written whole or not at all. Returns the paths written. */
@@ -189,9 +191,11 @@ export async function writeArtefacts(
 ): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const written: string[] = [];
-  const castPath = join(dir, `${name}.terminal.cast`);
-  await writeFileAtomic(castPath, formatAsciicast(terminalCast(run, `vmmux replay of ${name}`)));
-  written.push(castPath);
+  if (options.castStreamed !== true) {
+    const castPath = join(dir, `${name}.terminal.cast`);
+    await writeFileAtomic(castPath, formatAsciicast(terminalCast(run, `vmmux replay of ${name}`)));
+    written.push(castPath);
+  }
   const trace = run.perfetto();
   if (trace !== undefined) {
     const tracePath = join(

@@ -1,4 +1,6 @@
 /** Test support for @vmmux/testbench and packages that build on it. */
+
+export { runtimeHasFastForward } from "./fast-forward.js";
 export {
   VirtTxDroppingBytes,
   withDeviceResetMissed,
