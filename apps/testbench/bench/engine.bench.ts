@@ -6,7 +6,8 @@
  * `--explore 64` on 2 workers against 1. Ratios are within this run.
  *
  * `VMMUX_BENCH_LONG_SECONDS=n` cuts the ten-minute scenarios to n virtual seconds;
- * `VMMUX_BENCH_MIB=1,4` chooses the output sizes.
+ * `VMMUX_BENCH_MIB=1,4` chooses the output sizes; `VMMUX_BENCH_ONLY=speed,memory,check,explore`
+ * chooses the sections.
  */
 import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
@@ -57,7 +58,14 @@ export function runEngineBench(): void {
   const long = process.env.VMMUX_BENCH_LONG_SECONDS;
   const cut = long === undefined ? {} : { seconds: Number(long) };
   const mibs = (process.env.VMMUX_BENCH_MIB ?? "1,4,16").split(",").map(Number);
+  const only = new Set((process.env.VMMUX_BENCH_ONLY ?? "speed,memory,check,explore").split(","));
+  if (only.has("speed")) speedSection(cut);
+  if (only.has("memory")) memorySection(mibs);
+  if (only.has("check")) checkSection();
+  if (only.has("explore")) exploreSection();
+}
 
+function speedSection(cut: { seconds?: number }): void {
   console.log("\nreal-time factors (virtual s per wall s, one replay each, wire not kept)");
   const speed: string[][] = [
     ["case", "virtual s", "wall s", "× real time", "wire bytes", "max RSS MB"],
@@ -74,10 +82,8 @@ export function runEngineBench(): void {
     ],
     ["saturated wire (1 MiB)", { kind: "replay", scenario: { saturatedMiB: 1 } }],
   ];
-  let replay: Measured | undefined;
   for (const [name, spec] of cases) {
     const m = measure(spec);
-    if (name === "default") replay = m;
     speed.push([
       name,
       m.virtual!.toFixed(1),
@@ -88,7 +94,9 @@ export function runEngineBench(): void {
     ]);
   }
   table(speed);
+}
 
+function memorySection(mibs: readonly number[]): void {
   console.log("\nmemory against guest output (VM system, both guests printing without pause)");
   const memory: string[][] = [
     ["guest output", "written bytes", "wall s", "max RSS MB", "× 1 MiB's RSS"],
@@ -106,11 +114,13 @@ export function runEngineBench(): void {
     ]);
   }
   table(memory);
+}
 
+function checkSection(): void {
   console.log("\ncheck and --out against one replay (default scenario)");
+  const base = measure({ kind: "replay", scenario: { file: scenario("default.json") } });
   const check = measure({ kind: "check", scenario: { file: scenario("default.json") } });
   const out = measure({ kind: "out", scenario: { file: scenario("default.json") } });
-  const base = replay!;
   table([
     ["run", "wall s", "× replay", "max RSS MB", "Perfetto MB"],
     ["replay", s(base.wallMs), "1.00", base.maxRssMB.toFixed(0), "-"],
@@ -129,7 +139,9 @@ export function runEngineBench(): void {
       out.perfettoMB!.toFixed(1),
     ],
   ]);
+}
 
+function exploreSection(): void {
   console.log("\ncheck --explore 64 (wakeup-window.json): 2 workers against 1");
   const explore = (workers: number) =>
     measure({ kind: "explore", file: scenario("wakeup-window.json"), runs: 64, workers });
