@@ -51,15 +51,6 @@ export class EventQueue {
     return this.heap[0];
   }
 
-  /** Time of the earliest live event, scanning the whole heap (for fast-forward's horizon). */
-  earliestTime(): number | undefined {
-    let best: number | undefined;
-    for (const event of this.heap) {
-      if (!event.cancelled && (best === undefined || event.time < best)) best = event.time;
-    }
-    return best;
-  }
-
   /** Remove and return the earliest live event. */
   pop(): ScheduledEvent | undefined {
     this.dropCancelled();

@@ -32,6 +32,8 @@ import type { IpcMessage, Thread } from "./tcb.js";
 const HISTORY_LIMIT = 4096;
 /** Distinct repeatable answers tracked at once (a VMM should give the same object every time). */
 const MAX_CONTRACTS = 64;
+/** Fingerprints are taken only with room for this many passes (at the last pass's length). */
+const MIN_ROOM_PASSES = 32;
 /** Earlier matching anchors tried per anchor, most recent first. */
 const CANDIDATES = 12;
 
@@ -71,6 +73,7 @@ export interface Leap {
 export class FastForward {
   private taints = 0;
   private taintsAtLast = -1;
+  private lastAnchorAt = 0;
   private history: Anchor[] = [];
   private byHash = new Map<number, number[]>();
   private byFull = new Map<number, number[]>();
@@ -152,6 +155,15 @@ export class FastForward {
       return;
     }
     if (t !== k.current || !k.atCleanInstant()) {
+      this.reset();
+      return;
+    }
+    // Where the next event or the run limit is only a few passes away, no leap could pay for
+    // the fingerprint: skip it (the search starts again afterwards).
+    const since = k.now - this.lastAnchorAt;
+    this.lastAnchorAt = k.now;
+    const room = Math.min(k.stepLimit, k.events.peek()?.time ?? Number.POSITIVE_INFINITY) - k.now;
+    if (room < MIN_ROOM_PASSES * since) {
       this.reset();
       return;
     }
@@ -250,7 +262,7 @@ export class FastForward {
     const k = this.k;
     let count = Math.floor((k.stepLimit - k.now) / period);
     count = Math.min(count, Math.floor(k.eventAllowance / Math.max(1, delta[1]!)));
-    const horizon = k.events.earliestTime();
+    const horizon = k.events.peek()?.time;
     if (horizon !== undefined) count = Math.min(count, Math.floor((horizon - 1 - k.now) / period));
     count = Math.min(count, this.budgetBound(delta));
     if (count <= 0) return null;
