@@ -152,6 +152,7 @@ export class FastForward {
       // guests are busy).
       this.reset();
       this.taintsAtLast = this.taints;
+      this.lastAnchorAt = k.now;
       return;
     }
     if (t !== k.current || !k.atCleanInstant()) {
@@ -185,6 +186,8 @@ export class FastForward {
     const leap = this.findLeap(anchor, n);
     if (leap !== null) {
       this.apply(leap, t);
+      // The next pass is measured from here, not across the leap.
+      this.lastAnchorAt = k.now;
       // The state moved on as if the periods had run: the history still describes its phases.
       this.taintsAtLast = this.taints;
     }
