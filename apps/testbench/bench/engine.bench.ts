@@ -7,7 +7,7 @@
  *
  * `VMMUX_BENCH_LONG_SECONDS=n` cuts the ten-minute scenarios to n virtual seconds;
  * `VMMUX_BENCH_MIB=1,4` chooses the output sizes; `VMMUX_BENCH_ONLY=speed,memory,check,explore`
- * chooses the sections.
+ * chooses the sections; `VMMUX_BENCH_EXPLORE=file.json` the explored scenario.
  */
 import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
@@ -142,9 +142,10 @@ function checkSection(): void {
 }
 
 function exploreSection(): void {
-  console.log("\ncheck --explore 64 (wakeup-window.json): 2 workers against 1");
+  const name = process.env.VMMUX_BENCH_EXPLORE ?? "sddf-clients.json";
+  console.log(`\ncheck --explore 64 (${name}): 2 workers against 1`);
   const explore = (workers: number) =>
-    measure({ kind: "explore", file: scenario("wakeup-window.json"), runs: 64, workers });
+    measure({ kind: "explore", file: scenario(name), runs: 64, workers });
   const [one, two] = [explore(1), explore(2)];
   table([
     ["workers", "wall s", "speed-up"],
