@@ -69,10 +69,14 @@ export class V86Guest implements GuestProgram {
       }
       this.counters.slices++;
       if (stop.halted && !vcpu.irqPending()) {
+        // HLT: idle until a virtual IRQ or the emulated PC's next timer. Under libvmm a trapped
+        // WFI is answered at once, so the vCPU loops here, as the model guest's idle loop does,
+        // without asking the emulator again before anything could have changed.
         this.counters.halts++;
         const wake: Nanoseconds = vcpu.now() + Math.max(1_000, Math.ceil(stop.nextTimerMs * 1e6));
         vcpu.setTimer(wake);
-        yield* vcpu.wfi();
+        do yield* vcpu.wfi();
+        while (!vcpu.irqPending() && vcpu.now() < wake);
       }
     }
   }
