@@ -1,10 +1,22 @@
 /**
  * Test support for packages above @vmmux/virtio-console: a wired console rig (device,
- * transport, sDDF queues, Linux front end), a direct MMIO adapter and the planted bugs.
+ * transport, sDDF queues, Linux front end), a direct MMIO adapter, the hostile fuzzer and its
+ * campaigns with JSON counterexamples, and the planted bugs.
  */
 
 export type { HostileArbOptions } from "./arbitraries.js";
 export { hostileOpArb, hostileRunArb } from "./arbitraries.js";
+export type {
+  ConsoleCampaignOptions,
+  ConsoleCampaignResult,
+  ConsoleCounterexample,
+} from "./campaign.js";
+export {
+  CONSOLE_SCRIPT_MAX_LENGTH,
+  consoleScriptArb,
+  replayConsole,
+  runConsoleCampaign,
+} from "./campaign.js";
 export type { HostileOp, HostileReport, HostileRunOptions } from "./hostile.js";
 export { FUZZ_DATA_BASE, FUZZ_DATA_SIZE, FUZZ_QUEUE_SIZE, runHostile } from "./hostile.js";
 export type {
