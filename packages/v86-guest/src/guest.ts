@@ -30,6 +30,18 @@ export interface V86GuestOptions {
   readonly ioApicLine: number;
   /** Emulated instructions per virtual millisecond (the MIPS figure × 1000). */
   readonly instructionsPerMs: number;
+  /** Record the first this many console accesses in {@link V86Guest.accesses} (default 0). */
+  readonly recordAccesses?: number;
+}
+
+/** One access of the guest to its console window, as the VMM saw it. */
+export interface ConsoleAccess {
+  readonly op: "R" | "W";
+  /** Offset in the window. */
+  readonly offset: number;
+  readonly width: 1 | 4;
+  /** The value written, or the value the VMM answered to a read. */
+  readonly value: number;
 }
 
 /** What the guest did, for reports and tests. */
@@ -51,6 +63,8 @@ export class V86Guest implements GuestProgram {
     interrupts: 0,
     halts: 0,
   };
+  /** The first console accesses (see {@link V86GuestOptions.recordAccesses}). */
+  readonly accesses: ConsoleAccess[] = [];
   /** Console interrupts raised on the emulated PC and not yet acknowledged by the guest. */
   private readonly unacknowledged = new Set<number>();
   private charged = 0;
@@ -105,15 +119,23 @@ export class V86Guest implements GuestProgram {
     if (stop.kind === "read") {
       this.counters.mmioReads++;
       const value = yield* vcpu.mmioRead(address, stop.width);
+      this.record("R", offset, stop.width, value);
       return machine.reply(value, this.nowMs(vcpu));
     }
     this.counters.mmioWrites++;
     yield* vcpu.mmioWrite(address, stop.width, stop.value);
+    this.record("W", offset, stop.width, stop.value);
     if (offset === INTERRUPT_ACK) {
       for (const irq of this.unacknowledged) yield* vcpu.eoi(irq);
       this.unacknowledged.clear();
     }
     return machine.reply(0, this.nowMs(vcpu));
+  }
+
+  private record(op: "R" | "W", offset: number, width: 1 | 4, value: number): void {
+    if (this.accesses.length < (this.options.recordAccesses ?? 0)) {
+      this.accesses.push({ op, offset, width, value: value >>> 0 });
+    }
   }
 
   /** Virtual IRQs become edges on the emulated I/O APIC; the wake-up timer's PPI is just EOI'd. */

@@ -31,3 +31,16 @@ export {
   type PinnedPackage,
   SEABIOS_PACKAGE,
 } from "./assets/packages.js";
+export {
+  MachineError,
+  type MachineOptions,
+  type MachineStop,
+  V86Machine,
+} from "./emulator/machine.js";
+export { importSharedMemory, shareMemoryImport, WasmPatchError } from "./emulator/wasm-patch.js";
+export {
+  type ConsoleAccess,
+  V86Guest,
+  type V86GuestCounters,
+  type V86GuestOptions,
+} from "./guest.js";
