@@ -147,9 +147,27 @@ function exploreSection(): void {
   const explore = (workers: number) =>
     measure({ kind: "explore", file: scenario(name), runs: 64, workers });
   const [one, two] = [explore(1), explore(2)];
+  const [cpu1, cpu2] = [1, 2].map(parallelCapacity);
   table([
-    ["workers", "wall s", "speed-up"],
-    ["1", s(one.wallMs), "1.00"],
-    ["2", s(two.wallMs), (one.wallMs / two.wallMs).toFixed(2)],
+    ["workers", "wall s", "speed-up", "control: n threads of fixed work, speed-up"],
+    ["1", s(one.wallMs), "1.00", "1.00"],
+    ["2", s(two.wallMs), (one.wallMs / two.wallMs).toFixed(2), ((2 * cpu1!) / cpu2!).toFixed(2)],
   ]);
+}
+
+/**
+ * Wall ms for `n` threads each doing the same fixed busy loop: on a machine whose cores are
+ * free, 2 threads take as long as 1; on a shared one the control shows what parallelism the
+ * machine gave during this run, against which the exploration's speed-up can be read.
+ */
+function parallelCapacity(n: number): number {
+  const code = [
+    "const { Worker } = require('node:worker_threads');",
+    "const loop = 'let x = 0; for (let i = 0; i < 3e8; i++) x += i % 7; require(\"node:worker_threads\").parentPort.postMessage(x);';",
+    `const t = performance.now(); let left = ${n};`,
+    "for (let k = 0; k < " +
+      n +
+      "; k++) { const w = new Worker(loop, { eval: true }); w.on('message', () => { w.terminate(); if (--left === 0) console.log(performance.now() - t); }); }",
+  ].join("\n");
+  return Number(execFileSync(process.execPath, ["-e", code], { encoding: "utf8" }).trim());
 }
