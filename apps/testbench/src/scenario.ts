@@ -14,7 +14,11 @@ import {
   printParseErrorCode,
 } from "jsonc-parser";
 import { z } from "zod";
-import { type Asciicast, type AsciicastEvent, parseAsciicast } from "./asciicast.js";
+import { type Asciicast, parseAsciicast } from "./asciicast.js";
+import { looped } from "./system/trace-loop.js";
+
+export { looped } from "./system/trace-loop.js";
+
 import { ScenarioError } from "./errors.js";
 
 /** Virtual seconds; capped so that nanoseconds stay exact integers (2^53 ns ≈ 104 days). */
@@ -344,24 +348,6 @@ function locator(text: string, root: JsonNode | undefined) {
     }
     return 1;
   };
-}
-
-/**
- * `cast` played `repeat.times` times at `repeat.speed`: each copy starts `repeat.gap` seconds
- * after the previous copy's last event (the events share their strings, so a long loop costs
- * one small record per event).
- */
-export function looped(
-  cast: Asciicast,
-  repeat: { readonly times: number; readonly gap: number; readonly speed: number } | undefined,
-): Asciicast {
-  if (repeat === undefined || cast.events.length === 0) return cast;
-  if (repeat.times === 1 && repeat.speed === 1) return cast;
-  const period = cast.events.at(-1)!.time / repeat.speed + repeat.gap;
-  const events: AsciicastEvent[] = [];
-  for (let k = 0; k < repeat.times; k++)
-    for (const e of cast.events) events.push({ ...e, time: e.time / repeat.speed + k * period });
-  return { ...cast, events };
 }
 
 const EMPTY_CAST: Asciicast = { header: { version: 2, width: 80, height: 24 }, events: [] };
