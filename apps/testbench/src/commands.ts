@@ -10,6 +10,7 @@ import { Command, CommanderError } from "commander";
 import { AsciicastError } from "./asciicast.js";
 import { registerCheckCommand } from "./commands/check.js";
 import { ExitRequest } from "./commands/common.js";
+import { registerFuzzCommand } from "./commands/fuzz.js";
 import { registerMergeCommand } from "./commands/merge.js";
 import {
   registerLiveCommand,
@@ -72,6 +73,7 @@ export function createProgram(io: Io = processIo): Command {
   registerReplayCommand(program, io);
   registerCheckCommand(program, io);
   registerMergeCommand(program, io);
+  registerFuzzCommand(program, io);
   registerRecordCommand(program, io);
   registerLiveCommand(program, io);
   return program;

@@ -1,0 +1,146 @@
+/**
+ * The hostile suites of `pnpm fuzz` as batches a worker runs: `runs` scripts of one suite from
+ * one seed, the failure (if any) shrunk and returned as a corpus entry. A planted variant
+ * (`variant`) replaces a part with a deliberately wrong one, so a campaign is shown to fail.
+ */
+import type { HostileOp as ConsoleOp } from "@vmmux/virtio-console/testing";
+import { PLANTED_BUGS, replayConsole, runConsoleCampaign } from "@vmmux/virtio-console/testing";
+import type { TransportFactory, HostileOp as TransportOp } from "@vmmux/virtio-core/testing";
+import {
+  DroppedNotifyTransport,
+  replayHostile,
+  runHostileCampaign,
+} from "@vmmux/virtio-core/testing";
+import type { CorpusEntry, SuiteName } from "./corpus.js";
+import { runSystemCampaign, runSystemCase, type SystemRunReport } from "./system.js";
+
+/** Planted variants by suite: a transport that drops a notification, a console that sends writable buffers. */
+export const VARIANTS = {
+  transport: { "dropped-notify": true },
+  console: { "writable-buffers": true },
+  system: {},
+} as const satisfies Record<SuiteName, Record<string, true>>;
+
+export interface BatchTask {
+  readonly suite: SuiteName;
+  readonly seed: number;
+  readonly runs: number;
+  readonly variant?: string;
+}
+
+export interface BatchResult {
+  readonly suite: SuiteName;
+  readonly seed: number;
+  readonly scripts: number;
+  readonly ops: number;
+  /** The shrunk failure, ready for the corpus. */
+  readonly entry?: CorpusEntry;
+  /** system: one report per run (the other guest's bytes, every PD's state). */
+  readonly systemRuns?: readonly SystemRunReport[];
+}
+
+const droppedNotify: TransportFactory = (o) => new DroppedNotifyTransport(o);
+
+function checkVariant(task: BatchTask): void {
+  if (task.variant !== undefined && !(task.variant in VARIANTS[task.suite]))
+    throw new RangeError(`suite ${task.suite} has no planted variant '${task.variant}'`);
+}
+
+export function runBatch(task: BatchTask): BatchResult {
+  checkVariant(task);
+  const base = { suite: task.suite, seed: task.seed };
+  const found = (fcSeed?: number, path?: string) => ({
+    campaignSeed: task.seed,
+    ...(fcSeed === undefined ? {} : { fcSeed }),
+    ...(path === undefined ? {} : { path }),
+    ...(task.variant === undefined ? {} : { variant: task.variant }),
+  });
+  switch (task.suite) {
+    case "transport": {
+      const planted = task.variant === "dropped-notify";
+      const r = runHostileCampaign({
+        seed: task.seed,
+        runs: task.runs,
+        ...(planted ? { transport: droppedNotify } : {}),
+      });
+      const c = r.counterexample;
+      return {
+        ...base,
+        scripts: r.scripts,
+        ops: r.ops,
+        ...(c === undefined
+          ? {}
+          : {
+              entry: {
+                format: "vmmux-fuzz/1",
+                suite: "transport",
+                profile: c.profile,
+                script: c.script,
+                violations: c.violations,
+                found: { ...found(c.seed, c.path), defects: { ...c.defects } },
+              },
+            }),
+      };
+    }
+    case "console": {
+      const defects = task.variant === "writable-buffers" ? PLANTED_BUGS.sendsWritableBuffers : {};
+      const r = runConsoleCampaign({ seed: task.seed, runs: task.runs, defects });
+      const c = r.counterexample;
+      return {
+        ...base,
+        scripts: r.scripts,
+        ops: r.ops,
+        ...(c === undefined
+          ? {}
+          : {
+              entry: {
+                format: "vmmux-fuzz/1",
+                suite: "console",
+                profile: c.profile,
+                script: c.script,
+                violations: c.violations,
+                found: { ...found(c.seed, c.path), defects: { ...c.defects } },
+              },
+            }),
+      };
+    }
+    case "system": {
+      const r = runSystemCampaign({ seed: task.seed, runs: task.runs });
+      const c = r.counterexample;
+      return {
+        ...base,
+        scripts: r.scripts,
+        ops: r.ops,
+        systemRuns: r.runs,
+        ...(c === undefined
+          ? {}
+          : {
+              entry: {
+                format: "vmmux-fuzz/1",
+                suite: "system",
+                profile: "hardened",
+                scenarioSeed: c.seed,
+                violations: c.violations,
+                found: found(),
+              },
+            }),
+      };
+    }
+  }
+}
+
+/** Replay a corpus entry against the real code: its violations now (empty when it passes). */
+export function replayEntry(entry: CorpusEntry): string[] {
+  switch (entry.suite) {
+    case "transport":
+      return (
+        replayHostile(entry.script as TransportOp[], { profile: entry.profile })?.violations ?? []
+      );
+    case "console":
+      return (
+        replayConsole(entry.script as ConsoleOp[], { profile: entry.profile })?.violations ?? []
+      );
+    case "system":
+      return runSystemCase(entry.scenarioSeed ?? 0, entry.profile).violations;
+  }
+}
