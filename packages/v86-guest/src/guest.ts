@@ -14,6 +14,9 @@ import type { GuestProgram, GuestStep, Nanoseconds, VcpuContext } from "@vmmux/m
 import { work } from "@vmmux/microkit-pd";
 import type { MachineStop, V86Machine } from "./emulator/machine.js";
 
+/** Instructions in one pass of the guest's idle loop (see `V86Guest.idlePass`). */
+const IDLE_PASS_INSTRUCTIONS = 100;
+
 /** virtio-mmio InterruptACK (virtio 1.2 §4.2.2, offset 0x064). */
 const INTERRUPT_ACK = 0x064;
 
@@ -68,8 +71,19 @@ export class V86Guest implements GuestProgram {
   /** Console interrupts raised on the emulated PC and not yet acknowledged by the guest. */
   private readonly unacknowledged = new Set<number>();
   private charged = 0;
+  /**
+   * What one pass of the guest's idle loop costs between two trapped WFIs: Linux's
+   * `default_idle` returning from HLT, finding nothing to run and halting again (about a hundred
+   * instructions).
+   */
+  private readonly idlePass;
 
-  constructor(private readonly options: V86GuestOptions) {}
+  constructor(private readonly options: V86GuestOptions) {
+    this.idlePass = work(
+      "compute",
+      Math.max(1, Math.round((IDLE_PASS_INSTRUCTIONS * 1e6) / options.instructionsPerMs)),
+    );
+  }
 
   *run(vcpu: VcpuContext): GuestStep {
     const { machine } = this.options;
@@ -85,12 +99,12 @@ export class V86Guest implements GuestProgram {
       if (stop.halted && !vcpu.irqPending()) {
         // HLT: idle until a virtual IRQ or the emulated PC's next timer. Under libvmm a trapped
         // WFI is answered at once, so the vCPU loops here, as the model guest's idle loop does,
-        // without asking the emulator again before anything could have changed.
+        // without asking the emulator again before anything could have changed; the loop is
+        // declared so the kernel can fast-forward it.
         this.counters.halts++;
         const wake: Nanoseconds = vcpu.now() + Math.max(1_000, Math.ceil(stop.nextTimerMs * 1e6));
         vcpu.setTimer(wake);
-        do yield* vcpu.wfi();
-        while (!vcpu.irqPending() && vcpu.now() < wake);
+        yield* vcpu.idle({ pass: this.idlePass, until: (now) => now >= wake });
       }
     }
   }
