@@ -40,9 +40,9 @@ export interface CorpusEntry {
   };
 }
 
-/** A violation with its numbers blanked: failures of one kind share it. */
+/** Violations with their numbers and quoted bytes blanked: failures of one kind share it. */
 export function violationKind(violations: readonly string[]): string {
-  return violations.map((v) => v.replace(/0x[0-9a-f]+|\d+/gi, "#")).join("; ");
+  return violations.map((v) => v.replace(/'[^']*'|0x[0-9a-f]+|\d+/gi, "#")).join("; ");
 }
 
 /** The file name of an entry: a short hash of its suite, profile and script (or seed). */
