@@ -11,6 +11,7 @@ import { main } from "../commands.js";
 import { batchSeed, runFuzz } from "./campaign.js";
 import { loadSuiteCorpus } from "./corpus.js";
 import { replayEntry } from "./suites.js";
+import type { SystemRunReport } from "./system.js";
 
 const dirs: string[] = [];
 const scratch = () => {
@@ -56,6 +57,32 @@ describe("pnpm fuzz", () => {
       expect(s.ops).toBeGreaterThanOrEqual(5000);
     }
     expect(summary.corpus).toEqual({ transport: 0, console: 0, system: 0 });
+  });
+
+  it("reports the other guest's bytes and every PD's state for each system run", async () => {
+    const reports: SystemRunReport[] = [];
+    const summary = await runFuzz({
+      suites: ["system"],
+      ops: 40,
+      workers: 0,
+      corpusDir: scratch(),
+      batchRuns: { system: 2 },
+      onSystemRun: (r) => reports.push(r),
+    });
+    expect(summary.suites[0]?.failed).toBe(0);
+    expect(reports.length).toBeGreaterThanOrEqual(2);
+    for (const r of reports) {
+      expect(r.other).toEqual({ sent: 120, delivered: 120, inOrder: true });
+      expect(Object.keys(r.pds).sort()).toEqual([
+        "serial_virt_rx",
+        "serial_virt_tx",
+        "uart_driver",
+        "vmm_guest1",
+        "vmm_guest2",
+      ]);
+      expect(r.ops).toBe(r.total);
+    }
+    expect(summary.suites[0]?.ops).toBe(reports.reduce((n, r) => n + r.ops, 0));
   });
 
   it("gives each shard of a campaign its own batches, batch k to shard (k mod n) + 1", async () => {
