@@ -3,6 +3,10 @@
  * the wire, each guest's transcript, loss counters, the threads' end states and the producers
  * left waiting. The result is plain data the report and the oracles read; nothing here judges it.
  */
+
+import { createWriteStream } from "node:fs";
+import { rename, rm } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
 import {
   type CostModelOverride,
   defaultCostModel,
@@ -140,8 +144,10 @@ export interface RunResult {
    * writes and input, loss counters, virtual time and the kernel's event count.
    */
   readonly digest: string;
-  /** The event timeline (only when the run recorded events). */
+  /** The event timeline (only when the run kept its whole log). */
   perfetto(): PerfettoTrace | undefined;
+  /** Resolves when files streamed during the run (`perfettoFile`) are complete and in place. */
+  readonly streamed: Promise<void>;
 }
 
 /**
@@ -164,12 +170,19 @@ export interface RunOptions {
    */
   readonly recordEvents?: boolean;
   /**
-   * With `recordEvents`: keep the whole log (default true). False hands it to `onEvents` a
-   * slice at a time and forgets it, so memory stays flat however long the run.
+   * With `recordEvents`: keep the whole log (default true). False keeps none (microkit-pd's
+   * `retainEvents: false`): each event goes to `onEvent` and the Perfetto stream as it is
+   * recorded, so memory stays flat however long the run.
    */
   readonly retainLog?: boolean;
-  /** Each slice of recorded kernel events, in order, as the run goes (with `recordEvents`). */
-  readonly onEvents?: (events: readonly RuntimeEvent[]) => void;
+  /** Each kernel event as it is recorded (with `recordEvents`). */
+  readonly onEvent?: (event: RuntimeEvent) => void;
+  /**
+   * With `recordEvents`: write the Perfetto timeline to this file as the run goes (microkit-pd's
+   * `streamPerfetto`; gzip when it ends in `.gz`), under a temporary name renamed once
+   * {@link RunResult.streamed} resolves.
+   */
+  readonly perfettoFile?: string;
   /**
    * Keep the wire in the result (default true). False keeps only its numbers and digest:
    * `wire` is then empty and the wire oracles cannot judge the run (`wireKept` is false).
@@ -241,6 +254,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
   let stats: WireStats | undefined;
   const built = buildSystem(scenario, {
     recordEvents,
+    retainEvents: retainLog,
     fastForward: options.fastForward ?? knobs.fastForward,
     transmitSink: (byte, tag, start, end, kind) => {
       if (kind !== WIRE_CHARACTER) return;
@@ -266,14 +280,17 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
       .map((t) => t.name),
   );
   const faults = new FaultWatch(pdNames);
-  const drain = () => {
-    if (!recordEvents) return;
-    const log = sys.log;
-    if (log.length === 0 || retainLog) return;
-    faults.scan(log, 0);
-    options.onEvents?.(log);
-    forgetLog(sys);
-  };
+  const onEvent = options.onEvent;
+  if (recordEvents && !retainLog) {
+    sys.onEvent((e) => {
+      faults.check(e);
+      onEvent?.(e);
+    });
+  }
+  const trace =
+    recordEvents && options.perfettoFile !== undefined
+      ? openTrace(sys, options.perfettoFile)
+      : null;
 
   const keyboard: KeyByte[] = [];
   for (const stroke of scenario.keyboard) {
@@ -290,13 +307,14 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
   let idle = false;
   while (!idle && sys.now() < limit) {
     idle = sys.runUntilIdle(Math.min(sys.now() + step, limit));
-    drain();
     options.onProgress?.(sys.now(), limit);
   }
   device.settle();
   if (retainLog) {
-    faults.scan(sys.log, 0);
-    options.onEvents?.(sys.log);
+    for (const e of sys.log) {
+      faults.check(e);
+      onEvent?.(e);
+    }
   }
 
   const queue = (kind: "tx" | "rx", owner: string) => {
@@ -392,36 +410,42 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
     schedule: options.schedule ?? null,
     digest: digest.finish({ virtualTime, events, idle, guests, loss }),
     perfetto: () => (retainLog ? sys.toPerfetto() : undefined),
+    streamed: trace === null ? Promise.resolve() : trace.close(sys.now()),
   };
   return attachStreamed(done, { store, stats });
 }
 
-/** Fault IPCs raised by PD threads, found in the event log as it goes (vCPU exits are not counted). */
+/** Fault IPCs raised by PD threads, found in the event stream (vCPU exits are not counted). */
 class FaultWatch {
   readonly found: PdFault[] = [];
   constructor(private readonly pds: ReadonlySet<string>) {}
 
-  scan(log: readonly RuntimeEvent[], from: number): void {
-    for (let i = from; i < log.length; i++) {
-      const e = log[i]!;
-      if (e.type !== "fault" || !this.pds.has(e.thread)) continue;
-      this.found.push({
-        t: e.t,
-        thread: e.thread,
-        handler: e.handler,
-        what: JSON.stringify(e.fault),
-      });
-    }
+  check(e: RuntimeEvent): void {
+    if (e.type !== "fault" || !this.pds.has(e.thread)) return;
+    this.found.push({
+      t: e.t,
+      thread: e.thread,
+      handler: e.handler,
+      what: JSON.stringify(e.fault),
+    });
   }
 }
 
-/**
- * Forget the events the kernel has recorded so far. The kernel only appends to its log and
- * never reads it back, so emptying it after each slice has been observed changes nothing but
- * memory. (Replaced by microkit-pd's event sink when it lands.)
- */
-function forgetLog(sys: System): void {
-  (sys.log as RuntimeEvent[]).length = 0;
+/** The run's Perfetto trace streamed to `path` under a temporary name, renamed when closed. */
+function openTrace(sys: System, path: string) {
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  const stream = sys.streamPerfetto(createWriteStream(temporary), { gzip: path.endsWith(".gz") });
+  return {
+    close: async (end: number) => {
+      try {
+        await stream.close(end);
+        await rename(temporary, path);
+      } catch (error) {
+        await rm(temporary, { force: true });
+        throw error;
+      }
+    },
+  };
 }
 
 /** A region's backing memory as the queue library takes it (provenance shadow included). */

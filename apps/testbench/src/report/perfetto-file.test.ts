@@ -37,3 +37,34 @@ describe("writePerfettoFile", () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 });
+
+describe("RunOptions.perfettoFile", () => {
+  test("streams during the run the trace a kept log gives, keeping no log; .gz compresses", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vmmux-perfetto-"));
+    const scenario = syntheticScenario({
+      guests: [
+        { output: [[0.001, "one\n".repeat(30)]] },
+        { output: [[0.001, "two\n".repeat(30)]] },
+      ],
+      knobs: { durationLimit: 0.5 },
+    });
+    const streamed = runScenario(scenario, {
+      recordEvents: true,
+      retainLog: false,
+      perfettoFile: join(dir, "s.perfetto.json"),
+    });
+    const gz = runScenario(scenario, {
+      recordEvents: true,
+      retainLog: false,
+      perfettoFile: join(dir, "s.perfetto.json.gz"),
+    });
+    await Promise.all([streamed.streamed, gz.streamed]);
+    expect(streamed.perfetto()).toBeUndefined();
+    const kept = JSON.parse(JSON.stringify(run.perfetto()));
+    expect(JSON.parse(readFileSync(join(dir, "s.perfetto.json"), "utf8"))).toEqual(kept);
+    expect(
+      JSON.parse(gunzipSync(readFileSync(join(dir, "s.perfetto.json.gz"))).toString()),
+    ).toEqual(kept);
+    expect(readdirSync(dir).sort()).toEqual(["s.perfetto.json", "s.perfetto.json.gz"]);
+  });
+});

@@ -43,8 +43,10 @@ export interface SystemBuildOptions {
   /** Builds guest `index` on its wiring; default {@link buildGuest} with the scenario's profile and seed. */
   readonly guest?: (g: ScenarioGuest, wiring: GuestWiring, index: number) => BuiltGuest;
   readonly variants?: RunVariants;
-  /** Keep the kernel event log (default false). */
+  /** The kernel records its events (default false). */
   readonly recordEvents?: boolean;
+  /** Recorded events stay in `System.log` (default true; false: listeners only). */
+  readonly retainEvents?: boolean;
   readonly costModel?: CostModelOverride;
   /** microkit-pd's exact fast-forward of idle trap cycles; absent leaves the kernel's default (on). */
   readonly fastForward?: boolean | undefined;
@@ -148,6 +150,7 @@ export function buildSystem(scenario: Scenario, options: SystemBuildOptions = {}
       ...(options.fastForward === undefined ? {} : { fastForward: options.fastForward }),
       seed: knobs.seed,
       recordEvents: options.recordEvents ?? false,
+      ...(options.retainEvents === undefined ? {} : { retainEvents: options.retainEvents }),
       programs,
       devices,
       guests: vms,

@@ -8,8 +8,11 @@ import { type RunOptions, type RunResult, runScenario } from "../run.js";
 import type { Scenario } from "../scenario.js";
 
 export interface CheckOptions
-  extends Pick<RunOptions, "schedule" | "variants" | "fastForward" | "onWire" | "onEvents"> {
-  /** Keep the first run's whole event log for its Perfetto timeline (`--out`); default false. */
+  extends Pick<
+    RunOptions,
+    "schedule" | "variants" | "fastForward" | "onWire" | "onEvent" | "perfettoFile"
+  > {
+  /** Keep the first run's whole event log (`RunResult.perfetto()`); default false. */
   readonly keepLog?: boolean;
   /** Progress of run 1 or 2, every `progressStepNs` of virtual time. */
   readonly onProgress?: (run: 1 | 2, now: number, limit: number) => void;
@@ -25,7 +28,7 @@ export interface CheckResult {
 
 /** Run `scenario` twice and judge it with every oracle against its expectations. */
 export function checkScenario(scenario: Scenario, options: CheckOptions = {}): CheckResult {
-  const { keepLog, onProgress, onWire, onEvents, ...common } = options;
+  const { keepLog, onProgress, onWire, onEvent, perfettoFile, ...common } = options;
   const progress = (k: 1 | 2) =>
     onProgress === undefined
       ? {}
@@ -36,7 +39,8 @@ export function checkScenario(scenario: Scenario, options: CheckOptions = {}): C
     recordEvents: true,
     retainLog: keepLog ?? false,
     ...(onWire === undefined ? {} : { onWire }),
-    ...(onEvents === undefined ? {} : { onEvents }),
+    ...(onEvent === undefined ? {} : { onEvent }),
+    ...(perfettoFile === undefined ? {} : { perfettoFile }),
   });
   const rerun = runScenario(scenario, {
     ...common,
