@@ -8,7 +8,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exploreParallel } from "../src/explore/pool.js";
 import { runMetrics } from "../src/metrics.js";
-import { writePerfettoFile } from "../src/report/perfetto-file.js";
 import { runScenario } from "../src/run.js";
 import { loadScenario, looped, type Scenario, withKnobs } from "../src/scenario.js";
 import { checkScenario } from "../src/system/check.js";
@@ -71,10 +70,16 @@ async function main(spec: ChildSpec): Promise<Record<string, unknown>> {
     return { wallMs: performance.now() - started, virtual: m.virtualTime, wire: m.wireBytes };
   }
   if (spec.kind === "out") {
-    const run = runScenario(scenario, { recordEvents: true, keepWire: false });
+    // As `replay --out` can: the timeline streamed to its file during the run, no log kept.
     const dir = mkdtempSync(join(tmpdir(), "vmmux-bench-"));
     const path = join(dir, "run.perfetto.json");
-    await writePerfettoFile(run.perfetto()!, path);
+    const run = runScenario(scenario, {
+      recordEvents: true,
+      retainLog: false,
+      keepWire: false,
+      perfettoFile: path,
+    });
+    await run.streamed;
     const bytes = statSync(path).size;
     rmSync(dir, { recursive: true });
     const m = runMetrics(run);
