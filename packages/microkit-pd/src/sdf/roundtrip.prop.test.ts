@@ -8,16 +8,16 @@
  * 2. Numbers (§1.1 type N): any u64 written in decimal or `0x` hex with `_` separators anywhere
  *    parses back exactly.
  *
- * Each property is also run against a planted defect (`serialise.planted.ts`,
- * `numbers.planted.ts`) and must fail there, so it is known to be able to fail.
+ * Each property is also run against a planted defect (`testing/serialiser-planted.ts`,
+ * `testing/numbers-planted.ts`) and must fail there, so it is known to be able to fail.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { parseToolNumberViaDouble } from "../testing/numbers-planted.js";
+import { plantedSerialiser } from "../testing/serialiser-planted.js";
 import { type IntParseResult, parseToolNumber } from "./numbers.js";
-import { parseToolNumberViaDouble } from "./numbers.planted.js";
 import { parseSystemDescription } from "./parse.js";
 import { serialiseSystem } from "./serialise.js";
-import { plantedSerialiser } from "./serialise.planted.js";
 import type {
   Channel,
   Domain,

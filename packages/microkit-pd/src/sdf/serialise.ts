@@ -17,11 +17,29 @@ import type {
 } from "./types.js";
 
 /** Deliberate defects, only for showing that the round-trip property catches them. */
-export type SerialiserBug = "notify-default-false" | "period-dropped";
+/**
+ * Which attributes the serialiser writes out and which it leaves to the tool's defaults
+ * (reference microkit §1: `period` defaults to `budget`, a channel end's `notify` to true).
+ * A caller may substitute its own rules, e.g. to write every attribute explicitly.
+ */
+export interface DefaultAttributes {
+  /** The `period` attribute to write, or undefined to leave it to the default. */
+  period(s: { readonly budget: number; readonly period: number }): number | undefined;
+  /** The `notify` attribute of a channel end, or undefined to leave it to the default. */
+  notify(notify: boolean): string | undefined;
+}
+
+/** The tool's own defaults: an attribute equal to its default is left out. */
+export const TOOL_DEFAULT_ATTRIBUTES: DefaultAttributes = {
+  period: (s) => (s.period === s.budget ? undefined : s.period),
+  notify: (notify) => (notify ? undefined : "false"),
+};
 
 export interface SerialiseOptions {
   /** Decides which VM attributes exist (AArch64 only: priority, budget, period). */
   readonly config?: PlatformConfig;
+  /** Which attributes are left to the tool's defaults; default {@link TOOL_DEFAULT_ATTRIBUTES}. */
+  readonly defaults?: DefaultAttributes;
 }
 
 type Attrs = [string, string | number | bigint | boolean | undefined][];
@@ -118,12 +136,12 @@ function irq(i: Irq, indent: string): string {
 
 function schedAttrs(
   s: { priority: number; budget: number; period: number },
-  bug: SerialiserBug | undefined,
+  defaults: DefaultAttributes,
 ): Attrs {
   return [
     ["priority", s.priority === 0 ? undefined : s.priority],
     ["budget", s.budget === 1000 ? undefined : s.budget],
-    ["period", s.period === s.budget || bug === "period-dropped" ? undefined : s.period],
+    ["period", defaults.period(s)],
   ];
 }
 
@@ -132,12 +150,12 @@ function virtualMachine(
   pd: ProtectionDomain,
   config: PlatformConfig,
   indent: string,
-  bug: SerialiserBug | undefined,
+  defaults: DefaultAttributes,
 ): string {
   const inner = `${indent}    `;
   return tag(
     "virtual_machine",
-    [["name", vm.name], ...(config.arch === "aarch64" ? schedAttrs(vm, bug) : [])],
+    [["name", vm.name], ...(config.arch === "aarch64" ? schedAttrs(vm, defaults) : [])],
     indent,
     [
       ...vm.vcpus.map((v) =>
@@ -159,7 +177,7 @@ function protectionDomain(
   pd: ProtectionDomain,
   config: PlatformConfig,
   indent: string,
-  bug: SerialiserBug | undefined,
+  defaults: DefaultAttributes,
 ): string {
   const inner = `${indent}    `;
   const children: string[] = [
@@ -217,14 +235,14 @@ function protectionDomain(
     );
   }
   if (pd.virtualMachine !== undefined) {
-    children.push(virtualMachine(pd.virtualMachine, pd, config, inner, bug));
+    children.push(virtualMachine(pd.virtualMachine, pd, config, inner, defaults));
   }
-  for (const child of pd.children) children.push(protectionDomain(child, config, inner, bug));
+  for (const child of pd.children) children.push(protectionDomain(child, config, inner, defaults));
   return tag(
     "protection_domain",
     [
       ["name", pd.name],
-      ...schedAttrs(pd, bug),
+      ...schedAttrs(pd, defaults),
       ["passive", pd.passive ? "true" : undefined],
       ["stack_size", pd.stackSize === 0x2000 ? undefined : hex(pd.stackSize)],
       ["cpu", pd.cpu === 0 ? undefined : pd.cpu],
@@ -241,15 +259,7 @@ function protectionDomain(
 
 /** SDF XML for `system`. */
 export function serialiseSystem(system: SystemDescription, options: SerialiseOptions = {}): string {
-  return serialiseWithBug(system, options, undefined);
-}
-
-/** The serialiser with an optional planted defect (see `serialise.planted.ts`). */
-export function serialiseWithBug(
-  system: SystemDescription,
-  options: SerialiseOptions,
-  bug: SerialiserBug | undefined,
-): string {
+  const defaults = options.defaults ?? TOOL_DEFAULT_ATTRIBUTES;
   const config = options.config ?? AARCH64_CONFIG;
   const ind = "    ";
   const parts: string[] = [];
@@ -307,7 +317,8 @@ export function serialiseWithBug(
       ]),
     );
   }
-  for (const pd of system.protectionDomains) parts.push(protectionDomain(pd, config, ind, bug));
+  for (const pd of system.protectionDomains)
+    parts.push(protectionDomain(pd, config, ind, defaults));
   for (const ch of system.channels) {
     parts.push(
       tag(
@@ -321,16 +332,7 @@ export function serialiseWithBug(
               ["pd", e.pd],
               ["id", e.id],
               ["pp", e.pp ? "true" : undefined],
-              [
-                "notify",
-                bug === "notify-default-false"
-                  ? e.notify
-                    ? "true"
-                    : undefined
-                  : e.notify
-                    ? undefined
-                    : "false",
-              ],
+              ["notify", defaults.notify(e.notify)],
               ["setvar_id", e.setvarId],
             ],
             `${ind}    `,

@@ -3,7 +3,7 @@
  * (as `Number.parseInt` would) silently loses precision above 2^53, so a 64-bit physical
  * address such as `0xffff_ffff_ffff_f000` comes back wrong.
  */
-import type { IntParseResult } from "./numbers.js";
+import type { IntParseResult } from "../sdf/numbers.js";
 
 export function parseToolNumberViaDouble(text: string): IntParseResult {
   const stripped = text.replaceAll("_", "");
