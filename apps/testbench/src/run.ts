@@ -26,7 +26,6 @@ import { attachStreamed } from "./stream/streamed.js";
 import { WireStats } from "./stream/wire-stats.js";
 import { type WireRecord, WireStore } from "./stream/wire-store.js";
 import { buildSystem, type RunVariants } from "./system/build.js";
-import { connectionRegions, VIRT_TX_PD } from "./wiring.js";
 
 export type { WireRecord } from "./stream/wire-store.js";
 
@@ -317,10 +316,20 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
     }
   }
 
-  const queue = (kind: "tx" | "rx", owner: string) => {
-    const regions = connectionRegions(kind, owner);
+  // Queues by role (the k-th guest's connections or the driver's), never by region name.
+  const queue = (kind: "tx" | "rx", k: number | "driver") => {
+    const w = k === "driver" ? undefined : wiring.guests[k]!;
+    const regions =
+      w === undefined
+        ? kind === "tx"
+          ? wiring.driverTx
+          : wiring.driverRx
+        : kind === "tx"
+          ? { queue: w.txQueue, data: w.txData }
+          : { queue: w.rxQueue, data: w.rxData };
     return SerialQueue.fromRegions(regionOf(sys, regions.queue), regionOf(sys, regions.data));
   };
+  const VIRT_TX_PD = wiring.virtTx.pd;
   const guests: GuestRun[] = scenario.guests.map((g, k) => ({
     name: g.name,
     kind: g.kind,
@@ -328,7 +337,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
     index: k,
     origin: k + 1,
     ...built.guests[k]!.collect(),
-    rxPending: unread(queue("rx", g.pd)),
+    rxPending: unread(queue("rx", k)),
     txCapacity: regionSize(desc, wiring.guests[k]!.txData),
     traceText: outputText(g.trace),
   }));
@@ -346,7 +355,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
       waiterState: virtTxThread?.state ?? "unknown",
       waiterBusy: (virtTxThread?.entry ?? null) !== null,
       queue: txConfig.driver.data,
-      need: queue("tx", g.pd).lengthConsumer() + (knobs.colour ? COLOUR_OVERHEAD : 0),
+      need: queue("tx", k).lengthConsumer() + (knobs.colour ? COLOUR_OVERHEAD : 0),
       capacity: driverQueue.capacity,
       length: driverQueue.lengthConsumer(),
       free: driverQueue.free(),
@@ -357,14 +366,14 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
     if (g.kind !== "vm") continue;
     const vmm = guests[k]?.vmm;
     if (vmm == null || !vmm.txWaiting) continue;
-    const q = queue("tx", g.pd);
+    const q = queue("tx", k);
     const t = threadOf(g.pd);
     waits.push({
       producer: `${g.pd}'s console`,
       waiter: g.pd,
       waiterState: t?.state ?? "unknown",
       waiterBusy: (t?.entry ?? null) !== null,
-      queue: connectionRegions("tx", g.pd).data,
+      queue: wiring.guests[k]!.txData,
       // Its chain may be larger, but any free byte lets a hardened console move a part.
       need: 1,
       capacity: q.capacity,

@@ -200,7 +200,7 @@ describe("scenario errors name the file, the line and the field", () => {
     );
     expect(() => runScenario(scenario)).toThrow(WiringError);
     expect(() => runScenario(scenario)).toThrow(
-      /serial-two-guests\.system: .*serial_tx_queue_serial_virt_rx/,
+      /serial-two-guests\.system: guest 1: 'serial_virt_rx' is not a serial client \(the clients are 'guest1', 'guest2'\)/,
     );
   });
 });

@@ -54,7 +54,7 @@ const sddfClientGuest = z.strictObject({
   name: guestName,
   kind: z.literal("sddf-client"),
   /** The guest's PD in the system file; default: the guest's name. */
-  pd: guestName.optional(),
+  pd: z.string().min(1).max(64).optional(),
   /** asciicast v2 file whose `o` events the guest prints, relative to the scenario. */
   trace: z.string().min(1),
   /** `idle`: waits for its timer between outputs; `busy`: computes until the next one (a booting guest). */
@@ -74,7 +74,7 @@ const vmGuest = z.strictObject({
   name: guestName,
   kind: z.literal("vm"),
   /** The VMM PD in the system file (it holds the `virtual_machine`); default `vmm_<name>`. */
-  pd: guestName.optional(),
+  pd: z.string().min(1).max(64).optional(),
   /** Required for the `trace` workload; a `hostile` guest prints nothing. */
   trace: z.string().min(1).optional(),
   /**

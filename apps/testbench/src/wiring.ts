@@ -1,11 +1,11 @@
 /**
- * Reads the serial topology out of a Microkit system description (sddf-serial §1): which
- * PD is the driver and which the virtualisers, the channel ids between every pair (never
- * assumed: "always read them from the config structs", §11), and the queue and data
- * regions by sdfgen-like names. Also applies a scenario's knobs to the description.
+ * Reads the serial topology out of a Microkit system description (sddf-serial §1) through
+ * role discovery (`roles.ts`): the driver and the virtualisers by program image, the clients
+ * in virtualiser order, the channel ids between every pair (never assumed: "always read them
+ * from the config structs", §11) and the queue and data regions each end maps, never by fixed
+ * names. Also applies a scenario's knobs to the description.
  */
-import type { ArmIrq, MemoryRegion, ProtectionDomain, SystemDescription } from "@vmmux/microkit-pd";
-import { flattenProtectionDomains } from "@vmmux/microkit-pd";
+import type { ProtectionDomain, SystemDescription } from "@vmmux/microkit-pd";
 import type { Pl011DriverConfig } from "@vmmux/pl011-uart";
 import {
   type VirtRxConfig,
@@ -13,7 +13,13 @@ import {
   virtRxConfig,
   virtTxConfig,
 } from "@vmmux/sddf-serial";
-import { ScenarioError, WiringError } from "./errors.js";
+import { ScenarioError } from "./errors.js";
+import {
+  discoverSerialRoles,
+  placeGuests,
+  type RoleWiring,
+  serialWiringFromRoles,
+} from "./roles.js";
 import type { Scenario } from "./scenario.js";
 import type { SerialClientWiring } from "./serial-client.js";
 
@@ -90,163 +96,15 @@ export interface SerialWiring {
   readonly guests: readonly GuestWiring[];
 }
 
-function pdByName(system: SystemDescription, name: string, why: string): ProtectionDomain {
-  const pd = flattenProtectionDomains(system).find((p) => p.name === name);
-  if (pd === undefined)
-    throw new WiringError(system.fileName, `no protection domain '${name}' (${why})`);
-  return pd;
-}
-
-/** This end's channel id towards `b`; exactly one channel must join them. */
-function channelId(system: SystemDescription, a: string, b: string): number {
-  const found = system.channels.filter(
-    (c) => (c.ends[0].pd === a && c.ends[1].pd === b) || (c.ends[0].pd === b && c.ends[1].pd === a),
-  );
-  if (found.length !== 1) {
-    throw new WiringError(
-      system.fileName,
-      `expected exactly one channel between '${a}' and '${b}', found ${found.length}`,
-    );
-  }
-  const channel = found[0]!;
-  return channel.ends[0].pd === a ? channel.ends[0].id : channel.ends[1].id;
-}
-
-function requireMap(system: SystemDescription, pd: ProtectionDomain, mr: string): MemoryRegion {
-  const region = system.memoryRegions.find((r) => r.name === mr);
-  if (region === undefined) throw new WiringError(system.fileName, `no memory region '${mr}'`);
-  if (!pd.maps.some((m) => m.mr === mr)) {
-    throw new WiringError(system.fileName, `protection domain '${pd.name}' does not map '${mr}'`);
-  }
-  return region;
-}
-
-function singleIrq(system: SystemDescription, pd: ProtectionDomain, what: string): ArmIrq {
-  const irqs = pd.irqs.filter((i): i is ArmIrq => i.kind === "arm");
-  if (irqs.length !== 1) {
-    throw new WiringError(
-      system.fileName,
-      `protection domain '${pd.name}' must have exactly one ARM irq (${what}), found ${irqs.length}`,
-    );
-  }
-  return irqs[0]!;
-}
-
-function vmGuestWiring(
-  system: SystemDescription,
-  pd: ProtectionDomain,
-  serial: Omit<VmGuestWiring, "kind" | "vmName" | "ramRegion" | "guestBase">,
-): VmGuestWiring {
-  const vm = pd.virtualMachine;
-  if (vm === undefined) {
-    throw new WiringError(system.fileName, `protection domain '${pd.name}' has no virtual_machine`);
-  }
-  const ram = vm.maps.find((m) => pd.maps.some((own) => own.mr === m.mr));
-  if (ram === undefined) {
-    throw new WiringError(
-      system.fileName,
-      `virtual machine '${vm.name}' maps no region that its VMM '${pd.name}' also maps (guest RAM)`,
-    );
-  }
-  return {
-    ...serial,
-    kind: "vm",
-    vmName: vm.name,
-    ramRegion: ram.mr,
-    guestBase: Number(ram.vaddr),
-  };
-}
-
-/** The topology a scenario's guests need, read from `system`. */
+/**
+ * The topology a scenario's guests need, read from `system` by role discovery (roles.ts):
+ * program images, virtual_machine children and channel topology, never fixed names.
+ */
 export function serialWiring(
   system: SystemDescription,
   placements: readonly GuestPlacement[],
-): SerialWiring {
-  const guestPds = placements.map((p) => p.pd);
-  const driverPd = pdByName(system, DRIVER_PD, "the PL011 driver");
-  const txPd = pdByName(system, VIRT_TX_PD, "the TX virtualiser");
-  const rxPd = pdByName(system, VIRT_RX_PD, "the RX virtualiser");
-  const devices = driverPd.maps
-    .map((m) => system.memoryRegions.find((r) => r.name === m.mr))
-    .filter((r): r is MemoryRegion => r?.physAddr !== undefined);
-  if (devices.length !== 1) {
-    throw new WiringError(
-      system.fileName,
-      `'${DRIVER_PD}' must map exactly one device region (with phys_addr), found ${devices.length}`,
-    );
-  }
-  const uartIrq = singleIrq(system, driverPd, "the UART interrupt");
-  for (const [pd, dir] of [
-    [driverPd, "tx"],
-    [driverPd, "rx"],
-    [txPd, "tx"],
-    [rxPd, "rx"],
-  ] as const) {
-    const r = connectionRegions(dir, "driver");
-    requireMap(system, pd, r.queue);
-    requireMap(system, pd, r.data);
-  }
-  const guests = guestPds.map((name, index): GuestWiring => {
-    const pd = pdByName(system, name, `guest ${index}`);
-    const tx = connectionRegions("tx", name);
-    const rx = connectionRegions("rx", name);
-    for (const mr of [tx.queue, tx.data]) {
-      requireMap(system, pd, mr);
-      requireMap(system, txPd, mr);
-    }
-    for (const mr of [rx.queue, rx.data]) {
-      requireMap(system, pd, mr);
-      requireMap(system, rxPd, mr);
-    }
-    const serial = {
-      pd: name,
-      programImage: pd.programImage.path,
-      index,
-      txChannel: channelId(system, name, VIRT_TX_PD),
-      rxChannel: channelId(system, name, VIRT_RX_PD),
-      txQueue: tx.queue,
-      txData: tx.data,
-      rxQueue: rx.queue,
-      rxData: rx.data,
-    };
-    if (placements[index]!.kind === "vm") return vmGuestWiring(system, pd, serial);
-    const timerRegion = `timer_${name}`;
-    if (requireMap(system, pd, timerRegion).physAddr === undefined) {
-      throw new WiringError(system.fileName, `memory region '${timerRegion}' needs a phys_addr`);
-    }
-    const timerIrq = singleIrq(system, pd, "its trace timer");
-    return {
-      ...serial,
-      kind: "sddf-client",
-      timerChannel: timerIrq.id,
-      timerIrq: timerIrq.irq,
-      timerRegion,
-    };
-  });
-  return {
-    driver: {
-      pd: DRIVER_PD,
-      programImage: driverPd.programImage.path,
-      uartRegion: devices[0]!.name,
-      irq: uartIrq.irq,
-      irqChannel: uartIrq.id,
-      txChannel: channelId(system, DRIVER_PD, VIRT_TX_PD),
-      rxChannel: channelId(system, DRIVER_PD, VIRT_RX_PD),
-    },
-    virtTx: {
-      pd: VIRT_TX_PD,
-      programImage: txPd.programImage.path,
-      driverChannel: channelId(system, VIRT_TX_PD, DRIVER_PD),
-      clientChannels: guestPds.map((g) => channelId(system, VIRT_TX_PD, g)),
-    },
-    virtRx: {
-      pd: VIRT_RX_PD,
-      programImage: rxPd.programImage.path,
-      driverChannel: channelId(system, VIRT_RX_PD, DRIVER_PD),
-      clientChannels: guestPds.map((g) => channelId(system, VIRT_RX_PD, g)),
-    },
-    guests,
-  };
+): RoleWiring {
+  return serialWiringFromRoles(system, placements);
 }
 
 /** Every PD of the tree, each replaced by `change(pd)`. */
@@ -319,14 +177,15 @@ export function applyKnobs(system: SystemDescription, scenario: Scenario): Syste
   }
   const sizes = new Map<string, bigint>();
   const { driver, client } = scenario.knobs.queueSizes;
-  if (driver !== undefined) {
-    for (const dir of ["tx", "rx"] as const)
-      sizes.set(connectionRegions(dir, "driver").data, BigInt(driver));
-  }
-  if (client !== undefined) {
-    for (const g of scenario.guests) {
-      for (const dir of ["tx", "rx"] as const)
-        sizes.set(connectionRegions(dir, g.pd).data, BigInt(client));
+  if (driver !== undefined || client !== undefined) {
+    const roles = discoverSerialRoles(system);
+    if (driver !== undefined) {
+      for (const c of [roles.driver.tx, roles.driver.rx]) if (c) sizes.set(c.data, BigInt(driver));
+    }
+    if (client !== undefined) {
+      for (const c of placeGuests(roles, scenario.guests).placed) {
+        for (const conn of [c.tx, c.rx]) if (conn) sizes.set(conn.data, BigInt(client));
+      }
     }
   }
   const memoryRegions = system.memoryRegions.map((r) => {
@@ -338,7 +197,7 @@ export function applyKnobs(system: SystemDescription, scenario: Scenario): Syste
 
 /** The configuration records of the serial stack's three PDs for a scenario's system. */
 export interface SerialStackConfigs {
-  readonly wiring: SerialWiring;
+  readonly wiring: RoleWiring;
   readonly driver: Pl011DriverConfig;
   readonly virtTx: VirtTxConfig;
   readonly virtRx: VirtRxConfig;
@@ -354,8 +213,8 @@ export function serialStackConfigs(
 ): SerialStackConfigs {
   const knobs = scenario.knobs;
   const wiring = serialWiring(desc, scenario.guests);
-  const driverTx = connectionRegions("tx", "driver");
-  const driverRx = connectionRegions("rx", "driver");
+  const driverTx = wiring.driverTx;
+  const driverRx = wiring.driverRx;
   const driver: Pl011DriverConfig = {
     profile: knobs.profile,
     mmioRegion: wiring.driver.uartRegion,

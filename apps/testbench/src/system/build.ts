@@ -126,6 +126,13 @@ export function buildSystem(scenario: Scenario, options: SystemBuildOptions = {}
     [wiring.virtTx.programImage]: virtTx,
     [wiring.virtRx.programImage]: virtRx,
   };
+  // PDs the model has no program for (roles.ts `idle`, serial clients without a guest) run
+  // idle: they start, then wait for notifications they ignore.
+  const idle: PdProgram = {
+    *init() {},
+    *notified() {},
+  };
+  for (const p of [...wiring.roles.idle, ...wiring.unplaced]) programs[p.programImage] ??= idle;
   const vms: Record<string, GuestEntry> = {};
   const devices: Record<string, (host: DeviceHost) => MmioDevice> = {};
   for (const b of guests) {
