@@ -1,7 +1,7 @@
 /**
  * What a run observed as it went, kept beside its result without being part of its plain
  * data: the wire store and the per-origin wire numbers. The fields are not enumerable, so a
- * result copied with changes (`{ ...run, wire }`, as planted-bug helpers do) is judged from
+ * result copied with changes (`{ ...run, wire }`, as the wrong-variant test helpers do) is judged from
  * its own plain fields again.
  */
 import type { RunResult } from "../run.js";
