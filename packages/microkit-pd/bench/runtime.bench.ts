@@ -97,6 +97,42 @@ function fanOut(workers: number, rounds: number, recordEvents: boolean): System 
   });
 }
 
+/** A driver that handles bytes one preemption point each (the PL011 byte path's shape) beside an idle peer. */
+function bytePath(bytes: number, inlineSteps: boolean): System {
+  return new System(
+    describeSystem({
+      pds: [
+        { name: "driver", priority: 100 },
+        { name: "client", priority: 10 },
+      ],
+      channels: [
+        [
+          { pd: "driver", id: 0 },
+          { pd: "client", id: 1 },
+        ],
+      ],
+    }),
+    {
+      recordEvents: false,
+      inlineSteps,
+      programs: {
+        "driver.elf": pdProgram({
+          *init(pd) {
+            const byte = work("mmio", 1);
+            for (let i = 0; i < bytes; i++) yield byte;
+            pd.notify(0);
+          },
+        }),
+        "client.elf": pdProgram({
+          *notified() {
+            yield work("us", 1);
+          },
+        }),
+      },
+    },
+  );
+}
+
 function measure(name: string, make: () => System): Measured {
   const sys = make();
   const start = performance.now();
@@ -141,6 +177,13 @@ const scenarios: Measured[] = [
   best(3, () => measure("fan-out, hub + 63 PDs, log on", () => fanOut(63, 300, true))),
   best(3, () => measure("fan-out, hub + 63 PDs, log off", () => fanOut(63, 300, false))),
 ];
+const inlineOn = best(3, () =>
+  measure("byte path, 200k points, inline steps", () => bytePath(200_000, true)),
+);
+const inlineOff = best(3, () =>
+  measure("byte path, 200k points, heap round trip", () => bytePath(200_000, false)),
+);
+scenarios.push(inlineOn, inlineOff);
 const maxEvents = Math.max(...scenarios.map((s) => s.heapEvents));
 const base = best(3, () => baseline(maxEvents));
 const baseRate = base.heapEvents / (base.ms / 1000);
@@ -161,3 +204,6 @@ const rows = [base, ...scenarios].map((m) => {
 });
 console.log(`node ${process.version}; best of 3 runs each`);
 console.table(rows);
+console.log(
+  `inline steps: ${(inlineOff.ms / inlineOn.ms).toFixed(2)}× faster than the heap round trip (same ${inlineOn.heapEvents} events)`,
+);

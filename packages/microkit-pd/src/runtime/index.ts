@@ -5,6 +5,7 @@ export type { RuntimeErrorCode } from "./errors.js";
 export { GuestDataAbort, RuntimeError } from "./errors.js";
 export type { EntryPoint, RuntimeEvent, RuntimeEventType, ThreadStateName } from "./event-log.js";
 export { formatEvent } from "./event-log.js";
+export { StepInliner } from "./inline-steps.js";
 export type { Kernel, KernelParts, ThreadKind } from "./kernel.js";
 export { Notifications } from "./notifications.js";
 export type { PerfettoStreamOptions, PerfettoTrace, TraceEvent } from "./perfetto.js";

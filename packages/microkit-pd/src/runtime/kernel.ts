@@ -18,6 +18,7 @@ import type { RuntimeEvent, ThreadStateName } from "./event-log.js";
 import { EventQueue, type ScheduledEvent } from "./event-queue.js";
 import { FastForward } from "./fast-forward.js";
 import { Faults } from "./faults.js";
+import { StepInliner } from "./inline-steps.js";
 import { Irqs } from "./irqs.js";
 import { Notifications } from "./notifications.js";
 import { SchedContext } from "./sched-context.js";
@@ -42,6 +43,11 @@ export interface KernelOptions {
   readonly recordPoints?: boolean;
   /** Advance declared idle loops by whole periods (fast-forward.ts); default true. */
   readonly fastForward?: boolean;
+  /**
+   * End a work step no other event can interrupt inside the dispatch loop instead of through a
+   * timer on the heap (exact; default true; false always takes the heap round trip).
+   */
+  readonly inlineSteps?: boolean;
 }
 
 /**
@@ -53,6 +59,8 @@ export interface KernelParts {
   readonly scheduler?: (kernel: Kernel) => Scheduler;
   readonly notifications?: (kernel: Kernel) => Notifications;
   readonly fastForward?: (kernel: Kernel, enabled: boolean) => FastForward;
+  /** When a work step ends in the dispatch loop instead of on the heap (with `inlineSteps`). */
+  readonly inlineSteps?: (kernel: Kernel) => StepInliner;
 }
 
 /** Steps the threads may take without virtual time advancing before the kernel calls it a livelock. */
@@ -91,6 +99,14 @@ export class Kernel {
   private stepsAtTime = 0;
   private lastStepped: Thread | null = null;
   private soloSteps = 0;
+  private readonly inlineSteps: boolean;
+  private readonly inliner: StepInliner;
+  /** The one `work` op bodies yield: read by `stepThread` at once, so it is reused, not allocated. */
+  private readonly scratchWork: { op: "work"; ns: number; kind: string } = {
+    op: "work",
+    ns: 0,
+    kind: "",
+  };
 
   constructor(
     readonly options: KernelOptions,
@@ -102,6 +118,8 @@ export class Kernel {
     this.irqs = new Irqs(this);
     this.vcpus = new Vcpus(this);
     this.faults = new Faults(this);
+    this.inlineSteps = options.inlineSteps ?? true;
+    this.inliner = parts.inlineSteps?.(this) ?? new StepInliner(this);
     const ff = options.fastForward ?? true;
     this.ff = parts.fastForward?.(this, ff) ?? new FastForward(this, ff);
   }
@@ -165,6 +183,14 @@ export class Kernel {
     this.dispatch();
   }
 
+  /** A `work` op for a body to yield; valid until the body's next yield (the kernel reads it at once). */
+  workOp(ns: number, kind: string): KernelOp {
+    const op = this.scratchWork;
+    op.ns = ns;
+    op.kind = kind;
+    return op;
+  }
+
   /** Schedule `fire` as a kernel entry at `time`. */
   at(time: number, fire: () => void): ScheduledEvent {
     if (!(time >= this.now)) {
@@ -192,7 +218,7 @@ export class Kernel {
     this.account();
     if (next !== this.timer) this.ff.taint();
     next.fire();
-    this.dispatch();
+    this.dispatch(this.inlineSteps);
     return true;
   }
 
@@ -260,13 +286,21 @@ export class Kernel {
     if (sc) sc.consumed += dt;
   }
 
-  /** Kernel exit: handle exhaustion, schedule, run code of threads at a preemption point, arm the timer. */
-  dispatch(): void {
+  /**
+   * Kernel exit: handle exhaustion, schedule, run code of threads at a preemption point, arm the
+   * timer. With `inline`, a timer that would be the next event is not put on the heap: its
+   * expiry is processed here (see {@link inlineTimer}).
+   */
+  dispatch(inline = false): void {
     for (;;) {
       this.sched.checkBudget();
       this.sched.schedule();
       const cur = this.current;
-      if (cur === null || cur.workRemaining > 0) break;
+      if (cur === null) break;
+      if (cur.workRemaining > 0) {
+        if (inline && this.inlineTimer(cur)) continue;
+        break;
+      }
       if (this.now !== this.stepTime || cur !== this.lastStepped) this.soloSteps = 0;
       this.lastStepped = cur;
       if (this.now !== this.stepTime) {
@@ -292,6 +326,26 @@ export class Kernel {
     }
     this.sched.syncRunningSc();
     this.armTimer();
+  }
+
+  /**
+   * The timer `armTimer` would arm for `cur` is the next event (`StepInliner.mayEndAt`): process
+   * its expiry as `step` would (clock, accounting, one event counted), with nothing allocated.
+   * False leaves the timer to the heap.
+   */
+  private inlineTimer(cur: Thread): boolean {
+    this.sched.syncRunningSc();
+    const end = this.now + this.sched.timerSlice(cur);
+    if (!this.inliner.mayEndAt(end)) return false;
+    if (this.timer) {
+      this.events.cancel(this.timer);
+      this.timer = null;
+    }
+    this.now = end;
+    this.eventsProcessed++;
+    this.eventAllowance--;
+    this.account();
+    return true;
   }
 
   private armTimer(): void {

@@ -109,13 +109,13 @@ export function* pdBody(
     if (reply && ctx.deferred) {
       // Fixed in 2.3.0: the deferred op is its own `seL4_Send`, before the `ReplyRecv` (§2.6).
       ctx.performDeferred(false);
-      yield { op: "work", ns: 0, kind: "send" };
+      yield k.workOp(0, "send");
     }
     if (reply) t.pendingKernelNs += k.costs.reply;
     ctx.performDeferred(true);
     const received = (yield { op: "recv", ...(reply ? { reply } : {}) }) as Received;
     reply = undefined;
-    if (k.costs.recv > 0) yield { op: "work", ns: k.costs.recv, kind: "recv" };
+    if (k.costs.recv > 0) yield k.workOp(k.costs.recv, "recv");
     if (received.kind === "signal") {
       for (const ch of wordChannels(received.lo, received.hi)) {
         yield* runEntry(k, t, ctx, "notified", ch, received.flows.get(ch) ?? [], () =>

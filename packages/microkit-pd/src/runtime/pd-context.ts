@@ -62,7 +62,7 @@ export function workOf(k: Kernel, point: unknown): KernelOp {
       message: `preemption point '${p.kind}' costs ${ns} ns in the cost model; expected a finite number >= 0`,
     });
   }
-  return { op: "work", ns, kind: p.kind };
+  return k.workOp(ns, p.kind);
 }
 
 function describeValue(value: unknown): string {

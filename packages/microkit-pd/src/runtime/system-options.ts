@@ -61,6 +61,13 @@ export interface SystemOptions {
    */
   readonly fastForward?: boolean;
   /**
+   * End a work step that nothing else can interrupt (no heap event, release, IRQ or timer due
+   * before its end, within the run's limit) in the dispatch loop, without putting its timer on
+   * the heap (default true). Exact: clock, run times, slice use, `eventsProcessed` (each such
+   * step counts as the event it replaces) and log are the same as with `false`.
+   */
+  readonly inlineSteps?: boolean;
+  /**
    * Domain of vCPU threads when the SDF has a domain schedule: `zero` is the pinned Microkit
    * behaviour (microkit#594, reference §3.3: a VM whose VMM is in another domain hangs); `vmm`
    * puts them in their VMM's domain as the upstream fix does. Default `zero`.

@@ -68,6 +68,7 @@ export class System {
         recordEvents: options.recordEvents ?? true,
         recordPoints: options.recordPoints ?? false,
         fastForward: options.fastForward ?? true,
+        inlineSteps: options.inlineSteps ?? true,
         retainEvents: options.retainEvents ?? true,
       },
       parts,

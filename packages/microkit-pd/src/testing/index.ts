@@ -14,8 +14,18 @@ export { describeSystem } from "./describe-system.js";
 export { bandwidthViolations, lostSignals, priorityViolations } from "./log-checks.js";
 export type { ManualPdCall, ManualPdOptions, ManualRegionSpec } from "./manual-pd.js";
 export { ManualPd, ManualPdFault } from "./manual-pd.js";
-export type { PlantedFastForwardBug, PlantedKernel, PlantedSchedulerBug } from "./planted.js";
-export { leakyBootOrder, plantedFastForward, systemWithPlantedBug } from "./planted.js";
+export type {
+  PlantedFastForwardBug,
+  PlantedInlineBug,
+  PlantedKernel,
+  PlantedSchedulerBug,
+} from "./planted.js";
+export {
+  leakyBootOrder,
+  plantedFastForward,
+  plantedInlineSteps,
+  systemWithPlantedBug,
+} from "./planted.js";
 export type { ProgramParts } from "./programs.js";
 export { pdProgram } from "./programs.js";
 export { scenarioSystem } from "./scenario.js";

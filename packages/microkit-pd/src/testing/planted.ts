@@ -4,6 +4,7 @@
  * `KernelParts` extension point; production code never names them. Never use outside tests.
  */
 import { FastForward } from "../runtime/fast-forward.js";
+import { StepInliner } from "../runtime/inline-steps.js";
 import type { KernelParts } from "../runtime/kernel.js";
 import { Notifications } from "../runtime/notifications.js";
 import type { SchedContext } from "../runtime/sched-context.js";
@@ -81,6 +82,25 @@ class PeriodPastSlice extends FastForward {
 /** The runtime with a fast-forward defect (pass `.parts` as the third argument of `new System`). */
 export function plantedFastForward(_bug: PlantedFastForwardBug): PlantedKernel {
   return { parts: { fastForward: (k, enabled) => new PeriodPastSlice(k, enabled) } };
+}
+
+/** Step-inlining defects the equivalence property must catch. */
+export type PlantedInlineBug =
+  /** A step ends in place even when a heap event is due at its very end (that event fires first). */
+  "end-before-tied-event";
+
+class EndBeforeTiedEvent extends StepInliner {
+  override mayEndAt(end: number): boolean {
+    const k = this.k;
+    if (k.eventAllowance < 1 || end > k.stepLimit) return false;
+    const next = k.events.peek();
+    return next === undefined || next.time >= end;
+  }
+}
+
+/** The runtime with a step-inlining defect (pass `.parts` as the third argument of `new System`). */
+export function plantedInlineSteps(_bug: PlantedInlineBug): PlantedKernel {
+  return { parts: { inlineSteps: (k) => new EndBeforeTiedEvent(k) } };
 }
 
 function partsOf(bug: PlantedSchedulerBug | undefined): KernelParts {
