@@ -134,27 +134,52 @@ export class Pl011Driver implements PdProgram {
   }
 
   *notified(ch: number, pd: PdContext): PdStep {
-    const { irqChannel, tx, rx } = this.config;
     try {
-      if (ch === irqChannel) {
-        yield* this.handleIrq(pd);
-        pd.deferredIrqAck(ch);
-      } else if (ch === tx.channel) {
-        yield* this.txProvide(pd);
-      } else if (rx && ch === rx.channel) {
-        // virt_rx made room: unconditionally re-enable RX/RT, then drain (§7.3).
-        yield* this.modify(Reg.IMSC, (v) => v | Int.RX | Int.RT);
-        yield* this.rxReturn(pd);
-      } else {
-        this.counters.unexpectedChannels++;
-        pd.debug(`UART|LOG: received notification on unexpected channel ${ch}`);
-      }
+      yield* this.serve(ch, pd);
     } catch (error) {
+      // A queue handle with the queue library's default `"throw"` policy (none of ours).
       if (!isSddfQueueError(error)) throw error;
-      // A peer corrupted a shared index: refuse the transfer, keep the driver alive.
-      this.counters.peerFaults++;
-      pd.debug(`UART|ERROR: ${error.message}`);
-      if (ch === irqChannel) pd.deferredIrqAck(ch);
+      this.peerFault(error.message, ch, pd);
+      return;
+    }
+    // Our handles are opened with `onCorruptIndex: "break"`: the work stopped at the queue
+    // call that saw a corrupt peer index, where a throw would have stopped it.
+    const broken = this.txq?.broken ?? this.rxq?.broken;
+    if (broken === undefined) return;
+    // The next notification validates the peer's indices afresh.
+    this.txq?.recover();
+    this.rxq?.recover();
+    this.peerFault(broken.message, ch, pd);
+  }
+
+  /** A peer corrupted a shared index: refuse the transfer, keep the driver alive. */
+  private peerFault(message: string, ch: number, pd: PdContext): void {
+    this.counters.peerFaults++;
+    pd.debug(`UART|ERROR: ${message}`);
+    if (ch === this.config.irqChannel) pd.deferredIrqAck(ch);
+  }
+
+  /** A queue handle broke (sddf-serial §2.3): the current notification's work stops. */
+  private get stopped(): boolean {
+    return this.txq?.broken !== undefined || this.rxq?.broken !== undefined;
+  }
+
+  /** One notification's work, up to the end or to the queue call where a handle broke. */
+  private *serve(ch: number, pd: PdContext): PdStep {
+    const { irqChannel, tx, rx } = this.config;
+    if (ch === irqChannel) {
+      yield* this.handleIrq(pd);
+      if (this.stopped) return;
+      pd.deferredIrqAck(ch);
+    } else if (ch === tx.channel) {
+      yield* this.txProvide(pd);
+    } else if (rx && ch === rx.channel) {
+      // virt_rx made room: unconditionally re-enable RX/RT, then drain (§7.3).
+      yield* this.modify(Reg.IMSC, (v) => v | Int.RX | Int.RT);
+      yield* this.rxReturn(pd);
+    } else {
+      this.counters.unexpectedChannels++;
+      pd.debug(`UART|LOG: received notification on unexpected channel ${ch}`);
     }
   }
 
@@ -171,8 +196,14 @@ export class Pl011Driver implements PdProgram {
         this.counters.irqLoopCuts++;
         return;
       }
-      if (this.rxq && mis & (Int.RX | Int.RT)) yield* this.rxReturn(pd);
-      if (mis & Int.TX) yield* this.txProvide(pd);
+      if (this.rxq && mis & (Int.RX | Int.RT)) {
+        yield* this.rxReturn(pd);
+        if (this.stopped) return;
+      }
+      if (mis & Int.TX) {
+        yield* this.txProvide(pd);
+        if (this.stopped) return;
+      }
       mis = regs.read(Reg.MIS, 4);
       yield MMIO;
     }
@@ -202,6 +233,7 @@ export class Pl011Driver implements PdProgram {
         yield MMIO;
         if (fr & Fr.RXFE) break;
         const full = rxq.full();
+        if (rxq.broken !== undefined) return;
         yield QUEUE;
         if (full) break;
         const value = regs.read(Reg.DR, 4);
@@ -209,18 +241,22 @@ export class Pl011Driver implements PdProgram {
         yield MMIO;
         this.noteErrors(value, pd);
         rxq.enqueue(value & Dr.DATA, tag);
+        if (rxq.broken !== undefined) return;
         this.counters.rxBytes++;
         enqueued = true;
         yield QUEUE;
       }
       if (!(yield* this.rxFifoEmpty()) && rxq.full()) {
+        if (rxq.broken !== undefined) return;
         yield QUEUE;
         this.counters.rxQueueFullStalls++;
         yield* this.modify(Reg.IMSC, (v) => v & ~(Int.RX | Int.RT));
         rxq.requestConsumerSignal();
         yield QUEUE;
       }
+      if (rxq.broken !== undefined) return;
       again = yield* this.rxRecheck();
+      if (rxq.broken !== undefined) return;
     }
     if (enqueued) pd.notify(this.config.rx!.channel);
   }
@@ -233,6 +269,7 @@ export class Pl011Driver implements PdProgram {
   protected *rxRecheck(): PdStep<boolean> {
     const rxq = this.rxq!;
     if (!(yield* this.rxFifoEmpty()) && !rxq.full()) {
+      if (rxq.broken !== undefined) return false;
       yield QUEUE;
       rxq.cancelConsumerSignal();
       yield* this.modify(Reg.IMSC, (v) => v | Int.RX | Int.RT);
@@ -266,6 +303,7 @@ export class Pl011Driver implements PdProgram {
       yield MMIO;
       if (fr & Fr.TXFF) break;
       const byte = txq.dequeue();
+      if (txq.broken !== undefined) return;
       yield QUEUE;
       if (byte === undefined) break;
       regs.write(Reg.DR, 4, byte, txq.lastTag);
@@ -274,6 +312,7 @@ export class Pl011Driver implements PdProgram {
       yield MMIO;
     }
     const remaining = !txq.empty();
+    if (txq.broken !== undefined) return;
     yield QUEUE;
     if (remaining) this.counters.txFifoFullWaits++;
     const enableTx = yield* this.behaviours.enableTxIm(regs, remaining);
@@ -315,10 +354,10 @@ export class Pl011Driver implements PdProgram {
         `driver: region of connection on channel ${conn.channel}: ${(error as Error).message}`,
       );
     }
-    return SerialQueue.fromRegions(
-      queueRegion,
-      dataRegion,
-      conn.capacity === undefined ? {} : { capacity: conn.capacity },
-    );
+    // A corrupt peer index stops the handle (`broken`) instead of throwing (sddf-serial §2.3).
+    return SerialQueue.fromRegions(queueRegion, dataRegion, {
+      onCorruptIndex: "break",
+      ...(conn.capacity === undefined ? {} : { capacity: conn.capacity }),
+    });
   }
 }

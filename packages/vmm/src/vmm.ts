@@ -100,6 +100,12 @@ export interface VmmConfig {
   readonly wfi?: "resume" | "block";
   readonly consoleDefects?: Partial<ConsoleDefectSwitches>;
   readonly transportDefects?: Partial<DefectSwitches>;
+  /**
+   * Ring features the console offers beyond its defaults (VirtIO 1.2 §2.7.5.3 INDIRECT_DESC,
+   * §2.7.7/§2.7.10 EVENT_IDX), as QEMU's does. Only the hardened device honours them; the
+   * reference device offers what libvmm offers (VERSION_1). Default: neither.
+   */
+  readonly features?: { readonly eventIdx?: boolean; readonly indirectDesc?: boolean };
 }
 
 /** Defaults of {@link VmmConfig.virtio}: libvmm's `client_vm/linux.dts`. */
@@ -228,7 +234,10 @@ export class VmmProgram implements PdProgram {
     const memory = sharedGuestMemory(ramRegion, config.ram.guestBase);
     this.memory = memory;
     const queue = (end: SerialEndConfig) =>
+      // A corrupt peer index stops the handle (`broken`), which the device tests after each
+      // step where a throw used to stop it (sddf-serial §2.3).
       SerialQueue.fromRegions(this.mapped(pd, end.queueRegion), this.mapped(pd, end.dataRegion), {
+        onCorruptIndex: "break",
         ...(end.capacity === undefined ? {} : { capacity: end.capacity }),
       });
     const tx = queue(config.serial.tx);
@@ -246,6 +255,14 @@ export class VmmProgram implements PdProgram {
       ...(config.transportDefects === undefined
         ? {}
         : { transportDefects: config.transportDefects }),
+      ...(config.features === undefined
+        ? {}
+        : {
+            features: {
+              eventIdx: config.features.eventIdx ?? false,
+              indirectDesc: config.features.indirectDesc ?? false,
+            },
+          }),
       ports: [{ tx, rx }],
       windowSize: this.r.virtioSize,
       hooks: {

@@ -127,10 +127,12 @@ export function flushControl(core: ConsoleCore): boolean {
     if (used && q.needsInterrupt()) ok = host.signalUsedBuffer();
   }
   // A port that was just opened may have input waiting.
-  core.ports.forEach((state, id) => {
-    if (portTakesInput(core, id) && (state.held.length > 0 || !state.spec.rx.empty())) {
-      ok = handleRx(core, id) && ok;
-    }
-  });
+  for (let id = 0; id < core.ports.length; id++) {
+    const state = core.ports[id]!;
+    const waiting = portTakesInput(core, id) && (state.held.length > 0 || !state.spec.rx.empty());
+    // A handle opened with `onCorruptIndex: "break"` stops here, where `"throw"` would.
+    if (state.spec.rx.broken !== undefined) return true;
+    if (waiting) ok = handleRx(core, id) && ok;
+  }
   return ok;
 }

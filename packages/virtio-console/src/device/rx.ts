@@ -42,12 +42,15 @@ export function handleRx(core: ConsoleCore, port: number): boolean {
   } else {
     for (let n = 0; n < MAX_CHAINS_PER_CALL; n++) {
       if (state.held.length === 0 && rxq.empty()) break;
+      // A handle opened with `onCorruptIndex: "break"` stops here, where `"throw"` would.
+      if (rxq.broken !== undefined) return true;
       const popped = q.popAvailable();
       if (popped.kind === "crash") return core.transportCrashed(popped.finding);
       if (popped.kind !== "chain") break;
       const chain = popped.chain;
       if (b.direction.wrong(core, port, chain, "receive")) break;
       const written = fillRx(core, port, b.direction.rxPayload(chain));
+      if (written === STOPPED) return true;
       if (written < 0) return false;
       q.addUsed(chain.head, written);
       state.counters.rxChains++;
@@ -100,6 +103,9 @@ export function holdBeforeReady(core: ConsoleCore, port: number): void {
   state.counters.rxOverflowBeforeReady += bytes.length - keep;
 }
 
+/** {@link fillRx}: the sDDF RX handle broke (`onCorruptIndex: "break"`); the work stops. */
+const STOPPED = -2;
+
 /**
  * Fill one RX buffer greedily: held input first, then the sDDF RX queue, up to the
  * buffer's size. Returns the bytes written, or -1 when libvmm would have crashed.
@@ -109,6 +115,7 @@ function fillRx(core: ConsoleCore, port: number, segments: readonly BufferSegmen
   const rxq = state.spec.rx;
   // Never allocate more than there is to deliver: a hostile chain may claim gigabytes.
   const count = Math.min(lengthOf(segments), state.held.length + rxq.lengthConsumer());
+  if (rxq.broken !== undefined) return STOPPED;
   const bytes = new Uint8Array(count);
   const tags = new Uint32Array(count);
   const fromHeld = Math.min(count, state.held.length);
@@ -117,6 +124,7 @@ function fillRx(core: ConsoleCore, port: number, segments: readonly BufferSegmen
     tags.set(state.heldTags.splice(0, fromHeld));
   }
   const filled = fromHeld + rxq.dequeueBatch(bytes, tags, fromHeld);
+  if (rxq.broken !== undefined) return STOPPED;
   const memory = core.requireHost().memory;
   let done = 0;
   for (const s of segments) {

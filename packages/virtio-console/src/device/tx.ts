@@ -32,17 +32,24 @@ export function txWhole(core: ConsoleCore, port: number): boolean {
     const segments = b.direction.txPayload(chain);
     const payload = lengthOf(segments);
     if (!b.oversize(core, port, chain.head, payload, txq.capacity)) return false;
-    if (payload > txq.free()) {
+    const free = txq.free();
+    // A handle opened with `onCorruptIndex: "break"` stops here, where `"throw"` would.
+    if (txq.broken !== undefined) return true;
+    if (payload > free) {
       core.preemptionPoint("tx-full", port);
       txq.requestConsumerSignal();
-      if (payload <= b.spaceAfterRequest(txq)) {
+      const after = b.spaceAfterRequest(txq);
+      if (txq.broken !== undefined) return true;
+      if (payload <= after) {
         txq.cancelConsumerSignal();
         state.counters.txRecheckHits++;
         continue;
       }
       // Reached only when the strategy did not look (libvmm, T8): observing, not acting on,
       // the space shows the lost wake-up.
-      if (payload <= txq.free()) {
+      const seen = txq.free();
+      if (txq.broken !== undefined) return true;
+      if (payload <= seen) {
         core.found(
           "txNoRecheck",
           "stall",
@@ -55,6 +62,7 @@ export function txWhole(core: ConsoleCore, port: number): boolean {
     }
     state.txWaiting = false;
     if (!copyTx(core, port, segments, 0, payload)) return false;
+    if (txq.broken !== undefined) return true;
     if (core.crashedBy !== undefined) return false;
     q.addUsed(chain.head, 0);
     q.skipAvailable();
@@ -98,12 +106,14 @@ export function txInParts(core: ConsoleCore, port: number): boolean {
     const part = state.txChain;
     if (part.offset < part.total) {
       let free = txq.free();
+      if (txq.broken !== undefined) return true;
       if (free === 0) {
         // virt_tx may run between the check and the request (another core, or a
         // preemption): it then sees no request and will not signal.
         core.preemptionPoint("tx-full", port);
         txq.requestConsumerSignal();
         free = b.spaceAfterRequest(txq);
+        if (txq.broken !== undefined) return true;
         if (free === 0) {
           state.txWaiting = true;
           state.counters.txBlocked++;
@@ -114,6 +124,7 @@ export function txInParts(core: ConsoleCore, port: number): boolean {
       }
       const count = Math.min(part.total - part.offset, free);
       if (!copyTx(core, port, part.segments, part.offset, count)) return false;
+      if (txq.broken !== undefined) return true;
       part.offset += count;
       moved += count;
       continue;
@@ -170,7 +181,9 @@ function copyTx(
 export function emergencyWrite(core: ConsoleCore, byte: number): void {
   const state = core.portState(0);
   core.contained(() => {
-    if (state.spec.tx.enqueue(byte, core.emergencyTag)) {
+    const queued = state.spec.tx.enqueue(byte, core.emergencyTag);
+    if (state.spec.tx.broken !== undefined) return true;
+    if (queued) {
       state.counters.emergBytes++;
       core.hooks.notifyTx(0);
     } else {

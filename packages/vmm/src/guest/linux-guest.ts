@@ -94,6 +94,10 @@ export class LinuxGuest implements GuestProgram {
   private out: number[] = [];
   private outTags: number[] = [];
   private nextEvent = 0;
+  /** The console vIRQ the driver took at an interrupt window (its EOI's number). */
+  private windowIrq = 0;
+  /** Other vIRQs taken at an interrupt window, ended by the main loop. */
+  private readonly heldIrqs: number[] = [];
 
   constructor(options: LinuxGuestOptions) {
     this.options = options;
@@ -121,7 +125,8 @@ export class LinuxGuest implements GuestProgram {
       memory,
       heap: { base: heapBase, size: Math.max(0, heapEnd - heapBase) & ~0xfff },
       onInput: (bytes, tags) => this.onInput(bytes, tags),
-      interruptPending: () => false,
+      interruptPending: () => this.takeConsoleIrq(vcpu),
+      endOfInterrupt: () => vcpu.eoi(this.windowIrq),
     });
     this.driver = driver;
     this.probe = yield* driver.probe();
@@ -203,8 +208,25 @@ export class LinuxGuest implements GuestProgram {
     return { until: (now) => now - startedAt >= due };
   }
 
+  /**
+   * The driver re-enables local interrupts (its interrupt windows around control kicks, as
+   * Linux 6.1 does): take the pending vIRQ; true when it is the console's, which the driver then
+   * handles and ends with `eoi(windowIrq)`. Another IRQ taken here waits for the main loop's EOI.
+   */
+  private takeConsoleIrq(vcpu: VcpuContext): boolean {
+    const irq = vcpu.takeIrq();
+    if (irq === undefined) return false;
+    if (irq === this.console?.virtio.irq) {
+      this.windowIrq = irq;
+      return true;
+    }
+    this.heldIrqs.push(irq);
+    return false;
+  }
+
   /** Take pending virtual IRQs: the console's runs `vm_interrupt`, then EOI (a maintenance exit). */
   private *serviceInterrupts(vcpu: VcpuContext, driver: LinuxConsoleDriver): GuestStep {
+    while (this.heldIrqs.length > 0) yield* vcpu.eoi(this.heldIrqs.shift()!);
     for (let irq = vcpu.takeIrq(); irq !== undefined; irq = vcpu.takeIrq()) {
       if (irq === this.console?.virtio.irq) yield* driver.handleInterrupt();
       yield* vcpu.eoi(irq);
