@@ -75,3 +75,8 @@ if (process.env.VMMUX_BENCH_ENGINE !== "0") {
   const { runEngineBench } = await import("./engine.bench.js");
   runEngineBench();
 }
+
+if (process.env.VMMUX_BENCH_REAL !== "0") {
+  const { runRealGuestBench } = await import("./real-guest.bench.js");
+  await runRealGuestBench();
+}

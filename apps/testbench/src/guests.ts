@@ -16,6 +16,8 @@ import {
 } from "@vmmux/vmm";
 import { HostileGuest, type HostileScript, hostileScriptArb } from "@vmmux/vmm/testing";
 import fc from "fast-check";
+import type { PreparedGuests } from "./real/prepare.js";
+import { buildRealGuest } from "./real/guest.js";
 import type { ScenarioGuest } from "./scenario.js";
 import {
   type ClientLoss,
@@ -84,6 +86,8 @@ export interface BuiltGuest {
   readonly devices: Readonly<Record<string, (host: DeviceHost) => MmioDevice>>;
   readonly vms: Readonly<Record<string, GuestEntry>>;
   collect(): GuestTranscript;
+  /** Memory regions backed by the guest's own buffers (a real guest's RAM is the emulator's). */
+  readonly regionBacking?: Readonly<Record<string, Uint8Array>>;
   /** When byte `seq` entered the serial TX queue, ns, as the run goes (kinds that record it). */
   readonly enqueueTimeAt?: (seq: number) => number | undefined;
 }
@@ -94,6 +98,8 @@ export interface GuestBuildOptions {
   readonly seed?: number;
   /** Builds the VMM PD of a `vm` guest (a planted variant in tests); default `VmmProgram`. */
   readonly makeVmm?: (config: VmmConfig) => VmmProgram;
+  /** The started emulators of the scenario's real guests (`prepareGuests`). */
+  readonly prepared?: PreparedGuests;
 }
 
 function clientGuest(g: ScenarioGuest & { kind: "sddf-client" }, w: GuestWiring): BuiltGuest {
@@ -133,7 +139,7 @@ const DEVICE_NEEDS_RESET = 0x40;
 const KEPT_REASONS = 5;
 
 /** Counts the transport's DEVICE_NEEDS_RESET requests, and whether each one took effect. */
-class NeedsResetWatch {
+export class NeedsResetWatch {
   requests = 0;
   missed = 0;
   readonly reasons: string[] = [];
@@ -184,7 +190,7 @@ export function hostileScript(seed: number, index: number): HostileScript {
   return { probe: true, ops: drawn.flatMap((script) => script.ops) };
 }
 
-function observe(
+export function observe(
   vmm: VmmProgram,
   watch: NeedsResetWatch,
   hostile: HostileGuest | undefined,
@@ -274,7 +280,7 @@ function vmGuest(
 }
 
 /** The VMM's wiring of guest `w`: its RAM and both serial connections. */
-function vmmConfigOf(w: VmGuestWiring, profile: "reference" | "hardened") {
+export function vmmConfigOf(w: VmGuestWiring, profile: "reference" | "hardened") {
   return {
     profile,
     ram: { region: w.ramRegion, guestBase: w.guestBase },
@@ -369,5 +375,6 @@ export function buildGuest(
   w: GuestWiring,
   options: GuestBuildOptions,
 ): BuiltGuest {
+  if (g.kind === "vm" && g.workload === "real") return buildRealGuest(g, w, options);
   return g.kind === "vm" ? vmGuest(g, w, options) : clientGuest(g, w);
 }

@@ -25,6 +25,7 @@ import { RunDigest } from "./stream/digest.js";
 import { attachStreamed } from "./stream/streamed.js";
 import { WireStats } from "./stream/wire-stats.js";
 import { type WireRecord, WireStore } from "./stream/wire-store.js";
+import type { PreparedGuests } from "./real/prepare.js";
 import { buildSystem, type RunVariants } from "./system/build.js";
 
 export type { WireRecord } from "./stream/wire-store.js";
@@ -199,6 +200,8 @@ export interface RunOptions {
   readonly progressStepNs?: number;
   readonly variants?: RunVariants;
   readonly schedule?: SchedulePerturbation;
+  /** The started emulators of the scenario's real guests (`prepareGuests`; one set per run). */
+  readonly prepared?: PreparedGuests;
 }
 
 /** Price kinds that are not durations: the ones a perturbation scales. */
@@ -263,6 +266,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
       onWire?.(byte, tag, start, end);
     },
     ...(options.variants === undefined ? {} : { variants: options.variants }),
+    ...(options.prepared === undefined ? {} : { prepared: options.prepared }),
     ...(options.schedule === undefined ? {} : { costModel: perturbedCosts(options.schedule) }),
   });
   const { sys, device, driver, virtTx, virtRx, description: desc } = built;

@@ -20,6 +20,7 @@ import { looped } from "./system/trace-loop.js";
 export { looped } from "./system/trace-loop.js";
 
 import { ScenarioError } from "./errors.js";
+import { type RealGuestSettings, realGuestSchema, realScenarioGuest } from "./real/schema.js";
 
 /** Virtual seconds; capped so that nanoseconds stay exact integers (2^53 ns ≈ 104 days). */
 const seconds = z.number().nonnegative().max(1e6);
@@ -99,14 +100,14 @@ const vmGuest = z.strictObject({
   repeat: repeat.optional(),
 });
 
-const guest = z.discriminatedUnion("kind", [sddfClientGuest, vmGuest], {
+const guest = z.discriminatedUnion("kind", [sddfClientGuest, vmGuest, realGuestSchema], {
   error: (issue) =>
-    issue.code === "invalid_union" ? 'kind must be "sddf-client" or "vm"' : undefined,
+    issue.code === "invalid_union" ? 'kind must be "sddf-client", "vm" or "real"' : undefined,
 });
 
 /** The PD a guest entry runs in when `pd` is not given. */
-function defaultPd(g: { readonly name: string; readonly kind: "sddf-client" | "vm" }): string {
-  return g.kind === "vm" ? `vmm_${g.name}` : g.name;
+function defaultPd(g: { readonly name: string; readonly kind: string }): string {
+  return g.kind !== "sddf-client" ? `vmm_${g.name}` : g.name;
 }
 
 const keyStroke = z.strictObject({
@@ -233,7 +234,8 @@ export const scenarioSchema = z
       });
     }
     for (const [index, g] of value.guests.entries()) {
-      if (g.trace === undefined && (g.kind !== "vm" || g.workload === "trace")) {
+      const replays = g.kind === "sddf-client" || (g.kind === "vm" && g.workload === "trace");
+      if (replays && g.trace === undefined) {
         ctx.addIssue({
           code: "custom",
           path: ["guests", index, "trace"],
@@ -287,7 +289,9 @@ export interface SddfClientScenarioGuest extends ScenarioGuestBase {
 export interface VmScenarioGuest extends ScenarioGuestBase {
   readonly kind: "vm";
   /** `hostile`: the guest is `@vmmux/vmm`'s `HostileGuest`, its script from the scenario seed. */
-  readonly workload: "trace" | "hostile";
+  readonly workload: "trace" | "hostile" | "real";
+  /** `real`: a real Linux kernel on an emulated PC (`kind: "real"` in the file, real/schema.ts). */
+  readonly real?: RealGuestSettings;
   readonly thenShell: boolean;
   /** Compute before the console probe, seconds. */
   readonly boot: number;
@@ -428,6 +432,7 @@ export function parseScenario(text: string, file: string): Scenario {
   const doc = result.data;
   const base = dirname(resolve(file));
   const guests: ScenarioGuest[] = doc.guests.map((g, index) => {
+    if (g.kind === "real") return realScenarioGuest(g);
     const tracePath = g.trace === undefined ? "" : resolve(base, g.trace);
     const common = {
       name: g.name,

@@ -13,7 +13,7 @@ import type { Shard } from "../explore/shard.js";
 import { judge, judgeExplored } from "../oracles.js";
 import { OutputDir } from "../output-dir.js";
 import { formatJudgements, formatReport, runJson } from "../report.js";
-import { runScenario } from "../run.js";
+import { hasRealGuests, runPrepared } from "../real/prepare.js";
 import { visibleControls } from "../terminal-queries.js";
 import {
   ExitRequest,
@@ -80,17 +80,23 @@ export function registerCheckCommand(program: Command, io: Io): void {
       }
     }
     const scenario = prepareScenario(file, flags);
+    if (flags.explore !== undefined && hasRealGuests(scenario)) {
+      io.err(
+        "vmmux check: --explore cannot run real guests (an emulated PC per schedule is too costly); check without it\n",
+      );
+      throw new ExitRequest(2);
+    }
     const out = flags.out === undefined ? undefined : OutputDir.prepare(flags.out);
     const schedule = flags.schedule === undefined ? {} : { schedule: { seed: flags.schedule } };
     const progress = new Progress(io, "vmmux check");
     const phases = flags.explore === undefined ? 2 : 3;
-    const run = runScenario(scenario, {
+    const run = await runPrepared(scenario, {
       recordEvents: true,
       ...schedule,
       onProgress: progress.phase(`run 1 of ${phases}`),
     });
     progress.begin(`run 2 of ${phases} (determinism)`);
-    const rerun = runScenario(scenario, {
+    const rerun = await runPrepared(scenario, {
       recordEvents: true,
       ...schedule,
       onProgress: progress.phase(`run 2 of ${phases} (determinism)`),

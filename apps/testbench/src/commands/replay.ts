@@ -13,7 +13,8 @@ import type { Io } from "../commands.js";
 import { OutputDir } from "../output-dir.js";
 import { renderHtmlReport, reportInputOfRun } from "../report/index.js";
 import { formatReport, runJson, writeArtefacts } from "../report.js";
-import { type RunResult, runScenario } from "../run.js";
+import { runPrepared } from "../real/prepare.js";
+import type { RunResult } from "../run.js";
 import {
   type QueryMode,
   querySummary,
@@ -118,7 +119,7 @@ export function registerReplayCommand(program: Command, io: Io): void {
       const terminal = flags.json === true ? undefined : new TerminalSink(io.out, mode);
       const progress = new Progress(io, "vmmux");
       const showProgress = progress.phase("");
-      const run = runScenario(scenario, {
+      const run = await runPrepared(scenario, {
         recordEvents: out !== undefined,
         ...(flags.schedule === undefined ? {} : { schedule: { seed: flags.schedule } }),
         ...(terminal === undefined ? {} : { onWire: (byte: number) => terminal.byte(byte) }),

@@ -21,6 +21,7 @@ import { ORIGIN_KEYBOARD, provenanceTag } from "@vmmux/sddf-queues";
 import { VirtRx, type VirtRxConfig, VirtTx, type VirtTxConfig } from "@vmmux/sddf-serial";
 import type { VmmConfig, VmmProgram } from "@vmmux/vmm";
 import { type BuiltGuest, buildGuest } from "../guests.js";
+import type { PreparedGuests } from "../real/prepare.js";
 import type { Scenario, ScenarioGuest } from "../scenario.js";
 import {
   applyKnobs,
@@ -54,6 +55,8 @@ export interface SystemBuildOptions {
   readonly transmitSink?: TransmitSink;
   /** Keep every character in the device's `transmitted` list (default false: observe `onTransmit`). */
   readonly recordTransmitted?: boolean;
+  /** The started emulators of the scenario's real guests (`prepareGuests`). */
+  readonly prepared?: PreparedGuests;
 }
 
 /** The system a scenario runs on, knobs applied. */
@@ -119,6 +122,7 @@ export function buildSystem(scenario: Scenario, options: SystemBuildOptions = {}
         profile: knobs.profile,
         seed: knobs.seed,
         ...(variants.vmm === undefined ? {} : { makeVmm: variants.vmm }),
+        ...(options.prepared === undefined ? {} : { prepared: options.prepared }),
       }));
   const guests = scenario.guests.map((g, k) => makeGuest(g, wiring.guests[k]!, k));
   const programs: Record<string, PdProgram> = {
@@ -135,7 +139,9 @@ export function buildSystem(scenario: Scenario, options: SystemBuildOptions = {}
   for (const p of [...wiring.roles.idle, ...wiring.unplaced]) programs[p.programImage] ??= idle;
   const vms: Record<string, GuestEntry> = {};
   const devices: Record<string, (host: DeviceHost) => MmioDevice> = {};
+  const regionBacking: Record<string, Uint8Array> = {};
   for (const b of guests) {
+    Object.assign(regionBacking, b.regionBacking);
     Object.assign(programs, b.programs);
     Object.assign(vms, b.vms);
     Object.assign(devices, b.devices);
@@ -161,6 +167,7 @@ export function buildSystem(scenario: Scenario, options: SystemBuildOptions = {}
       programs,
       devices,
       guests: vms,
+      ...(Object.keys(regionBacking).length === 0 ? {} : { regionBacking }),
       ...(options.costModel === undefined ? {} : { costModel: options.costModel }),
     },
     variants.kernel,

@@ -1,3 +1,4 @@
+/// <reference path="../webassembly.d.ts" />
 /**
  * The simulation's handle on one emulated PC (reference real-guest.md): it starts the emulator
  * worker, then drives it synchronously, one command at a time. `run` lets the CPU execute one
@@ -21,7 +22,6 @@ import {
   CMD_MMIO_REPLY,
   CMD_RAISE_IRQ,
   CMD_RUN,
-  CMD_STOP,
   CONTROL_BYTES,
   F_ADDRESS,
   F_INSTRUCTIONS,
