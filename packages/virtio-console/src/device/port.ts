@@ -61,6 +61,9 @@ export interface PortState {
   /** Hardened: input kept before the guest was ready (bytes and their provenance tags). */
   held: number[];
   heldTags: number[];
+  /** Reused between calls for bytes taken from the sDDF RX queue (see {@link rxScratch}). */
+  scratchBytes: Uint8Array;
+  scratchTags: Uint32Array;
   /** MULTIPORT: PORT_ADD sent / PORT_READY received / guest has it open. */
   added: boolean;
   guestReady: boolean;
@@ -87,6 +90,8 @@ export function newPortState(spec: ConsolePortSpec): PortState {
     txWaiting: false,
     held: [],
     heldTags: [],
+    scratchBytes: new Uint8Array(0),
+    scratchTags: new Uint32Array(0),
     added: false,
     guestReady: false,
     guestOpen: false,
@@ -98,4 +103,14 @@ export function lengthOf(segments: readonly BufferSegment[]): number {
   let n = 0;
   for (const s of segments) n += s.len;
   return n;
+}
+
+/** The port's scratch arrays with room for at least `count` bytes (grown, never shrunk). */
+export function rxScratch(state: PortState, count: number): PortState {
+  if (state.scratchBytes.length < count) {
+    const size = Math.max(count, 2 * state.scratchBytes.length, 256);
+    state.scratchBytes = new Uint8Array(size);
+    state.scratchTags = new Uint32Array(size);
+  }
+  return state;
 }

@@ -4,11 +4,10 @@
  * behaviours of the `rxDiscardBeforeReady` defect for input that arrives before the guest can
  * take it: libvmm discards it (L14), hardened keeps it, bounded.
  */
-import type { SerialQueue } from "@vmmux/sddf-queues";
 import type { BufferSegment, SplitVirtqueue } from "@vmmux/virtio-core";
 import { rxQueueOf } from "../constants.js";
 import type { ConsoleCore } from "./core.js";
-import { lengthOf } from "./port.js";
+import { lengthOf, type PortState, rxScratch } from "./port.js";
 import { MAX_CHAINS_PER_CALL } from "./tx.js";
 
 /**
@@ -67,19 +66,21 @@ export function handleRx(core: ConsoleCore, port: number): boolean {
   return true;
 }
 
-/** Consumer: take everything the sDDF RX queue holds, in one batch (sddf-serial §2.4). */
-function drainRx(rxq: SerialQueue): { bytes: Uint8Array; tags: Uint32Array } {
+/**
+ * Consumer: take everything the sDDF RX queue holds, in one batch (sddf-serial §2.4), into the
+ * port's scratch arrays; returns the count.
+ */
+function drainRx(state: PortState): number {
+  const rxq = state.spec.rx;
   const n = rxq.lengthConsumer();
-  const bytes = new Uint8Array(n);
-  const tags = new Uint32Array(n);
-  const got = rxq.dequeueBatch(bytes, tags);
-  return { bytes: bytes.subarray(0, got), tags: tags.subarray(0, got) };
+  rxScratch(state, n);
+  return rxq.dequeueBatch(state.scratchBytes, state.scratchTags, 0, n);
 }
 
 /** libvmm: input that arrives while RX is not ready is dequeued and discarded (L14). */
 export function discardBeforeReady(core: ConsoleCore, port: number): void {
   const state = core.portState(port);
-  const discarded = drainRx(state.spec.rx).bytes.length;
+  const discarded = drainRx(state);
   if (discarded > 0) {
     state.counters.rxDiscardedNotReady += discarded;
     core.found(
@@ -93,14 +94,16 @@ export function discardBeforeReady(core: ConsoleCore, port: number): void {
 /** Hardened: input that arrives while RX is not ready is kept (≤ `preReadyLimit`, overflow counted). */
 export function holdBeforeReady(core: ConsoleCore, port: number): void {
   const state = core.portState(port);
-  const { bytes, tags } = drainRx(state.spec.rx);
-  const keep = Math.min(bytes.length, Math.max(0, core.preReadyLimit - state.held.length));
+  const got = drainRx(state);
+  const bytes = state.scratchBytes;
+  const tags = state.scratchTags;
+  const keep = Math.min(got, Math.max(0, core.preReadyLimit - state.held.length));
   for (let i = 0; i < keep; i++) {
     state.held.push(bytes[i]!);
     state.heldTags.push(tags[i]!);
   }
   state.counters.rxHeldBeforeReady += keep;
-  state.counters.rxOverflowBeforeReady += bytes.length - keep;
+  state.counters.rxOverflowBeforeReady += got - keep;
 }
 
 /** {@link fillRx}: the sDDF RX handle broke (`onCorruptIndex: "break"`); the work stops. */
@@ -116,14 +119,15 @@ function fillRx(core: ConsoleCore, port: number, segments: readonly BufferSegmen
   // Never allocate more than there is to deliver: a hostile chain may claim gigabytes.
   const count = Math.min(lengthOf(segments), state.held.length + rxq.lengthConsumer());
   if (rxq.broken !== undefined) return STOPPED;
-  const bytes = new Uint8Array(count);
-  const tags = new Uint32Array(count);
+  rxScratch(state, count);
+  const bytes = state.scratchBytes;
+  const tags = state.scratchTags;
   const fromHeld = Math.min(count, state.held.length);
   if (fromHeld > 0) {
     bytes.set(state.held.splice(0, fromHeld));
     tags.set(state.heldTags.splice(0, fromHeld));
   }
-  const filled = fromHeld + rxq.dequeueBatch(bytes, tags, fromHeld);
+  const filled = fromHeld + rxq.dequeueBatch(bytes, tags, fromHeld, count - fromHeld);
   if (rxq.broken !== undefined) return STOPPED;
   const memory = core.requireHost().memory;
   let done = 0;

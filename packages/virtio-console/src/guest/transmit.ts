@@ -27,18 +27,17 @@ export function* putChars(
   reclaimTx(s, port);
   const addr = port.txFree.pop();
   let sent = 0;
-  let head: number | DriverQueueError = new DriverQueueError(
-    "driver-queue-full",
-    "no transmit buffer",
-  );
+  // No buffer (undefined) or a failed add: nothing was queued. No error object is built for
+  // the no-buffer case, which the hot path never needs.
+  let head: number | DriverQueueError | undefined;
   if (addr !== undefined) {
     s.memory.write(addr, bytes, tags);
     head = txq.addChain([{ addr, len: bytes.length }], []);
-    if (head instanceof DriverQueueError) port.txFree.push(addr);
-    else port.txBuffers.set(head, addr);
+    if (typeof head === "number") port.txBuffers.set(head, addr);
+    else port.txFree.push(addr);
   }
   yield* s.kick(txq, port.txIndex);
-  if (!(head instanceof DriverQueueError)) {
+  if (typeof head === "number") {
     sent = bytes.length;
     // Local IRQs are off and outvq_lock is held: nothing but the device can end this.
     for (;;) {
