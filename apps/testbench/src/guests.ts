@@ -16,8 +16,9 @@ import {
 } from "@vmmux/vmm";
 import { HostileGuest, type HostileScript, hostileScriptArb } from "@vmmux/vmm/testing";
 import fc from "fast-check";
-import type { PreparedGuests } from "./real/prepare.js";
+import { echoes } from "./input-mode.js";
 import { buildRealGuest } from "./real/guest.js";
+import type { PreparedGuests } from "./real/prepare.js";
 import type { ScenarioGuest } from "./scenario.js";
 import {
   type ClientLoss,
@@ -96,7 +97,7 @@ export interface GuestBuildOptions {
   readonly profile: "reference" | "hardened";
   /** The scenario seed (a hostile guest's script is drawn from it); default 1. */
   readonly seed?: number;
-  /** Builds the VMM PD of a `vm` guest (a planted variant in tests); default `VmmProgram`. */
+  /** Builds the VMM PD of a `vm` guest (a test may pass a deliberately wrong variant); default `VmmProgram`. */
   readonly makeVmm?: (config: VmmConfig) => VmmProgram;
   /** The started emulators of the scenario's real guests (`prepareGuests`). */
   readonly prepared?: PreparedGuests;
@@ -108,7 +109,7 @@ function clientGuest(g: ScenarioGuest & { kind: "sddf-client" }, w: GuestWiring)
     wiring: w,
     events: printEvents(g.trace),
     cpu: g.cpu,
-    input: g.input,
+    input: echoes(g.input) ? "echo" : "record",
   });
   const origin = w.index + 1;
   return {
@@ -271,7 +272,7 @@ function vmGuest(
       origin: w.index + 1,
       bootBursts: [Math.round(g.boot * 1e9)],
       workload: { kind: "trace", events, thenShell: g.thenShell },
-      echo: g.input === "echo",
+      echo: echoes(g.input),
       loopCostNs: g.loopCostUs * 1000,
     },
     makeVmm,

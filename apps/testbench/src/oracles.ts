@@ -88,7 +88,12 @@ export function judgeExplored(explored: readonly ExploredRun[], expect?: Expecta
   ];
   const v = verdict("wakeups", findings, notes);
   const expected = expect?.oracles?.wakeups ?? "pass";
-  return { verdict: v, expected, asExpected: v.ok === (expected === "pass") };
+  return {
+    verdict: v,
+    expected,
+    asExpected: v.ok === (expected === "pass"),
+    scope: `over ${explored.length} schedules`,
+  };
 }
 
 /** Run every oracle over `run` (and `rerun` for determinism) and judge against `expect`. */

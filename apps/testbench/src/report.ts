@@ -69,8 +69,8 @@ export function formatReport(run: RunResult, metrics: RunMetrics = runMetrics(ru
       "guest",
       "written",
       "on wire",
-      "first byte",
-      "time to 1st",
+      "1st byte at",
+      "1st byte delay",
       "longest gap",
       "max latency",
       "received",
@@ -132,7 +132,8 @@ export function formatJudgements(judgements: readonly Judgement[]): string {
       : j.expected === "violation"
         ? "  (expected a violation)"
         : "";
-    out.push(`${v.oracle.padEnd(12)} ${state}${mismatch}`);
+    const label = j.scope === undefined ? v.oracle : `${v.oracle} ${j.scope}`;
+    out.push(`${label.padEnd(12)} ${state}${mismatch}`);
     for (const f of v.findings) out.push(`    ! ${f}`);
     for (const n of v.notes) out.push(`    - ${n}`);
   }

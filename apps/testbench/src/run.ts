@@ -20,12 +20,14 @@ import { ORIGIN_KEYBOARD, provenanceTag, SerialQueue } from "@vmmux/sddf-queues"
 import { COLOUR_OVERHEAD, type VirtRxLoss, type VirtTxLoss } from "@vmmux/sddf-serial";
 import { outputText } from "./asciicast.js";
 import type { GuestTranscript } from "./guests.js";
+import { type GuestStarvation, starvationWatch } from "./oracles/starvation-run.js";
+import type { PreparedGuests } from "./real/prepare.js";
+import { runKeyboard } from "./replay-typing.js";
 import type { Scenario } from "./scenario.js";
 import { RunDigest } from "./stream/digest.js";
 import { attachStreamed } from "./stream/streamed.js";
 import { WireStats } from "./stream/wire-stats.js";
 import { type WireRecord, WireStore } from "./stream/wire-store.js";
-import type { PreparedGuests } from "./real/prepare.js";
 import { buildSystem, type RunVariants } from "./system/build.js";
 
 export type { WireRecord } from "./stream/wire-store.js";
@@ -90,6 +92,8 @@ export interface ThreadEnd {
   readonly name: string;
   readonly kind: string;
   readonly state: string;
+  /** Virtual ns it ran (absent in results made by hand). */
+  readonly runTime?: number;
 }
 
 /** A fault IPC raised by a PD (not a vCPU exit), from the event log. */
@@ -137,6 +141,8 @@ export interface RunResult {
   readonly pdFaults: readonly PdFault[] | null;
   /** Producers waiting for a signal at the end. */
   readonly waits: readonly ProducerWait[];
+  /** Per guest, its longest wait with work due (`oracles/starvation.ts`); absent in results made by hand. */
+  readonly starvation?: readonly GuestStarvation[];
   /** The schedule perturbation applied (`RunOptions.schedule`), if any. */
   readonly schedule: SchedulePerturbation | null;
   /**
@@ -144,6 +150,8 @@ export interface RunResult {
    * writes and input, loss counters, virtual time and the kernel's event count.
    */
   readonly digest: string;
+  /** PDs the model has no program for (roles.ts `idle`, serial clients with no guest): run idle. */
+  readonly idlePds?: readonly string[];
   /** The event timeline (only when the run kept its whole log). */
   perfetto(): PerfettoTrace | undefined;
   /** Resolves when files streamed during the run (`perfettoFile`) are complete and in place. */
@@ -296,7 +304,13 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
       : null;
 
   const keyboard: KeyByte[] = [];
-  for (const stroke of scenario.keyboard) {
+  const typed = runKeyboard(
+    scenario,
+    { ...rxConfig, numClients: rxConfig.clients.length },
+    wiring.guests.map((w) => w.index),
+    options.variants?.typing,
+  );
+  for (const stroke of typed.strokes) {
     const at = Math.round(stroke.at * 1e9);
     const bytes = encoder.encode(stroke.text);
     const first = built.keyboard.send(bytes, at);
@@ -307,9 +321,11 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
 
   const limit = Math.round(knobs.durationLimit * 1e9);
   const step = options.progressStepNs ?? 100_000_000;
+  const starvation = starvationWatch(scenario, wiring, sys, stats);
   let idle = false;
   while (!idle && sys.now() < limit) {
     idle = sys.runUntilIdle(Math.min(sys.now() + step, limit));
+    starvation.sample();
     options.onProgress?.(sys.now(), limit);
   }
   device.settle();
@@ -417,11 +433,18 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
       device.wireBacklog + device.rxFifoLevel + queue("rx", "driver").lengthConsumer(),
     switchChar: rxConfig.switchChar,
     terminateNumChar: rxConfig.terminateNumChar,
-    threads: threadInfo.map((t) => ({ name: t.name, kind: t.kind, state: t.state })),
+    threads: threadInfo.map((t) => ({
+      name: t.name,
+      kind: t.kind,
+      state: t.state,
+      runTime: t.runTime,
+    })),
+    starvation: starvation.finish(knobs.starvedAfter, virtualTime),
     pdFaults: recordEvents ? faults.found : null,
     waits,
     schedule: options.schedule ?? null,
     digest: digest.finish({ virtualTime, events, idle, guests, loss }),
+    idlePds: [...wiring.roles.idle, ...wiring.unplaced].map((p) => p.pd),
     perfetto: () => (retainLog ? sys.toPerfetto() : undefined),
     streamed: trace === null ? Promise.resolve() : trace.close(sys.now()),
   };

@@ -20,6 +20,7 @@ import { looped } from "./system/trace-loop.js";
 export { looped } from "./system/trace-loop.js";
 
 import { ScenarioError } from "./errors.js";
+import { type GuestInput, inputMode } from "./input-mode.js";
 import { type RealGuestSettings, realGuestSchema, realScenarioGuest } from "./real/schema.js";
 
 /** Virtual seconds; capped so that nanoseconds stay exact integers (2^53 ns ≈ 104 days). */
@@ -37,11 +38,6 @@ const guestName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, "must be a PD name: letters, digits, _ (at most 63)");
 
-/**
- * A guest that is an sDDF serial client PD (sddf-serial §8): it replays the trace's `o`
- * events at their timestamps through the putchar library. A `vm` guest (a Linux model on a
- * vCPU behind a VMM and a VirtIO console) joins this union when its packages are ready.
- */
 /** A trace looped into a long session (a real session of minutes from a recording of seconds). */
 const repeat = z.strictObject({
   times: z.number().int().min(1).max(100_000),
@@ -60,8 +56,8 @@ const sddfClientGuest = z.strictObject({
   trace: z.string().min(1),
   /** `idle`: waits for its timer between outputs; `busy`: computes until the next one (a booting guest). */
   cpu: z.enum(["idle", "busy"]).default("idle"),
-  /** `echo`: echo typed bytes as a tty does; `record`: only record them. */
-  input: z.enum(["echo", "record"]).default("record"),
+  /** `echo`: echo typed bytes; `record`: only record them; `trace`: {@link inputMode}. */
+  input: z.enum(["echo", "record", "trace"]).optional(),
   /** Play the trace `times` times back to back, `gap` seconds apart, at `speed`. */
   repeat: repeat.optional(),
 });
@@ -84,8 +80,8 @@ const vmGuest = z.strictObject({
    * drawn from the scenario seed (DESIGN.md oracle 6).
    */
   workload: z.enum(["trace", "hostile"]).default("trace"),
-  /** `echo`: the tty echoes typed input (Linux's default); `record`: echo off. */
-  input: z.enum(["echo", "record"]).default("echo"),
+  /** `echo`: the tty echoes typed input (Linux's default); `record`: echo off; `trace`: see inputMode. */
+  input: z.enum(["echo", "record", "trace"]).optional(),
   /** After the trace, start the guest model's small shell. */
   thenShell: z.boolean().default(false),
   /** Compute before the console probe, seconds. */
@@ -172,6 +168,8 @@ const guestExpectation = z.strictObject({
   /** Every byte the guest wrote reached the wire. */
   complete: z.boolean().optional(),
   firstByteBefore: seconds.optional(),
+  /** Seconds a guest may wait with work due before `progress` calls it starved; default a quarter of the run. */
+  starvedAfter: z.number().positive().max(1e6).optional(),
   firstByteAfter: seconds.optional(),
   maxGap: seconds.optional(),
 });
@@ -266,7 +264,7 @@ export type Expectations = NonNullable<ScenarioDocument["expect"]>;
 export type GuestExpectation = z.output<typeof guestExpectation>;
 export type OracleName = z.output<typeof oracleName>;
 export type GuestCpu = "idle" | "busy";
-export type GuestInput = "echo" | "record";
+export type { GuestInput };
 
 interface ScenarioGuestBase {
   readonly name: string;
@@ -426,7 +424,7 @@ export function parseScenario(text: string, file: string): Scenario {
       file,
       lineOf(path),
       fieldName(path),
-      message.charAt(0).toLowerCase() + message.slice(1),
+      /^[A-Z][a-z]/.test(message) ? message.charAt(0).toLowerCase() + message.slice(1) : message,
     );
   }
   const doc = result.data;
@@ -434,24 +432,16 @@ export function parseScenario(text: string, file: string): Scenario {
   const guests: ScenarioGuest[] = doc.guests.map((g, index) => {
     if (g.kind === "real") return realScenarioGuest(g);
     const tracePath = g.trace === undefined ? "" : resolve(base, g.trace);
-    const common = {
-      name: g.name,
-      pd: g.pd ?? defaultPd(g),
-      tracePath,
-      trace:
-        g.trace === undefined
-          ? EMPTY_CAST
-          : looped(
-              loadCast(
-                tracePath,
-                file,
-                lineOf(["guests", index, "trace"]),
-                `guests[${index}].trace`,
-              ),
-              g.repeat,
-            ),
-      input: g.input,
-    };
+    const trace =
+      g.trace === undefined
+        ? EMPTY_CAST
+        : looped(
+            loadCast(tracePath, file, lineOf(["guests", index, "trace"]), `guests[${index}].trace`),
+            g.repeat,
+          );
+    const handTyped = !Array.isArray(doc.keyboard) || doc.keyboard.length > 0;
+    const input = inputMode(g.kind, g.input, trace, handTyped);
+    const common = { name: g.name, pd: g.pd ?? defaultPd(g), tracePath, trace, input };
     return g.kind === "vm"
       ? {
           ...common,

@@ -10,7 +10,8 @@ import { type Verdict, verdict } from "./verdict.js";
 import { integrity } from "./wire.js";
 
 /**
- * Progress (oracle 4): every guest that wrote gets bytes on the wire; the scenario's
+ * Progress (oracle 4): every guest that wrote gets bytes on the wire; no guest with work due
+ * waits longer than the starvation bound ({@link starvationFindings}); the scenario's
  * per-guest expectations (completion, first byte before/after, longest gap) hold. The
  * measured numbers are always noted, so starvation is reported even when it is expected.
  */
@@ -21,7 +22,9 @@ export function progress(run: RunResult, expect?: Expectations): Verdict {
     const m = guestMetrics(run, g);
     const fmt = (s: number | null) => (s === null ? "never" : `${s.toFixed(3)} s`);
     notes.push(
-      `${g.name}: first byte at ${fmt(m.firstByteAt)} (${fmt(m.timeToFirstByte)} after the trace's first output), longest gap ${fmt(m.longestGap)}, ${m.bytesOnWire}/${m.bytesWritten} bytes out`,
+      m.firstByteAt === null
+        ? `${g.name}: no byte on the wire, ${m.bytesOnWire}/${m.bytesWritten} bytes out`
+        : `${g.name}: first byte at ${fmt(m.firstByteAt)} (${fmt(m.timeToFirstByte)} after the trace's first output), longest gap ${fmt(m.longestGap)}, ${m.bytesOnWire}/${m.bytesWritten} bytes out`,
     );
     if (m.bytesWritten > 0 && m.bytesOnWire === 0) {
       findings.push(`${g.name} wrote ${m.bytesWritten} byte(s) and none reached the wire`);
@@ -38,7 +41,9 @@ export function progress(run: RunResult, expect?: Expectations): Verdict {
       (m.firstByteAt === null || m.firstByteAt > e.firstByteBefore)
     ) {
       findings.push(
-        `${g.name}: first byte at ${fmt(m.firstByteAt)}, expected before ${e.firstByteBefore} s`,
+        m.firstByteAt === null
+          ? `${g.name}: no byte on the wire, expected the first before ${e.firstByteBefore} s`
+          : `${g.name}: first byte at ${fmt(m.firstByteAt)}, expected before ${e.firstByteBefore} s`,
       );
     }
     if (
@@ -54,7 +59,34 @@ export function progress(run: RunResult, expect?: Expectations): Verdict {
       findings.push(`${g.name}: longest gap ${fmt(m.longestGap)}, expected at most ${e.maxGap} s`);
     }
   }
+  starvationFindings(run, expect, findings, notes);
   return verdict("progress", findings, notes);
+}
+
+/**
+ * Starvation (issue 13 item 2): a guest whose longest wait with work due (no CPU while
+ * runnable, or no byte out while bytes wait) exceeds the bound is a finding naming the wait
+ * and the threads that held the core. A guest whose expectations put its first byte after
+ * some time (`firstByteAfter`) states the wait that ends by then.
+ */
+function starvationFindings(
+  run: RunResult,
+  expect: Expectations | undefined,
+  findings: string[],
+  notes: string[],
+): void {
+  const s = (ns: number) => `${(ns / 1e9).toFixed(3)} s`;
+  for (const w of run.starvation ?? []) {
+    if (w.runnableNotRunning > 0)
+      notes.push(`${w.name}: runnable without running for ${s(w.runnableNotRunning)}`);
+    if (w.longestWait <= w.bound) continue;
+    const held = w.heldBy.map((h) => `${h.thread} ${s(h.ns)}`).join(", ");
+    const text = `${w.name} starved: waited ${s(w.longestWait)} (${s(w.from)} to ${s(w.to)}) with work due and ${w.why}, longer than ${s(w.bound)}; the core went to ${held === "" ? "no thread" : held}`;
+    const after = expect?.guests?.[w.name]?.firstByteAfter;
+    if (after !== undefined && w.from < after * 1e9)
+      notes.push(`${text} (expected: first byte after ${after} s)`);
+    else findings.push(text);
+  }
 }
 
 const DEVICE_NEEDS_RESET = 0x40;

@@ -30,4 +30,6 @@ export interface Judgement {
   readonly expected: "pass" | "violation";
   /** The verdict is what the scenario expects (an expected violation is a finding). */
   readonly asExpected: boolean;
+  /** What the verdict covers when not the one run (`over 8 schedules`), printed after the name. */
+  readonly scope?: string;
 }

@@ -10,7 +10,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type Asciicast, formatAsciicast } from "../asciicast.js";
 import { type HtmlReportInput, renderHtmlReport } from "./html.js";
-import { renderHtmlReportUnescapedData } from "./planted.js";
+import { renderHtmlReportUnescapedData } from "../testing/report-unescaped.js";
 
 const RUNS = Number(process.env.VMMUX_PROP_RUNS ?? 40);
 const SEED = 20261126;

@@ -240,8 +240,8 @@ export function renderHtmlReport(input: HtmlReportInput): string {
 }
 
 /**
- * The renderer with its data encoder as a parameter, so the planted variant (a plain
- * `JSON.stringify`) can show that the escaping property fails without it. Not exported from
+ * The renderer with its data encoder as a parameter, so a test can give it a plain
+ * `JSON.stringify` and show that the escaping property fails without `jsonForScript`. Not exported from
  * the package.
  */
 export function renderHtmlReportWith(

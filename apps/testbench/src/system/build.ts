@@ -23,6 +23,7 @@ import type { VmmConfig, VmmProgram } from "@vmmux/vmm";
 import { type BuiltGuest, buildGuest } from "../guests.js";
 import type { PreparedGuests } from "../real/prepare.js";
 import type { Scenario, ScenarioGuest } from "../scenario.js";
+import type { TypingMerge } from "../replay-typing.js";
 import {
   applyKnobs,
   type GuestWiring,
@@ -30,15 +31,17 @@ import {
   serialStackConfigs,
 } from "../wiring.js";
 
-/** Virtualiser classes to run instead of the real ones (planted-bug variants in tests). */
+/** Virtualiser classes to run instead of the real ones (deliberately wrong variants in tests). */
 export interface RunVariants {
   readonly virtTx?: new (config: VirtTxConfig) => VirtTx;
   readonly virtRx?: new (config: VirtRxConfig) => VirtRx;
   /** Builds every `vm` guest's VMM PD (e.g. `@vmmux/vmm/testing`'s `unansweredUnmappedVmm`). */
   readonly vmm?: (config: VmmConfig) => VmmProgram;
-  /** Kernel parts to substitute (e.g. `@vmmux/microkit-pd/testing`'s `plantedFastForward(...).parts`). */
+  /** Kernel parts to substitute (e.g. a fast-forward variant from `@vmmux/microkit-pd/testing`). */
   readonly kernel?: KernelParts;
 }
+  /** Merges the guests' recorded typing into the keyboard (default `mergeTyping`). */
+  readonly typing?: TypingMerge;
 
 export interface SystemBuildOptions {
   /** Builds guest `index` on its wiring; default {@link buildGuest} with the scenario's profile and seed. */

@@ -1,0 +1,73 @@
+/**
+ * The starvation watch (`starvation.ts`) attached to a run: which threads are each guest's,
+ * how many output bytes its trace holds and from when, and a sampler reading the kernel's
+ * thread run times, the wire counts and the guests' serial queues at each progress step.
+ */
+import type { System } from "@vmmux/microkit-pd";
+import { SerialQueue } from "@vmmux/sddf-queues";
+import type { Scenario } from "../scenario.js";
+import type { WireStats } from "../stream/wire-stats.js";
+import { connectionRegions, type SerialWiring } from "../wiring.js";
+import { type GuestStarvation, STARVED_FRACTION, StarvationWatch } from "./starvation.js";
+
+export type { GuestStarvation };
+
+const encoder = new TextEncoder();
+
+function queueOf(sys: System, direction: "tx" | "rx", owner: string): SerialQueue {
+  const r = connectionRegions(direction, owner);
+  const region = (name: string) => {
+    const bytes = sys.memory(name);
+    return { buffer: bytes.buffer, byteOffset: bytes.byteOffset, size: bytes.byteLength };
+  };
+  return SerialQueue.fromRegions(region(r.queue), region(r.data));
+}
+
+/** A watch over `scenario`'s guests in `sys`; `stats` is read for each guest's wire count. */
+export function starvationWatch(
+  scenario: Scenario,
+  wiring: SerialWiring,
+  sys: System,
+  stats: WireStats,
+) {
+  const names = sys.threads().map((t) => t.name);
+  const guests = scenario.guests.map((g, k) => {
+    const w = wiring.guests[k]!;
+    const vcpus = w.kind === "vm" ? names.filter((n) => n.startsWith(`${w.vmName}:`)) : [];
+    const output = g.trace.events.filter((e) => e.code === "o");
+    const shift = g.kind === "vm" ? g.boot : 0;
+    return {
+      name: g.name,
+      threads: [g.pd, ...vcpus],
+      traceBytes:
+        g.kind === "vm" && g.workload === "hostile"
+          ? 0
+          : output.reduce((n, e) => n + encoder.encode(e.data).length, 0),
+      dueFrom: Math.round(((output[0]?.time ?? 0) + shift) * 1e9),
+    };
+  });
+  const queues = scenario.guests.map((g) => ({
+    tx: queueOf(sys, "tx", g.pd),
+    rx: queueOf(sys, "rx", g.pd),
+  }));
+  const watch = new StarvationWatch(guests);
+  return {
+    sample: () =>
+      watch.sample(
+        sys.now(),
+        sys.threads(),
+        scenario.guests.map((_, k) => ({
+          onWire: stats.origin(k + 1).count,
+          txPending: queues[k]!.tx.lengthConsumer(),
+          rxPending: queues[k]!.rx.lengthConsumer(),
+        })),
+      ),
+    /** The results, with the bound: `starvedAfter` seconds, else a quarter of the run. */
+    finish: (starvedAfter: number | undefined, virtualTime: number) =>
+      watch.finish(
+        starvedAfter === undefined
+          ? Math.round(virtualTime * STARVED_FRACTION)
+          : Math.round(starvedAfter * 1e9),
+      ),
+  };
+}
