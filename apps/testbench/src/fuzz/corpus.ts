@@ -40,9 +40,15 @@ export interface CorpusEntry {
   };
 }
 
-/** Violations with their numbers and quoted bytes blanked: failures of one kind share it. */
+/**
+ * The distinct violations with their numbers and quoted bytes blanked (and a truncation
+ * note left out): failures of one kind share it.
+ */
 export function violationKind(violations: readonly string[]): string {
-  return violations.map((v) => v.replace(/'[^']*'|0x[0-9a-f]+|\d+/gi, "#")).join("; ");
+  const kinds = violations
+    .filter((v) => !v.startsWith("... and "))
+    .map((v) => v.replace(/'[^']*'|0x[0-9a-f]+|\d+/gi, "#"));
+  return [...new Set(kinds)].join("; ");
 }
 
 /** The file name of an entry: a short hash of its suite, profile and script (or seed). */
