@@ -72,6 +72,12 @@ export interface VirtioConsoleOptions {
    * not call back into the device (signals to the VMM are delivered after it returns).
    */
   readonly preemptionPoint?: (site: ConsolePreemptionSite, port: number) => void;
+  /**
+   * Queue TX work (a transmitq notification, virt_tx's wake-up) instead of running it inside
+   * the call, for a host that runs it with {@link VirtioConsoleDevice.runDeferredTx} as steps it
+   * can be preempted between (a VMM PD yielding at each site). Default false.
+   */
+  readonly deferTx?: boolean;
 }
 
 export class VirtioConsoleDevice implements VirtioDevice {
@@ -108,6 +114,7 @@ export class VirtioConsoleDevice implements VirtioDevice {
       preReadyLimit: options.preReadyLimit ?? 4096,
       emergencyTag: options.emergencyTag ?? 0,
       preemptionPoint: options.preemptionPoint,
+      ...(options.deferTx === undefined ? {} : { deferTx: options.deferTx }),
       cols: options.size?.cols ?? 80,
       rows: options.size?.rows ?? 24,
     });
@@ -203,6 +210,21 @@ export class VirtioConsoleDevice implements VirtioDevice {
   }
 
   // ---- entry points for the hosting VMM --------------------------------------------------
+
+  /** TX work waits for {@link runDeferredTx} (only with `deferTx`). */
+  get txPending(): boolean {
+    return this.core.txPending;
+  }
+
+  /**
+   * Run the deferred TX work (`deferTx`) as steps: each yield is a site where the real VMM can
+   * be preempted (reference virtio §6.1 item 11), where the host charges the work done so far
+   * and lets other threads run; `preemptionPoint` is not called for these. Returns false when
+   * the device crashed or an interrupt could not be injected.
+   */
+  runDeferredTx(): Generator<ConsolePreemptionSite, boolean, void> {
+    return this.core.runDeferredTx();
+  }
 
   /** virt_rx signalled the port's RX channel (libvmm: `virtio_console_queue_notify`). */
   serialRxSignalled(port = 0): boolean {

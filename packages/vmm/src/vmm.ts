@@ -16,14 +16,9 @@ import {
   work,
 } from "@vmmux/microkit-pd";
 import { SerialQueue } from "@vmmux/sddf-queues";
-import {
-  type ConsoleDefectSwitches,
-  createVirtioConsole,
-  type VirtioConsoleDevice,
-} from "@vmmux/virtio-console";
+import { createVirtioConsole, type VirtioConsoleDevice } from "@vmmux/virtio-console";
 import type {
   DefectFinding,
-  DefectSwitches,
   GuestMemory,
   MmioReply,
   Profile,
@@ -33,6 +28,22 @@ import { encodeDtb, guestDeviceTree } from "./device-tree.js";
 import { VmmError, type VmmFinding, type VmmFindingKind } from "./errors.js";
 import { sharedGuestMemory } from "./guest-ram.js";
 import { VirqController } from "./virq.js";
+import {
+  DEFAULT_BOOTARGS,
+  type Resolved,
+  resolve,
+  type SerialEndConfig,
+  type VmmConfig,
+} from "./vmm-config.js";
+
+export {
+  DEFAULT_BOOTARGS,
+  DEFAULT_VIRTIO_BASE,
+  DEFAULT_VIRTIO_IRQ,
+  DEFAULT_VIRTIO_SIZE,
+  type SerialEndConfig,
+  type VmmConfig,
+} from "./vmm-config.js";
 
 /** Registers libvmm's `guest_start` writes before resuming vCPU 0 (x0 = DTB address). */
 export class BootRegisters {
@@ -46,73 +57,6 @@ export class BootRegisters {
   starts = 0;
 }
 
-/** One end of an sDDF serial connection as the VMM maps it. */
-export interface SerialEndConfig {
-  readonly channel: number;
-  readonly queueRegion: string;
-  readonly dataRegion: string;
-  /** Queue capacity in bytes; default the data region's size. */
-  readonly capacity?: number;
-}
-
-export interface VmmConfig {
-  /** `reference` = libvmm as it is; `hardened` (default) = its defects fixed. */
-  readonly profile?: Profile;
-  /** libvmm build: a failed assert traps (`debug`) or is ignored (`release`, default). */
-  readonly build?: "debug" | "release";
-  /** Guest RAM: the memory region (mapped `rw` into the VMM) and its guest-physical base. */
-  readonly ram: { readonly region: string; readonly guestBase: number };
-  /** The virtio-mmio window; defaults are libvmm's example (0x130000, 0x200, SPI 42 = INTID 74). */
-  readonly virtio?: { readonly base?: number; readonly size?: number; readonly irq?: number };
-  /** The client ends of the serial TX (to virt_tx) and RX (from virt_rx) connections. */
-  readonly serial: { readonly tx: SerialEndConfig; readonly rx: SerialEndConfig };
-  /** Kernel command line in `/chosen` (default libvmm's `console=hvc0 earlycon=hvc0`). */
-  readonly bootargs?: string;
-  /** Guest-physical address of the DTB; default 64 KiB below the top of RAM. */
-  readonly dtbAddress?: number;
-  /** Boot registers shared with the guest program (see `virtualMachine`). */
-  readonly boot?: BootRegisters;
-  readonly vcpuId?: number;
-  /**
-   * vIRQ semantics: `edge` is libvmm (no re-delivery on EOI, §4.10); `level` re-injects while
-   * InterruptStatus ≠ 0. Default: `edge` under reference, `level` under hardened.
-   */
-  readonly virq?: "edge" | "level";
-  /**
-   * An MMIO exit outside every device window: libvmm finds no handler and does not reply
-   * (`block`, reference); `zero` (hardened) records it, reads 0, ignores the write, resumes;
-   * `abort` records it and injects a data abort into the guest, as hardware would for an access
-   * nothing decodes (an unhandled abort ends the guest, which then faults to this VMM).
-   */
-  readonly unmappedAccess?: "block" | "zero" | "abort";
-  /**
-   * A device defect that crashes the real VMM (e.g. L1, L2, a debug-build assert) kills this
-   * PD too. Default: true under reference (the transport never resumes otherwise anyway).
-   */
-  readonly crashOnDeviceTrap?: boolean;
-  /**
-   * A trapped WFI: `resume` answers it at once, as libvmm does (default; an idle guest keeps its
-   * vCPU runnable, microkit reference §2.10); `block` is a per-VMM blocking WFI: with no virtual
-   * IRQ in flight the exit is left unanswered and the vCPU is resumed after the WFI
-   * (`vcpuResume`) when the VMM next injects an IRQ. Nothing else wakes it (no virtual timer is
-   * modelled), like the kernel-wide `trapWfi: false`.
-   */
-  readonly wfi?: "resume" | "block";
-  readonly consoleDefects?: Partial<ConsoleDefectSwitches>;
-  readonly transportDefects?: Partial<DefectSwitches>;
-  /**
-   * Ring features the console offers beyond its defaults (VirtIO 1.2 §2.7.5.3 INDIRECT_DESC,
-   * §2.7.7/§2.7.10 EVENT_IDX), as QEMU's does. Only the hardened device honours them; the
-   * reference device offers what libvmm offers (VERSION_1). Default: neither.
-   */
-  readonly features?: { readonly eventIdx?: boolean; readonly indirectDesc?: boolean };
-}
-
-/** Defaults of {@link VmmConfig.virtio}: libvmm's `client_vm/linux.dts`. */
-export const DEFAULT_VIRTIO_BASE = 0x13_0000;
-export const DEFAULT_VIRTIO_SIZE = 0x200;
-export const DEFAULT_VIRTIO_IRQ = 74;
-export const DEFAULT_BOOTARGS = "console=hvc0 earlycon=hvc0";
 const DTB_RESERVE = 0x1_0000;
 
 /** PSCI function ids the VMM answers (Arm DEN0022, SMC32 calling convention). */
@@ -131,44 +75,6 @@ export interface VmmCounters {
   txNotifications: number;
   /** Exits the VMM did not answer (the vCPU stays blocked, reference FAIL paths). */
   unanswered: number;
-}
-
-interface Resolved {
-  readonly profile: Profile;
-  readonly virtioBase: number;
-  readonly virtioSize: number;
-  readonly irq: number;
-  readonly vcpuId: number;
-  readonly unmapped: "block" | "zero" | "abort";
-  readonly crashOnDeviceTrap: boolean;
-  readonly wfi: "resume" | "block";
-}
-
-function resolve(config: VmmConfig): Resolved {
-  const profile = config.profile ?? "hardened";
-  const virtioBase = config.virtio?.base ?? DEFAULT_VIRTIO_BASE;
-  const virtioSize = config.virtio?.size ?? DEFAULT_VIRTIO_SIZE;
-  const irq = config.virtio?.irq ?? DEFAULT_VIRTIO_IRQ;
-  if (!Number.isSafeInteger(virtioBase) || virtioBase < 0 || virtioSize < 0x100)
-    throw new VmmError(
-      "VMM_BAD_CONFIG",
-      `vmm config: virtio window 0x${virtioBase.toString(16)}+0x${virtioSize.toString(16)} is invalid`,
-    );
-  if (!Number.isInteger(irq) || irq < 32 || irq > 1019)
-    throw new VmmError(
-      "VMM_BAD_CONFIG",
-      `vmm config: virtio irq ${irq} is not a GIC SPI (32..1019)`,
-    );
-  return {
-    profile,
-    virtioBase,
-    virtioSize,
-    irq,
-    vcpuId: config.vcpuId ?? 0,
-    unmapped: config.unmappedAccess ?? (profile === "reference" ? "block" : "zero"),
-    crashOnDeviceTrap: config.crashOnDeviceTrap ?? profile === "reference",
-    wfi: config.wfi ?? "resume",
-  };
 }
 
 /**
@@ -264,6 +170,7 @@ export class VmmProgram implements PdProgram {
             },
           }),
       ports: [{ tx, rx }],
+      ...(config.devicePreemption === true ? { deferTx: true } : {}),
       windowSize: this.r.virtioSize,
       hooks: {
         notifyTx: () => this.pd?.notify(config.serial.tx.channel),
@@ -328,7 +235,7 @@ export class VmmProgram implements PdProgram {
       pd.debug(`vmm: notification on unexpected channel ${ch}`);
       return;
     }
-    yield* this.charge(before);
+    yield* this.charge(yield* this.deferredTx(before));
     this.checkCrash();
   }
 
@@ -394,7 +301,7 @@ export class VmmProgram implements PdProgram {
     let reply: MmioReply;
     if (exit.kind === "mmio-read") reply = transport.readAccess(offset, exit.width);
     else reply = transport.writeAccess(offset, exit.width, exit.value);
-    yield* this.charge(before);
+    yield* this.charge(yield* this.deferredTx(before));
     this.checkCrash();
     if (!reply.resume || reply.error !== undefined) {
       const what = exit.kind === "mmio-read" ? "read" : "write";
@@ -436,6 +343,25 @@ export class VmmProgram implements PdProgram {
   private bytesMoved(): number {
     const c = this.device?.counters(0);
     return c === undefined ? 0 : c.txBytes + c.rxBytes + c.rxDiscardedNotReady;
+  }
+
+  /**
+   * The console's deferred TX (`devicePreemption`), run as steps: at each site, charge the copy
+   * work done since `before` (a preemption point of this PD). Returns the new mark.
+   */
+  private *deferredTx(before: number): PdStep<number> {
+    const device = this.device;
+    if (device === undefined || !device.txPending) return before;
+    const steps = device.runDeferredTx();
+    let mark = before;
+    for (let next = steps.next(); next.done !== true; next = steps.next()) {
+      const moved = this.bytesMoved() - mark;
+      mark += moved;
+      if (moved > 0) yield work("copy", moved);
+      // The VMM's own step at the site (the check, the flag, the publish): a preemption point.
+      yield work("default", 1);
+    }
+    return mark;
   }
 
   /** Charge the copy work the device did synchronously inside this entry point. */

@@ -23,7 +23,14 @@ import type { ConsoleDefectSwitches } from "../profile.js";
 import type { ConsoleCore } from "./core.js";
 import { flushControl, handleControlTx } from "./multiport.js";
 import { discardBeforeReady, handleRx, holdBeforeReady } from "./rx.js";
-import { emergencyWrite, txInParts, txWhole } from "./tx.js";
+import {
+  emergencyWrite,
+  type TxSteps,
+  txInParts,
+  txInPartsSteps,
+  txWhole,
+  txWholeSteps,
+} from "./tx.js";
 
 /** What the device offers and how its config space answers (`featuresLibvmm`, §4.4, L8). */
 export interface FeatureOffer {
@@ -72,6 +79,8 @@ export interface ConsoleBehaviours {
   readonly dispatch: NotifyDispatch;
   /** `txWholeChain` (§4.8): whole-or-nothing or in parts. */
   readonly tx: (core: ConsoleCore, port: number) => boolean;
+  /** The same TX as steps that yield at its preemption sites (`ConsoleCore.runDeferredTx`). */
+  readonly txSteps: (core: ConsoleCore, port: number) => TxSteps;
   /** `txQueueSelGate` (§4.5): whether TX of `port` may run with QueueSel at `queueSel`. */
   readonly txGate: (queueSel: number, port: number) => boolean;
   /** `txBadHeadAssert` (L5): false when the VMM trapped. */
@@ -139,7 +148,7 @@ const specOffer: FeatureOffer = {
 function rxThenTx(core: ConsoleCore): boolean {
   const rxOk = handleRx(core, 0);
   if (core.crashedBy !== undefined) return false;
-  const txOk = core.behaviours.tx(core, 0);
+  const txOk = core.tx(0);
   return rxOk && txOk;
 }
 
@@ -156,7 +165,7 @@ const perQueueDispatch: NotifyDispatch = {
       case "rx":
         return handleRx(core, role.port);
       case "tx":
-        return core.behaviours.tx(core, role.port);
+        return core.tx(role.port);
       case "control-tx":
         return handleControlTx(core);
       case "control-rx":
@@ -243,6 +252,7 @@ export function chooseConsoleBehaviours(
     offer: chooseBehaviour(d.featuresLibvmm, libvmmOffer, specOffer),
     dispatch: chooseBehaviour(d.notifyRunsBoth, libvmmDispatch, perQueueDispatch),
     tx: chooseBehaviour(d.txWholeChain, txWhole, txInParts),
+    txSteps: chooseBehaviour(d.txWholeChain, txWholeSteps, txInPartsSteps),
     txGate: chooseBehaviour(
       d.txQueueSelGate,
       (queueSel: number, port: number) => queueSel === txQueueOf(port),
@@ -255,9 +265,7 @@ export function chooseConsoleBehaviours(
       () => 0,
       (txq: SerialQueue) => txq.free(),
     ),
-    txSignal: chooseBehaviour(d.txSignalIgnored, ignoreTxSignal, (core, port) =>
-      core.behaviours.tx(core, port),
-    ),
+    txSignal: chooseBehaviour(d.txSignalIgnored, ignoreTxSignal, (core, port) => core.tx(port)),
     inputWhileNotReady: chooseBehaviour(
       d.rxDiscardBeforeReady,
       discardBeforeReady,

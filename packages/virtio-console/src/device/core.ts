@@ -4,7 +4,7 @@
  * The TX, RX and control parts (`tx.ts`, `rx.ts`, `multiport.ts`) read and change it; the
  * defect behaviours (`behaviours.ts`) are chosen once and held here.
  */
-import { isSddfQueueError } from "@vmmux/sddf-queues";
+import { isSddfQueueError, type SerialQueue } from "@vmmux/sddf-queues";
 import {
   type BufferSegment,
   finding as coreFinding,
@@ -47,6 +47,8 @@ export interface ConsoleCoreOptions {
   readonly preReadyLimit: number;
   readonly emergencyTag: number;
   readonly preemptionPoint: ((site: ConsolePreemptionSite, port: number) => void) | undefined;
+  /** TX work is queued for {@link ConsoleCore.runDeferredTx} instead of run at once. */
+  readonly deferTx?: boolean;
   readonly cols: number;
   readonly rows: number;
 }
@@ -76,6 +78,9 @@ export class ConsoleCore {
   rows: number;
   crashedBy: ConsoleFinding | DefectFinding | undefined;
   private readonly preemption: ConsoleCoreOptions["preemptionPoint"];
+  private readonly deferTx: boolean;
+  /** Ports whose TX work waits for {@link runDeferredTx}, in request order. */
+  private readonly pendingTx: number[] = [];
 
   constructor(options: ConsoleCoreOptions) {
     this.hooks = options.hooks;
@@ -86,6 +91,7 @@ export class ConsoleCore {
     this.preReadyLimit = options.preReadyLimit;
     this.emergencyTag = options.emergencyTag;
     this.preemption = options.preemptionPoint;
+    this.deferTx = options.deferTx ?? false;
     this.cols = options.cols;
     this.rows = options.rows;
   }
@@ -93,6 +99,41 @@ export class ConsoleCore {
   /** Reference virtio §6.1 item 11: where the C code can be preempted (see the option). */
   preemptionPoint(site: ConsolePreemptionSite, port: number): void {
     this.preemption?.(site, port);
+  }
+
+  /** Run the TX of `port` now, or queue it when TX is deferred (then it reports success). */
+  tx(port: number): boolean {
+    if (!this.deferTx) return this.behaviours.tx(this, port);
+    if (!this.pendingTx.includes(port)) this.pendingTx.push(port);
+    return true;
+  }
+
+  /** Deferred TX work is waiting. */
+  get txPending(): boolean {
+    return this.pendingTx.length > 0;
+  }
+
+  /**
+   * Run the deferred TX work as steps, yielding at each preemption site so the caller (a VMM
+   * PD) can be preempted there; contained as {@link contained} contains a synchronous entry.
+   * Returns false when a step crashed the device or an interrupt could not be injected.
+   */
+  *runDeferredTx(): Generator<ConsolePreemptionSite, boolean, void> {
+    let ok = true;
+    for (let port = this.pendingTx.shift(); port !== undefined; port = this.pendingTx.shift()) {
+      if (this.crashedBy !== undefined) return false;
+      let result: boolean;
+      try {
+        result = yield* this.behaviours.txSteps(this, port);
+      } catch (error) {
+        if (!isSddfQueueError(error)) throw error;
+        this.peerError(error.message);
+        result = true;
+      }
+      this.recoverBroken();
+      ok = result && ok;
+    }
+    return ok;
   }
 
   portState(port: number): PortState {
@@ -140,15 +181,23 @@ export class ConsoleCore {
       this.peerError(error.message);
       result = true;
     }
-    for (const state of this.ports) {
-      for (const q of [state.spec.tx, state.spec.rx]) {
-        const broken = q.broken;
-        if (broken === undefined) continue;
-        this.peerError(broken.message);
-        q.recover();
-      }
-    }
+    this.recoverBroken();
     return result;
+  }
+
+  /** Report and clear every queue handle that broke during an entry point. */
+  private recoverBroken(): void {
+    for (const state of this.ports) {
+      this.recoverQueue(state.spec.tx);
+      this.recoverQueue(state.spec.rx);
+    }
+  }
+
+  private recoverQueue(q: SerialQueue): void {
+    const broken = q.broken;
+    if (broken === undefined) return;
+    this.peerError(broken.message);
+    q.recover();
   }
 
   private peerError(message: string): void {

@@ -6,14 +6,34 @@
  */
 import { type BufferSegment, forEachSegmentSpan } from "@vmmux/virtio-core";
 import { txQueueOf } from "../constants.js";
-import type { ConsoleCore } from "./core.js";
+import type { ConsoleCore, ConsolePreemptionSite } from "./core.js";
 import { lengthOf } from "./port.js";
 
 /** Bound on chains handled per call: libvmm may reprocess up to 65535 stale slots (L15). */
 export const MAX_CHAINS_PER_CALL = 65536;
 
+/**
+ * TX as steps: the generator yields at each site where the real C code can be preempted
+ * (reference virtio §6.1 item 11) and returns what the synchronous form returns.
+ */
+export type TxSteps = Generator<ConsolePreemptionSite, boolean, void>;
+
+/** Run TX steps to their end, calling the core's preemption callback at each site. */
+function drive(core: ConsoleCore, port: number, steps: TxSteps): boolean {
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+    core.preemptionPoint(next.value, port);
+  }
+}
+
 /** libvmm `virtio_console_handle_tx` (reference §4.8). */
 export function txWhole(core: ConsoleCore, port: number): boolean {
+  return drive(core, port, txWholeSteps(core, port));
+}
+
+/** {@link txWhole} as steps. */
+export function* txWholeSteps(core: ConsoleCore, port: number): TxSteps {
   const host = core.requireHost();
   const state = core.portState(port);
   const b = core.behaviours;
@@ -36,7 +56,7 @@ export function txWhole(core: ConsoleCore, port: number): boolean {
     // A handle opened with `onCorruptIndex: "break"` stops here, where `"throw"` would.
     if (txq.broken !== undefined) return true;
     if (payload > free) {
-      core.preemptionPoint("tx-full", port);
+      yield "tx-full";
       txq.requestConsumerSignal();
       const after = b.spaceAfterRequest(txq);
       if (txq.broken !== undefined) return true;
@@ -71,7 +91,7 @@ export function txWhole(core: ConsoleCore, port: number): boolean {
   }
   if (!transferred) return true;
   const injected = host.signalUsedBuffer();
-  core.preemptionPoint("tx-published", port);
+  yield "tx-published";
   core.hooks.notifyTx(port);
   return injected;
 }
@@ -83,6 +103,11 @@ export function txWhole(core: ConsoleCore, port: number): boolean {
  * will not signal, so without the re-check TX would wait forever (§3.3).
  */
 export function txInParts(core: ConsoleCore, port: number): boolean {
+  return drive(core, port, txInPartsSteps(core, port));
+}
+
+/** {@link txInParts} as steps. */
+export function* txInPartsSteps(core: ConsoleCore, port: number): TxSteps {
   const host = core.requireHost();
   const state = core.portState(port);
   const b = core.behaviours;
@@ -110,7 +135,7 @@ export function txInParts(core: ConsoleCore, port: number): boolean {
       if (free === 0) {
         // virt_tx may run between the check and the request (another core, or a
         // preemption): it then sees no request and will not signal.
-        core.preemptionPoint("tx-full", port);
+        yield "tx-full";
         txq.requestConsumerSignal();
         free = b.spaceAfterRequest(txq);
         if (txq.broken !== undefined) return true;
@@ -136,7 +161,7 @@ export function txInParts(core: ConsoleCore, port: number): boolean {
   }
   // Producer → consumer notifications are unconditional (sddf-serial §1).
   if (moved > 0) {
-    core.preemptionPoint("tx-published", port);
+    yield "tx-published";
     core.hooks.notifyTx(port);
   }
   if (used && q.needsInterrupt()) return host.signalUsedBuffer();
