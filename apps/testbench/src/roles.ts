@@ -475,3 +475,9 @@ export function formatSerialRoles(roles: SerialRoles): string {
   for (const note of roles.notes) lines.push(`  note: ${note}`);
   return lines.join("\n");
 }
+
+/** A line naming the PDs that ran idle in a run (no program in the model), or nothing. */
+export function idleNote(run: { readonly idlePds?: readonly string[] }): string {
+  const idle = run.idlePds ?? [];
+  return idle.length === 0 ? "" : `idle PDs (no program in the model): ${idle.join(", ")}\n`;
+}

@@ -20,6 +20,11 @@ import { looped } from "./system/trace-loop.js";
 export { looped } from "./system/trace-loop.js";
 
 import { ScenarioError } from "./errors.js";
+import {
+  type GenOptions,
+  scenarioSystemField,
+  scenarioSystemSource,
+} from "./gen/scenario-system.js";
 import { type GuestInput, inputMode } from "./input-mode.js";
 import { type RealGuestSettings, realGuestSchema, realScenarioGuest } from "./real/schema.js";
 
@@ -98,7 +103,7 @@ const vmGuest = z.strictObject({
 
 const guest = z.discriminatedUnion("kind", [sddfClientGuest, vmGuest, realGuestSchema], {
   error: (issue) =>
-    issue.code === "invalid_union" ? 'kind must be "sddf-client", "vm" or "real"' : undefined,
+    issue.code === "invalid_union" ? 'kind must be "sddf-client" or "vm"' : undefined,
 });
 
 /** The PD a guest entry runs in when `pd` is not given. */
@@ -162,14 +167,14 @@ const knobs = z.strictObject({
    * simulates every trap. Results are identical either way; absent means on.
    */
   fastForward: z.boolean().optional(),
+  /** Seconds a guest may wait with work due before `progress` calls it starved; default a quarter of the run. */
+  starvedAfter: z.number().positive().max(1e6).optional(),
 });
 
 const guestExpectation = z.strictObject({
   /** Every byte the guest wrote reached the wire. */
   complete: z.boolean().optional(),
   firstByteBefore: seconds.optional(),
-  /** Seconds a guest may wait with work due before `progress` calls it starved; default a quarter of the run. */
-  starvedAfter: z.number().positive().max(1e6).optional(),
   firstByteAfter: seconds.optional(),
   maxGap: seconds.optional(),
 });
@@ -195,7 +200,7 @@ export const scenarioSchema = z
     $schema: z.string().optional(),
     description: z.string().optional(),
     /** Microkit system file, relative to the scenario. */
-    system: z.string().min(1),
+    system: scenarioSystemField,
     guests: z.array(guest).min(1).max(61),
     keyboard: keyboard.default([]),
     knobs: knobs.default({
@@ -311,6 +316,8 @@ export interface Scenario {
   readonly file: string;
   readonly description: string | undefined;
   readonly systemPath: string;
+  /** A generated system (`"system": { "gen": { "vms": 2 } }`) instead of the file at systemPath. */
+  readonly systemGen?: GenOptions;
   readonly guests: readonly ScenarioGuest[];
   /** Sorted by time (stable). */
   readonly keyboard: readonly KeyStroke[];
@@ -465,10 +472,12 @@ export function parseScenario(text: string, file: string): Scenario {
       .map((e) => ({ at: e.time + offset, text: e.data }));
   }
   keyboardStrokes.sort((a, b) => a.at - b.at);
+  const system = scenarioSystemSource(doc.system, base);
   return {
     file,
     description: doc.description,
-    systemPath: resolve(base, doc.system),
+    systemPath: system.path,
+    ...(system.gen === undefined ? {} : { systemGen: system.gen }),
     guests,
     keyboard: keyboardStrokes,
     knobs: doc.knobs,

@@ -14,6 +14,7 @@ import { judge, judgeExplored } from "../oracles.js";
 import { OutputDir } from "../output-dir.js";
 import { formatJudgements, formatReport, runJson } from "../report.js";
 import { hasRealGuests, runPrepared } from "../real/prepare.js";
+import { idleNote } from "../roles.js";
 import { visibleControls } from "../terminal-queries.js";
 import {
   ExitRequest,
@@ -126,7 +127,7 @@ export function registerCheckCommand(program: Command, io: Io): void {
     if (flags.json === true) {
       io.out(`${JSON.stringify(runJson(run, judgements), null, 2)}\n`);
     } else {
-      io.out(`${formatReport(run)}\n\noracles:\n${formatJudgements(judgements)}\n`);
+      io.out(`${formatReport(run)}\n${idleNote(run)}\noracles:\n${formatJudgements(judgements)}\n`);
     }
     if (out !== undefined) {
       const written = await writeRunArtefacts(out, run, file, flags, runJson(run, judgements));

@@ -14,6 +14,7 @@ import { OutputDir } from "../output-dir.js";
 import { renderHtmlReport, reportInputOfRun } from "../report/index.js";
 import { formatReport, runJson, writeArtefacts } from "../report.js";
 import { runPrepared } from "../real/prepare.js";
+import { idleNote } from "../roles.js";
 import type { RunResult } from "../run.js";
 import {
   type QueryMode,
@@ -133,7 +134,7 @@ export function registerReplayCommand(program: Command, io: Io): void {
         io.out(`${JSON.stringify(runJson(run), null, 2)}\n`);
       } else {
         terminal.end();
-        io.out(`\x1b[0m\n${"─".repeat(72)}\n${formatReport(run)}\n`);
+        io.out(`\x1b[0m\n${"─".repeat(72)}\n${formatReport(run)}\n${idleNote(run)}`);
         const summary = querySummary(terminal.filter, mode);
         if (summary !== undefined) io.err(`vmmux: ${summary}\n`);
       }

@@ -7,15 +7,15 @@ import type { System } from "@vmmux/microkit-pd";
 import { SerialQueue } from "@vmmux/sddf-queues";
 import type { Scenario } from "../scenario.js";
 import type { WireStats } from "../stream/wire-stats.js";
-import { connectionRegions, type SerialWiring } from "../wiring.js";
+import type { SerialWiring } from "../wiring.js";
 import { type GuestStarvation, STARVED_FRACTION, StarvationWatch } from "./starvation.js";
 
 export type { GuestStarvation };
 
 const encoder = new TextEncoder();
 
-function queueOf(sys: System, direction: "tx" | "rx", owner: string): SerialQueue {
-  const r = connectionRegions(direction, owner);
+/** A guest's serial queue by role (its wiring's regions), never by region name. */
+function queueOf(sys: System, r: { readonly queue: string; readonly data: string }): SerialQueue {
   const region = (name: string) => {
     const bytes = sys.memory(name);
     return { buffer: bytes.buffer, byteOffset: bytes.byteOffset, size: bytes.byteLength };
@@ -46,9 +46,9 @@ export function starvationWatch(
       dueFrom: Math.round(((output[0]?.time ?? 0) + shift) * 1e9),
     };
   });
-  const queues = scenario.guests.map((g) => ({
-    tx: queueOf(sys, "tx", g.pd),
-    rx: queueOf(sys, "rx", g.pd),
+  const queues = scenario.guests.map((_, k) => ({
+    tx: queueOf(sys, { queue: wiring.guests[k]!.txQueue, data: wiring.guests[k]!.txData }),
+    rx: queueOf(sys, { queue: wiring.guests[k]!.rxQueue, data: wiring.guests[k]!.rxData }),
   }));
   const watch = new StarvationWatch(guests);
   return {

@@ -20,6 +20,7 @@ import { Pl011Device, Pl011Driver, type TransmitSink } from "@vmmux/pl011-uart";
 import { ORIGIN_KEYBOARD, provenanceTag } from "@vmmux/sddf-queues";
 import { VirtRx, type VirtRxConfig, VirtTx, type VirtTxConfig } from "@vmmux/sddf-serial";
 import type { VmmConfig, VmmProgram } from "@vmmux/vmm";
+import { generatedSystem } from "../gen/scenario-system.js";
 import { type BuiltGuest, buildGuest } from "../guests.js";
 import type { PreparedGuests } from "../real/prepare.js";
 import type { Scenario, ScenarioGuest } from "../scenario.js";
@@ -39,9 +40,9 @@ export interface RunVariants {
   readonly vmm?: (config: VmmConfig) => VmmProgram;
   /** Kernel parts to substitute (e.g. a fast-forward variant from `@vmmux/microkit-pd/testing`). */
   readonly kernel?: KernelParts;
-}
   /** Merges the guests' recorded typing into the keyboard (default `mergeTyping`). */
   readonly typing?: TypingMerge;
+}
 
 export interface SystemBuildOptions {
   /** Builds guest `index` on its wiring; default {@link buildGuest} with the scenario's profile and seed. */
@@ -64,7 +65,12 @@ export interface SystemBuildOptions {
 
 /** The system a scenario runs on, knobs applied. */
 export function scenarioSystem(scenario: Scenario): SystemDescription {
-  return applyKnobs(loadSystemFile(scenario.systemPath).system, scenario);
+  const gen = scenario.systemGen;
+  const system =
+    gen === undefined
+      ? loadSystemFile(scenario.systemPath).system
+      : generatedSystem({ path: scenario.systemPath, gen });
+  return applyKnobs(system, scenario);
 }
 
 /**
