@@ -120,6 +120,16 @@ export interface PdContext {
    * the beginning (microkit reference §2.10: vCPU threads are not started at boot).
    */
   vcpuRestart(vcpuId: number): void;
+  /**
+   * `microkit_pd_restart`: restart child PD `childId` (its `id` in the SDF) at its entry point
+   * (microkit reference §2.8): whatever it was doing is abandoned, a fresh program instance runs
+   * `init` again and then its event loop. A parent typically calls it from `fault` (reply
+   * `{ resume: false }`, so the fault reply does not resume the old code). Not a child: a debug
+   * print, nothing else.
+   */
+  pdRestart(childId: number): void;
+  /** `microkit_pd_stop`: stop child PD `childId` until restarted. */
+  pdStop(childId: number): void;
   /** `microkit_vcpu_stop`: suspend the vCPU thread. */
   vcpuStop(vcpuId: number): void;
   /**

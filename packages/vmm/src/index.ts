@@ -37,6 +37,8 @@ export { VcpuMmio } from "./guest/vcpu-mmio.js";
 export { sharedGuestMemory } from "./guest-ram.js";
 export type { GuestSpec, VirtualMachine } from "./machine.js";
 export { customMachine, virtualMachine } from "./machine.js";
+export type { RestartingParentOptions, RestartRecord } from "./restarting-parent.js";
+export { RestartingParent } from "./restarting-parent.js";
 export type { VirqCounters, VirqTarget } from "./virq.js";
 export { VirqController } from "./virq.js";
 export type { SerialEndConfig, VmmConfig, VmmCounters } from "./vmm.js";

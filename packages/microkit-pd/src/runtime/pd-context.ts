@@ -128,7 +128,15 @@ export interface PdWiring {
   readonly regions: ReadonlyMap<string, MappedRegion>;
   readonly ports: ReadonlyMap<string, MmioPort>;
   readonly vcpus: ReadonlyMap<number, VcpuHandle>;
+  /** Child PDs by their `id` (reference §1.4). */
+  readonly children?: ReadonlyMap<number, ChildHandle>;
   readonly passive: boolean;
+}
+
+/** What a parent needs to control one child PD (`microkit_pd_restart`, `microkit_pd_stop`). */
+export interface ChildHandle {
+  readonly thread: Thread;
+  restart(): void;
 }
 
 /** What a VMM needs to drive one of its vCPUs. */
@@ -320,6 +328,25 @@ export class RuntimePdContext implements PdContext {
       return;
     }
     vcpu.restart();
+  }
+
+  pdRestart(childId: number): void {
+    const child = this.w.children?.get(childId);
+    if (!child) {
+      this.debug(`microkit_pd_restart: invalid child ${childId}`);
+      return;
+    }
+    child.restart();
+    this.w.kernel.sched.settleWake(this.w.thread);
+  }
+
+  pdStop(childId: number): void {
+    const child = this.w.children?.get(childId);
+    if (!child) {
+      this.debug(`microkit_pd_stop: invalid child ${childId}`);
+      return;
+    }
+    this.w.kernel.faults.stop(child.thread, "inactive");
   }
 
   vcpuStop(vcpuId: number): void {

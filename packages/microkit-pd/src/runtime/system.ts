@@ -22,6 +22,7 @@ import { Prng } from "./prng.js";
 import type { SystemOptions, ThreadInfo } from "./system-options.js";
 import {
   type ChannelEndpoint,
+  type ChildHandle,
   monitorBody,
   pdBody,
   RuntimePdContext,
@@ -176,6 +177,7 @@ export class System {
   }
 
   private bootThreads: Thread[] = [];
+  private readonly children = new Map<string, Map<number, ChildHandle>>();
   private domainSlots: DomainSlot[] = [];
   private domainStart = 0;
 
@@ -243,7 +245,6 @@ export class System {
         `protection domain '${pd.name}': no program registered for program_image '${pd.programImage.path}'`,
       );
     }
-    const program = typeof entry === "function" ? entry(pd.name) : entry;
     const wiring = {
       kernel: k,
       thread,
@@ -254,10 +255,29 @@ export class System {
       regions,
       ports,
       vcpus,
+      children: this.childrenOf(pd.name),
       passive: pd.passive,
     };
-    const ctx = new RuntimePdContext(wiring);
-    thread.body = pdBody(k, thread, ctx, program, wiring);
+    // A fresh program instance (a factory is called again) and context per start (§2.8).
+    const start = () => {
+      const program = typeof entry === "function" ? entry(pd.name) : entry;
+      return pdBody(k, thread, new RuntimePdContext(wiring), program, wiring);
+    };
+    thread.body = start();
+    if (pd.parent !== undefined && pd.id !== undefined) {
+      const parent = this.childrenOf(pd.parent);
+      parent.set(pd.id, { thread, restart: () => k.faults.restart(thread, start()) });
+    }
+  }
+
+  /** Child handles of PD `parent` by child id, shared with its context (filled as PDs are built). */
+  private childrenOf(parent: string): Map<number, ChildHandle> {
+    let children = this.children.get(parent);
+    if (children === undefined) {
+      children = new Map();
+      this.children.set(parent, children);
+    }
+    return children;
   }
 
   private mapInto(

@@ -7,6 +7,7 @@ export {
   API_CALLS_PER_POINT,
   CallBound,
   type ChannelEndpoint,
+  type ChildHandle,
   type PdWiring,
   RuntimePdContext,
   type VcpuHandle,

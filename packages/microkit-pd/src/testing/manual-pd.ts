@@ -22,6 +22,8 @@ export type ManualPdCall =
   | { readonly op: "debug"; readonly message: string }
   | { readonly op: "counter"; readonly name: string; readonly value: number }
   | { readonly op: "vcpuRestart"; readonly vcpuId: number }
+  | { readonly op: "pdRestart"; readonly childId: number }
+  | { readonly op: "pdStop"; readonly childId: number }
   | { readonly op: "vcpuStop"; readonly vcpuId: number }
   | { readonly op: "vcpuResume"; readonly vcpuId: number }
   | { readonly op: "vcpuInjectIrq"; readonly vcpuId: number; readonly irq: number };
@@ -174,6 +176,14 @@ export class ManualPd implements PdContext {
   counter(name: string, value: number): void {
     this.calls.push({ op: "counter", name, value });
   }
+  pdRestart(childId: number): void {
+    this.calls.push({ op: "pdRestart", childId });
+  }
+
+  pdStop(childId: number): void {
+    this.calls.push({ op: "pdStop", childId });
+  }
+
   vcpuRestart(vcpuId: number): void {
     this.calls.push({ op: "vcpuRestart", vcpuId });
   }

@@ -3,6 +3,7 @@
  * hostile guest driven by a replayable script, and the planted bugs the property suites catch.
  */
 
+export { FaultingVmm } from "./faulting-vmm.js";
 export type { HostileOp, HostileScript } from "./hostile.js";
 export { HostileGuest, hostileOpArb, hostileScriptArb } from "./hostile.js";
 export { EraseBeyondLineTty, UnansweredUnmappedVmm, unansweredUnmappedVmm } from "./planted.js";

@@ -52,6 +52,11 @@ export interface RigVm {
   readonly customGuest?: (boot: BootRegisters) => GuestProgram;
   /** Build the VMM program (planted variants). */
   readonly makeVmm?: (config: VmmConfig) => VmmProgram;
+  /**
+   * Make the VMM PD a child (`id`) of a parent PD `name` (priority default 150) whose program
+   * is `extraPrograms[\`${name}.elf\`]`, e.g. a `RestartingParent`; its faults go there.
+   */
+  readonly parent?: { readonly name: string; readonly id: number; readonly priority?: number };
 }
 
 export interface RigOptions {
@@ -132,6 +137,22 @@ export class VmRig {
         },
       };
     });
+    // VMM PDs with a parent move into that parent's children (Microkit §1.4 nesting).
+    for (let i = names.length - 1; i >= 0; i--) {
+      const parent = options.vms[i]!.parent;
+      if (parent === undefined) continue;
+      const [child] = pds.splice(i, 1);
+      const existing = pds.find((p) => p.name === parent.name);
+      const entry = { ...child!, id: parent.id };
+      if (existing === undefined) {
+        pds.push({ name: parent.name, priority: parent.priority ?? 150, children: [entry] });
+      } else {
+        pds[pds.indexOf(existing)] = {
+          ...existing,
+          children: [...(existing.children ?? []), entry],
+        };
+      }
+    }
     pds.push(
       {
         name: "serial_tx",
