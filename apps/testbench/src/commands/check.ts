@@ -12,8 +12,8 @@ import { type ExploreShardResult, exploreParallel } from "../explore/pool.js";
 import type { Shard } from "../explore/shard.js";
 import { judge, judgeExplored } from "../oracles.js";
 import { OutputDir } from "../output-dir.js";
-import { formatJudgements, formatReport, runJson } from "../report.js";
 import { hasRealGuests, runPrepared } from "../real/prepare.js";
+import { formatJudgements, formatReport, runJson } from "../report.js";
 import { idleNote } from "../roles.js";
 import { visibleControls } from "../terminal-queries.js";
 import {

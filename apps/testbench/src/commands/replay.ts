@@ -11,9 +11,9 @@ import type { Command } from "commander";
 import { formatAsciicast, parseAsciicast } from "../asciicast.js";
 import type { Io } from "../commands.js";
 import { OutputDir } from "../output-dir.js";
+import { runPrepared } from "../real/prepare.js";
 import { renderHtmlReport, reportInputOfRun } from "../report/index.js";
 import { formatReport, runJson, writeArtefacts } from "../report.js";
-import { runPrepared } from "../real/prepare.js";
 import { idleNote } from "../roles.js";
 import type { RunResult } from "../run.js";
 import {
