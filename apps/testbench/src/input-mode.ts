@@ -26,3 +26,12 @@ export function inputMode(
 export function echoes(input: GuestInput): boolean {
   return input === "echo";
 }
+
+/**
+ * The keyboard types the trace's `"i"` events to the guest: under `trace`, and under any mode
+ * when the scenario types nothing by hand (so `echo` forced on a recording that holds its
+ * echo shows every typed byte twice, which the fidelity oracle reports).
+ */
+export function replaysTrace(trace: Asciicast, input: GuestInput, handTyped: boolean): boolean {
+  return (input === "trace" || !handTyped) && trace.events.some((e) => e.code === "i");
+}

@@ -4,6 +4,7 @@
  * run against its scenario's expectations. A verdict lists findings in words a person can act on.
  */
 
+import { fidelity } from "./oracles/fidelity.js";
 import { expectedRouting, routing } from "./oracles/routing.js";
 import { isolation, progress, wakeups } from "./oracles/system.js";
 import { type Judgement, type Verdict, verdict } from "./oracles/verdict.js";
@@ -22,6 +23,7 @@ export type { Judgement, SplitLine, Verdict };
 export {
   determinism,
   expectedRouting,
+  fidelity,
   integrity,
   interleaving,
   isolation,
@@ -96,7 +98,10 @@ export function judgeExplored(explored: readonly ExploredRun[], expect?: Expecta
   };
 }
 
-/** Run every oracle over `run` (and `rerun` for determinism) and judge against `expect`. */
+/**
+ * Run every oracle over `run` (and `rerun` for determinism) and judge against `expect`;
+ * `fidelity` when a guest replays a trace on Linux.
+ */
 export function judge(run: RunResult, rerun: RunResult, expect?: Expectations): Judgement[] {
   const verdicts = [
     integrity(run),
@@ -106,6 +111,8 @@ export function judge(run: RunResult, rerun: RunResult, expect?: Expectations): 
     progress(run, expect),
     isolation(run),
     wakeups(run),
+    // Only runs with a trace-driven Linux guest have anything for fidelity to judge.
+    ...((run.fidelity ?? []).some((f) => f.skipped === null) ? [fidelity(run)] : []),
   ];
   return verdicts.map((v) => {
     const expected = expect?.oracles?.[v.oracle] ?? "pass";

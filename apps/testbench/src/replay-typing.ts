@@ -16,7 +16,7 @@ export type TypingMerge = typeof mergeTyping;
  * trace's clock starts after boot), so no byte is typed before the guest's recorded moment.
  */
 export function traceTyping(g: ScenarioGuest): KeyStroke[] {
-  if (g.input !== "trace") return [];
+  if (g.replaysTyping !== true) return [];
   const shift = g.kind === "vm" ? g.boot : 0;
   return g.trace.events
     .filter((e) => e.code === "i")

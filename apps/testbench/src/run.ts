@@ -20,6 +20,7 @@ import { ORIGIN_KEYBOARD, provenanceTag, SerialQueue } from "@vmmux/sddf-queues"
 import { COLOUR_OVERHEAD, type VirtRxLoss, type VirtTxLoss } from "@vmmux/sddf-serial";
 import { outputText } from "./asciicast.js";
 import type { GuestTranscript } from "./guests.js";
+import { FidelityWatch, type GuestFidelity } from "./oracles/fidelity-watch.js";
 import { type GuestStarvation, starvationWatch } from "./oracles/starvation-run.js";
 import type { PreparedGuests } from "./real/prepare.js";
 import { runKeyboard } from "./replay-typing.js";
@@ -143,6 +144,8 @@ export interface RunResult {
   readonly waits: readonly ProducerWait[];
   /** Per guest, its longest wait with work due (`oracles/starvation.ts`); absent in results made by hand. */
   readonly starvation?: readonly GuestStarvation[];
+  /** Per guest, its wire bytes and typing against its trace (`oracles/fidelity-watch.ts`). */
+  readonly fidelity?: readonly GuestFidelity[];
   /** The schedule perturbation applied (`RunOptions.schedule`), if any. */
   readonly schedule: SchedulePerturbation | null;
   /**
@@ -262,6 +265,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
   const digest = new RunDigest();
   const onWire = options.onWire;
   let stats: WireStats | undefined;
+  const fidelity = FidelityWatch.of(scenario);
   const built = buildSystem(scenario, {
     recordEvents,
     retainEvents: retainLog,
@@ -271,6 +275,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
       store?.push(byte, tag, start, end);
       digest.wire(byte, tag, start, end);
       stats!.push(tag, end);
+      fidelity.push(byte, tag);
       onWire?.(byte, tag, start, end);
     },
     ...(options.variants === undefined ? {} : { variants: options.variants }),
@@ -440,6 +445,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
       runTime: t.runTime,
     })),
     starvation: starvation.finish(knobs.starvedAfter, virtualTime),
+    fidelity: fidelity.finish(),
     pdFaults: recordEvents ? faults.found : null,
     waits,
     schedule: options.schedule ?? null,

@@ -20,12 +20,13 @@ import { looped } from "./system/trace-loop.js";
 export { looped } from "./system/trace-loop.js";
 
 import { ScenarioError } from "./errors.js";
+import { expectationSchemas, type oracleName } from "./expectations.js";
 import {
   type GenOptions,
   scenarioSystemField,
   scenarioSystemSource,
 } from "./gen/scenario-system.js";
-import { type GuestInput, inputMode } from "./input-mode.js";
+import { type GuestInput, inputMode, replaysTrace } from "./input-mode.js";
 import { type RealGuestSettings, realGuestSchema, realScenarioGuest } from "./real/schema.js";
 
 /** Virtual seconds; capped so that nanoseconds stay exact integers (2^53 ns ≈ 104 days). */
@@ -171,29 +172,7 @@ const knobs = z.strictObject({
   starvedAfter: z.number().positive().max(1e6).optional(),
 });
 
-const guestExpectation = z.strictObject({
-  /** Every byte the guest wrote reached the wire. */
-  complete: z.boolean().optional(),
-  firstByteBefore: seconds.optional(),
-  firstByteAfter: seconds.optional(),
-  maxGap: seconds.optional(),
-});
-
-const oracleName = z.enum([
-  "integrity",
-  "routing",
-  "interleaving",
-  "determinism",
-  "progress",
-  "isolation",
-  "wakeups",
-]);
-
-const expectations = z.strictObject({
-  /** Expected oracle outcome; a predicted `violation` under `reference` is a finding, not a failure. */
-  oracles: z.partialRecord(oracleName, z.enum(["pass", "violation"])).optional(),
-  guests: z.record(guestName, guestExpectation).optional(),
-});
+const { guestExpectation, expectations } = expectationSchemas(guestName, seconds);
 
 export const scenarioSchema = z
   .strictObject({
@@ -280,6 +259,8 @@ interface ScenarioGuestBase {
   /** A hostile guest without a trace has an empty one. */
   readonly trace: Asciicast;
   readonly input: GuestInput;
+  /** The keyboard types the trace's `"i"` events to it (`input-mode.ts`). */
+  readonly replaysTyping?: boolean;
 }
 
 /** A guest that is an sDDF serial client PD (sddf-serial §8). */
@@ -448,7 +429,9 @@ export function parseScenario(text: string, file: string): Scenario {
           );
     const handTyped = !Array.isArray(doc.keyboard) || doc.keyboard.length > 0;
     const input = inputMode(g.kind, g.input, trace, handTyped);
-    const common = { name: g.name, pd: g.pd ?? defaultPd(g), tracePath, trace, input };
+    const replaysTyping = replaysTrace(trace, input, handTyped);
+    const pd = g.pd ?? defaultPd(g);
+    const common = { name: g.name, pd, tracePath, trace, input, replaysTyping };
     return g.kind === "vm"
       ? {
           ...common,

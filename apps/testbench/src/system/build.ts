@@ -23,8 +23,8 @@ import type { VmmConfig, VmmProgram } from "@vmmux/vmm";
 import { generatedSystem } from "../gen/scenario-system.js";
 import { type BuiltGuest, buildGuest } from "../guests.js";
 import type { PreparedGuests } from "../real/prepare.js";
-import type { Scenario, ScenarioGuest } from "../scenario.js";
 import type { TypingMerge } from "../replay-typing.js";
+import type { Scenario, ScenarioGuest } from "../scenario.js";
 import {
   applyKnobs,
   type GuestWiring,
