@@ -114,7 +114,36 @@ export function formatReport(run: RunResult, metrics: RunMetrics = runMetrics(ru
   }
   const system = nonZero(metrics.loss);
   out.push(`  system: ${system.length === 0 ? "none" : system.join(" ")}`);
+  out.push(...schedulingLines(run));
   return out.join("\n");
+}
+
+/**
+ * Who had the core (issue 13 item 2): per guest, the time it was runnable without running
+ * (sampled at each progress step), and each thread's share of the run's virtual time.
+ */
+export function schedulingLines(run: RunResult): string[] {
+  const out: string[] = [];
+  const waits = run.starvation ?? [];
+  if (waits.length > 0) {
+    out.push("", "runnable without running (sampled each 100 ms of virtual time by default):");
+    for (const w of waits)
+      out.push(
+        `  ${w.name}: ${(w.runnableNotRunning / 1e9).toFixed(3)} s; longest wait with work due ${(w.longestWait / 1e9).toFixed(3)} s`,
+      );
+  }
+  const ran = run.threads.filter((t) => (t.runTime ?? 0) > 0);
+  if (ran.length > 0 && run.virtualTime > 0) {
+    const shares = ran
+      .map((t) => ({ name: t.name, share: (t.runTime ?? 0) / run.virtualTime }))
+      .sort((a, b) => b.share - a.share);
+    const shown = shares.filter((t) => t.share >= 0.001);
+    const rest = shares.length - shown.length;
+    out.push(
+      `share of the core: ${shown.map((t) => `${t.name} ${(t.share * 100).toFixed(1)}%`).join(", ")}${rest > 0 ? `, ${rest} more under 0.1%` : ""}`,
+    );
+  }
+  return out;
 }
 
 /** Oracle verdicts as text; returns the lines. */
