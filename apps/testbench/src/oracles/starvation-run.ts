@@ -39,6 +39,7 @@ export function starvationWatch(
     return {
       name: g.name,
       threads: [g.pd, ...vcpus],
+      runs: w.kind === "vm" ? vcpus : [g.pd],
       traceBytes:
         g.kind === "vm" && g.workload === "hostile"
           ? 0

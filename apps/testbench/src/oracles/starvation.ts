@@ -30,6 +30,8 @@ export interface WatchedGuest {
   readonly name: string;
   /** The guest's own threads: the client PD, or the VMM PD and its vCPUs. */
   readonly threads: readonly string[];
+  /** The threads whose CPU is the guest running: the client PD, or the vCPUs (not the VMM). */
+  readonly runs: readonly string[];
   /** Output bytes its trace holds. */
   readonly traceBytes: number;
   /** Virtual ns before which its trace asks for nothing (boot, first event). */
@@ -96,7 +98,7 @@ export class StarvationWatch {
     for (const [k, g] of this.guests.entries()) {
       const before = this.prev[k]!;
       const after = guests[k]!;
-      const own = g.threads.reduce((n, name) => n + (ran.get(name) ?? 0), 0);
+      const own = g.runs.reduce((n, name) => n + (ran.get(name) ?? 0), 0);
       const runnable = g.threads.some((name) => state.get(name) === "runnable");
       const due =
         (this.last >= g.dueFrom && before.onWire < g.traceBytes) ||
