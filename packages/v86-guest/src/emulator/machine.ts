@@ -1,4 +1,4 @@
-/// <reference path="../webassembly.d.ts" />
+/// <reference path="../webassembly.d.ts" preserve="true" />
 /**
  * The simulation's handle on one emulated PC (reference real-guest.md): it starts the emulator
  * worker, then drives it synchronously, one command at a time. `run` lets the CPU execute one

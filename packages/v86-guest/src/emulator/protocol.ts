@@ -1,4 +1,4 @@
-/// <reference path="../webassembly.d.ts" />
+/// <reference path="../webassembly.d.ts" preserve="true" />
 /**
  * The control block between the simulation (main thread) and the emulator worker: one
  * SharedArrayBuffer, strictly turn-based. The main thread writes a command and sets `TURN` to
