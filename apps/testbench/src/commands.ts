@@ -11,6 +11,7 @@ import { AsciicastError } from "./asciicast.js";
 import { registerCheckCommand } from "./commands/check.js";
 import { ExitRequest } from "./commands/common.js";
 import { registerFuzzCommand } from "./commands/fuzz.js";
+import { registerGuestAssetsCommand } from "./commands/guest-assets.js";
 import { registerMergeCommand } from "./commands/merge.js";
 import {
   registerLiveCommand,
@@ -69,6 +70,7 @@ export function createProgram(io: Io = processIo): Command {
 
   registerSdfCommand(program, io);
   registerGenCommand(program, io);
+  registerGuestAssetsCommand(program, io);
   registerSchemaCommand(program, io);
   registerReplayCommand(program, io);
   registerCheckCommand(program, io);

@@ -18,6 +18,9 @@ export type { Io } from "./commands.js";
 export { createProgram, main } from "./commands.js";
 export type { TestbenchError, TestbenchErrorCode } from "./errors.js";
 export { ScenarioError, WiringError } from "./errors.js";
+export { MergeError, mergeExploreResults } from "./explore/merge.js";
+export { exploreParallel } from "./explore/pool.js";
+export { parseShard, ShardError, shardSeeds } from "./explore/shard.js";
 export type {
   BuiltGuest,
   GuestBuildOptions,
@@ -52,6 +55,7 @@ export {
   splitLines,
   wakeups,
 } from "./oracles.js";
+export { hasRealGuests, type PreparedGuests, prepareGuests, runPrepared } from "./real/prepare.js";
 export type { RecordErrorCode, RecordOptions, RecordResult } from "./record/index.js";
 export { RecordError, recordCommand } from "./record/index.js";
 export type {
@@ -62,6 +66,8 @@ export type {
   ReportVerdict,
 } from "./report/index.js";
 export { ReportError, renderHtmlReport, reportInputOfRun } from "./report/index.js";
+export { PerfettoFileWriter, writePerfettoFile } from "./report/perfetto-file.js";
+export { CastGrouper, TerminalCastWriter } from "./report/terminal-sink.js";
 export {
   formatJudgements,
   formatReport,
@@ -113,7 +119,19 @@ export type {
   SerialClientWiring,
 } from "./serial-client.js";
 export { printEvents, SerialClientGuest } from "./serial-client.js";
+export { WireStore } from "./stream/wire-store.js";
+export type { BuiltSystem, SystemBuildOptions } from "./system/build.js";
+export { buildSystem, Keyboard } from "./system/build.js";
+export { checkScenario } from "./system/check.js";
+export { looped } from "./system/trace-loop.js";
 export { TIMER_CTL_ENABLE, TIMER_CTL_ISTATUS, TimerReg, TraceTimer } from "./trace-timer.js";
+export {
+  type MergedTyping,
+  mergeTyping,
+  switchSequence,
+  TypingMergeError,
+  type Typist,
+} from "./typing.js";
 export type {
   ClientGuestWiring,
   DriverWiring,
