@@ -16,6 +16,7 @@ import {
 } from "@vmmux/vmm";
 import { HostileGuest, type HostileScript, hostileScriptArb } from "@vmmux/vmm/testing";
 import fc from "fast-check";
+import { faultingVmm, GuestBoots } from "./faults/restart.js";
 import { echoes } from "./input-mode.js";
 import { buildRealGuest } from "./real/guest.js";
 import type { PreparedGuests } from "./real/prepare.js";
@@ -223,8 +224,9 @@ function vmGuest(
 ): BuiltGuest {
   if (w.kind !== "vm") throw new Error(`wiring of ${g.name} is not a VMM PD`);
   const watch = new NeedsResetWatch();
+  const chosen = faultingVmm(g, options.makeVmm);
   const makeVmm = (config: VmmConfig) => {
-    const vmm = options.makeVmm?.(config) ?? new VmmProgram(config);
+    const vmm = chosen?.(config) ?? new VmmProgram(config);
     watch.attach(vmm);
     return vmm;
   };
@@ -301,17 +303,18 @@ function linuxGuest(
   watch: NeedsResetWatch,
 ): BuiltGuest {
   const vm = virtualMachine(vmmConfig, spec, makeVmm);
+  const boots = new GuestBoots(vm.guest);
   const workload = spec.workload;
   const events = workload?.kind === "trace" ? workload.events : [];
   return {
     programs: { [w.programImage]: vm.vmm },
     devices: {},
-    vms: { [w.vmName]: vm.guest },
+    vms: { [w.vmName]: boots.entry },
     collect: () => {
       const guest = vm.current();
       const console = vm.vmm.device?.counters(0);
-      const written = guest?.written ?? { bytes: [], tags: [] };
-      const received = guest?.received ?? { bytes: [], tags: [] };
+      const written = boots.joined((g) => g.written);
+      const received = boots.joined((g) => g.received);
       const first = events[0];
       return {
         enqueued: Uint8Array.from(written.bytes),
@@ -321,9 +324,9 @@ function linuxGuest(
         tracePrinted: guest?.eventTimes.length ?? 0,
         traceEvents: events.length,
         traceStart:
-          guest === undefined || first === undefined
+          boots.all[0] === undefined || first === undefined
             ? null
-            : guest.startedAt + Math.round(first.time * 1e9),
+            : boots.all[0].startedAt + Math.round(first.time * 1e9),
         loss: { T1: 0, T2: 0 },
         inputDropped:
           console === undefined ? 0 : console.rxDiscardedNotReady + console.rxOverflowBeforeReady,

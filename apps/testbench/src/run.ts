@@ -19,6 +19,7 @@ import { type UartLossPoints, uartLossPoints, WIRE_CHARACTER } from "@vmmux/pl01
 import { ORIGIN_KEYBOARD, provenanceTag, SerialQueue } from "@vmmux/sddf-queues";
 import { COLOUR_OVERHEAD, type VirtRxLoss, type VirtTxLoss } from "@vmmux/sddf-serial";
 import { outputText } from "./asciicast.js";
+import { faultsOf, withoutParents } from "./faults/restart.js";
 import type { GuestTranscript } from "./guests.js";
 import { FidelityWatch, type GuestFidelity } from "./oracles/fidelity-watch.js";
 import { type GuestStarvation, starvationWatch } from "./oracles/starvation-run.js";
@@ -140,6 +141,8 @@ export interface RunResult {
   readonly threads: readonly ThreadEnd[];
   /** Faults PDs raised, from the event log; null when the run kept no log. */
   readonly pdFaults: readonly PdFault[] | null;
+  /** Faults the faulting PD's parent answered with a restart (faults/restart.ts), not in `pdFaults`. */
+  readonly restartedFaults?: readonly PdFault[];
   /** Producers waiting for a signal at the end. */
   readonly waits: readonly ProducerWait[];
   /** Per guest, its longest wait with work due (`oracles/starvation.ts`); absent in results made by hand. */
@@ -446,11 +449,11 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
     })),
     starvation: starvation.finish(knobs.starvedAfter, virtualTime),
     fidelity: fidelity.finish(),
-    pdFaults: recordEvents ? faults.found : null,
+    ...faultsOf(recordEvents ? faults.found : null, built.restartParents),
     waits,
     schedule: options.schedule ?? null,
     digest: digest.finish({ virtualTime, events, idle, guests, loss }),
-    idlePds: [...wiring.roles.idle, ...wiring.unplaced].map((p) => p.pd),
+    idlePds: withoutParents([...wiring.roles.idle, ...wiring.unplaced], built.restartParents),
     perfetto: () => (retainLog ? sys.toPerfetto() : undefined),
     streamed: trace === null ? Promise.resolve() : trace.close(sys.now()),
   };

@@ -100,6 +100,17 @@ const vmGuest = z.strictObject({
   loopCostUs: z.number().int().min(1).max(10_000).default(20),
   /** Play the trace `times` times back to back, `gap` seconds apart, at `speed`. */
   repeat: repeat.optional(),
+  /** A libvmm assert faults the VMM PD at its first guest exit at or after `at` s (faults/restart.ts). */
+  fault: z.strictObject({ at: seconds }).optional(),
+  /** The VMM PD's parent restarts it after a fault (`RestartingParent`, microkit reference §2.8). */
+  restart: z
+    .strictObject({
+      /** Seconds the parent works between the fault and the restart. */
+      delay: seconds.default(0),
+      /** Restarts at most this many times; absent: unbounded. */
+      maxRestarts: z.number().int().min(0).max(1_000_000).optional(),
+    })
+    .optional(),
 });
 
 const guest = z.discriminatedUnion("kind", [sddfClientGuest, vmGuest, realGuestSchema], {
@@ -281,6 +292,10 @@ export interface VmScenarioGuest extends ScenarioGuestBase {
   readonly boot: number;
   /** Guest work per pass of its main loop, µs. */
   readonly loopCostUs: number;
+  /** The VMM faults at its first exit at or after this many seconds. */
+  readonly fault?: { readonly at: number };
+  /** Its parent PD restarts the faulted VMM (`delay` seconds). */
+  readonly restart?: { readonly delay: number; readonly maxRestarts?: number | undefined };
 }
 
 /** One guest with its trace loaded. */
@@ -440,6 +455,8 @@ export function parseScenario(text: string, file: string): Scenario {
           thenShell: g.thenShell,
           boot: g.boot,
           loopCostUs: g.loopCostUs,
+          ...(g.fault === undefined ? {} : { fault: g.fault }),
+          ...(g.restart === undefined ? {} : { restart: g.restart }),
         }
       : { ...common, kind: g.kind, cpu: g.cpu };
   });

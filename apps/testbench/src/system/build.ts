@@ -20,6 +20,7 @@ import { Pl011Device, Pl011Driver, type TransmitSink } from "@vmmux/pl011-uart";
 import { ORIGIN_KEYBOARD, provenanceTag } from "@vmmux/sddf-queues";
 import { VirtRx, type VirtRxConfig, VirtTx, type VirtTxConfig } from "@vmmux/sddf-serial";
 import type { VmmConfig, VmmProgram } from "@vmmux/vmm";
+import { type GuestParent, restartParents } from "../faults/restart.js";
 import { generatedSystem } from "../gen/scenario-system.js";
 import { type BuiltGuest, buildGuest } from "../guests.js";
 import type { PreparedGuests } from "../real/prepare.js";
@@ -112,6 +113,8 @@ export interface BuiltSystem {
   readonly virtRx: VirtRx;
   readonly guests: readonly BuiltGuest[];
   readonly keyboard: Keyboard;
+  /** The parents that restart faulted VMM PDs (`restart` on a `vm` guest). */
+  readonly restartParents?: readonly GuestParent[];
 }
 
 /** Build the System a scenario describes. */
@@ -145,6 +148,8 @@ export function buildSystem(scenario: Scenario, options: SystemBuildOptions = {}
     *init() {},
     *notified() {},
   };
+  const restarts = restartParents(description, scenario.guests, scenario.file);
+  Object.assign(programs, restarts.programs);
   for (const p of [...wiring.roles.idle, ...wiring.unplaced]) programs[p.programImage] ??= idle;
   const vms: Record<string, GuestEntry> = {};
   const devices: Record<string, (host: DeviceHost) => MmioDevice> = {};
@@ -194,5 +199,6 @@ export function buildSystem(scenario: Scenario, options: SystemBuildOptions = {}
     virtRx,
     guests,
     keyboard: new Keyboard(device),
+    restartParents: restarts.parents,
   };
 }
