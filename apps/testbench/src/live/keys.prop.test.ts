@@ -6,7 +6,7 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { escapeHostKeys, type HostAction, HostEscape } from "./keys.js";
-import { ChunkBlindHostEscape } from "./keys.planted.js";
+import { ChunkBlindHostEscape } from "../testing/host-escape-planted.js";
 
 const numRuns = Number(process.env.VMMUX_PROP_RUNS ?? 300);
 const seed = 0x11e5;

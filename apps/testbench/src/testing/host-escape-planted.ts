@@ -4,7 +4,7 @@
  * `Ctrl+]` and the next key in two reads then loses the key's meaning: `Ctrl+] Ctrl+]`
  * types nothing and `Ctrl+] q` types `q`.
  */
-import { HostEscape } from "./keys.js";
+import { HostEscape } from "../live/keys.js";
 
 export class ChunkBlindHostEscape extends HostEscape {
   override feed(chunk: ArrayLike<number>) {
