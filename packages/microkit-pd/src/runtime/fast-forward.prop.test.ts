@@ -4,13 +4,16 @@
  * IRQ, at generated priorities, round-robin and sporadic budgets, domain schedules, timer IRQs
  * and cost models — a run with `fastForward` and one without give the same clock, event count,
  * thread run times and states, VMM counters, guest output with its times, and event log outside
- * the collapsed `idle` runs. A planted variant that applies one period too many before a slice
- * boundary is caught.
+ * the collapsed `idle` runs. Lone spinners (a vCPU idling at the top priority for many slices,
+ * its VMM above it, with or without a starved guest below) cover leaps across round-robin slice
+ * boundaries. A planted variant that applies one period too many before a slice boundary is
+ * caught, and so is one that counts one timer event too few for the boundaries a leap crosses.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { GuestProgram, PdProgram, RepeatableExit } from "../program.js";
 import { work } from "../program.js";
+import { plantedSliceCrossing } from "../testing/fast-forward-planted.js";
 import {
   describeSystem,
   type PdSpec,
@@ -78,7 +81,7 @@ const vmArb: fc.Arbitrary<VmGen> = fc
     tickUs: g.tickUs,
   }));
 
-const systemArb: fc.Arbitrary<SystemGen> = fc.record({
+const mixedArb: fc.Arbitrary<SystemGen> = fc.record({
   vms: fc.array(vmArb, { minLength: 1, maxLength: 2 }),
   domains: fc.option(
     fc.tuple(fc.integer({ min: 200, max: 3000 }), fc.integer({ min: 200, max: 3000 })),
@@ -87,6 +90,40 @@ const systemArb: fc.Arbitrary<SystemGen> = fc.record({
   scale: fc.array(fc.integer({ min: 0, max: 20 }), { minLength: 6, maxLength: 6 }),
   runUs: fc.integer({ min: 2_000, max: 12_000 }),
 });
+
+/**
+ * The write-up's starvation case in small: a vCPU alone at the top priority, round-robin, that
+ * idles on trapped WFI for many slices (its VMM just above it), with or without a lower-priority
+ * guest that has work and output due and never gets the core.
+ */
+const spinnerArb: fc.Arbitrary<SystemGen> = fc
+  .record({
+    periodUs: fc.constantFrom(20, 50, 100, 300, 1000),
+    passNs: fc.integer({ min: 1, max: 3000 }),
+    burstUs: fc.integer({ min: 0, max: 200 }),
+    starved: fc.option(vmArb, { freq: 2 }),
+    scale: fc.array(fc.integer({ min: 0, max: 20 }), { minLength: 6, maxLength: 6 }),
+    runUs: fc.integer({ min: 5_000, max: 30_000 }),
+  })
+  .map((g) => {
+    const spinner: VmGen = {
+      vmmPriority: 62,
+      vcpuPriority: 61,
+      budgetUs: g.periodUs,
+      periodUs: g.periodUs,
+      passNs: g.passNs,
+      steps: [{ burstUs: g.burstUs, print: true, gapUs: 0 }],
+      tickUs: null,
+    };
+    return {
+      vms: g.starved === null ? [spinner] : [spinner, g.starved],
+      domains: null,
+      scale: g.scale,
+      runUs: g.runUs,
+    };
+  });
+
+const systemArb: fc.Arbitrary<SystemGen> = fc.oneof(mixedArb, spinnerArb);
 
 interface VmRecord {
   readonly counters: { exits: number; wfi: number };
@@ -263,7 +300,11 @@ function observe(gen: SystemGen, planted?: PlantedKernel) {
     records: r.records,
     log: outside(r.sys.log, windows),
   });
-  return { on: view(on), off: view(off), collapsed: windows.length };
+  const budgets = (r: ReturnType<typeof run>) =>
+    r.sys.log.filter((e) => e.type === "budget").length;
+  // Slice boundaries inside collapsed runs: logged only when every trap is simulated.
+  const crossed = budgets(off) - budgets(on);
+  return { on: view(on), off: view(off), collapsed: windows.length, crossed };
 }
 
 const equivalent = (planted?: PlantedKernel) =>
@@ -287,6 +328,24 @@ describe("fast-forward", () => {
       if (observe(gen).collapsed > 0) collapsed++;
     }
     expect(collapsed).toBeGreaterThanOrEqual(5);
+  });
+
+  it("crosses round-robin slice boundaries in most lone-spinner systems (not vacuous either)", () => {
+    let crossing = 0;
+    for (const gen of fc.sample(spinnerArb, { seed, numRuns: 12 })) {
+      if (observe(gen).crossed > 0) crossing++;
+    }
+    expect(crossing).toBeGreaterThanOrEqual(6);
+  });
+
+  it("catches a planted slice crossing that counts one timer event too few", () => {
+    const result = fc.check(equivalent(plantedSliceCrossing("boundary-event-short")), {
+      seed,
+      numRuns: 100,
+      endOnFailure: true,
+    });
+    expect(result.failed).toBe(true);
+    expect(String(result.errorInstance)).toMatch(/AssertionError/);
   });
 
   it("catches a planted fast-forward that applies one period too many before a slice boundary", () => {

@@ -14,8 +14,9 @@
  * then applies `k` more periods at once by arithmetic. `k` stops short of anything that could
  * break the period: the next event on the heap that is not the kernel's own timer (device,
  * timer, release, domain switch), the run limit, the event budget, a round-robin slice running
- * out (a period that uses `d` ns of a slice is applied only while a full period plus MIN_BUDGET
- * is left), and the first time any idle guest's deadline test would say true. Anything else
+ * out where the thread would not get the core straight back (fast-forward-slices.ts: a slice of
+ * a thread alone at the top of the ready queues that ends mid-step is crossed arithmetically),
+ * and the first time any idle guest's deadline test would say true. Anything else
  * (another program's code, any signal, IRQ, heap insertion, thread control) *taints* the history,
  * which then starts afresh. Sporadic SCs that run during a period keep it from being applied.
  *
@@ -24,6 +25,18 @@
  * log outside the collapsed runs, and guest output.
  */
 import type { IdleLoop, RepeatableExit } from "../program.js";
+import { kernelShape } from "./fast-forward-shape.js";
+import {
+  fitEvents,
+  hashOf,
+  largest,
+  profileOf,
+  push,
+  type SliceProfile,
+  type SliceRun,
+  sameShape,
+  walkSlice,
+} from "./fast-forward-slices.js";
 import type { Kernel } from "./kernel.js";
 import type { SchedContext } from "./sched-context.js";
 import type { IpcMessage, Thread } from "./tcb.js";
@@ -37,17 +50,6 @@ const MIN_ROOM_PASSES = 32;
 /** Earlier matching anchors tried per anchor, most recent first. */
 const CANDIDATES = 12;
 
-const STATES = {
-  inactive: 0,
-  runnable: 1,
-  "blocked-recv": 2,
-  "blocked-reply": 3,
-  "blocked-send": 4,
-  "blocked-wfi": 5,
-  dead: 6,
-} as const;
-const ENTRIES = { init: 1, notified: 2, protected: 3, fault: 4, guest: 5 } as const;
-
 interface Anchor {
   /** Everything that must be equal for two anchors to be the same phase. */
   readonly shape: readonly number[];
@@ -58,7 +60,12 @@ interface Anchor {
   readonly linear: Float64Array;
   /** The idle loop whose check this anchor is. */
   readonly loop: IdleLoop;
+  /** Budget checks since the previous anchor: (SC, slice position, clear) triples; null if too many. */
+  readonly checks: number[] | null;
 }
+
+/** Budget checks kept per anchor (more make the anchor unusable for crossing slices). */
+const MAX_CHECKS = 3 * 256;
 
 /** A run of periods about to be applied. */
 export interface Leap {
@@ -68,6 +75,8 @@ export interface Leap {
   readonly period: number;
   /** Per-period change of every linear quantity. */
   readonly delta: Float64Array;
+  /** Per SC, the slice walk when the leap crosses its boundaries. */
+  readonly slices: readonly (SliceRun | null)[];
 }
 
 export class FastForward {
@@ -88,6 +97,17 @@ export class FastForward {
   /** Periods applied so far, and anchors seen (for tests and the bench). */
   leaps = 0;
   anchors = 0;
+  /** Record budget checks (`Scheduler.checkBudget` reports them) while a history is kept. */
+  probing = false;
+  private checks: number[] | null = [];
+  /** The period `budgetBound` measures: anchors `m`..`n` and the current one. */
+  private window: {
+    anchor: Anchor;
+    m: number;
+    n: number;
+    count: number;
+    profiles: (SliceProfile | null)[] | null;
+  } | null = null;
 
   constructor(
     protected readonly k: Kernel,
@@ -97,6 +117,18 @@ export class FastForward {
   /** Something outside the declared idle loops happened: the history no longer predicts. */
   taint(): void {
     this.taints++;
+  }
+
+  /** A budget check with `sc` on the core; `clear`: a slice ending here gives the core straight back. */
+  budgetCheck(sc: SchedContext, clear: boolean): void {
+    const checks = this.checks;
+    if (checks === null) return;
+    if (checks.length >= MAX_CHECKS) {
+      this.checks = null;
+      return;
+    }
+    this.scList();
+    checks.push(this.scOwner.get(sc) ?? -1, sc.sliceUsed + sc.consumed, clear ? 1 : 0);
   }
 
   /** A vCPU's guest entered its idle loop. */
@@ -147,6 +179,8 @@ export class FastForward {
   anchor(t: Thread, loop: IdleLoop): void {
     if (!this.enabled) return;
     const k = this.k;
+    const checks = this.checks;
+    this.checks = [];
     if (this.taints !== this.taintsAtLast) {
       // Something else ran since the last anchor: start afresh from the next one (cheap while
       // guests are busy).
@@ -181,21 +215,24 @@ export class FastForward {
       full: this.fullHash(hash),
       linear: this.linearOf(),
       loop,
+      checks,
     };
     const n = this.history.length;
     const leap = this.findLeap(anchor, n);
     if (leap !== null) {
       this.apply(leap, t);
-      // The next pass is measured from here, not across the leap.
-      this.lastAnchorAt = k.now;
-      // The state moved on as if the periods had run: the history still describes its phases.
+      this.lastAnchorAt = k.now; // the next pass is measured from here, not across the leap
+      // The state moved on as if the periods had run: the history still describes its phases
+      // (the next window's budget checks are unseen).
       this.taintsAtLast = this.taints;
+      this.checks = null;
     }
     if (n >= HISTORY_LIMIT) this.reset();
     const index = this.history.length;
     this.history.push(anchor);
     push(this.byHash, hash, index);
     push(this.byFull, anchor.full, index);
+    this.probing = true;
   }
 
   /** The shape's hash extended by every round-robin SC's position in its slice. */
@@ -206,6 +243,7 @@ export class FastForward {
   }
 
   private reset(): void {
+    this.probing = false;
     if (this.history.length === 0) return;
     this.history = [];
     this.byHash = new Map();
@@ -267,24 +305,52 @@ export class FastForward {
     count = Math.min(count, Math.floor(k.eventAllowance / Math.max(1, delta[1]!)));
     const horizon = k.events.peek()?.time;
     if (horizon !== undefined) count = Math.min(count, Math.floor((horizon - 1 - k.now) / period));
+    if (count <= 0) return null;
+    this.window = { anchor, m, n, count, profiles: null };
     count = Math.min(count, this.budgetBound(delta));
     if (count <= 0) return null;
     const loops = new Set<IdleLoop>();
     for (let i = m; i < n; i++) loops.add(this.history[i]!.loop);
     loops.add(anchor.loop);
     count = this.deadlineBound(loops, period, count);
-    return count > 0 ? { count, period, delta } : null;
+    // Slices that end in the leap add one timer event each: keep within the event allowance.
+    count = fitEvents(count, delta[1]!, k.eventAllowance, (c) => this.walkSlices(delta, c));
+    const slices = this.walkSlices(delta, count);
+    return count > 0 ? { count, period, delta, slices } : null;
+  }
+
+  /** Each used round-robin SC's profile over the measured period, or null where it cannot cross. */
+  private profiles(delta: Float64Array): (SliceProfile | null)[] {
+    const w = this.window!;
+    if (w.profiles !== null) return w.profiles;
+    const checks: (number[] | null)[] = [];
+    for (let x = w.m + 1; x < w.n; x++) checks.push(this.history[x]!.checks);
+    checks.push(w.anchor.checks);
+    const start = this.history[w.m]!.linear;
+    const base = this.scBase();
+    w.profiles = this.scList().map((sc, i) =>
+      profileOf(sc, i, delta, base + i * SC_FIELDS, start, checks),
+    );
+    return w.profiles;
+  }
+
+  /** Per SC, the slice walk over `count` periods from where each slice stands now. */
+  private walkSlices(delta: Float64Array, count: number): (SliceRun | null)[] {
+    const scs = this.scList();
+    return this.profiles(delta).map((p, i) =>
+      p === null ? null : walkSlice(p, scs[i]!.sliceUsed + scs[i]!.consumed, count),
+    );
   }
 
   /**
-   * Periods a round-robin slice allows: each applied period must start with at least its own
-   * use plus MIN_BUDGET (and 1 ns) left, so no budget check inside it can end the slice.
+   * Periods the scheduling contexts allow: none while a sporadic SC runs; for a round-robin
+   * slice, up to the first boundary that cannot be crossed (fast-forward-slices.ts).
    */
   protected budgetBound(delta: Float64Array): number {
-    let count = Number.POSITIVE_INFINITY;
+    let count = this.window!.count;
     const scs = this.scList();
     const base = this.scBase();
-    const margin = Math.max(1, this.k.options.minBudget);
+    const profiles = this.profiles(delta);
     for (let i = 0; i < scs.length; i++) {
       const sc = scs[i]!;
       const o = base + i * SC_FIELDS;
@@ -296,27 +362,23 @@ export class FastForward {
       if (used < 0) return 0;
       if (used === 0) continue;
       if (delta[o + 3] !== 0) return 0;
-      count = Math.min(count, Math.floor((sc.capacity() - margin) / used));
+      count = Math.min(count, walkSlice(profiles[i]!, sc.sliceUsed + sc.consumed, count).periods);
     }
     return count;
+  }
+
+  /** Timer events the crossed slice boundaries stand for (one each: the slice ran out mid-step). */
+  protected boundaryEvents(ends: number): number {
+    return ends;
   }
 
   /** The largest count ≤ `count` at whose end no idle loop's deadline test is true yet. */
   private deadlineBound(loops: ReadonlySet<IdleLoop>, period: number, count: number): number {
     const now = this.k.now;
-    const quiet = (c: number) => {
+    return largest(count, (c) => {
       for (const loop of loops) if (loop.until?.(now + c * period)) return false;
       return true;
-    };
-    if (quiet(count)) return count;
-    let lo = 0;
-    let hi = count;
-    while (hi - lo > 1) {
-      const mid = Math.floor((lo + hi) / 2);
-      if (quiet(mid)) lo = mid;
-      else hi = mid;
-    }
-    return lo;
+    });
   }
 
   /** Apply `leap.count` periods: every linear quantity moves by count × its per-period change. */
@@ -326,7 +388,9 @@ export class FastForward {
     const start = k.now;
     const span = count * period;
     k.shiftClock(span);
-    const events = count * delta[1]!;
+    let ends = 0;
+    for (const run of leap.slices) ends += run?.ends ?? 0;
+    const events = count * delta[1]! + this.boundaryEvents(ends);
     k.eventsProcessed += events;
     const threads = k.threads;
     const ran: Record<string, number> = {};
@@ -340,6 +404,14 @@ export class FastForward {
     for (let i = 0; i < scs.length; i++) {
       const sc = scs[i]!;
       const o = base + i * SC_FIELDS;
+      const run = leap.slices[i];
+      if (run && run.ends > 0) {
+        // Consumed since the SC last came on the core (or since the last refill, if later).
+        sc.consumed = Math.min(sc.consumed, run.pos);
+        sc.sliceUsed = run.pos - sc.consumed;
+        sc.exhaustions += run.ends;
+        continue;
+      }
       sc.sliceUsed += count * delta[o]!;
       sc.consumed += count * delta[o + 1]!;
       sc.exhaustions += count * delta[o + 3]!;
@@ -417,51 +489,8 @@ export class FastForward {
 
   /** Everything else the kernel's future depends on; `null` when a value cannot be fingerprinted. */
   private shapeOf(): number[] | null {
-    const k = this.k;
-    const threads = k.threads;
     this.scList();
-    const idx = (th: Thread | null) => (th === null ? -1 : th.index);
-    const scIdx = (sc: SchedContext | null) => (sc === null ? -1 : (this.scOwner.get(sc) ?? -2));
-    const out: number[] = [threads.length, k.events.size, this.contracts.length];
-    if (!k.sched.shapeInto(out, idx, scIdx)) return null;
-    k.irqs.shapeInto(out);
-    for (const th of threads) {
-      const held = th.resumeValue;
-      if (held !== undefined && th !== k.current && typeof held !== "object") return null;
-      const s = th.sched;
-      const ipc = th.ipc;
-      out.push(
-        STATES[th.state],
-        th.body === null ? 0 : 1,
-        th.workRemaining,
-        th.pendingKernelNs,
-        th.entry === null ? 0 : ENTRIES[th.entry],
-        th.quiet ? 1 : 0,
-        s.queued ? 1 : 0,
-        s.inRelease ? 1 : 0,
-        s.releaseEvent === null ? 0 : 1,
-        scIdx(s.sc),
-        s.passive ? 1 : 0,
-        s.domain,
-        th.ntfn.lo,
-        th.ntfn.hi,
-        th.ntfn.flows.size,
-        ipc.outgoing === null ? 0 : 1,
-        idx(ipc.callTarget),
-        idx(ipc.replyTo),
-        idx(ipc.donor),
-        ipc.lastReply === null ? 0 : 1,
-        th.vcpu.vtimer === null ? 0 : 1,
-        ipc.sendQueue.length,
-        th.vcpu.virqs.length,
-        th === k.current ? 0 : this.idOf(held),
-      );
-      for (const q of ipc.sendQueue) out.push(q.index);
-      for (const v of th.vcpu.virqs) out.push(v);
-      const sc = s.ownSc;
-      if (!sc.roundRobin) for (const r of sc.refills) out.push(r.time, r.amount);
-    }
-    return out;
+    return kernelShape(this.k, this.contracts.length, this.scOwner, (v) => this.idOf(v));
   }
 }
 
@@ -469,27 +498,3 @@ export class FastForward {
 const LINEAR_HEAD = 3;
 /** Linear slots per SC: slice used, consumed, activations, exhaustions. */
 const SC_FIELDS = 4;
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function push(map: Map<number, number[]>, key: number, index: number): void {
-  const list = map.get(key);
-  if (list) list.push(index);
-  else map.set(key, [index]);
-}
-
-/** FNV-1a over the shape's numbers (a bucket key; equality is checked in full). */
-function hashOf(shape: readonly number[], seed: number): number {
-  let h = seed;
-  for (const v of shape) {
-    h ^= v | 0;
-    h = Math.imul(h, 0x01000193);
-    h ^= Math.floor(v / 0x1_0000_0000) | 0;
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}

@@ -102,6 +102,7 @@ export class Scheduler {
     const cur = this.current;
     if (cur === null || cur.sched.sc === null) return;
     const sc = cur.sched.sc;
+    if (k.ff.probing) k.ff.budgetCheck(sc, this.action === "resume" && this.soleAtTop(cur));
     if (sc.sufficient()) return;
     k.record({ t: k.now, type: "budget", thread: cur.name, sc: sc.name, action: "exhausted" });
     this.exhaust(sc);
@@ -223,6 +224,16 @@ export class Scheduler {
     } else {
       this.switchTo(candidate);
     }
+  }
+
+  /** `t` would be chosen again at once if its slice ended here (fast-forward's slice crossing). */
+  private soleAtTop(t: Thread): boolean {
+    return (
+      t.state === "runnable" &&
+      !t.sched.inRelease &&
+      !t.sched.queued &&
+      this.highestReady(this.curDomain) < t.priority
+    );
   }
 
   private isHighestPrio(priority: number): boolean {
