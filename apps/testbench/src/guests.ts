@@ -102,6 +102,8 @@ export interface GuestBuildOptions {
   readonly makeVmm?: (config: VmmConfig) => VmmProgram;
   /** The started emulators of the scenario's real guests (`prepareGuests`). */
   readonly prepared?: PreparedGuests;
+  /** VMM settings from the scenario's knobs (`devicePreemption`, `features`). */
+  readonly vmm?: Pick<VmmConfig, "devicePreemption" | "features">;
 }
 
 function clientGuest(g: ScenarioGuest & { kind: "sddf-client" }, w: GuestWiring): BuiltGuest {
@@ -230,7 +232,7 @@ function vmGuest(
     watch.attach(vmm);
     return vmm;
   };
-  const vmmConfig = vmmConfigOf(w, options.profile);
+  const vmmConfig = { ...vmmConfigOf(w, options.profile), ...options.vmm };
   if (g.workload === "hostile") {
     const script = hostileScript(options.seed ?? 1, w.index);
     // After its script the hostile guest idles in a 1 µs WFI loop; answered at once (libvmm),

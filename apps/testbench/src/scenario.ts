@@ -181,6 +181,12 @@ const knobs = z.strictObject({
   fastForward: z.boolean().optional(),
   /** Seconds a guest may wait with work due before `progress` calls it starved; default a quarter of the run. */
   starvedAfter: z.number().positive().max(1e6).optional(),
+  /** The VMMs yield at their console device's preemption points (`VmmConfig.devicePreemption`). */
+  devicePreemption: z.boolean().optional(),
+  /** Ring features the VMMs' consoles offer beyond their defaults (`VmmConfig.features`; hardened). */
+  vmmFeatures: z
+    .strictObject({ eventIdx: z.boolean().optional(), indirectDesc: z.boolean().optional() })
+    .optional(),
 });
 
 const { guestExpectation, expectations } = expectationSchemas(guestName, seconds);

@@ -21,6 +21,7 @@ import { ORIGIN_KEYBOARD, provenanceTag } from "@vmmux/sddf-queues";
 import { VirtRx, type VirtRxConfig, VirtTx, type VirtTxConfig } from "@vmmux/sddf-serial";
 import type { VmmConfig, VmmProgram } from "@vmmux/vmm";
 import { type GuestParent, restartParents } from "../faults/restart.js";
+import { vmmKnobs } from "../faults/vmm-knobs.js";
 import { generatedSystem } from "../gen/scenario-system.js";
 import { type BuiltGuest, buildGuest } from "../guests.js";
 import type { PreparedGuests } from "../real/prepare.js";
@@ -135,6 +136,7 @@ export function buildSystem(scenario: Scenario, options: SystemBuildOptions = {}
         seed: knobs.seed,
         ...(variants.vmm === undefined ? {} : { makeVmm: variants.vmm }),
         ...(options.prepared === undefined ? {} : { prepared: options.prepared }),
+        vmm: vmmKnobs(knobs),
       }));
   const guests = scenario.guests.map((g, k) => makeGuest(g, wiring.guests[k]!, k));
   const programs: Record<string, PdProgram> = {
