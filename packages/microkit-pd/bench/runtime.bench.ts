@@ -2,11 +2,14 @@
  * Runtime throughput: events per second for a two-PD ping-pong and a 64-PD fan-out, beside a
  * baseline measured in the same process: a bare loop doing the same number of event-heap
  * operations (push + pop) with no kernel around them. Reported as ratios, never asserted.
+ * Also: a lone vCPU spinning on trapped WFI at the top priority for many round-robin slices (the
+ * starvation write-up's case), fast-forward against simulating every trap.
  *
  *   pnpm --filter @vmmux/microkit-pd bench
  */
 import { performance } from "node:perf_hooks";
 import { System, work } from "../src/index.js";
+import type { RepeatableExit } from "../src/program.js";
 import { EventQueue } from "../src/runtime/event-queue.js";
 import { describeSystem, type EndSpec, pdProgram } from "../src/testing/index.js";
 
@@ -141,6 +144,51 @@ function measure(name: string, make: () => System): Measured {
   return { name, heapEvents: sys.eventsProcessed, logRecords: sys.log.length, ms };
 }
 
+/** A VMM answering WFI at once above its vCPU, which idles for good; 1 ms round-robin slices. */
+function loneSpinner(fastForward: boolean): System {
+  const repeat: RepeatableExit = { repeat() {} };
+  return new System(
+    describeSystem({
+      pds: [{ name: "vmm", priority: 111, vm: { name: "vm", priority: 110 } }],
+    }),
+    {
+      fastForward,
+      vcpuDomain: "vmm",
+      programs: {
+        "vmm.elf": pdProgram({
+          *init(pd) {
+            pd.vcpuRestart(0);
+          },
+          *fault(_child, _msg) {
+            yield work("us", 1);
+            return { resume: true, repeatable: repeat };
+          },
+        }),
+      },
+      guests: {
+        vm: {
+          *run(vcpu) {
+            const pass = work("ns", 20_700);
+            for (;;) yield* vcpu.idle({ pass });
+          },
+        },
+      },
+    },
+  );
+}
+
+/** Virtual seconds per wall second of a lone spinner run for `seconds`. */
+function spin(
+  seconds: number,
+  fastForward: boolean,
+): { ms: number; events: number; factor: number } {
+  const sys = loneSpinner(fastForward);
+  const start = performance.now();
+  sys.runUntil(seconds * 1e9);
+  const ms = performance.now() - start;
+  return { ms, events: sys.eventsProcessed, factor: seconds / (ms / 1000) };
+}
+
 /** The same number of heap pushes and pops, times spread like the kernel's, and nothing else. */
 function baseline(operations: number): Measured {
   const queue = new EventQueue();
@@ -206,4 +254,9 @@ console.log(`node ${process.version}; best of 3 runs each`);
 console.table(rows);
 console.log(
   `inline steps: ${(inlineOff.ms / inlineOn.ms).toFixed(2)}× faster than the heap round trip (same ${inlineOn.heapEvents} events)`,
+);
+const spinOn = spin(60, true);
+const spinOff = spin(2, false);
+console.log(
+  `lone spinner: fast-forward ${spinOn.factor.toFixed(0)}× real time (60 s virtual, ${spinOn.events} events, ${spinOn.ms.toFixed(1)} ms); every trap ${spinOff.factor.toFixed(1)}× (2 s virtual); ratio ${(spinOn.factor / spinOff.factor).toFixed(0)}×`,
 );
