@@ -154,9 +154,9 @@ const knobs = z.strictObject({
   profile: z.enum(["reference", "hardened"]).default("hardened"),
   seed: z
     .number()
-    .int()
     .min(0)
     .max(2 ** 32 - 1)
+    .int()
     .default(1),
   /** Virtual seconds after which the run stops even if it has not gone idle. */
   durationLimit: z.number().positive().max(3600).default(60),
