@@ -31,7 +31,7 @@ interface FuzzFlags {
   workers?: number;
   shard?: Shard;
   seed: number;
-  planted?: string;
+  broken?: string;
   corpus?: string;
   log?: string;
   keepGoing?: boolean;
@@ -53,7 +53,10 @@ export function registerFuzzCommand(program: Command, io: Io): void {
     .option("--workers <w>", "worker processes (0: this process; default every core)", parseWorkers)
     .option("--shard <i/n>", "run shard i of n of the campaign", parseShardFlag)
     .option("--seed <s>", "campaign seed", parseSeed, 1)
-    .option("--planted <variant>", "run a planted variant (dropped-notify, writable-buffers)")
+    .option(
+      "--broken <variant>",
+      "run a deliberately broken variant to show the campaign catches it (dropped-notify, writable-buffers)",
+    )
     .option("--corpus <dir>", "write counterexamples under this directory instead of fuzz/corpus")
     .option("--log <file>", "append one JSON line per system run (other guest's bytes, PD states)")
     .option("--keep-going", "keep running a suite after its first failure")
@@ -74,7 +77,7 @@ export function registerFuzzCommand(program: Command, io: Io): void {
         ...(flags.ops === undefined ? {} : { ops: flags.ops }),
         ...(flags.minutes === undefined ? {} : { minutes: flags.minutes }),
         ...(flags.workers === undefined ? {} : { workers: flags.workers }),
-        ...(flags.planted === undefined ? {} : { variant: flags.planted }),
+        ...(flags.broken === undefined ? {} : { variant: flags.broken }),
         ...(flags.corpus === undefined ? {} : { corpusDir: flags.corpus }),
         ...(flags.keepGoing === true ? { keepGoing: true } : {}),
         onLine: (text) => io.out(`${text}\n`),

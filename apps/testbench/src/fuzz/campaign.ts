@@ -34,7 +34,7 @@ export interface FuzzOptions {
   readonly workers?: number;
   readonly shard?: Shard;
   readonly seed?: number;
-  /** A planted variant of the suite (only with one suite): the campaign must then fail. */
+  /** A deliberately broken variant of the suite (only with one suite): the campaign must then fail. */
   readonly variant?: string;
   /** Where counterexamples are written (default the repository's `fuzz/corpus`). */
   readonly corpusDir?: string;
@@ -186,7 +186,7 @@ async function runSuite(
 /** Run the campaign; the summary says what ran, how fast, and what was written to the corpus. */
 export async function runFuzz(options: FuzzOptions): Promise<FuzzSummary> {
   if (options.variant !== undefined && options.suites.length !== 1)
-    throw new RangeError("a planted variant applies to one suite: give --suite too");
+    throw new RangeError("a broken variant applies to one suite: give --suite too");
   const workers = Math.max(0, options.workers ?? availableParallelism());
   const pool =
     workers === 0

@@ -1,7 +1,7 @@
 /**
  * The fuzz corpus (issue 11 item 2): every counterexample a campaign found, shrunk, as one
  * JSON file `fuzz/corpus/<suite>/<hash>.json` named by a hash of what replays it, so the same
- * script found twice is one file. CI replays every file against the real code (the planted
+ * script found twice is one file. CI replays every file against the real code (the broken
  * variant a campaign may have run against is kept as provenance, not replayed).
  */
 import { createHash } from "node:crypto";
@@ -30,7 +30,7 @@ export interface CorpusEntry {
    * it, so the entry is noticed when the fix lands; the field is removed then.
    */
   readonly open?: string;
-  /** How it was found: the campaign's seed, fast-check's seed and path, a planted variant. */
+  /** How it was found: the campaign's seed, fast-check's seed and path, a broken variant. */
   readonly found: {
     readonly campaignSeed: number;
     readonly fcSeed?: number;

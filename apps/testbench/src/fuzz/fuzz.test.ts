@@ -28,7 +28,7 @@ describe("pnpm fuzz", () => {
     const corpusDir = scratch();
     const lines: string[] = [];
     const out = { out: (t: string) => lines.push(t), err: (t: string) => lines.push(t) };
-    const argv = ["fuzz", "--suite", "transport", "--planted", "dropped-notify"];
+    const argv = ["fuzz", "--suite", "transport", "--broken", "dropped-notify"];
     const code = await main([...argv, "--workers", "0", "--ops", "20000", "--corpus", corpusDir], {
       ...out,
       isTty: false,

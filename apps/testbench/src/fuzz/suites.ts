@@ -1,6 +1,6 @@
 /**
  * The hostile suites of `pnpm fuzz` as batches a worker runs: `runs` scripts of one suite from
- * one seed, the failure (if any) shrunk and returned as a corpus entry. A planted variant
+ * one seed, the failure (if any) shrunk and returned as a corpus entry. A deliberately broken variant
  * (`variant`) replaces a part with a deliberately wrong one, so a campaign is shown to fail.
  */
 import type { HostileOp as ConsoleOp } from "@vmmux/virtio-console/testing";
@@ -14,7 +14,7 @@ import {
 import type { CorpusEntry, SuiteName } from "./corpus.js";
 import { runSystemCampaign, runSystemCase, type SystemRunReport } from "./system.js";
 
-/** Planted variants by suite: a transport that drops a notification, a console that sends writable buffers. */
+/** Deliberately broken variants by suite: a transport that drops a notification, a console that sends writable buffers. */
 export const VARIANTS = {
   transport: { "dropped-notify": true },
   console: { "writable-buffers": true },
@@ -43,7 +43,7 @@ const droppedNotify: TransportFactory = (o) => new DroppedNotifyTransport(o);
 
 function checkVariant(task: BatchTask): void {
   if (task.variant !== undefined && !(task.variant in VARIANTS[task.suite]))
-    throw new RangeError(`suite ${task.suite} has no planted variant '${task.variant}'`);
+    throw new RangeError(`suite ${task.suite} has no broken variant '${task.variant}'`);
 }
 
 export function runBatch(task: BatchTask): BatchResult {
@@ -57,11 +57,11 @@ export function runBatch(task: BatchTask): BatchResult {
   });
   switch (task.suite) {
     case "transport": {
-      const planted = task.variant === "dropped-notify";
+      const broken = task.variant === "dropped-notify";
       const r = runHostileCampaign({
         seed: task.seed,
         runs: task.runs,
-        ...(planted ? { transport: droppedNotify } : {}),
+        ...(broken ? { transport: droppedNotify } : {}),
       });
       const c = r.counterexample;
       return {
