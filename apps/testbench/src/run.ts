@@ -7,14 +7,7 @@
 import { createWriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import {
-  type CostModelOverride,
-  defaultCostModel,
-  type PerfettoTrace,
-  type RuntimeEvent,
-  type System,
-  type SystemDescription,
-} from "@vmmux/microkit-pd";
+import type { PerfettoTrace, RuntimeEvent, System, SystemDescription } from "@vmmux/microkit-pd";
 import { type UartLossPoints, uartLossPoints, WIRE_CHARACTER } from "@vmmux/pl011-uart";
 import { ORIGIN_KEYBOARD, provenanceTag, SerialQueue } from "@vmmux/sddf-queues";
 import { COLOUR_OVERHEAD, type VirtRxLoss, type VirtTxLoss } from "@vmmux/sddf-serial";
@@ -32,9 +25,12 @@ import { WireStats } from "./stream/wire-stats.js";
 import { type WireRecord, WireStore } from "./stream/wire-store.js";
 import { buildSystem, type RunVariants } from "./system/build.js";
 
+export { perturbedCosts, type SchedulePerturbation } from "./schedule-perturbation.js";
 export type { WireRecord } from "./stream/wire-store.js";
-
 export type { RunVariants } from "./system/build.js";
+
+import { perturbedCosts, type SchedulePerturbation } from "./schedule-perturbation.js";
+
 export { scenarioSystem } from "./system/build.js";
 
 /** A keyboard byte as sent towards the UART. */
@@ -164,18 +160,6 @@ export interface RunResult {
   readonly streamed: Promise<void>;
 }
 
-/**
- * Perturb the schedule without changing any program: every price of the cost model (the
- * preemption-point kinds PDs use and the kernel operations) is scaled by its own factor drawn
- * uniformly from `[1 - spread, 1 + spread]` by a PRNG seeded with `seed`. Durations given in
- * time units (`ns`, `us`, `compute`: traces, boot bursts) are left as they are.
- */
-export interface SchedulePerturbation {
-  readonly seed: number;
-  /** Default 0.9: prices from a tenth to nearly twice their nominal value. */
-  readonly spread?: number;
-}
-
 export interface RunOptions {
   /**
    * The kernel records its events (default false): PD faults are then reported
@@ -216,44 +200,6 @@ export interface RunOptions {
   readonly schedule?: SchedulePerturbation;
   /** The started emulators of the scenario's real guests (`prepareGuests`; one set per run). */
   readonly prepared?: PreparedGuests;
-}
-
-/** Price kinds that are not durations: the ones a perturbation scales. */
-const PRICE_KINDS = ["default", "op", "poll", "init", "queue", "copy", "mmio", "memory"];
-
-/** mulberry32: a small, well-mixed 32-bit PRNG; enough to draw cost factors. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b_79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
-
-/** The cost model of a perturbed schedule. */
-export function perturbedCosts(p: SchedulePerturbation): CostModelOverride {
-  const spread = p.spread ?? 0.9;
-  if (!(spread >= 0 && spread < 1))
-    throw new RangeError(`schedule spread ${spread} is not in [0, 1)`);
-  const next = prng(p.seed);
-  const scale = (ns: number) => Math.max(1, Math.round(ns * (1 - spread + 2 * spread * next())));
-  const base = defaultCostModel;
-  const work: Record<string, number> = {};
-  for (const kind of PRICE_KINDS) work[kind] = scale(base.work[kind] ?? base.work.default ?? 100);
-  return {
-    work,
-    signal: scale(base.signal),
-    call: scale(base.call),
-    reply: scale(base.reply),
-    recv: scale(base.recv),
-    irqAck: scale(base.irqAck),
-    faultIpc: scale(base.faultIpc),
-    irqEntry: scale(base.irqEntry),
-    contextSwitch: scale(base.contextSwitch),
-  };
 }
 
 const encoder = new TextEncoder();

@@ -7,7 +7,6 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import {
-  findNodeAtLocation,
   type Node as JsonNode,
   type ParseError,
   parseTree,
@@ -20,6 +19,10 @@ import { looped } from "./system/trace-loop.js";
 export { looped } from "./system/trace-loop.js";
 
 import { ScenarioError } from "./errors.js";
+import { fieldName, lineAt, locator, mostSpecific } from "./scenario-locate.js";
+
+export { fieldName } from "./scenario-locate.js";
+
 import { expectationSchemas, type oracleName } from "./expectations.js";
 import {
   type GenOptions,
@@ -329,38 +332,6 @@ export interface Scenario {
   lineOf(path: readonly (string | number)[]): number;
 }
 
-function lineAt(text: string, offset: number): number {
-  let line = 1;
-  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
-  return line;
-}
-
-/** `guests[1].trace`, `knobs.pds.guest1`: how a field is named in messages. */
-export function fieldName(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const key of path) {
-    if (typeof key === "number") out += `[${key}]`;
-    else out += out === "" ? String(key) : `.${String(key)}`;
-  }
-  return out;
-}
-
-function locator(text: string, root: JsonNode | undefined) {
-  return (path: readonly PropertyKey[]): number => {
-    if (root === undefined) return 1;
-    const keys = path.filter((k): k is string | number => typeof k !== "symbol");
-    for (let n = keys.length; n >= 0; n--) {
-      const node = findNodeAtLocation(root, keys.slice(0, n));
-      if (node !== undefined) {
-        // For an object member, point at its key, where a reader looks for it.
-        const at = node.parent?.type === "property" ? node.parent.offset : node.offset;
-        return lineAt(text, at);
-      }
-    }
-    return 1;
-  };
-}
-
 const EMPTY_CAST: Asciicast = { header: { version: 2, width: 80, height: 24 }, events: [] };
 
 function readText(path: string, file: string, line: number, field: string): string {
@@ -373,30 +344,6 @@ function readText(path: string, file: string, line: number, field: string): stri
 
 function loadCast(path: string, file: string, line: number, field: string): Asciicast {
   return parseAsciicast(readText(path, file, line, field), path);
-}
-
-/**
- * The issue to show: an unknown key at the key itself; for a value that matches no branch
- * of a union, the deepest issue of the branch that got furthest (the list form of
- * `keyboard` with a bad `at`, rather than "invalid input" at `keyboard`).
- */
-function mostSpecific(issue: z.core.$ZodIssue): { path: PropertyKey[]; message: string } {
-  if (issue.code === "unrecognized_keys") {
-    return { path: [...issue.path, issue.keys[0]!], message: issue.message };
-  }
-  if (issue.code === "invalid_union" && issue.errors.length > 0) {
-    let best: { path: PropertyKey[]; message: string } | undefined;
-    for (const branch of issue.errors) {
-      const first = branch[0];
-      if (first === undefined) continue;
-      const inner = mostSpecific(first);
-      if (best === undefined || inner.path.length > best.path.length) best = inner;
-    }
-    if (best !== undefined && best.path.length > 0) {
-      return { path: [...issue.path, ...best.path], message: best.message };
-    }
-  }
-  return { path: issue.path, message: issue.message };
 }
 
 /**
