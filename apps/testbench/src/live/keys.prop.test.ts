@@ -5,8 +5,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
-import { escapeHostKeys, type HostAction, HostEscape } from "./keys.js";
 import { ChunkBlindHostEscape } from "../testing/host-escape-planted.js";
+import { escapeHostKeys, type HostAction, HostEscape } from "./keys.js";
 
 const numRuns = Number(process.env.VMMUX_PROP_RUNS ?? 300);
 const seed = 0x11e5;

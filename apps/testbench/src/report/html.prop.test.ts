@@ -9,8 +9,8 @@ import { createRequire } from "node:module";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type Asciicast, formatAsciicast } from "../asciicast.js";
-import { type HtmlReportInput, renderHtmlReport } from "./html.js";
 import { renderHtmlReportUnescapedData } from "../testing/report-unescaped.js";
+import { type HtmlReportInput, renderHtmlReport } from "./html.js";
 
 const RUNS = Number(process.env.VMMUX_PROP_RUNS ?? 40);
 const SEED = 20261126;
