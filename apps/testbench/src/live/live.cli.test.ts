@@ -31,7 +31,7 @@ describe("vmmux live (child process)", () => {
     const stderr = child.stderr.toString("utf8");
     expect(child.status, stderr).toBe(0);
     const [g1, g2] = splitByColour(stdout, 2).clients;
-    // Typed before the consoles were up: the hardened console keeps the bytes until it is.
+    // Piped input is held until both shells have printed their prompt (a tty flushes earlier input).
     expect(g2).toBe(`${PROMPT2}echo hi\r\nhi\r\n${PROMPT2}`);
     expect(g1).toBe(`${PROMPT1}echo ho\r\nho\r\n${PROMPT1}`);
     expect(stderr).toContain("vmmux live: end-of-input;");

@@ -127,7 +127,12 @@ describe("vmmux live (in process)", () => {
     // A wall clock that stands still until the keys are in, so they reach the UART at virtual
     // time 0 however slow this machine is; then 20 ms per 2 ms of real time.
     let wall = 0;
-    const s = session({ speed: 1, profile: "reference", wallClock: () => wall });
+    const s = session({
+      speed: 1,
+      profile: "reference",
+      wallClock: () => wall,
+      holdPipedInput: false,
+    });
     s.keyboard.end("early\r");
     const ticker = setInterval(() => {
       wall += 20;

@@ -75,6 +75,11 @@ export interface LiveOptions extends LiveTerminal {
   readonly speed?: number;
   /** virt_tx colour codes; default the scenario's (on). */
   readonly colour?: boolean;
+  /**
+   * Hold input that does not come from a terminal (a pipe) until every shell has printed its
+   * prompt (default true); false types it as it arrives, to show what early input does.
+   */
+  readonly holdPipedInput?: boolean;
 }
 
 export type LiveEnd = "quit" | "end-of-input" | "signal" | "output-closed";
@@ -249,9 +254,17 @@ export async function liveSession(options: LiveOptions = {}): Promise<LiveResult
   let signalNumber = 0;
   let eofAt: number | undefined;
   const hostKeys = new HostEscape();
+  // Piped input arrives at once, before any guest is up; a guest's tty flushes what came before
+  // it opened (Linux does), so piped bytes are held until every shell has printed its prompt.
+  const held: number[][] = [];
+  const holdPiped = !raw && (options.holdPipedInput ?? true);
+  const typeOrHold = (bytes: ArrayLike<number>) => {
+    if (holdPiped && (held.length > 0 || !live.shellsReady())) held.push(Array.from(bytes));
+    else live.type(bytes);
+  };
   const act = (actions: ReturnType<HostEscape["feed"]>) => {
     for (const a of actions) {
-      if (a.kind === "type") live.type(a.bytes);
+      if (a.kind === "type") typeOrHold(a.bytes);
       else if (a.kind === "help") say(`\n${helpLine(live, colourMessages)}`);
       else end ??= "quit";
     }
@@ -295,7 +308,7 @@ export async function liveSession(options: LiveOptions = {}): Promise<LiveResult
     if (eofAt === undefined) return false;
     const now = live.now();
     if (now - eofAt >= DRAIN_LIMIT_NS) return true;
-    if (live.typingInFlight > 0) return false;
+    if (held.length > 0 || live.typingInFlight > 0) return false;
     if (now - Math.max(eofAt, live.lastOutputAt) < DRAIN_QUIET_NS) return false;
     return live.tracesDone();
   };
@@ -324,6 +337,8 @@ export async function liveSession(options: LiveOptions = {}): Promise<LiveResult
         flush();
       }
       pacer.settle(live.now(), clock());
+      if (held.length > 0 && live.shellsReady())
+        for (const bytes of held.splice(0)) live.type(bytes);
       if (live.selected !== selected) {
         selected = live.selected;
         say(`\n${switchNotice(live, colourMessages)}`);

@@ -157,6 +157,15 @@ export class LiveSystem {
     return this.device.wireBacklog + this.device.rxFifoLevel;
   }
 
+  /**
+   * Whether every guest with a shell has put output on the wire (its first prompt: the shell is
+   * up and its tty open). Input that arrives earlier is flushed by the guest's tty when it opens,
+   * as Linux does.
+   */
+  shellsReady(): boolean {
+    return this.guests.every((g) => !g.shell || (this.wireByOrigin.get(g.origin) ?? 0) > 0);
+  }
+
   /** Whether every guest's recorded trace (if any) has been printed. */
   tracesDone(): boolean {
     return this.built.every((b) => {
