@@ -4,13 +4,10 @@
  * (`variant`) replaces a part with a deliberately wrong one, so a campaign is shown to fail.
  */
 import type { HostileOp as ConsoleOp } from "@vmmux/virtio-console/testing";
-import { PLANTED_BUGS, replayConsole, runConsoleCampaign } from "@vmmux/virtio-console/testing";
-import type { TransportFactory, HostileOp as TransportOp } from "@vmmux/virtio-core/testing";
-import {
-  DroppedNotifyTransport,
-  replayHostile,
-  runHostileCampaign,
-} from "@vmmux/virtio-core/testing";
+import { replayConsole, runConsoleCampaign } from "@vmmux/virtio-console/testing";
+import type { HostileOp as TransportOp } from "@vmmux/virtio-core/testing";
+import { replayHostile, runHostileCampaign } from "@vmmux/virtio-core/testing";
+import { brokenConsoleDefects, brokenTransport } from "../testing/fuzz-variants.js";
 import type { CorpusEntry, SuiteName } from "./corpus.js";
 import { runSystemCampaign, runSystemCase, type SystemRunReport } from "./system.js";
 
@@ -39,8 +36,6 @@ export interface BatchResult {
   readonly systemRuns?: readonly SystemRunReport[];
 }
 
-const droppedNotify: TransportFactory = (o) => new DroppedNotifyTransport(o);
-
 function checkVariant(task: BatchTask): void {
   if (task.variant !== undefined && !(task.variant in VARIANTS[task.suite]))
     throw new RangeError(`suite ${task.suite} has no broken variant '${task.variant}'`);
@@ -55,53 +50,58 @@ export function runBatch(task: BatchTask): BatchResult {
     ...(path === undefined ? {} : { path }),
     ...(task.variant === undefined ? {} : { variant: task.variant }),
   });
+  /** A script suite's shrunk counterexample as a corpus entry. */
+  const scriptEntry = (
+    suite: "transport" | "console",
+    c:
+      | {
+          readonly profile: CorpusEntry["profile"];
+          readonly script: CorpusEntry["script"];
+          readonly violations: CorpusEntry["violations"];
+          readonly seed?: number;
+          readonly path?: string;
+          readonly defects: Readonly<Record<string, boolean>>;
+        }
+      | undefined,
+  ): { entry?: CorpusEntry } =>
+    c === undefined
+      ? {}
+      : {
+          entry: {
+            format: "vmmux-fuzz/1",
+            suite,
+            profile: c.profile,
+            script: c.script,
+            violations: c.violations,
+            found: { ...found(c.seed, c.path), defects: { ...c.defects } },
+          },
+        };
   switch (task.suite) {
     case "transport": {
-      const broken = task.variant === "dropped-notify";
+      const transport = brokenTransport(task.variant);
       const r = runHostileCampaign({
         seed: task.seed,
         runs: task.runs,
-        ...(broken ? { transport: droppedNotify } : {}),
+        ...(transport === undefined ? {} : { transport }),
       });
-      const c = r.counterexample;
       return {
         ...base,
         scripts: r.scripts,
         ops: r.ops,
-        ...(c === undefined
-          ? {}
-          : {
-              entry: {
-                format: "vmmux-fuzz/1",
-                suite: "transport",
-                profile: c.profile,
-                script: c.script,
-                violations: c.violations,
-                found: { ...found(c.seed, c.path), defects: { ...c.defects } },
-              },
-            }),
+        ...scriptEntry("transport", r.counterexample),
       };
     }
     case "console": {
-      const defects = task.variant === "writable-buffers" ? PLANTED_BUGS.sendsWritableBuffers : {};
-      const r = runConsoleCampaign({ seed: task.seed, runs: task.runs, defects });
-      const c = r.counterexample;
+      const r = runConsoleCampaign({
+        seed: task.seed,
+        runs: task.runs,
+        defects: brokenConsoleDefects(task.variant),
+      });
       return {
         ...base,
         scripts: r.scripts,
         ops: r.ops,
-        ...(c === undefined
-          ? {}
-          : {
-              entry: {
-                format: "vmmux-fuzz/1",
-                suite: "console",
-                profile: c.profile,
-                script: c.script,
-                violations: c.violations,
-                found: { ...found(c.seed, c.path), defects: { ...c.defects } },
-              },
-            }),
+        ...scriptEntry("console", r.counterexample),
       };
     }
     case "system": {
