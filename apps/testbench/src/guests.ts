@@ -16,6 +16,7 @@ import {
 } from "@vmmux/vmm";
 import { HostileGuest, type HostileScript, hostileScriptArb } from "@vmmux/vmm/testing";
 import fc from "fast-check";
+import { CorruptingClient } from "./faults/corrupt-client.js";
 import { faultingVmm, GuestBoots } from "./faults/restart.js";
 import { echoes } from "./input-mode.js";
 import { buildRealGuest } from "./real/guest.js";
@@ -115,8 +116,17 @@ function clientGuest(g: ScenarioGuest & { kind: "sddf-client" }, w: GuestWiring)
     input: echoes(g.input) ? "echo" : "record",
   });
   const origin = w.index + 1;
+  const bad = g.corruptQueue;
+  const program: PdProgram & { readonly unpublished: number } =
+    bad === undefined
+      ? client
+      : new CorruptingClient(client, {
+          at: Math.round(bad.at * 1e9),
+          txQueue: w.txQueue,
+          txChannel: w.txChannel,
+        });
   return {
-    programs: { [w.programImage]: client },
+    programs: { [w.programImage]: program },
     devices: { [w.timerRegion]: (host) => new TraceTimer(host, w.timerIrq) },
     vms: {},
     enqueueTimeAt: (seq) => client.enqueueTimeAt(seq),
@@ -130,7 +140,7 @@ function clientGuest(g: ScenarioGuest & { kind: "sddf-client" }, w: GuestWiring)
       traceStart: client.options.events[0]?.at ?? null,
       loss: { ...client.loss },
       inputDropped: 0,
-      unpublished: client.unpublished,
+      unpublished: program.unpublished,
       received: [...client.received],
       findings: [],
       hostile: false,

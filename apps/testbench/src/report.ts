@@ -114,6 +114,8 @@ export function formatReport(run: RunResult, metrics: RunMetrics = runMetrics(ru
   }
   const system = nonZero(metrics.loss);
   out.push(`  system: ${system.length === 0 ? "none" : system.join(" ")}`);
+  const contained = nonZero(run.peerFaults ?? {});
+  if (contained.length > 0) out.push(`  peer faults contained: ${contained.join(" ")}`);
   out.push(...schedulingLines(run));
   return out.join("\n");
 }

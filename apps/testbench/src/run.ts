@@ -129,6 +129,15 @@ export interface RunResult {
   readonly keyboard: readonly KeyByte[];
   readonly guests: readonly GuestRun[];
   readonly loss: RunLoss;
+  /**
+   * Peer faults contained (a corrupt shared queue index): each virtualiser's `corruptPeers`
+   * (a client cut off, or its driver queue) and the driver's `peerFaults`. Not in the digest.
+   */
+  readonly peerFaults?: {
+    readonly virtTx: number;
+    readonly virtRx: number;
+    readonly driver: number;
+  };
   /** Typed bytes not yet past the driver when the run stopped (line, RX FIFO, driver RX queue). */
   readonly keyboardInFlight: number;
   readonly switchChar: number;
@@ -383,6 +392,11 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
     keyboard,
     guests,
     loss,
+    peerFaults: {
+      virtTx: virtTx.corruptPeers,
+      virtRx: virtRx.corruptPeers,
+      driver: driver.counters.peerFaults,
+    },
     keyboardInFlight:
       device.wireBacklog + device.rxFifoLevel + queue("rx", "driver").lengthConsumer(),
     switchChar: rxConfig.switchChar,

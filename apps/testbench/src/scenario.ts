@@ -69,6 +69,8 @@ const sddfClientGuest = z.strictObject({
   input: z.enum(["echo", "record", "trace"]).optional(),
   /** Play the trace `times` times back to back, `gap` seconds apart, at `speed`. */
   repeat: repeat.optional(),
+  /** A buggy client: corrupts its TX queue's tail at its first wake-up at or after `at` s (faults/corrupt-client.ts). */
+  corruptQueue: z.strictObject({ at: seconds }).optional(),
 });
 
 /**
@@ -287,6 +289,8 @@ interface ScenarioGuestBase {
 export interface SddfClientScenarioGuest extends ScenarioGuestBase {
   readonly kind: "sddf-client";
   readonly cpu: GuestCpu;
+  /** The client corrupts its TX queue at this many seconds. */
+  readonly corruptQueue?: { readonly at: number };
 }
 
 /** A Linux guest on a VMM's vCPU, its console a VirtIO console bridged to sDDF serial. */
@@ -411,7 +415,12 @@ export function parseScenario(text: string, file: string): Scenario {
           ...(g.fault === undefined ? {} : { fault: g.fault }),
           ...(g.restart === undefined ? {} : { restart: g.restart }),
         }
-      : { ...common, kind: g.kind, cpu: g.cpu };
+      : {
+          ...common,
+          kind: g.kind,
+          cpu: g.cpu,
+          ...(g.corruptQueue === undefined ? {} : { corruptQueue: g.corruptQueue }),
+        };
   });
   let keyboardStrokes: KeyStroke[];
   if (Array.isArray(doc.keyboard)) {

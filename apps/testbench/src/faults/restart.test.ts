@@ -1,7 +1,8 @@
 /**
  * vm-restart.json (issue 11 item 3): guest1's VMM faults at 0.5 s and its parent restarts it.
  * check is green; guest2's output and typed input are those of a run without the fault; guest1
- * prints again after the restart; without a restart (maxRestarts 0) check fails.
+ * prints again after the restart; without a restart (maxRestarts 0) check fails: progress names
+ * guest1 starved (its PD stopped with output due) and isolation the inactive PD.
  */
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, test } from "vitest";
@@ -77,7 +78,7 @@ describe("vm-restart: a VMM faults and its parent restarts it", () => {
     expect(typed(calm.run)).toBe("hello\ragain\r");
   });
 
-  test("planted: no restart (maxRestarts 0) leaves guest1 down and check fails", () => {
+  test("planted: no restart (maxRestarts 0) leaves guest1 down; progress and isolation fail", () => {
     const planted = withGuest1(scenario, (g) => ({
       ...g,
       restart: { delay: 0.001, maxRestarts: 0 },
@@ -85,6 +86,12 @@ describe("vm-restart: a VMM faults and its parent restarts it", () => {
     const result = checkScenario(planted);
     const failed = result.judgements.filter((j) => !j.asExpected).map((j) => j.verdict.oracle);
     expect(failed).toContain("isolation");
+    expect(failed).toContain("progress");
+    const progress = result.judgements.find((j) => j.verdict.oracle === "progress")!;
+    expect(progress.verdict.findings).toHaveLength(1);
+    expect(progress.verdict.findings[0]).toMatch(
+      /^guest1 starved: waited 2\.500 s \(0\.500 s to 3\.000 s\) with work due and its PD stopped/,
+    );
     const isolation = result.judgements.find((j) => j.verdict.oracle === "isolation")!;
     expect(isolation.verdict.findings[0]).toMatch(/^PD vmm_guest1 ended inactive/);
     expect(wireOf(result.run, 1).text.endsWith("faults-guest1 line 9\r\n")).toBe(true);

@@ -14,13 +14,22 @@ export type { GuestStarvation };
 
 const encoder = new TextEncoder();
 
-/** A guest's serial queue by role (its wiring's regions), never by region name. */
+/**
+ * A guest's serial queue by role (its wiring's regions), never by region name. A buggy client
+ * may corrupt its indices (issue 11 item 3): the handle breaks instead of throwing out of the run.
+ */
 function queueOf(sys: System, r: { readonly queue: string; readonly data: string }): SerialQueue {
   const region = (name: string) => {
     const bytes = sys.memory(name);
     return { buffer: bytes.buffer, byteOffset: bytes.byteOffset, size: bytes.byteLength };
   };
-  return SerialQueue.fromRegions(region(r.queue), region(r.data));
+  return SerialQueue.fromRegions(region(r.queue), region(r.data), { onCorruptIndex: "break" });
+}
+
+/** Unread bytes now; a corrupt queue holds none the virtualiser will take (sddf-serial §2.3). */
+function pending(q: SerialQueue): number {
+  q.recover();
+  return q.lengthConsumer();
 }
 
 /** A watch over `scenario`'s guests in `sys`; `stats` is read for each guest's wire count. */
@@ -59,8 +68,8 @@ export function starvationWatch(
         sys.threads(),
         scenario.guests.map((_, k) => ({
           onWire: stats.origin(k + 1).count,
-          txPending: queues[k]!.tx.lengthConsumer(),
-          rxPending: queues[k]!.rx.lengthConsumer(),
+          txPending: pending(queues[k]!.tx),
+          rxPending: pending(queues[k]!.rx),
         })),
       ),
     /** The results, with the bound: `starvedAfter` seconds, else a quarter of the run. */

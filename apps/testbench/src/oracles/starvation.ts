@@ -2,7 +2,8 @@
  * Starvation, watched as the run goes (DESIGN.md oracle 4; issue 13 item 2): a guest with work
  * due (trace output not yet on the wire, typed input unread in its RX queue, or bytes waiting
  * in its TX queue) that gets no CPU while it is runnable, or no byte out while bytes wait, is
- * waiting. The watch samples the kernel's per-thread run times at every progress step of the
+ * waiting. So is one whose PD has stopped (a fault left it inactive or dead, issue 11 item 3):
+ * nothing it owes will come. The watch samples the kernel's per-thread run times at every progress step of the
  * run and keeps, per guest, only its longest wait, the time it spent runnable without running
  * and who held the core meanwhile: bounded state however long the run.
  */
@@ -45,7 +46,7 @@ export interface GuestStarvation {
   readonly longestWait: number;
   readonly from: number;
   readonly to: number;
-  /** Why it waited: `no CPU`, `no bytes out`, or both. */
+  /** Why it waited: `no CPU`, `no bytes out`, `its PD stopped`, joined by `and`. */
   readonly why: string;
   /** The threads that ran during the longest wait, ns each, most first (at most 4). */
   readonly heldBy: readonly { readonly thread: string; readonly ns: number }[];
@@ -60,12 +61,16 @@ interface Streak {
   to: number;
   noCpu: boolean;
   noBytes: boolean;
+  stopped: boolean;
   held: Map<string, number>;
 }
 
 const HELD_SHOWN = 4;
 /** Threads that ran less than this during a wait are not named (ns). */
 const HELD_MIN = 500_000;
+
+/** Thread states of a PD that faulted and was not resumed (microkit-pd's kernel). */
+const STOPPED: ReadonlySet<string> = new Set(["inactive", "dead"]);
 
 /** Default bound: a quarter of the run. */
 export const STARVED_FRACTION = 0.25;
@@ -100,6 +105,8 @@ export class StarvationWatch {
       const after = guests[k]!;
       const own = g.runs.reduce((n, name) => n + (ran.get(name) ?? 0), 0);
       const runnable = g.threads.some((name) => state.get(name) === "runnable");
+      // A faulted PD nobody resumed (kernel states `inactive`, `dead`) never runs again.
+      const stopped = g.threads.some((name) => STOPPED.has(state.get(name) ?? ""));
       const due =
         (this.last >= g.dueFrom && before.onWire < g.traceBytes) ||
         before.rxPending > 0 ||
@@ -107,18 +114,20 @@ export class StarvationWatch {
       const noCpu = own === 0 && runnable;
       const noBytes = before.txPending > 0 && after.onWire === before.onWire;
       if (noCpu) this.idle[k]! += span;
-      if (span > 0 && due && (noCpu || noBytes)) {
+      if (span > 0 && due && (noCpu || noBytes || stopped)) {
         const s = this.current[k] ?? {
           from: this.last,
           to: this.last,
           noCpu: false,
           noBytes: false,
+          stopped: false,
           held: new Map(),
         };
         this.current[k] = s;
         s.to = now;
         s.noCpu ||= noCpu;
         s.noBytes ||= noBytes;
+        s.stopped ||= stopped;
         for (const [name, ns] of ran)
           if (ns > 0 && !g.threads.includes(name)) s.held.set(name, (s.held.get(name) ?? 0) + ns);
         const l = this.longest[k];
@@ -135,7 +144,14 @@ export class StarvationWatch {
   finish(bound: number): GuestStarvation[] {
     return this.guests.map((g, k) => {
       const l = this.longest[k] ?? null;
-      const why = l === null ? "" : [l.noCpu ? "no CPU" : "", l.noBytes ? "no bytes out" : ""];
+      const why =
+        l === null
+          ? ""
+          : [
+              l.noCpu ? "no CPU" : "",
+              l.noBytes ? "no bytes out" : "",
+              l.stopped ? "its PD stopped" : "",
+            ];
       return {
         name: g.name,
         longestWait: l === null ? 0 : l.to - l.from,
