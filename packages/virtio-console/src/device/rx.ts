@@ -2,11 +2,13 @@
  * The console's RX path: the port's sDDF RX queue → guest receiveq buffers (libvmm
  * `virtio_console_handle_rx`, reference virtio §4.9, or its hardened counterpart), and the two
  * behaviours of the `rxDiscardBeforeReady` defect for input that arrives before the guest can
- * take it: libvmm discards it (L14), hardened keeps it, bounded.
+ * take it: libvmm discards it (L14), hardened keeps it, bounded, and releases it only once the
+ * driver has stopped posting receive buffers (`early-input.ts`).
  */
 import type { BufferSegment, SplitVirtqueue } from "@vmmux/virtio-core";
 import { rxQueueOf } from "../constants.js";
 import type { ConsoleCore } from "./core.js";
+import { inputReleased } from "./early-input.js";
 import { lengthOf, type PortState, rxScratch } from "./port.js";
 import { MAX_CHAINS_PER_CALL } from "./tx.js";
 
@@ -20,11 +22,17 @@ export function portTakesInput(core: ConsoleCore, port: number): boolean {
   return !core.multiportNegotiated() || core.portState(port).guestOpen;
 }
 
-/** The guest's receiveq of `port` if it can take input now. */
+/**
+ * The guest's receiveq of `port` if it can take input now. The hardened device (the one that
+ * holds input) also waits for the single-port driver's `fill_queue` to end (`inputReleased`).
+ */
 function rxQueueFor(core: ConsoleCore, port: number): SplitVirtqueue | undefined {
   const q = core.requireHost().queue(rxQueueOf(port));
   if (q === undefined) return undefined;
   if (!portTakesInput(core, port)) return undefined;
+  const holds = core.behaviours.inputWhileNotReady === holdBeforeReady;
+  if (holds && !core.multiportNegotiated() && !inputReleased(core.portState(port), q))
+    return undefined;
   return q;
 }
 
