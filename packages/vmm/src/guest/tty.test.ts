@@ -30,3 +30,26 @@ describe("tty line discipline", () => {
     expect(text(onlcrBytes(bytes("a\nb\n")))).toBe("a\r\nb\r\n");
   });
 });
+
+describe("tty opened by a process later (flush on open)", () => {
+  it("throws away what arrived before it was opened and counts it", () => {
+    const tty = new Tty({ open: false });
+    expect(tty.isOpen).toBe(false);
+    expect(tty.input(bytes("early\r"))).toEqual([]);
+    expect(tty.readLine()).toBeUndefined();
+    tty.open();
+    expect(tty.flushedOnOpen).toBe(6);
+    expect(text(tty.input(bytes("ls\r")))).toBe("ls\n");
+    expect(tty.readLine()).toBe("ls");
+    expect(tty.flushedOnOpen).toBe(6);
+  });
+
+  it("an open tty keeps its input; opening it again flushes nothing", () => {
+    const tty = new Tty();
+    tty.input(bytes("ab\rc"));
+    tty.open();
+    expect(tty.flushedOnOpen).toBe(0);
+    expect(tty.readLine()).toBe("ab");
+    expect(tty.line).toBe("c");
+  });
+});

@@ -16,16 +16,47 @@ export const MAX_CANON = 4095;
 
 export interface TtyOptions {
   readonly echo?: boolean;
+  /**
+   * Whether a process has the tty open from the start (default true). A tty opened later
+   * ({@link Tty.open}) throws away what was typed before: a login program flushes pending
+   * input when it takes the terminal (`tcflush(TCIFLUSH)`), and a fresh line discipline starts
+   * with empty buffers, so keys typed before the prompt never reach it.
+   */
+  readonly open?: boolean;
 }
 
 export class Tty {
   protected readonly pending: number[] = [];
   private readonly completed: string[] = [];
+  /** Bytes of each completed line, its newline included. */
+  private readonly completedBytes: number[] = [];
   private readonly echo: boolean;
   private readonly decoder = new TextDecoder();
+  private opened: boolean;
+  /** Input bytes thrown away because they arrived before the tty was opened (flush on open). */
+  flushedOnOpen = 0;
 
   constructor(options: TtyOptions = {}) {
     this.echo = options.echo ?? true;
+    this.opened = options.open ?? true;
+  }
+
+  /** Whether a process has the tty open. */
+  get isOpen(): boolean {
+    return this.opened;
+  }
+
+  /**
+   * A process opens the tty: input received before, and anything still pending, is flushed
+   * (counted in {@link flushedOnOpen}). Opening an open tty changes nothing.
+   */
+  open(): void {
+    if (this.opened) return;
+    this.opened = true;
+    this.completed.length = 0;
+    for (const n of this.completedBytes.splice(0)) this.flushedOnOpen += n;
+    this.flushedOnOpen += this.pending.length;
+    this.pending.length = 0;
   }
 
   /** The line typed so far (not yet completed). */
@@ -36,10 +67,16 @@ export class Tty {
   /** Feed received bytes; returns what the tty echoes, before output processing. */
   input(bytes: Uint8Array): number[] {
     const echo: number[] = [];
+    if (!this.opened) {
+      // Nobody reads the tty yet: the bytes go when it opens (see `open`).
+      this.flushedOnOpen += bytes.length;
+      return echo;
+    }
     for (const raw of bytes) {
       const c = raw === CR ? LF : raw;
       if (c === LF) {
         this.completed.push(this.line);
+        this.completedBytes.push(this.pending.length + 1);
         this.pending.length = 0;
         echo.push(LF);
       } else if (c === ERASE || c === BACKSPACE) {
@@ -65,6 +102,7 @@ export class Tty {
 
   /** The oldest completed line, if any (a canonical `read`). */
   readLine(): string | undefined {
+    this.completedBytes.shift();
     return this.completed.shift();
   }
 
