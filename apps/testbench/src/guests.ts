@@ -9,6 +9,7 @@ import type { VirtioMmioTransport } from "@vmmux/virtio-core";
 import {
   customMachine,
   type GuestSpec,
+  LinuxGuest,
   type OutputEvent,
   type VmmConfig,
   VmmProgram,
@@ -325,12 +326,12 @@ function linuxGuest(
     collect: () => {
       const guest = vm.current();
       const console = vm.vmm.device?.counters(0);
-      const written = boots.joined((g) => g.written);
-      const received = boots.joined((g) => g.received);
+      const written = LinuxGuest.joined(boots.all, "written");
+      const received = LinuxGuest.joined(boots.all, "received");
       const first = events[0];
       return {
-        enqueued: Uint8Array.from(written.bytes),
-        enqueuedTags: Uint32Array.from(written.tags),
+        enqueued: written.bytes,
+        enqueuedTags: written.tags,
         enqueueTimes: new Float64Array(0),
         attempted: written.bytes.length,
         tracePrinted: guest?.eventTimes.length ?? 0,
@@ -343,7 +344,7 @@ function linuxGuest(
         inputDropped:
           console === undefined ? 0 : console.rxDiscardedNotReady + console.rxOverflowBeforeReady,
         unpublished: 0,
-        received: received.bytes.map((byte, i) => ({
+        received: Array.from(received.bytes, (byte, i) => ({
           byte,
           tag: received.tags[i] ?? 0,
           at: Number.NaN,

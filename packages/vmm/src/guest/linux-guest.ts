@@ -20,6 +20,7 @@ import { type ConsoleDiscovery, decodeDtb, discoverConsole, dtbSize } from "../d
 import { sharedGuestMemory } from "../guest-ram.js";
 import type { BootRegisters } from "../vmm.js";
 import { Shell } from "./shell.js";
+import { TaggedLog } from "./tagged-log.js";
 import { onlcrBytes, Tty } from "./tty.js";
 import { VcpuMmio } from "./vcpu-mmio.js";
 
@@ -63,7 +64,7 @@ const encoder = new TextEncoder();
 const DTB_LIMIT = 0x1_0000;
 const HEAP_OFFSET = 0x10_0000;
 
-/** What the guest wrote to its console, byte by byte with the tag of each byte. */
+/** What the guest wrote to its console, byte by byte with the tag of each byte (as JS arrays). */
 export interface Transcript {
   readonly bytes: number[];
   readonly tags: number[];
@@ -76,9 +77,9 @@ export class LinuxGuest implements GuestProgram {
   console: ConsoleDiscovery | undefined;
   driver: LinuxConsoleDriver | undefined;
   /** Every byte handed to the console driver, in order, with its provenance tag. */
-  readonly written: Transcript = { bytes: [], tags: [] };
+  readonly writtenLog = new TaggedLog();
   /** Input bytes the driver delivered, with the tags they arrived with. */
-  readonly received: Transcript = { bytes: [], tags: [] };
+  readonly receivedLog = new TaggedLog();
   /** Completed input lines. */
   readonly lines: string[] = [];
   /** Zero of the guest's virtual counter: when its VMM started the vCPU. */
@@ -88,6 +89,24 @@ export class LinuxGuest implements GuestProgram {
   traceDoneAt: number | undefined;
   /** Virtual time each trace event was handed to the driver (lag = this − start − time). */
   readonly eventTimes: number[] = [];
+  /** {@link writtenLog} as JS arrays, made afresh at each read (16 bytes per byte: for tests). */
+  get written(): Transcript {
+    return transcriptOf(this.writtenLog);
+  }
+
+  /** {@link receivedLog} as JS arrays, made afresh at each read. */
+  get received(): Transcript {
+    return transcriptOf(this.receivedLog);
+  }
+
+  /** The transcripts of successive boots of one guest end to end, as typed arrays. */
+  static joined(
+    boots: readonly LinuxGuest[],
+    which: "written" | "received",
+  ): { bytes: Uint8Array; tags: Uint32Array } {
+    return TaggedLog.joined(boots.map((g) => (which === "written" ? g.writtenLog : g.receivedLog)));
+  }
+
   private readonly tty: Tty;
   private shell: Shell | undefined;
   private seq = 0;
@@ -263,8 +282,7 @@ export class LinuxGuest implements GuestProgram {
   }
 
   private onInput(bytes: Uint8Array, tags: Uint32Array): void {
-    this.received.bytes.push(...bytes);
-    this.received.tags.push(...tags);
+    this.receivedLog.pushAll(bytes, tags);
     const echo = this.tty.input(bytes);
     if (echo.length > 0) this.queue(onlcrBytes(echo));
   }
@@ -284,8 +302,7 @@ export class LinuxGuest implements GuestProgram {
       const tag = provenanceTag(this.options.origin, this.seq++);
       this.out.push(b);
       this.outTags.push(tag);
-      this.written.bytes.push(b);
-      this.written.tags.push(tag);
+      this.writtenLog.push(b, tag);
     }
   }
 
@@ -298,14 +315,20 @@ export class LinuxGuest implements GuestProgram {
   /** The printk path converts `\n` → `\r\n` and gives the CR its LF's tag. */
   private note(bytes: Uint8Array, tags: Uint32Array): void {
     bytes.forEach((b, i) => {
-      if (b === 0x0a) {
-        this.written.bytes.push(0x0d);
-        this.written.tags.push(tags[i]!);
-      }
-      this.written.bytes.push(b);
-      this.written.tags.push(tags[i]!);
+      if (b === 0x0a) this.writtenLog.push(0x0d, tags[i]!);
+      this.writtenLog.push(b, tags[i]!);
     });
   }
+}
+
+function transcriptOf(log: TaggedLog): Transcript {
+  const bytes: number[] = new Array(log.length);
+  const tags: number[] = new Array(log.length);
+  for (let i = 0; i < log.length; i++) {
+    bytes[i] = log.byteAt(i);
+    tags[i] = log.tagAt(i);
+  }
+  return { bytes, tags };
 }
 
 /** A guest program factory for `SystemOptions.guests` (a fresh guest per vCPU start). */
