@@ -25,6 +25,7 @@
  * log outside the collapsed runs, and guest output.
  */
 import type { IdleLoop, RepeatableExit } from "../program.js";
+import { AnchorPacing } from "./fast-forward-pacing.js";
 import { kernelShape } from "./fast-forward-shape.js";
 import {
   fitEvents,
@@ -49,6 +50,12 @@ const MAX_CONTRACTS = 64;
 const MIN_ROOM_PASSES = 32;
 /** Earlier matching anchors tried per anchor, most recent first. */
 const CANDIDATES = 12;
+/** Budget checks kept per anchor (more make the anchor unusable for crossing slices). */
+const MAX_CHECKS = 3 * 256;
+/** Linear slots before the per-thread run times: clock, events processed, log length. */
+const LINEAR_HEAD = 3;
+/** Linear slots per SC: slice used, consumed, activations, exhaustions. */
+const SC_FIELDS = 4;
 
 interface Anchor {
   /** Everything that must be equal for two anchors to be the same phase. */
@@ -64,14 +71,10 @@ interface Anchor {
   readonly checks: number[] | null;
 }
 
-/** Budget checks kept per anchor (more make the anchor unusable for crossing slices). */
-const MAX_CHECKS = 3 * 256;
-
 /** A run of periods about to be applied. */
 export interface Leap {
-  /** Periods. */
+  /** Periods, of `period` ns each. */
   readonly count: number;
-  /** ns per period. */
   readonly period: number;
   /** Per-period change of every linear quantity. */
   readonly delta: Float64Array;
@@ -80,6 +83,7 @@ export interface Leap {
 }
 
 export class FastForward {
+  private readonly pacing = new AnchorPacing();
   private taints = 0;
   private taintsAtLast = -1;
   private lastAnchorAt = 0;
@@ -182,8 +186,8 @@ export class FastForward {
     const checks = this.checks;
     this.checks = [];
     if (this.taints !== this.taintsAtLast) {
-      // Something else ran since the last anchor: start afresh from the next one (cheap while
-      // guests are busy).
+      // Something else ran since the last anchor: start afresh (when: fast-forward-pacing.ts).
+      this.pacing.tainted(this.history.length > 0);
       this.reset();
       this.taintsAtLast = this.taints;
       this.lastAnchorAt = k.now;
@@ -202,6 +206,7 @@ export class FastForward {
       this.reset();
       return;
     }
+    if (this.history.length === 0 && !this.pacing.start()) return;
     const shape = this.shapeOf();
     if (shape === null) {
       this.reset();
@@ -221,6 +226,7 @@ export class FastForward {
     const leap = this.findLeap(anchor, n);
     if (leap !== null) {
       this.apply(leap, t);
+      this.pacing.leapt();
       this.lastAnchorAt = k.now; // the next pass is measured from here, not across the leap
       // The state moved on as if the periods had run: the history still describes its phases
       // (the next window's budget checks are unseen).
@@ -479,11 +485,8 @@ export class FastForward {
   /** 0 for nothing, else a number unique to this object (the same object keeps its number). */
   private idOf(value: unknown): number {
     if (typeof value !== "object" || value === null) return 0;
-    let id = this.ids.get(value);
-    if (id === undefined) {
-      id = this.nextId++;
-      this.ids.set(value, id);
-    }
+    const id = this.ids.get(value) ?? this.nextId++;
+    this.ids.set(value, id);
     return id;
   }
 
@@ -493,8 +496,3 @@ export class FastForward {
     return kernelShape(this.k, this.contracts.length, this.scOwner, (v) => this.idOf(v));
   }
 }
-
-/** Linear slots before the per-thread run times: clock, events processed, log length. */
-const LINEAR_HEAD = 3;
-/** Linear slots per SC: slice used, consumed, activations, exhaustions. */
-const SC_FIELDS = 4;

@@ -12,6 +12,8 @@ export type { PerfettoStreamOptions, PerfettoTrace, TraceEvent } from "./perfett
 export { PerfettoStream } from "./perfetto.js";
 export type { SchedContext } from "./sched-context.js";
 export { type DomainSlot, Scheduler, type SchedulerAction } from "./scheduler.js";
+export type { SpinWait } from "./spin.js";
+export { spinUntil } from "./spin.js";
 export type {
   DeviceEntry,
   GuestEntry,

@@ -2,10 +2,12 @@
  * Inlined work steps are exact (inline-steps.ts): over generated systems — PDs exchanging
  * notifications and counts through a shared queue region, a device timer that pulses an IRQ, an
  * external IRQ line, generated priorities, round-robin and sporadic budgets, domain schedules and
- * perturbed cost models, run by time limits and by event counts — a run with `inlineSteps` and
- * one without give the same clock, event count, thread run times and states, program
- * observations and event log. A planted rule that ends a step before an event due at its very
- * end is caught.
+ * perturbed cost models, PDs that busy-wait on the shared region (spin.ts), run by time limits
+ * and by event counts — a run with `inlineSteps` (steps ended in place, busy-wait turns
+ * replayed) and one without give the same clock, event count, thread run times and states,
+ * program observations (busy-wait turn counts included) and event log. A planted rule that ends
+ * a step before an event due at its very end is caught, and so is a replay whose last turn ends
+ * on an event's instant.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -19,6 +21,8 @@ import {
   plantedInlineSteps,
   type SystemSpec,
 } from "../testing/index.js";
+import { plantedSpinReplay } from "../testing/spin-planted.js";
+import { spinUntil } from "./spin.js";
 import { System } from "./system.js";
 
 const numRuns = Number(process.env.VMMUX_PROP_RUNS ?? 40);
@@ -32,6 +36,8 @@ interface PdGen {
   readonly bursts: readonly (readonly [number, number])[];
   readonly forward: boolean;
   readonly domain: number;
+  /** Busy-wait (spin.ts) after each notification until the previous PD's out count moves. */
+  readonly spin: boolean;
 }
 
 type RunStep = { readonly until: number } | { readonly events: number };
@@ -57,6 +63,7 @@ const pdArb: fc.Arbitrary<PdGen> = fc
     }),
     forward: fc.boolean(),
     domain: fc.integer({ min: 0, max: 1 }),
+    spin: fc.boolean(),
   })
   .map((g) => ({
     priority: g.priority,
@@ -65,6 +72,7 @@ const pdArb: fc.Arbitrary<PdGen> = fc
     bursts: g.bursts,
     forward: g.forward,
     domain: g.domain,
+    spin: g.spin,
   }));
 
 const systemArb: fc.Arbitrary<SystemGen> = fc.record({
@@ -140,6 +148,17 @@ function build(gen: SystemGen, inlineSteps: boolean, planted?: PlantedKernel) {
         q.store32(4 * i, q.load32(4 * i) + 1);
         yield work("ns", ns);
         yield work("default", 1);
+        if (p.spin) {
+          // Wait for the previous PD to send once more (or give up at the end of the run).
+          const other = 64 + 4 * ((i + n - 1) % n);
+          const from = q.load32(other);
+          const turns = 128 + 4 * i;
+          yield* spinUntil({
+            pass: work("default", 1),
+            poll: () => (q.load32(other) !== from ? true : undefined),
+            passed: (k) => q.store32(turns, q.load32(turns) + k),
+          });
+        }
         const out = p.forward || ch !== 2 ? 1 : 2;
         q.store32(64 + 4 * i, q.load32(64 + 4 * i) + out);
         pd.notify(out);
@@ -205,7 +224,7 @@ function observe(gen: SystemGen, inline: boolean, planted?: PlantedKernel) {
     counts,
     threads: sys.threads(),
     seen,
-    queue: Array.from(sys.memory("queue").slice(0, 128)),
+    queue: Array.from(sys.memory("queue").slice(0, 192)),
     log: sys.log,
   };
 }
@@ -236,6 +255,37 @@ describe("inlined work steps", () => {
       if (heapPops < sys.eventsProcessed) inlined++;
     }
     expect(inlined).toBeGreaterThanOrEqual(15);
+  });
+
+  it("replay busy-wait turns in generated systems (the spin half is not vacuous)", () => {
+    let replayed = 0;
+    for (const gen of fc.sample(systemArb, { seed, numRuns: 40 })) {
+      const { sys } = build(gen, true);
+      const kernel = (sys as unknown as { kernel: { replaySpin(t: unknown): boolean } }).kernel;
+      const replay = kernel.replaySpin.bind(kernel);
+      let hits = 0;
+      kernel.replaySpin = (t) => {
+        const r = replay(t);
+        if (r) hits++;
+        return r;
+      };
+      for (const step of gen.plan) {
+        if ("until" in step) sys.runFor(step.until * 1000);
+        else sys.runEvents(step.events);
+      }
+      if (hits > 0) replayed++;
+    }
+    expect(replayed).toBeGreaterThanOrEqual(5);
+  });
+
+  it("catch a planted replay whose last busy-wait turn ends on an event's instant", () => {
+    const result = fc.check(equivalent(plantedSpinReplay()), {
+      seed,
+      numRuns: 200,
+      endOnFailure: true,
+    });
+    expect(result.failed).toBe(true);
+    expect(String(result.errorInstance)).toMatch(/AssertionError/);
   });
 
   it("catch a planted rule that ends a step before an event due at its very end", () => {

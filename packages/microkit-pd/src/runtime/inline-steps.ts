@@ -6,6 +6,7 @@
  * A part of its own so a caller can vary the rule (`KernelParts.inlineSteps`).
  */
 import type { Kernel } from "./kernel.js";
+import type { Thread } from "./tcb.js";
 
 export class StepInliner {
   constructor(protected readonly k: Kernel) {}
@@ -20,5 +21,20 @@ export class StepInliner {
     if (k.eventAllowance < 1 || end > k.stepLimit) return false;
     const next = k.events.peek();
     return next === undefined || next.time > end;
+  }
+
+  /**
+   * Whole turns of `ns` each that a busy-wait of the running thread `t` may take from now
+   * (spin.ts): every turn ends in place by {@link mayEndAt}'s rule, and `t`'s SC stays
+   * sufficient after each (no slice or budget boundary inside them).
+   */
+  spinTurns(t: Thread, ns: number): number {
+    const k = this.k;
+    let n = Math.min(k.eventAllowance, Math.floor((k.stepLimit - k.now) / ns));
+    const next = k.events.peek();
+    if (next !== undefined) n = Math.min(n, Math.floor((next.time - 1 - k.now) / ns));
+    const sc = t.sched.sc;
+    if (sc !== null) n = Math.min(n, Math.floor((sc.capacity() - Math.max(1, sc.minBudget)) / ns));
+    return Math.max(0, Math.floor(n));
   }
 }

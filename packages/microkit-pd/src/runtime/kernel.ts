@@ -23,6 +23,7 @@ import { Irqs } from "./irqs.js";
 import { Notifications } from "./notifications.js";
 import { SchedContext } from "./sched-context.js";
 import { type DomainSlot, Scheduler } from "./scheduler.js";
+import type { SpinWait } from "./spin.js";
 import { type KernelOp, Thread, type ThreadKind } from "./tcb.js";
 import { Vcpus } from "./vcpus.js";
 
@@ -102,11 +103,14 @@ export class Kernel {
   private readonly inlineSteps: boolean;
   private readonly inliner: StepInliner;
   /** The one `work` op bodies yield: read by `stepThread` at once, so it is reused, not allocated. */
-  private readonly scratchWork: { op: "work"; ns: number; kind: string } = {
-    op: "work",
-    ns: 0,
-    kind: "",
-  };
+  private readonly scratchWork: {
+    op: "work";
+    ns: number;
+    kind: string;
+    spin: SpinWait<unknown> | null;
+  } = { op: "work", ns: 0, kind: "", spin: null };
+  /** Counts heap events and thread steps: a busy-wait's turn is clean while it is unchanged. */
+  private epoch = 0;
 
   constructor(
     readonly options: KernelOptions,
@@ -184,10 +188,11 @@ export class Kernel {
   }
 
   /** A `work` op for a body to yield; valid until the body's next yield (the kernel reads it at once). */
-  workOp(ns: number, kind: string): KernelOp {
+  workOp(ns: number, kind: string, spin: SpinWait<unknown> | null = null): KernelOp {
     const op = this.scratchWork;
     op.ns = ns;
     op.kind = kind;
+    op.spin = spin;
     return op;
   }
 
@@ -213,6 +218,7 @@ export class Kernel {
     this.events.pop();
     this.now = next.time;
     this.eventsProcessed++;
+    this.epoch++;
     this.stepLimit = limit;
     this.eventAllowance = allowance;
     this.account();
@@ -301,6 +307,7 @@ export class Kernel {
         if (inline && this.inlineTimer(cur)) continue;
         break;
       }
+      if (inline && cur.spinEpoch === this.epoch && this.replaySpin(cur)) continue;
       if (this.now !== this.stepTime || cur !== this.lastStepped) this.soloSteps = 0;
       this.lastStepped = cur;
       if (this.now !== this.stepTime) {
@@ -348,6 +355,29 @@ export class Kernel {
     return true;
   }
 
+  /**
+   * `cur` is between two turns of a busy-wait and nothing has happened since its last turn
+   * polled (spin.ts): replay the turns that would each end in place with its SC still sufficient,
+   * as the loop above would run them (one inlined timer event each). False when none fits.
+   */
+  private replaySpin(cur: Thread): boolean {
+    const ns = cur.spinNs;
+    if (!(ns > 0) || cur.pendingKernelNs !== 0 || this.options.recordPoints) return false;
+    const n = this.inliner.spinTurns(cur, ns);
+    if (!(n >= 1)) return false;
+    if (!cur.quiet) this.ff.taint();
+    this.now += n * ns;
+    this.stepTime = this.now - ns;
+    this.stepsAtTime = 0;
+    this.soloSteps = 0;
+    this.lastStepped = cur;
+    this.eventsProcessed += n;
+    this.eventAllowance -= n;
+    this.account();
+    cur.spin!.passed?.(n);
+    return true;
+  }
+
   private armTimer(): void {
     if (this.timer) this.events.cancel(this.timer);
     this.timer = null;
@@ -360,6 +390,9 @@ export class Kernel {
   private stepThread(t: Thread, fault?: ThreadFault): void {
     const body = t.body;
     if (!t.quiet) this.ff.taint();
+    this.epoch++;
+    t.spin = null;
+    t.spinEpoch = -1;
     if (body === null) {
       this.sched.block(t, "inactive");
       return;
@@ -394,6 +427,11 @@ export class Kernel {
         const ns = op.ns + t.pendingKernelNs;
         t.pendingKernelNs = 0;
         t.workRemaining = ns;
+        if (op.spin) {
+          t.spin = op.spin;
+          t.spinNs = op.ns;
+          t.spinEpoch = this.epoch;
+        }
         if (this.options.recordPoints) {
           this.record({ t: this.now, type: "point", thread: t.name, kind: op.kind, ns });
         }

@@ -18,6 +18,7 @@ import { ThreadFault } from "./errors.js";
 import type { IrqLine } from "./irqs.js";
 import type { Kernel } from "./kernel.js";
 import type { Prng } from "./prng.js";
+import { spinOf } from "./spin.js";
 import type { IpcMessage, KernelOp, Thread } from "./tcb.js";
 
 /** Marks a preemption point that is really a blocking kernel call (ppcall, guest exit). */
@@ -62,7 +63,7 @@ export function workOf(k: Kernel, point: unknown): KernelOp {
       message: `preemption point '${p.kind}' costs ${ns} ns in the cost model; expected a finite number >= 0`,
     });
   }
-  return k.workOp(ns, p.kind);
+  return k.workOp(ns, p.kind, spinOf(p as PreemptionPoint) ?? null);
 }
 
 function describeValue(value: unknown): string {

@@ -8,6 +8,7 @@ import type { FaultMessage, FaultReply, MessageInfo } from "../program.js";
 import type { EntryPoint, ThreadStateName } from "./event-log.js";
 import type { ScheduledEvent } from "./event-queue.js";
 import type { SchedContext } from "./sched-context.js";
+import type { SpinWait } from "./spin.js";
 
 export type ThreadKind = "pd" | "monitor" | "vcpu";
 
@@ -43,7 +44,13 @@ export type Received =
 
 export type KernelOp =
   /** A preemption point: the code just run takes `ns` of virtual time. */
-  | { readonly op: "work"; readonly ns: number; readonly kind: string }
+  | {
+      readonly op: "work";
+      readonly ns: number;
+      readonly kind: string;
+      /** The step is a turn of a declared busy-wait (spin.ts). */
+      readonly spin?: SpinWait<unknown> | null;
+    }
   /** The receive phase of the event loop, optionally replying first (`ReplyRecv`). */
   | { readonly op: "recv"; readonly reply?: ReplyPayload }
   /** `seL4_Call` on an endpoint: PPC or fault IPC. The reply arrives in `ipc.lastReply`. */
@@ -128,6 +135,11 @@ export class Thread {
    * answering that loop's WFI): its steps may be fast-forwarded (fast-forward.ts).
    */
   quiet = false;
+  /** The busy-wait whose turn the current work step is (spin.ts), with its price in ns. */
+  spin: SpinWait<unknown> | null = null;
+  spinNs = 0;
+  /** `Kernel.epoch` when the turn was yielded: equal while nothing else has happened since. */
+  spinEpoch = -1;
   readonly sched: SchedRecord;
   readonly ntfn = new NtfnRecord();
   readonly ipc = new IpcRecord();

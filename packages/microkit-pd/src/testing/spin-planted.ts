@@ -1,0 +1,25 @@
+/**
+ * A planted busy-wait replay defect (runtime/spin.ts) for the inlined-steps property: replayed
+ * turns may end exactly when a heap event is due, so the event's kernel entry comes after a turn
+ * the real code would only have started after it.
+ */
+import { StepInliner } from "../runtime/inline-steps.js";
+import type { Kernel } from "../runtime/kernel.js";
+import type { Thread } from "../runtime/tcb.js";
+import type { PlantedKernel } from "./planted.js";
+
+class SpinTurnOntoEvent extends StepInliner {
+  override spinTurns(t: Thread, ns: number): number {
+    const k = this.k;
+    const next = k.events.peek();
+    const honest = super.spinTurns(t, ns);
+    // Where the event's instant is what stops the replay, take the turn that ends on it too.
+    if (next === undefined || (next.time - k.now) % ns !== 0) return honest;
+    return honest === (next.time - k.now) / ns - 1 ? honest + 1 : honest;
+  }
+}
+
+/** The runtime with replayed busy-wait turns allowed to end on an event's instant. */
+export function plantedSpinReplay(): PlantedKernel {
+  return { parts: { inlineSteps: (k: Kernel) => new SpinTurnOntoEvent(k) } };
+}
