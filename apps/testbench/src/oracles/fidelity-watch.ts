@@ -2,8 +2,9 @@
  * Fidelity of trace-driven guests, watched as the wire goes (issue 13 item 2): each guest's
  * bytes on the wire, taken by provenance, must be its trace's output bytes in order, plus the
  * echo its input mode adds; and a guest that replays its recorded typing (`input: "trace"`)
- * must be typed its trace's input. State per guest is a position in its trace, a counter and
- * the last few bytes (for context): bounded however long the run.
+ * must be typed its trace's input. State per guest is a cursor in its trace (an event and a
+ * byte in it, each event encoded when the cursor reaches it, as the guest encodes it when it
+ * prints it), a counter and the last few bytes (for context): bounded however long the run.
  */
 import { tagOrigin } from "@vmmux/sddf-queues";
 import type { Scenario } from "../scenario.js";
@@ -14,8 +15,8 @@ const encoder = new TextEncoder();
 /** What one guest's wire bytes and typing are held to. */
 interface Judged {
   readonly name: string;
-  /** The trace's output bytes; null when the guest is not judged (hostile, client PD). */
-  readonly expected: Uint8Array | null;
+  /** The trace's output, event by event; null when the guest is not judged (hostile, client PD). */
+  readonly expected: readonly string[] | null;
   /** The guest echoes typed bytes and its recorded typing is not replayed: echo may interleave. */
   readonly echoAllowed: boolean;
   /** Echo mode on a replayed recording that holds its echo. */
@@ -58,15 +59,80 @@ export interface GuestFidelity {
   readonly typing: { readonly bytes: Uint8Array; readonly lastAt: number } | null;
 }
 
+/** Where a guest's wire bytes have got to in its trace's output. */
+class TraceCursor {
+  /** Output bytes matched so far. */
+  pos = 0;
+  /** Output bytes in the whole trace. */
+  readonly length: number;
+  private event = -1;
+  private bytes = new Uint8Array(0);
+  private offset = 0;
+
+  constructor(private readonly events: readonly string[]) {
+    this.length = events.reduce((n, e) => n + utf8Length(e), 0);
+    this.skipEmpty();
+  }
+
+  /** The trace's byte at the cursor (undefined: past its end). */
+  get current(): number | undefined {
+    return this.bytes[this.offset];
+  }
+
+  advance(): void {
+    this.pos++;
+    this.offset++;
+    this.skipEmpty();
+  }
+
+  /** Up to `n` of the trace's bytes from the cursor on. */
+  ahead(n: number): Uint8Array {
+    const out: number[] = [];
+    let bytes = this.bytes.subarray(this.offset);
+    for (let e = this.event; out.length < n; ) {
+      for (const b of bytes.subarray(0, n - out.length)) out.push(b);
+      if (++e >= this.events.length) break;
+      bytes = encoder.encode(this.events[e]);
+    }
+    return Uint8Array.from(out);
+  }
+
+  private skipEmpty(): void {
+    while (this.offset >= this.bytes.length && this.event + 1 < this.events.length) {
+      this.event++;
+      this.bytes = encoder.encode(this.events[this.event]);
+      this.offset = 0;
+    }
+  }
+}
+
+/** Bytes of `s` in UTF-8 as `TextEncoder` writes it (a lone surrogate as U+FFFD, 3 bytes). */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c < 0xdc00 && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d < 0xe000) {
+        n += 4;
+        i++;
+      } else n += 3;
+    } else n += 3;
+  }
+  return n;
+}
+
 export class FidelityWatch {
-  private readonly pos: number[];
+  private readonly cursor: (TraceCursor | null)[];
   private readonly seen: number[];
   private readonly echoed: number[];
   private readonly recent: number[][];
   private readonly mismatch: (FidelityMismatch | null)[];
 
   constructor(private readonly guests: readonly Judged[]) {
-    this.pos = guests.map(() => 0);
+    this.cursor = guests.map((g) => (g.expected === null ? null : new TraceCursor(g.expected)));
     this.seen = guests.map(() => 0);
     this.echoed = guests.map(() => 0);
     this.recent = guests.map(() => []);
@@ -88,7 +154,7 @@ export class FidelityWatch {
         const out = g.trace.events.filter((e) => e.code === "o").map((e) => e.data);
         return {
           name: g.name,
-          expected: skipped === null ? encoder.encode(out.join("")) : null,
+          expected: skipped === null ? out : null,
           echoAllowed: g.input === "echo" && g.replaysTyping !== true,
           doubled: g.input === "echo" && g.replaysTyping === true,
           shellAfter: g.kind === "vm" && g.thenShell,
@@ -109,23 +175,23 @@ export class FidelityWatch {
   push(byte: number, tag: number): void {
     const k = tagOrigin(tag) - 1;
     const g = this.guests[k];
-    if (g === undefined || g.expected === null || this.mismatch[k] !== null) return;
-    const expected = g.expected;
-    const pos = this.pos[k]!;
+    const cursor = this.cursor[k];
+    if (g === undefined || cursor == null || this.mismatch[k] !== null) return;
     const recent = this.recent[k]!;
     const index = this.seen[k]!;
     this.seen[k] = index + 1;
-    if (pos < expected.length && expected[pos] === byte) this.pos[k] = pos + 1;
-    else if (pos >= expected.length && g.shellAfter) {
+    const expected = cursor.current;
+    if (expected === byte) cursor.advance();
+    else if (expected === undefined && g.shellAfter) {
       // The guest's shell after the trace: not the trace's business.
     } else if (g.echoAllowed) this.echoed[k]! += 1;
     else
       this.mismatch[k] = {
         index,
         actual: byte,
-        expected: pos < expected.length ? expected[pos]! : null,
+        expected: expected ?? null,
         before: Uint8Array.from(recent),
-        traceAhead: expected.slice(pos, pos + CONTEXT),
+        traceAhead: cursor.ahead(CONTEXT),
       };
     recent.push(byte);
     if (recent.length > CONTEXT) recent.shift();
@@ -135,8 +201,8 @@ export class FidelityWatch {
     return this.guests.map((g, k) => ({
       name: g.name,
       skipped: g.skipped,
-      matched: this.pos[k]!,
-      traceBytes: g.expected?.length ?? 0,
+      matched: this.cursor[k]?.pos ?? 0,
+      traceBytes: this.cursor[k]?.length ?? 0,
       echoed: this.echoed[k]!,
       mismatch: this.mismatch[k]!,
       echoAllowed: g.echoAllowed,
