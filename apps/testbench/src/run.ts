@@ -23,7 +23,7 @@ import { RunDigest } from "./stream/digest.js";
 import { attachStreamed } from "./stream/streamed.js";
 import { WireStats } from "./stream/wire-stats.js";
 import { type WireRecord, WireStore } from "./stream/wire-store.js";
-import { buildSystem, type RunVariants } from "./system/build.js";
+import { buildSystem, type RunVariants, type SystemBuildOptions } from "./system/build.js";
 
 export { perturbedCosts, type SchedulePerturbation } from "./schedule-perturbation.js";
 export type { WireRecord } from "./stream/wire-store.js";
@@ -150,6 +150,16 @@ export interface RunResult {
   readonly restartedFaults?: readonly PdFault[];
   /** Producers waiting for a signal at the end. */
   readonly waits: readonly ProducerWait[];
+  /**
+   * Tags of the bytes queued for the wire at the end: the driver TX queue's, each guest's client
+   * TX queue's, and the last ones the driver moved into the UART (its TX FIFO and shift register,
+   * read from the slots before the queue's head; the last may be on the wire already).
+   */
+  readonly txQueued?: () => {
+    readonly uart: Uint32Array;
+    readonly driver: Uint32Array;
+    readonly clients: Uint32Array[];
+  };
   /** Per guest, its longest wait with work due (`oracles/starvation.ts`); absent in results made by hand. */
   readonly starvation?: readonly GuestStarvation[];
   /** Per guest, its wire bytes and typing against its trace (`oracles/fidelity-watch.ts`). */
@@ -209,6 +219,8 @@ export interface RunOptions {
   readonly schedule?: SchedulePerturbation;
   /** The started emulators of the scenario's real guests (`prepareGuests`; one set per run). */
   readonly prepared?: PreparedGuests;
+  /** Builds each guest instead of the scenario's own builder (`SystemBuildOptions.guest`). */
+  readonly guest?: SystemBuildOptions["guest"];
 }
 
 const encoder = new TextEncoder();
@@ -238,6 +250,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
     },
     ...(options.variants === undefined ? {} : { variants: options.variants }),
     ...(options.prepared === undefined ? {} : { prepared: options.prepared }),
+    ...(options.guest === undefined ? {} : { guest: options.guest }),
     ...(options.schedule === undefined ? {} : { costModel: perturbedCosts(options.schedule) }),
   });
   const { sys, device, driver, virtTx, virtRx, description: desc } = built;
@@ -411,6 +424,17 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
     fidelity: fidelity.finish(),
     ...faultsOf(recordEvents ? faults.found : null, built.restartParents),
     waits,
+    txQueued: () => {
+      const n = Math.min(device.txFifoLevel + 1, driverQueue.head);
+      const head = driverQueue.head;
+      return {
+        uart: Uint32Array.from({ length: n }, (_, i) => driverQueue.tagAt(head - n + i)),
+        driver: Uint32Array.from(unread(driverQueue), (b) => b.tag),
+        clients: scenario.guests.map((_, k) =>
+          Uint32Array.from(unread(queue("tx", k)), (b) => b.tag),
+        ),
+      };
+    },
     schedule: options.schedule ?? null,
     digest: digest.finish({ virtualTime, events, idle, guests, loss }),
     idlePds: withoutParents([...wiring.roles.idle, ...wiring.unplaced], built.restartParents),

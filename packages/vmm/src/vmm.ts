@@ -15,7 +15,7 @@ import {
   type RepeatableExit,
   work,
 } from "@vmmux/microkit-pd";
-import { SerialQueue } from "@vmmux/sddf-queues";
+import { provenanceTag, SerialQueue } from "@vmmux/sddf-queues";
 import { createVirtioConsole, type VirtioConsoleDevice } from "@vmmux/virtio-console";
 import type {
   DefectFinding,
@@ -33,7 +33,7 @@ import {
   type Resolved,
   resolve,
   type SerialEndConfig,
-  type VmmConfig,
+  type VmmConfig as VmmBaseConfig,
 } from "./vmm-config.js";
 
 export {
@@ -42,8 +42,21 @@ export {
   DEFAULT_VIRTIO_IRQ,
   DEFAULT_VIRTIO_SIZE,
   type SerialEndConfig,
-  type VmmConfig,
 } from "./vmm-config.js";
+
+export interface VmmConfig extends VmmBaseConfig {
+  /**
+   * Provenance origin of this VMM's serial client (its guest's bytes, DESIGN.md "Provenance").
+   * What the VMM puts on its client TX queue for the guest without a tag of the guest's own
+   * carries it, with sequence {@link UNSEQUENCED}: F_EMERG_WRITE bytes (virtio §3.2; the same
+   * sDDF client queue as the guest's transmit buffers) and transmitted bytes the guest stored
+   * untagged (raw stores, RAM it never wrote). Absent: such bytes stay untagged (0).
+   */
+  readonly origin?: number;
+}
+
+/** The sequence number of a guest's bytes that are outside its written stream. */
+export const UNSEQUENCED = 0xff_ffff;
 
 /** Registers libvmm's `guest_start` writes before resuming vCPU 0 (x0 = DTB address). */
 export class BootRegisters {
@@ -138,6 +151,9 @@ export class VmmProgram implements PdProgram {
         `vmm config: guest ram '${ramRegion.name}' is not mapped rw`,
       );
     const memory = sharedGuestMemory(ramRegion, config.ram.guestBase);
+    const ownTag =
+      config.origin === undefined ? undefined : provenanceTag(config.origin, UNSEQUENCED);
+    if (ownTag !== undefined) attributeUntagged(memory, ownTag);
     this.memory = memory;
     const queue = (end: SerialEndConfig) =>
       // A corrupt peer index stops the handle (`broken`), which the device tests after each
@@ -170,6 +186,7 @@ export class VmmProgram implements PdProgram {
             },
           }),
       ports: [{ tx, rx }],
+      ...(ownTag === undefined ? {} : { emergencyTag: ownTag }),
       ...(config.devicePreemption === true ? { deferTx: true } : {}),
       windowSize: this.r.virtioSize,
       hooks: {
@@ -412,6 +429,19 @@ export class VmmProgram implements PdProgram {
       );
     }
   }
+}
+
+/**
+ * Tagged reads of guest RAM (the console copying transmit buffers, virtio-console `tx.ts`) give
+ * `tag` to each byte stored without one: every byte of its RAM is the guest's.
+ */
+function attributeUntagged(memory: GuestMemory, tag: number): void {
+  const readInto = memory.readInto.bind(memory);
+  memory.readInto = (addr, dst, dstTags) => {
+    readInto(addr, dst, dstTags);
+    if (dstTags === undefined) return;
+    for (let i = 0; i < dst.length; i++) if (dstTags[i] === 0) dstTags[i] = tag;
+  };
 }
 
 /** A guest-supplied number in hex; a value no register can hold (NaN, negative) as it is. */

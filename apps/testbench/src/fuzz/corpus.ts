@@ -21,8 +21,13 @@ export interface CorpusEntry {
   readonly profile: "hardened" | "reference";
   /** transport and console: the shrunk script (virtio-core's or virtio-console's `HostileOp[]`). */
   readonly script?: readonly unknown[];
-  /** system: the scenario seed the hostile script is drawn from. */
+  /**
+   * system: the scenario seed (it seeds the system; without `script` the hostile script is
+   * drawn from it). With `script`, the shrunk hostile ops (`@vmmux/vmm`'s `HostileOp[]`).
+   */
   readonly scenarioSeed?: number;
+  /** system with a script: Linux's probe runs before it (default true). */
+  readonly probe?: boolean;
   /** What the script violated when it was found. */
   readonly violations: readonly string[];
   /**
@@ -53,7 +58,11 @@ export function violationKind(violations: readonly string[]): string {
 
 /** The file name of an entry: a short hash of its suite, profile and script (or seed). */
 export function entryName(entry: CorpusEntry): string {
-  const key = JSON.stringify([entry.suite, entry.profile, entry.script ?? entry.scenarioSeed]);
+  const replayed =
+    entry.suite === "system" && entry.script !== undefined
+      ? [entry.script, entry.scenarioSeed, entry.probe ?? true]
+      : (entry.script ?? entry.scenarioSeed);
+  const key = JSON.stringify([entry.suite, entry.profile, replayed]);
   return `${createHash("sha256").update(key).digest("hex").slice(0, 12)}.json`;
 }
 

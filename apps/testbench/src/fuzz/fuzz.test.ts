@@ -72,7 +72,7 @@ describe("pnpm fuzz", () => {
     expect(summary.suites[0]?.failed).toBe(0);
     expect(reports.length).toBeGreaterThanOrEqual(2);
     for (const r of reports) {
-      expect(r.other).toEqual({ sent: 120, delivered: 120, inOrder: true });
+      expect(r.other).toEqual({ sent: 120, delivered: 120, queued: 0, inOrder: true });
       expect(Object.keys(r.pds).sort()).toEqual([
         "serial_virt_rx",
         "serial_virt_tx",

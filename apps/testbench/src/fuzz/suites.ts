@@ -9,7 +9,13 @@ import type { HostileOp as TransportOp } from "@vmmux/virtio-core/testing";
 import { replayHostile, runHostileCampaign } from "@vmmux/virtio-core/testing";
 import { brokenConsoleDefects, brokenTransport } from "../testing/fuzz-variants.js";
 import type { CorpusEntry, SuiteName } from "./corpus.js";
-import { runSystemCampaign, runSystemCase, type SystemRunReport } from "./system.js";
+import {
+  runSystemCampaign,
+  runSystemCase,
+  type SystemRunReport,
+  type SystemScript,
+  shrinkSystemCase,
+} from "./system.js";
 
 /** Deliberately broken variants by suite: a transport that drops a notification, a console that sends writable buffers. */
 export const VARIANTS = {
@@ -107,20 +113,23 @@ export function runBatch(task: BatchTask): BatchResult {
     case "system": {
       const r = runSystemCampaign({ seed: task.seed, runs: task.runs });
       const c = r.counterexample;
+      const shrunk = c === undefined ? undefined : shrinkSystemCase(c);
       return {
         ...base,
         scripts: r.scripts,
         ops: r.ops,
         systemRuns: r.runs,
-        ...(c === undefined
+        ...(shrunk === undefined
           ? {}
           : {
               entry: {
                 format: "vmmux-fuzz/1",
                 suite: "system",
                 profile: "hardened",
-                scenarioSeed: c.seed,
-                violations: c.violations,
+                scenarioSeed: shrunk.report.seed,
+                script: shrunk.script.ops,
+                probe: shrunk.script.probe,
+                violations: shrunk.report.violations,
                 found: found(),
               },
             }),
@@ -141,6 +150,12 @@ export function replayEntry(entry: CorpusEntry): string[] {
         replayConsole(entry.script as ConsoleOp[], { profile: entry.profile })?.violations ?? []
       );
     case "system":
-      return runSystemCase(entry.scenarioSeed ?? 0, entry.profile).violations;
+      return runSystemCase(
+        entry.scenarioSeed ?? 0,
+        entry.profile,
+        entry.script === undefined
+          ? undefined
+          : { probe: entry.probe ?? true, ops: entry.script as SystemScript["ops"] },
+      ).violations;
   }
 }

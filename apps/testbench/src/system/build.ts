@@ -130,14 +130,20 @@ export function buildSystem(scenario: Scenario, options: SystemBuildOptions = {}
   const virtRx = new (variants.virtRx ?? VirtRx)(configs.virtRx);
   const makeGuest =
     options.guest ??
-    ((g: ScenarioGuest, w: GuestWiring) =>
-      buildGuest(g, w, {
+    ((g: ScenarioGuest, w: GuestWiring) => {
+      // The VMM tags what it sends for its guest with the guest's origin (`index + 1`).
+      const vmm: ReturnType<typeof vmmKnobs> & Pick<VmmConfig, "origin"> = {
+        ...vmmKnobs(knobs),
+        origin: w.index + 1,
+      };
+      return buildGuest(g, w, {
         profile: knobs.profile,
         seed: knobs.seed,
         ...(variants.vmm === undefined ? {} : { makeVmm: variants.vmm }),
         ...(options.prepared === undefined ? {} : { prepared: options.prepared }),
-        vmm: vmmKnobs(knobs),
-      }));
+        vmm,
+      });
+    });
   const guests = scenario.guests.map((g, k) => makeGuest(g, wiring.guests[k]!, k));
   const programs: Record<string, PdProgram> = {
     [wiring.driver.programImage]: driver,
