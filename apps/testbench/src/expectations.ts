@@ -14,6 +14,7 @@ export const oracleName = z.enum([
   "isolation",
   "wakeups",
   "fidelity",
+  "input",
 ]);
 
 /** The block's schema over the scenario's guest-name and seconds schemas. */

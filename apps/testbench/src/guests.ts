@@ -18,6 +18,7 @@ import {
 import { HostileGuest, type HostileScript, hostileScriptArb } from "@vmmux/vmm/testing";
 import fc from "fast-check";
 import { CorruptingClient } from "./faults/corrupt-client.js";
+import { type InputFates, vmInputFates } from "./early-input/fates.js";
 import { faultingVmm, GuestBoots } from "./faults/restart.js";
 import { echoes } from "./input-mode.js";
 import { buildRealGuest } from "./real/guest.js";
@@ -48,7 +49,8 @@ export interface GuestTranscript {
   readonly loss: ClientLoss;
   /**
    * R8: typed bytes the guest's console discarded (RX virtqueue not ready, or the hardened
-   * pre-ready buffer full); 0 for a client PD, whose input path cannot drop.
+   * pre-ready buffer full) or its console driver threw away (flushed in `add_port`'s window,
+   * port not open; `early-input/fates.ts`); 0 for a client PD, whose input path cannot drop.
    */
   readonly inputDropped: number;
   readonly unpublished: number;
@@ -59,6 +61,8 @@ export interface GuestTranscript {
   readonly hostile?: boolean;
   /** The VMM and its device after the run; null or absent for a client PD. */
   readonly vmm?: VmmObservation | null;
+  /** Where typed input went past the RX queue (`early-input/fates.ts`); absent for other kinds. */
+  readonly inputFates?: InputFates | null;
 }
 
 /** What the isolation and wake-up oracles read from a `vm` guest's VMM and device. */
@@ -326,6 +330,7 @@ function linuxGuest(
     collect: () => {
       const guest = vm.current();
       const console = vm.vmm.device?.counters(0);
+      const fates = vmInputFates(vm.vmm, boots.all, guest);
       const written = LinuxGuest.joined(boots.all, "written");
       const received = LinuxGuest.joined(boots.all, "received");
       const first = events[0];
@@ -342,7 +347,8 @@ function linuxGuest(
             : boots.all[0].startedAt + Math.round(first.time * 1e9),
         loss: { T1: 0, T2: 0 },
         inputDropped:
-          console === undefined ? 0 : console.rxDiscardedNotReady + console.rxOverflowBeforeReady,
+          (console === undefined ? 0 : console.rxDiscardedNotReady + console.rxOverflowBeforeReady) +
+          (fates === null ? 0 : fates.driverFlushedBeforePort + fates.driverDiscardedClosedPort),
         unpublished: 0,
         received: Array.from(received.bytes, (byte, i) => ({
           byte,
@@ -352,6 +358,7 @@ function linuxGuest(
         findings: vm.vmm.findings.map((f) => `${(f.t / 1e9).toFixed(6)} s: ${f.message}`),
         hostile: false,
         vmm: observe(vm.vmm, watch, undefined),
+        inputFates: fates,
       };
     },
   };

@@ -4,6 +4,7 @@
  * run against its scenario's expectations. A verdict lists findings in words a person can act on.
  */
 
+import { inputAccounting, typedEarly } from "./early-input/account.js";
 import { fidelity } from "./oracles/fidelity.js";
 import { expectedRouting, routing } from "./oracles/routing.js";
 import { isolation, progress, wakeups } from "./oracles/system.js";
@@ -113,6 +114,8 @@ export function judge(run: RunResult, rerun: RunResult, expect?: Expectations): 
     wakeups(run),
     // Only runs with a trace-driven Linux guest have anything for fidelity to judge.
     ...((run.fidelity ?? []).some((f) => f.skipped === null) ? [fidelity(run)] : []),
+    // Every typed byte by named place, when some guest was typed to before its console was up.
+    ...(typedEarly(run) ? [inputAccounting(run)] : []),
   ];
   return verdicts.map((v) => {
     const expected = expect?.oracles?.[v.oracle] ?? "pass";

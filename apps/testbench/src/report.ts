@@ -11,6 +11,7 @@ import {
   formatAsciicast,
   writeFileAtomic,
 } from "./asciicast.js";
+import { inputAccount, inputAccountLines, typedEarly } from "./early-input/account.js";
 import { type RunMetrics, runMetrics } from "./metrics.js";
 import type { Judgement } from "./oracles.js";
 import { writePerfettoFile } from "./report/perfetto-file.js";
@@ -116,6 +117,7 @@ export function formatReport(run: RunResult, metrics: RunMetrics = runMetrics(ru
   out.push(`  system: ${system.length === 0 ? "none" : system.join(" ")}`);
   const contained = nonZero(run.peerFaults ?? {});
   if (contained.length > 0) out.push(`  peer faults contained: ${contained.join(" ")}`);
+  if (typedEarly(run)) out.push("", "typed input by place:", ...inputAccountLines(inputAccount(run)));
   out.push(...schedulingLines(run));
   return out.join("\n");
 }

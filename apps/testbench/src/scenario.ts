@@ -190,7 +190,12 @@ const knobs = z.strictObject({
   devicePreemption: z.boolean().optional(),
   /** Ring features the VMMs' consoles offer beyond their defaults (`VmmConfig.features`; hardened). */
   vmmFeatures: z
-    .strictObject({ eventIdx: z.boolean().optional(), indirectDesc: z.boolean().optional() })
+    .strictObject({
+      eventIdx: z.boolean().optional(),
+      indirectDesc: z.boolean().optional(),
+      /** F_MULTIPORT with the one port (hardened; `early-input/multiport-knob.ts`). */
+      multiport: z.boolean().optional(),
+    })
     .optional(),
 });
 

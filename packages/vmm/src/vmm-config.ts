@@ -66,7 +66,12 @@ export interface VmmConfig {
    * §2.7.7/§2.7.10 EVENT_IDX), as QEMU's does. Only the hardened device honours them; the
    * reference device offers what libvmm offers (VERSION_1). Default: neither.
    */
-  readonly features?: { readonly eventIdx?: boolean; readonly indirectDesc?: boolean };
+  readonly features?: {
+    readonly eventIdx?: boolean;
+    readonly indirectDesc?: boolean;
+    /** Offer VIRTIO_CONSOLE_F_MULTIPORT with the one port (hardened; reference virtio §3.5). */
+    readonly multiport?: boolean;
+  };
   /**
    * Run the console's TX as steps this PD can be preempted between, where the real VMM can be
    * (reference virtio §6.1 item 11: after seeing the sDDF TX queue full, before requesting a

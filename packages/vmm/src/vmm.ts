@@ -16,7 +16,12 @@ import {
   work,
 } from "@vmmux/microkit-pd";
 import { provenanceTag, SerialQueue } from "@vmmux/sddf-queues";
-import { createVirtioConsole, type VirtioConsoleDevice } from "@vmmux/virtio-console";
+import {
+  type ConsoleWiring,
+  type ConsoleWiringOptions,
+  createVirtioConsole,
+  type VirtioConsoleDevice,
+} from "@vmmux/virtio-console";
 import type {
   DefectFinding,
   GuestMemory,
@@ -137,6 +142,14 @@ export class VmmProgram implements PdProgram {
     this.boot = config.boot ?? new BootRegisters();
   }
 
+  /**
+   * Build the console device on its transport (libvmm's console init, reference virtio §4.1).
+   * An extension point for any caller: a subclass may build a variant of the device.
+   */
+  protected createConsole(options: ConsoleWiringOptions): ConsoleWiring {
+    return createVirtioConsole(options);
+  }
+
   get profile(): Profile {
     return this.r.profile;
   }
@@ -169,7 +182,7 @@ export class VmmProgram implements PdProgram {
       config.virq ?? (this.r.profile === "reference" ? "edge" : "level"),
     );
     this.virq = virq;
-    const { device, transport } = createVirtioConsole({
+    const { device, transport } = this.createConsole({
       memory,
       profile: this.r.profile,
       ...(config.build === undefined ? {} : { build: config.build }),
@@ -183,6 +196,9 @@ export class VmmProgram implements PdProgram {
             features: {
               eventIdx: config.features.eventIdx ?? false,
               indirectDesc: config.features.indirectDesc ?? false,
+              ...(config.features.multiport === undefined
+                ? {}
+                : { multiport: config.features.multiport }),
             },
           }),
       ports: [{ tx, rx }],

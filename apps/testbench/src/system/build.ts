@@ -22,6 +22,7 @@ import { VirtRx, type VirtRxConfig, VirtTx, type VirtTxConfig } from "@vmmux/sdd
 import type { VmmConfig, VmmProgram } from "@vmmux/vmm";
 import { type GuestParent, restartParents } from "../faults/restart.js";
 import { vmmKnobs } from "../faults/vmm-knobs.js";
+import { withMultiport } from "../early-input/multiport-knob.js";
 import { generatedSystem } from "../gen/scenario-system.js";
 import { type BuiltGuest, buildGuest } from "../guests.js";
 import type { PreparedGuests } from "../real/prepare.js";
@@ -133,7 +134,7 @@ export function buildSystem(scenario: Scenario, options: SystemBuildOptions = {}
     ((g: ScenarioGuest, w: GuestWiring) => {
       // The VMM tags what it sends for its guest with the guest's origin (`index + 1`).
       const vmm: ReturnType<typeof vmmKnobs> & Pick<VmmConfig, "origin"> = {
-        ...vmmKnobs(knobs),
+        ...withMultiport(vmmKnobs(knobs), knobs),
         origin: w.index + 1,
       };
       return buildGuest(g, w, {

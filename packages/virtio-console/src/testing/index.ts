@@ -17,6 +17,7 @@ export {
   replayConsole,
   runConsoleCampaign,
 } from "./campaign.js";
+export { createUncountedEarlyDropConsole, UncountedEarlyDropConsole } from "./early-drop.js";
 export type { HostileOp, HostileReport, HostileRunOptions } from "./hostile.js";
 export { FUZZ_DATA_BASE, FUZZ_DATA_SIZE, FUZZ_QUEUE_SIZE, runHostile } from "./hostile.js";
 export type {
