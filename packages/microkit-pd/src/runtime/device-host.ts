@@ -6,9 +6,13 @@ import type { DeviceHost, TimerHandle } from "../program.js";
 import type { ScheduledEvent } from "./event-queue.js";
 import type { Kernel } from "./kernel.js";
 
+/** A device timer's handle carries its heap event (fired or cancelled ones are inert). */
+interface HostTimer extends TimerHandle {
+  readonly event: ScheduledEvent;
+}
+
 /** A host-side handle for a device model, also usable by tests to drive IRQs and timers. */
 export class Host implements DeviceHost {
-  private readonly timers = new Map<number, ScheduledEvent>();
   private nextId = 0;
 
   constructor(
@@ -20,18 +24,12 @@ export class Host implements DeviceHost {
     return this.k.now;
   }
   at(time: number, action: () => void): TimerHandle {
-    const id = this.nextId++;
-    const event = this.k.at(time, () => {
-      this.timers.delete(id);
-      action();
-    });
-    this.timers.set(id, event);
-    return { id };
+    const timer: HostTimer = { id: this.nextId++, event: this.k.at(time, action) };
+    return timer;
   }
   cancel(handle: TimerHandle): void {
-    const event = this.timers.get(handle.id);
-    if (event) this.k.cancel(event);
-    this.timers.delete(handle.id);
+    const event = (handle as Partial<HostTimer>).event;
+    if (event !== undefined && !event.cancelled) this.k.cancel(event);
   }
   setIrqLevel(irq: number, asserted: boolean): void {
     this.k.irqs.setLevel(irq, asserted);
@@ -41,6 +39,7 @@ export class Host implements DeviceHost {
     this.k.irqs.setLevel(irq, false);
   }
   trace(name: string, args?: Readonly<Record<string, unknown>>): void {
+    if (!this.k.options.recordEvents) return;
     this.k.record({
       t: this.k.now,
       type: "device",
