@@ -25,13 +25,13 @@ export type ChildSpec =
 /** A bundled scenario file (optionally cut short), or both VM guests printing without pause. */
 export type ScenarioSpec =
   | { readonly file: string; readonly seconds?: number }
-  | { readonly saturatedMiB: number };
+  | { readonly saturatedMiB: number; readonly baud?: number };
 
-/** Wire rate of the saturated case: the fastest the driver allows at its 24 MHz UARTCLK. */
+/** Default wire rate of the saturated case: the fastest the driver allows at its 24 MHz UARTCLK. */
 const SATURATED_BAUD = 1_500_000;
 const CHUNK = 1024;
 
-function saturated(mib: number): Scenario {
+function saturated(mib: number, baud = SATURATED_BAUD): Scenario {
   const line = `${"x".repeat(CHUNK - 2)}\r\n`;
   // Each guest prints half the output, a chunk every 2 ms (faster than the wire drains).
   const chunks = (mib * 1024 * 1024) / CHUNK / 2;
@@ -40,13 +40,13 @@ function saturated(mib: number): Scenario {
   const s = syntheticScenario({
     kind: "vm",
     guests: [{ output: [] }, { output: [] }],
-    knobs: { baud: SATURATED_BAUD, durationLimit: (mib * 1024 * 1024 * 10) / SATURATED_BAUD + 2 },
+    knobs: { baud, durationLimit: (mib * 1024 * 1024 * 10) / baud + 2 },
   });
   return { ...s, guests: s.guests.map((g) => ({ ...g, trace })) };
 }
 
 function scenarioOf(spec: ScenarioSpec): Scenario {
-  if ("saturatedMiB" in spec) return saturated(spec.saturatedMiB);
+  if ("saturatedMiB" in spec) return saturated(spec.saturatedMiB, spec.baud);
   const s = loadScenario(spec.file);
   return spec.seconds === undefined ? s : withKnobs(s, { durationLimit: spec.seconds });
 }

@@ -80,7 +80,11 @@ function speedSection(cut: { seconds?: number }): void {
       "dual-vm-10min",
       { kind: "replay", scenario: { file: scenario("dual-vm-10min.json"), ...cut } },
     ],
-    ["saturated wire (1 MiB)", { kind: "replay", scenario: { saturatedMiB: 1 } }],
+    ["saturated wire (1 MiB, 1.5 Mbaud)", { kind: "replay", scenario: { saturatedMiB: 1 } }],
+    [
+      "saturated wire (0.25 MiB, 115200 baud)",
+      { kind: "replay", scenario: { saturatedMiB: 0.25, baud: 115_200 } },
+    ],
   ];
   for (const [name, spec] of cases) {
     const m = measure(spec);
