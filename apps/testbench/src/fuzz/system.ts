@@ -113,8 +113,8 @@ export function runSystemCase(
 }
 
 /**
- * The honest guest's bytes: on the wire in order; the rest, in order, in the UART's TX FIFO
- * (at most its depth), the driver TX queue and its own client TX queue, with the wire busy
+ * The honest guest's bytes: on the wire in order; the rest, in order, in the UART (its TX FIFO
+ * and shift register), the driver TX queue and its own client TX queue, with the wire busy
  * while the driver queue holds bytes and virt_tx waiting for space while its queue does.
  */
 function honestBytes(run: RunResult, violations: string[]): SystemRunReport["other"] {
