@@ -3,7 +3,15 @@ import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { work } from "../program.js";
 import { describeSystem, pdProgram } from "../testing/index.js";
-import { type PerfettoTrace, System, type TraceEvent, zeroKernelCosts } from "./index.js";
+import {
+  type PerfettoTrace,
+  type RuntimeEvent,
+  System,
+  type TraceEvent,
+  zeroKernelCosts,
+} from "./index.js";
+import { toPerfetto } from "./perfetto.js";
+import { sameShape } from "./perfetto-fold.js";
 
 /**
  * Problems a Chrome Trace Event viewer would have with `events`: missing or non-finite fields per
@@ -358,5 +366,230 @@ describe("streaming export", () => {
     expect(lean.sys.log).toEqual([]);
     const text = gunzipSync(Buffer.concat(lean.chunks)).toString("utf8");
     expect(JSON.parse(text)).toEqual(kept.sys.toPerfetto());
+  });
+});
+
+describe("folded export", () => {
+  /**
+   * Two VMMs whose idle guests trap on WFI (answered at once) and share the core on equal
+   * priorities, a ticking PD that signals one VMM, and a UART-like device tracing a byte per
+   * line time in bursts: trap cycles, turns of the two guests, notifications and device runs.
+   */
+  function busy(fastForward: boolean, retainEvents = true) {
+    const repeatable = { repeat() {} };
+    const vmm = {
+      *init(pd: Parameters<NonNullable<Parameters<typeof pdProgram>[0]["init"]>>[0]) {
+        pd.vcpuRestart(0);
+      },
+      *notified() {
+        yield work("default", 1);
+      },
+      *fault() {
+        yield work("default", 1);
+        return { resume: true, repeatable };
+      },
+    };
+    const sys = new System(
+      describeSystem({
+        pds: [
+          { name: "vmm1", priority: 100, vm: { name: "vm1", priority: 99 } },
+          { name: "vmm2", priority: 100, vm: { name: "vm2", priority: 99 } },
+          { name: "tick", priority: 120, irqs: [{ id: 0, irq: 40 }], maps: [{ mr: "uart" }] },
+        ],
+        channels: [
+          [
+            { pd: "tick", id: 1 },
+            { pd: "vmm1", id: 1 },
+          ],
+        ],
+        regions: [{ name: "uart", size: 0x1000, physAddr: 0x900_0000 }],
+      }),
+      {
+        fastForward,
+        retainEvents,
+        devices: {
+          uart: (host) => ({
+            read: () => 0,
+            write: (_offset, _width, value) => {
+              // A burst of bytes at the line rate, then silence.
+              for (let i = 0; i < 40; i++) {
+                host.at(host.now() + 87_000 * (i + 1), () =>
+                  host.trace("tx", { byte: 0x61 + ((value + i) % 26), kind: "byte" }),
+                );
+              }
+            },
+          }),
+        },
+        programs: {
+          "vmm1.elf": pdProgram(vmm),
+          "vmm2.elf": pdProgram(vmm),
+          "tick.elf": pdProgram({
+            *notified(ch, pd) {
+              pd.irqAck(ch);
+              pd.notify(1);
+              pd.mmio("uart").write(0, 4, Math.floor(pd.now() / 1e6));
+              yield work("us", 1);
+            },
+          }),
+        },
+        guests: {
+          vm1: {
+            *run(vcpu) {
+              yield* vcpu.idle({ pass: work("ns", 300) });
+            },
+          },
+          vm2: {
+            *run(vcpu) {
+              yield* vcpu.idle({ pass: work("ns", 300) });
+            },
+          },
+        },
+      },
+    );
+    for (let t = 1; t <= 4; t++) {
+      sys.at(t * 5_000_000, () => {
+        sys.setIrqLevel(40, true);
+        sys.setIrqLevel(40, false);
+      });
+    }
+    return sys;
+  }
+
+  const threadsOf = (sys: System) =>
+    sys.threads().map((t) => ({ name: t.name, kind: t.kind, priority: t.priority }));
+
+  /** Ns each thread held the core, read back from a trace's core track. */
+  function coreTime(events: readonly TraceEvent[]): Map<string, number> {
+    const time = new Map<string, number>();
+    const add = (name: string, ns: number) => time.set(name, (time.get(name) ?? 0) + ns);
+    for (const e of events) {
+      if (e.ph !== "X" || e.tid !== 1) continue;
+      const ran = e.args?.ran_ns as Record<string, number> | undefined;
+      if (ran !== undefined) for (const [name, ns] of Object.entries(ran)) add(name, ns);
+      else add(e.name, e.dur! * 1000);
+    }
+    return time;
+  }
+
+  it("folds trap cycles, turns and device runs into a trace a viewer reads, each thread's core time kept", () => {
+    const sys = busy(false);
+    sys.runUntil(25_000_000);
+    const full = toPerfetto(sys.log, threadsOf(sys), sys.now()).traceEvents;
+    const folded = toPerfetto(sys.log, threadsOf(sys), sys.now(), { fold: true }).traceEvents;
+    expect(traceProblems(folded)).toEqual([]);
+    expect(folded.length * 50).toBeLessThan(full.length);
+    const cores = folded.filter((e) => e.tid === 1 && e.cat === "fold");
+    expect(cores.some((e) => /^vm1:vcpu0 ⇄ vmm1 ×\d+$|^vmm1 ⇄ vm1:vcpu0 ×\d+$/.test(e.name))).toBe(
+      true,
+    );
+    const [a, b] = [coreTime(full), coreTime(folded)];
+    expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
+    for (const [name, ns] of a) expect(b.get(name)).toBeCloseTo(ns, -1);
+    // Notifications are never folded: every flow survives with both ends.
+    const flows = (events: readonly TraceEvent[]) =>
+      events.filter((e) => e.ph === "s" || e.ph === "f").map((e) => `${e.ph}${e.id}`);
+    expect(flows(folded)).toEqual(flows(full));
+    // A burst of 40 bytes at the line rate is one slice with its count and text.
+    const runs = folded.filter((e) => e.cat === "fold" && e.name.startsWith("tx ×"));
+    expect(runs.map((e) => e.args?.count)).toEqual([40, 40, 40, 40]);
+    expect(runs[0]!.args?.text).toMatch(/^[a-z]{40}$/);
+    expect(runs[0]!.dur).toBeCloseTo(39 * 87, 6);
+  });
+
+  it("fast-forwarded idle runs join the fold of their cycle", () => {
+    const sys = busy(true);
+    sys.runUntil(25_000_000);
+    const folded = toPerfetto(sys.log, threadsOf(sys), sys.now(), { fold: true }).traceEvents;
+    expect(traceProblems(folded)).toEqual([]);
+    const full = toPerfetto(sys.log, threadsOf(sys), sys.now()).traceEvents;
+    const idle = (events: readonly TraceEvent[]) => events.filter((e) => e.cat === "idle").length;
+    expect(idle(folded) * 4).toBeLessThan(idle(full));
+    expect(folded.some((e) => (e.args?.fast_forwarded as number) > 0)).toBe(true);
+    const [a, b] = [coreTime(full), coreTime(folded)];
+    for (const [name, ns] of a) expect(b.get(name)).toBeCloseTo(ns, -1);
+  });
+
+  it("streams the folded trace toPerfetto folds from the kept log", async () => {
+    const run = async (retain: boolean) => {
+      const sys = busy(false, retain);
+      const chunks: Buffer[] = [];
+      const out = new PassThrough();
+      out.on("data", (chunk: Buffer) => chunks.push(chunk));
+      const stream = sys.streamPerfetto(out, { fold: true });
+      sys.runUntil(25_000_000);
+      await stream.close(sys.now());
+      return { sys, trace: JSON.parse(Buffer.concat(chunks).toString("utf8")) as PerfettoTrace };
+    };
+    const kept = await run(true);
+    const lean = await run(false);
+    expect(lean.sys.log).toEqual([]);
+    expect(lean.trace).toEqual(kept.trace);
+    expect(kept.trace).toEqual(
+      toPerfetto(kept.sys.log, threadsOf(kept.sys), kept.sys.now(), { fold: true }),
+    );
+  });
+
+  it("tells cycles apart by every field but time", () => {
+    const at = (t: number, to: string): RuntimeEvent => ({ t, type: "switch", from: "a", to });
+    expect(sameShape(at(1, "b"), at(2, "b"))).toBe(true);
+    expect(sameShape(at(1, "b"), at(1, "c"))).toBe(false);
+    const fault = (t: number, address: number): RuntimeEvent => ({
+      t,
+      type: "fault",
+      thread: "a",
+      handler: "vmm",
+      fault: { kind: "vcpu", vcpuId: 0, exit: { kind: "mmio-read", address, width: 4 } },
+    });
+    expect(sameShape(fault(1, 0x10), fault(9, 0x10))).toBe(true);
+    expect(sameShape(fault(1, 0x10), fault(1, 0x14))).toBe(false);
+    const signal = (t: number, id: number): RuntimeEvent => ({
+      t,
+      type: "signal",
+      id,
+      from: "a",
+      to: "b",
+      ch: 1,
+      outcome: "woken",
+    });
+    // A notification never folds: its flow arrow needs its own id.
+    expect(sameShape(signal(1, 1), signal(1, 1))).toBe(false);
+  });
+
+  it("folds the turns of two idle guests taking the core in turn once more", () => {
+    // The log of two guests whose WFIs their VMMs answer, each for 5 traps, then its budget runs out.
+    const log: RuntimeEvent[] = [];
+    let t = 0;
+    for (let turn = 0; turn < 12; turn++) {
+      const [g, other] = turn % 2 === 0 ? ["a", "b"] : ["b", "a"];
+      const vmm = `vmm_${g}`;
+      for (let k = 0; k < 5; k++) {
+        const fault = { kind: "vcpu", vcpuId: 0, exit: { kind: "wfi" } } as const;
+        const at = t + 2000;
+        log.push({ t: at, type: "fault", thread: g, handler: vmm, fault });
+        log.push({ t: at, type: "switch", from: g, to: vmm });
+        log.push({ t: at + 100, type: "entry", thread: vmm, entry: "fault", ch: 0 });
+        log.push({ t: at + 200, type: "entry-end", thread: vmm, entry: "fault" });
+        log.push({ t: at + 200, type: "reply", from: vmm, to: g });
+        log.push({ t: at + 200, type: "switch", from: vmm, to: g });
+        t = at + 200;
+      }
+      t += 500;
+      log.push({ t, type: "budget", thread: g, sc: `sc_${g}`, action: "exhausted" });
+      log.push({ t, type: "switch", from: g, to: other });
+    }
+    const threads = ["a", "b", "vmm_a", "vmm_b"].map((name) => ({
+      name,
+      kind: "vcpu",
+      priority: 1,
+    }));
+    const full = toPerfetto(log, threads, t + 1000).traceEvents;
+    const folded = toPerfetto(log, threads, t + 1000, { fold: true }).traceEvents;
+    expect(traceProblems(folded)).toEqual([]);
+    const turns = folded.filter((e) => e.tid === 1 && e.name.split(" ⇄ ").length === 4);
+    expect(turns).toHaveLength(1);
+    expect(turns[0]!.args?.count).toBeGreaterThanOrEqual(4);
+    const [x, y] = [coreTime(full), coreTime(folded)];
+    for (const [name, ns] of x) expect(y.get(name)).toBeCloseTo(ns, -1);
+    expect(folded.filter((e) => e.tid === 1).length).toBeLessThan(12);
   });
 });

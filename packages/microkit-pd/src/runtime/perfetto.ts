@@ -3,11 +3,15 @@
  * chrome://tracing open: a "core 0" track showing which thread holds the CPU, one track per PD,
  * monitor and vCPU with its entry points as slices and kernel events as instants, flow arrows
  * from each signal to the `notified` call that consumed it, and counter tracks. A fast-forwarded
- * run of idle periods (an `idle` record) is one core slice `idle ×count`.
+ * run of idle periods (an `idle` record) is one core slice `idle ×count`; with `fold`, repeating
+ * cycles and regular device runs are folded the same way (perfetto-fold.ts).
  */
 import type { Writable } from "node:stream";
 import { createGzip } from "node:zlib";
 import type { RuntimeEvent } from "./event-log.js";
+import type { DeviceRun } from "./perfetto-device-runs.js";
+import { type FoldItem, type KernelFold, RecordFolder } from "./perfetto-fold.js";
+import { cycleLabel, jsonArgs, spanUs, us } from "./perfetto-format.js";
 
 /** One Chrome Trace Event (the subset this exporter writes). */
 export interface TraceEvent {
@@ -40,19 +44,27 @@ const PID = 1;
 const CORE_TID = 1;
 const FIRST_THREAD_TID = 10;
 
+/** Options of the export. */
+export interface TraceOptions {
+  /**
+   * Fold repeating cycles of kernel records and regular device runs into one slice each with
+   * their count (perfetto-fold.ts); default false, every record exported.
+   */
+  readonly fold?: boolean;
+}
+
 export function toPerfetto(
   log: readonly RuntimeEvent[],
   threads: readonly TraceThread[],
   endTime: number,
+  options: TraceOptions = {},
 ): PerfettoTrace {
   const out: TraceEvent[] = [];
-  const builder = new TraceBuilder(threads, (event) => out.push(event));
+  const builder = new TraceBuilder(threads, (event) => out.push(event), options);
   for (const event of log) builder.add(event);
   builder.finish(endTime);
   return { traceEvents: out, displayTimeUnit: "ns" };
 }
-
-const us = (ns: number): number => ns / 1000;
 
 /**
  * Turns log records into trace events one at a time, keeping only what later records need (the
@@ -64,11 +76,21 @@ export class TraceBuilder {
   private nextTid: number;
   private running: { name: string; since: number } | null = null;
   private readonly openEntries = new Map<number, number>();
+  private readonly folder: RecordFolder | null;
 
   constructor(
     threads: readonly TraceThread[],
     private readonly emit: (event: TraceEvent) => void,
+    options: TraceOptions = {},
   ) {
+    this.folder =
+      options.fold === true
+        ? new RecordFolder({
+            record: (e) => this.convert(e),
+            kernelFold: (f) => this.kernelFold(f),
+            deviceRun: (r) => this.deviceRun(r),
+          })
+        : null;
     emit({ name: "process_name", ph: "M", pid: PID, args: { name: "vmmux" } });
     emit({ name: "thread_name", ph: "M", pid: PID, tid: CORE_TID, args: { name: "core 0" } });
     emit({ name: "thread_sort_index", ph: "M", pid: PID, tid: CORE_TID, args: { sort_index: 0 } });
@@ -106,13 +128,15 @@ export class TraceBuilder {
   private closeRunning(end: number): void {
     if (this.running === null) return;
     const { name, since } = this.running;
+    // Folded, a thread that held the core for no time (between two folds) shows nothing.
+    if (since === end && this.folder !== null) return;
     this.emit({
       name,
       ph: "X",
       pid: PID,
       tid: CORE_TID,
       ts: us(since),
-      dur: fitting(us(since), us(end)),
+      dur: spanUs(since, end),
     });
   }
 
@@ -128,6 +152,7 @@ export class TraceBuilder {
 
   /** Close the core slice and unfinished entry points at `endTime`. */
   finish(endTime: number): void {
+    this.folder?.flush();
     this.closeRunning(endTime);
     this.running = null;
     for (const [tid, open] of this.openEntries) {
@@ -139,6 +164,95 @@ export class TraceBuilder {
 
   /** Convert one log record (records in log order). */
   add(event: RuntimeEvent): void {
+    if (this.folder === null) this.convert(event);
+    else this.folder.add(event);
+  }
+
+  /**
+   * A folded cycle: on the core track one slice naming the threads it switches between, with
+   * each one's run time, the slice of whoever held the core before it closed at its start; on
+   * each other track the cycle touches, one slice from its first record to its last, named by
+   * what the cycle does there. Entry points open and close inside a cycle, so both nest.
+   */
+  private kernelFold(fold: KernelFold): void {
+    const tracks = new Map<string, { first: number; last: number; labels: string[] }>();
+    const core: string[] = [];
+    const visit = (x: FoldItem, first: number, last: number) => {
+      if (x.type === "fold") {
+        for (const y of x.cycle) visit(y, first, last);
+        return;
+      }
+      if (x.type === "switch") {
+        const to = x.to ?? "idle";
+        if (!core.includes(to)) core.push(to);
+        return;
+      }
+      const [thread, label] = cycleLabel(x);
+      let track = tracks.get(thread);
+      if (track === undefined) {
+        track = { first, last, labels: [] };
+        tracks.set(thread, track);
+      }
+      track.first = Math.min(track.first, first);
+      track.last = Math.max(track.last, last);
+      if (label !== null && !track.labels.includes(label)) track.labels.push(label);
+    };
+    fold.cycle.forEach((x, k) => {
+      visit(x, fold.firstT[k]!, fold.lastT[k]!);
+    });
+    const count = fold.count + fold.fastForwarded;
+    if (fold.holder !== undefined) {
+      // The fast-forwarded periods are more turns of the same cycle.
+      this.closeRunning(fold.start);
+      this.emit({
+        name: `${core.join(" ⇄ ")} ×${count}`,
+        ph: "X",
+        pid: PID,
+        tid: CORE_TID,
+        ts: us(fold.start),
+        dur: spanUs(fold.start, fold.end),
+        cat: "fold",
+        args: {
+          count,
+          ...(fold.fastForwarded > 0 ? { fast_forwarded: fold.fastForwarded } : {}),
+          span_ns: fold.end - fold.start,
+          ran_ns: Object.fromEntries(fold.ran),
+        },
+      });
+      this.running = fold.holder === null ? null : { name: fold.holder, since: fold.end };
+    }
+    for (const [thread, track] of tracks) {
+      this.emit({
+        name: `${track.labels.join(", ")} ×${count}`,
+        ph: "X",
+        pid: PID,
+        tid: this.tidOf(thread),
+        ts: us(track.first),
+        dur: spanUs(track.first, track.last),
+        cat: "fold",
+      });
+    }
+  }
+
+  /** A regular device run: one slice with its count, first and last arguments, and bytes. */
+  private deviceRun(run: DeviceRun): void {
+    const args: Record<string, unknown> = { count: run.count };
+    if (run.text !== undefined) args.text = run.text;
+    if (run.first !== undefined) args.first = jsonArgs(run.first);
+    if (run.last !== undefined) args.last = jsonArgs(run.last);
+    this.emit({
+      name: `${run.name} ×${run.count}`,
+      ph: "X",
+      pid: PID,
+      tid: this.extraTid(`device ${run.device}`),
+      ts: us(run.start),
+      dur: spanUs(run.start, run.end),
+      cat: "fold",
+      args,
+    });
+  }
+
+  private convert(event: RuntimeEvent): void {
     switch (event.type) {
       case "switch":
         this.closeRunning(event.t);
@@ -263,7 +377,7 @@ export class TraceBuilder {
           pid: PID,
           tid: CORE_TID,
           ts: us(event.t),
-          dur: fitting(us(event.t), us(event.until)),
+          dur: spanUs(event.t, event.until),
           cat: "idle",
           args: {
             count: event.count,
@@ -283,7 +397,7 @@ export class TraceBuilder {
 }
 
 /** Options of {@link PerfettoStream}. */
-export interface PerfettoStreamOptions {
+export interface PerfettoStreamOptions extends TraceOptions {
   /** Compress through node:zlib's gzip (write a `.json.gz`). */
   readonly gzip?: boolean;
   /** Bytes of JSON gathered before a write to the stream (default 64 KiB). */
@@ -322,7 +436,7 @@ export class PerfettoStream {
       this.sink.once("error", reject);
     });
     this.pending = '{"displayTimeUnit":"ns","traceEvents":[';
-    this.builder = new TraceBuilder(threads, (event) => this.emit(event));
+    this.builder = new TraceBuilder(threads, (event) => this.emit(event), options);
   }
 
   /**
@@ -361,22 +475,4 @@ export class PerfettoStream {
       this.pending = "";
     }
   }
-}
-
-/** A duration from `start` that ends at `end` at the latest in floating point (slices must nest). */
-function fitting(start: number, end: number): number {
-  const dur = end - start;
-  return start + dur > end ? dur - Math.abs(end) * Number.EPSILON : dur;
-}
-
-/**
- * Event arguments as JSON can carry them: device and fault arguments are free-form, and a bigint
- * (a 64-bit register value) would make the whole export fail; it is written as a decimal string.
- */
-function jsonArgs(args: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  return JSON.parse(
-    JSON.stringify(args, (_key, value: unknown) =>
-      typeof value === "bigint" ? value.toString() : value,
-    ),
-  ) as Record<string, unknown>;
 }
