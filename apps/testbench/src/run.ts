@@ -9,15 +9,16 @@ import { rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { PerfettoTrace, RuntimeEvent, System, SystemDescription } from "@vmmux/microkit-pd";
 import { type UartLossPoints, uartLossPoints, WIRE_CHARACTER } from "@vmmux/pl011-uart";
-import { ORIGIN_KEYBOARD, provenanceTag, SerialQueue } from "@vmmux/sddf-queues";
+import { SerialQueue } from "@vmmux/sddf-queues";
 import { COLOUR_OVERHEAD, type VirtRxLoss, type VirtTxLoss } from "@vmmux/sddf-serial";
 import { outputText } from "./asciicast.js";
+import { KeyLossWatch } from "./faults/line-errors.js";
 import { faultsOf, withoutParents } from "./faults/restart.js";
 import type { GuestTranscript } from "./guests.js";
 import { FidelityWatch, type GuestFidelity } from "./oracles/fidelity-watch.js";
 import { type GuestStarvation, starvationWatch } from "./oracles/starvation-run.js";
 import type { PreparedGuests } from "./real/prepare.js";
-import { runKeyboard } from "./replay-typing.js";
+import { runKeyboard, typeStrokes } from "./replay-typing.js";
 import type { Scenario } from "./scenario.js";
 import { RunDigest } from "./stream/digest.js";
 import { attachStreamed } from "./stream/streamed.js";
@@ -138,6 +139,8 @@ export interface RunResult {
     readonly virtRx: number;
     readonly driver: number;
   };
+  /** Keyboard bytes the UART lost (R1, R2) by provenance sequence number; null when the run kept no event log. */
+  readonly keyboardLost?: readonly number[] | null;
   /** Typed bytes not yet past the driver when the run stopped (line, RX FIFO, driver RX queue). */
   readonly keyboardInFlight: number;
   readonly switchChar: number;
@@ -223,8 +226,6 @@ export interface RunOptions {
   readonly guest?: SystemBuildOptions["guest"];
 }
 
-const encoder = new TextEncoder();
-
 /** Build, run and record one scenario. */
 export function runScenario(scenario: Scenario, options: RunOptions = {}): RunResult {
   const knobs = scenario.knobs;
@@ -267,10 +268,12 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
       .map((t) => t.name),
   );
   const faults = new FaultWatch(pdNames);
+  const keysLost = new KeyLossWatch();
   const onEvent = options.onEvent;
   if (recordEvents && !retainLog) {
     sys.onEvent((e) => {
       faults.check(e);
+      keysLost.check(e);
       onEvent?.(e);
     });
   }
@@ -279,21 +282,13 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
       ? openTrace(sys, options.perfettoFile)
       : null;
 
-  const keyboard: KeyByte[] = [];
   const typed = runKeyboard(
     scenario,
     { ...rxConfig, numClients: rxConfig.clients.length },
     wiring.guests.map((w) => w.index),
     options.variants?.typing,
   );
-  for (const stroke of typed.strokes) {
-    const at = Math.round(stroke.at * 1e9);
-    const bytes = encoder.encode(stroke.text);
-    const first = built.keyboard.send(bytes, at);
-    bytes.forEach((byte, i) => {
-      keyboard.push({ byte, tag: provenanceTag(ORIGIN_KEYBOARD, first + i), at });
-    });
-  }
+  const keyboard = typeStrokes(typed.strokes, built.keyboard);
 
   const limit = Math.round(knobs.durationLimit * 1e9);
   const step = options.progressStepNs ?? 100_000_000;
@@ -308,6 +303,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
   if (retainLog) {
     for (const e of sys.log) {
       faults.check(e);
+      keysLost.check(e);
       onEvent?.(e);
     }
   }
@@ -410,6 +406,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
       virtRx: virtRx.corruptPeers,
       driver: driver.counters.peerFaults,
     },
+    keyboardLost: recordEvents ? keysLost.lost : null,
     keyboardInFlight:
       device.wireBacklog + device.rxFifoLevel + queue("rx", "driver").lengthConsumer(),
     switchChar: rxConfig.switchChar,

@@ -133,6 +133,8 @@ const keyStroke = z.strictObject({
   at: seconds,
   /** Bytes typed (UTF-8), switch sequences included: `"\u001c1\r"` selects client 1. */
   text: z.string().min(1),
+  /** Every frame of the stroke carries this line condition; `break`: a break per byte (faults/line-errors.ts). */
+  line: z.enum(["framing", "parity", "break"]).optional(),
 });
 
 const keyboard = z.union(
@@ -319,10 +321,15 @@ export interface VmScenarioGuest extends ScenarioGuestBase {
 /** One guest with its trace loaded. */
 export type ScenarioGuest = SddfClientScenarioGuest | VmScenarioGuest;
 
+/** A line condition a keystroke's frames carry (pl011 reference §6.3). */
+export type KeyLine = "framing" | "parity" | "break";
+
 /** One keyboard entry: bytes that start on the wire at `at` seconds. */
 export interface KeyStroke {
   readonly at: number;
   readonly text: string;
+  /** Each frame carries this line condition. */
+  readonly line?: KeyLine;
 }
 
 /** A validated scenario with paths resolved and traces loaded. */
@@ -429,7 +436,11 @@ export function parseScenario(text: string, file: string): Scenario {
   });
   let keyboardStrokes: KeyStroke[];
   if (Array.isArray(doc.keyboard)) {
-    keyboardStrokes = doc.keyboard.map((k) => ({ at: k.at, text: k.text }));
+    keyboardStrokes = doc.keyboard.map((k) => ({
+      at: k.at,
+      text: k.text,
+      ...(k.line === undefined ? {} : { line: k.line }),
+    }));
   } else {
     const castPath = resolve(base, doc.keyboard.cast);
     const cast = loadCast(castPath, file, lineOf(["keyboard", "cast"]), "keyboard.cast");

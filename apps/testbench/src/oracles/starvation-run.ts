@@ -35,7 +35,7 @@ function pending(q: SerialQueue): number {
 /** A watch over `scenario`'s guests in `sys`; `stats` is read for each guest's wire count. */
 export function starvationWatch(
   scenario: Scenario,
-  wiring: SerialWiring,
+  wiring: SerialWiring & { readonly driverTx?: { readonly queue: string; readonly data: string } },
   sys: System,
   stats: WireStats,
 ) {
@@ -60,8 +60,11 @@ export function starvationWatch(
     tx: queueOf(sys, { queue: wiring.guests[k]!.txQueue, data: wiring.guests[k]!.txData }),
     rx: queueOf(sys, { queue: wiring.guests[k]!.rxQueue, data: wiring.guests[k]!.rxData }),
   }));
+  const driverTx = wiring.driverTx === undefined ? undefined : queueOf(sys, wiring.driverTx);
   const watch = new StarvationWatch(guests);
   return {
+    /** Per guest, the virtual ns from which its trace asks for output (its watch's `dueFrom`). */
+    dueFrom: guests.map((g) => g.dueFrom),
     sample: () =>
       watch.sample(
         sys.now(),
@@ -71,6 +74,9 @@ export function starvationWatch(
           txPending: pending(queues[k]!.tx),
           rxPending: pending(queues[k]!.rx),
         })),
+        driverTx === undefined
+          ? undefined
+          : { driverPending: pending(driverTx), wire: stats.total },
       ),
     /** The results, with the bound: `starvedAfter` seconds, else a quarter of the run. */
     finish: (starvedAfter: number | undefined, virtualTime: number) =>

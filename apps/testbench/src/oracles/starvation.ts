@@ -26,10 +26,18 @@ export interface GuestSample {
   readonly rxPending: number;
 }
 
+/** The shared end of the TX path at a sample: the driver's TX queue and the wire. */
+export interface PathSample {
+  /** Unread bytes in the driver's TX queue. */
+  readonly driverPending: number;
+  /** Characters on the wire so far, all origins. */
+  readonly wire: number;
+}
+
 /** What the watch needs to know of a guest before the run. */
 export interface WatchedGuest {
   readonly name: string;
-  /** The guest's own threads: the client PD, or the VMM PD and its vCPUs. */
+  /** The guest's own threads: the client PD, or the VMM PD and its vCPUs (the PD first). */
   readonly threads: readonly string[];
   /** The threads whose CPU is the guest running: the client PD, or the vCPUs (not the VMM). */
   readonly runs: readonly string[];
@@ -79,6 +87,7 @@ export class StarvationWatch {
   private last = 0;
   private readonly lastRun = new Map<string, number>();
   private prev: GuestSample[];
+  private prevPath: PathSample | undefined;
   private readonly current: (Streak | null)[];
   private readonly longest: (Streak | null)[];
   private readonly idle: number[];
@@ -90,8 +99,17 @@ export class StarvationWatch {
     this.idle = guests.map(() => 0);
   }
 
-  /** One sample at virtual time `now`; `guests[k]` is guest k's numbers now. */
-  sample(now: number, threads: readonly ThreadSample[], guests: readonly GuestSample[]): void {
+  /**
+   * One sample at virtual time `now`; `guests[k]` is guest k's numbers now. With `path`, a step
+   * in which the driver's TX queue held bytes and not one character left the wire (a stalled
+   * driver or UART, issue 11 item 3) counts as no bytes out for every guest with work due.
+   */
+  sample(
+    now: number,
+    threads: readonly ThreadSample[],
+    guests: readonly GuestSample[],
+    path?: PathSample,
+  ): void {
     const ran = new Map<string, number>();
     const state = new Map<string, string>();
     for (const t of threads) {
@@ -100,19 +118,23 @@ export class StarvationWatch {
       state.set(t.name, t.state);
     }
     const span = now - this.last;
+    const was = this.prevPath;
+    const wireStalled =
+      path !== undefined && was !== undefined && was.driverPending > 0 && path.wire === was.wire;
     for (const [k, g] of this.guests.entries()) {
       const before = this.prev[k]!;
       const after = guests[k]!;
       const own = g.runs.reduce((n, name) => n + (ran.get(name) ?? 0), 0);
       const runnable = g.threads.some((name) => state.get(name) === "runnable");
-      // A faulted PD nobody resumed (kernel states `inactive`, `dead`) never runs again.
-      const stopped = g.threads.some((name) => STOPPED.has(state.get(name) ?? ""));
+      // Its PD (the first thread; a vCPU is also `inactive` before its VMM starts it) faulted
+      // and nobody resumed it (kernel states `inactive`, `dead`): it never runs again.
+      const stopped = STOPPED.has(state.get(g.threads[0] ?? "") ?? "");
       const due =
         (this.last >= g.dueFrom && before.onWire < g.traceBytes) ||
         before.rxPending > 0 ||
         before.txPending > 0;
       const noCpu = own === 0 && runnable;
-      const noBytes = before.txPending > 0 && after.onWire === before.onWire;
+      const noBytes = (before.txPending > 0 || wireStalled) && after.onWire === before.onWire;
       if (noCpu) this.idle[k]! += span;
       if (span > 0 && due && (noCpu || noBytes || stopped)) {
         const s = this.current[k] ?? {
@@ -137,6 +159,7 @@ export class StarvationWatch {
       }
     }
     this.prev = guests.slice();
+    this.prevPath = path;
     this.last = now;
   }
 

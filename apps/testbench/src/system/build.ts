@@ -16,7 +16,12 @@ import {
   System,
   type SystemDescription,
 } from "@vmmux/microkit-pd";
-import { Pl011Device, Pl011Driver, type TransmitSink } from "@vmmux/pl011-uart";
+import {
+  Pl011Device,
+  Pl011Driver,
+  type Pl011DriverConfig,
+  type TransmitSink,
+} from "@vmmux/pl011-uart";
 import { ORIGIN_KEYBOARD, provenanceTag } from "@vmmux/sddf-queues";
 import { VirtRx, type VirtRxConfig, VirtTx, type VirtTxConfig } from "@vmmux/sddf-serial";
 import type { VmmConfig, VmmProgram } from "@vmmux/vmm";
@@ -27,7 +32,7 @@ import { generatedSystem } from "../gen/scenario-system.js";
 import { type BuiltGuest, buildGuest } from "../guests.js";
 import type { PreparedGuests } from "../real/prepare.js";
 import type { TypingMerge } from "../replay-typing.js";
-import type { Scenario, ScenarioGuest } from "../scenario.js";
+import type { KeyLine, Scenario, ScenarioGuest } from "../scenario.js";
 import {
   applyKnobs,
   type GuestWiring,
@@ -39,6 +44,10 @@ import {
 export interface RunVariants {
   readonly virtTx?: new (config: VirtTxConfig) => VirtTx;
   readonly virtRx?: new (config: VirtRxConfig) => VirtRx;
+  /** The PL011 driver class to run instead of `Pl011Driver`. */
+  readonly driver?: new (
+    config: Pl011DriverConfig,
+  ) => Pl011Driver;
   /** Builds every `vm` guest's VMM PD (e.g. `@vmmux/vmm/testing`'s `unansweredUnmappedVmm`). */
   readonly vmm?: (config: VmmConfig) => VmmProgram;
   /** Kernel parts to substitute (e.g. a fast-forward variant from `@vmmux/microkit-pd/testing`). */
@@ -90,15 +99,20 @@ export class Keyboard {
     return this.count;
   }
 
-  /** Send `bytes` starting at `at` ns; returns the first byte's tag sequence number. */
-  send(bytes: ArrayLike<number>, at: number): number {
+  /**
+   * Send `bytes` starting at `at` ns; returns the first byte's tag sequence number. With
+   * `line`, every frame carries that line condition (pl011 reference §6.3): a framing or parity
+   * error, or a break in place of the byte (the receiver stores 0x00 with BE).
+   */
+  send(bytes: ArrayLike<number>, at: number, line?: KeyLine): number {
     const first = this.count;
     if (bytes.length === 0) return first;
     const tags = Array.from({ length: bytes.length }, (_, i) =>
       provenanceTag(ORIGIN_KEYBOARD, first + i),
     );
     this.count += bytes.length;
-    this.device.send(bytes, { at, tags });
+    if (line === "break") for (const tag of tags) this.device.sendBreak({ at, tag });
+    else this.device.send(bytes, { at, tags, ...(line === undefined ? {} : { error: line }) });
     return first;
   }
 }
@@ -126,7 +140,7 @@ export function buildSystem(scenario: Scenario, options: SystemBuildOptions = {}
   const configs = serialStackConfigs(description, scenario);
   const { wiring } = configs;
   const variants = options.variants ?? {};
-  const driver = new Pl011Driver(configs.driver);
+  const driver = new (variants.driver ?? Pl011Driver)(configs.driver);
   const virtTx = new (variants.virtTx ?? VirtTx)(configs.virtTx);
   const virtRx = new (variants.virtRx ?? VirtRx)(configs.virtRx);
   const makeGuest =
