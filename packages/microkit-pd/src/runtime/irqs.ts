@@ -54,14 +54,15 @@ export class Irqs {
       this.deliver(line);
     } else if (rising) {
       line.latched = line.trigger === "edge";
-      k.record({
-        t: k.now,
-        type: "irq",
-        irq,
-        thread: line.owner.name,
-        ch: line.ch,
-        outcome: "latched",
-      });
+      if (k.recording)
+        k.record({
+          t: k.now,
+          type: "irq",
+          irq,
+          thread: line.owner.name,
+          ch: line.ch,
+          outcome: "latched",
+        });
     }
   }
 
@@ -69,14 +70,15 @@ export class Irqs {
     const k = this.k;
     line.masked = true;
     line.latched = false;
-    k.record({
-      t: k.now,
-      type: "irq",
-      irq: line.irq,
-      thread: line.owner.name,
-      ch: line.ch,
-      outcome: "delivered",
-    });
+    if (k.recording)
+      k.record({
+        t: k.now,
+        type: "irq",
+        irq: line.irq,
+        thread: line.owner.name,
+        ch: line.ch,
+        outcome: "delivered",
+      });
     k.chargeKernel(k.costs.irqEntry);
     k.ntfn.signal(`irq:${line.irq}`, line.owner, line.ch);
   }
@@ -85,7 +87,8 @@ export class Irqs {
   ack(line: IrqLine, by: Thread): void {
     const k = this.k;
     k.ff.taint();
-    k.record({ t: k.now, type: "irq-ack", thread: by.name, ch: line.ch, irq: line.irq });
+    if (k.recording)
+      k.record({ t: k.now, type: "irq-ack", thread: by.name, ch: line.ch, irq: line.irq });
     line.masked = false;
     if ((line.trigger === "level" && line.asserted) || (line.trigger === "edge" && line.latched)) {
       this.deliver(line);

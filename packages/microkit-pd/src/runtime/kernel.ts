@@ -78,6 +78,8 @@ export class Kernel {
   readonly threads: Thread[] = [];
   readonly events = new EventQueue();
   readonly log: RuntimeEvent[] = [];
+  /** `options.recordEvents`: callers skip building records nobody keeps. */
+  readonly recording: boolean;
   /** Events recorded so far (retained or not). */
   recorded = 0;
   /** Called with each event as it is recorded (`System.onEvent`). */
@@ -116,6 +118,7 @@ export class Kernel {
     readonly options: KernelOptions,
     parts: KernelParts = {},
   ) {
+    this.recording = options.recordEvents;
     this.sched = parts.scheduler?.(this) ?? new Scheduler(this);
     this.ntfn = parts.notifications?.(this) ?? new Notifications(this);
     this.ipc = new Endpoints(this);
@@ -249,7 +252,7 @@ export class Kernel {
   setState(t: Thread, state: ThreadStateName): void {
     if (t.state === state) return;
     t.state = state;
-    this.record({ t: this.now, type: "state", thread: t.name, state });
+    if (this.recording) this.record({ t: this.now, type: "state", thread: t.name, state });
   }
 
   /** Bill kernel time to the running thread (IRQ entry). */

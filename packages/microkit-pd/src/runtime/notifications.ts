@@ -33,7 +33,8 @@ export class Notifications {
   protected deliver(id: number, from: string, target: Thread, ch: number): void {
     const k = this.k;
     if (target.state === "blocked-recv") {
-      k.record({ t: k.now, type: "signal", id, from, to: target.name, ch, outcome: "woken" });
+      if (k.recording)
+        k.record({ t: k.now, type: "signal", id, from, to: target.name, ch, outcome: "woken" });
       target.resumeValue = {
         kind: "signal",
         lo: ch < 32 ? (1 << ch) >>> 0 : 0,
@@ -55,7 +56,7 @@ export class Notifications {
       else word.flows.set(ch, [id]);
     }
     const outcome = already ? "coalesced" : "pending";
-    k.record({ t: k.now, type: "signal", id, from, to: target.name, ch, outcome });
+    if (k.recording) k.record({ t: k.now, type: "signal", id, from, to: target.name, ch, outcome });
   }
 
   /** Whether `t` has signals pending in its word. */

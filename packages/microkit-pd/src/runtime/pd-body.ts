@@ -35,14 +35,15 @@ function* runEntry<T>(
   start: () => PdStep<T>,
 ): Generator<KernelOp, T | undefined, unknown> {
   t.entry = entry;
-  k.record({
-    t: k.now,
-    type: "entry",
-    thread: t.name,
-    entry,
-    ...(ch === undefined ? {} : { ch }),
-    ...(flows === undefined ? {} : { flows }),
-  });
+  if (k.recording)
+    k.record({
+      t: k.now,
+      type: "entry",
+      thread: t.name,
+      entry,
+      ...(ch === undefined ? {} : { ch }),
+      ...(flows === undefined ? {} : { flows }),
+    });
   let result: T | undefined;
   try {
     const step = start() as PdStep<T> | undefined;
@@ -66,12 +67,12 @@ function* runEntry<T>(
     // A configuration error of the model (e.g. a device driving an unrouted IRQ) is not the PD's
     // fault: let it surface from the run call.
     if (error instanceof RuntimeError) throw error;
-    k.record({ t: k.now, type: "entry-end", thread: t.name, entry });
+    if (k.recording) k.record({ t: k.now, type: "entry-end", thread: t.name, entry });
     t.entry = null;
     yield* raiseFault(k, t, faultOf(error));
     return undefined;
   }
-  k.record({ t: k.now, type: "entry-end", thread: t.name, entry });
+  if (k.recording) k.record({ t: k.now, type: "entry-end", thread: t.name, entry });
   t.entry = null;
   return result;
 }
@@ -87,7 +88,8 @@ export function* raiseFault(
     k.faults.stop(t, "dead");
     return;
   }
-  k.record({ t: k.now, type: "fault", thread: t.name, handler: handler.name, fault });
+  if (k.recording)
+    k.record({ t: k.now, type: "fault", thread: t.name, handler: handler.name, fault });
   t.pendingKernelNs += k.costs.faultIpc;
   yield { op: "call", target: handler, message: { kind: "fault", child: t.fault.id, fault } };
 }

@@ -220,7 +220,8 @@ export class RuntimePdContext implements PdContext {
     phase: "set" | "overwritten" | "performed",
   ): void {
     const k = this.w.kernel;
-    k.record({ t: k.now, type: "deferred", thread: this.name, op: op.op, ch: op.ch, phase });
+    if (k.recording)
+      k.record({ t: k.now, type: "deferred", thread: this.name, op: op.op, ch: op.ch, phase });
   }
 
   /**
@@ -253,7 +254,7 @@ export class RuntimePdContext implements PdContext {
     const k = this.w.kernel;
     const count = clampCount(msg.count);
     t.pendingKernelNs += k.costs.call;
-    k.record({ t: k.now, type: "ppcall", from: this.name, to: end.peer.name, ch });
+    if (k.recording) k.record({ t: k.now, type: "ppcall", from: this.name, to: end.peer.name, ch });
     const message: IpcMessage = {
       kind: "ppc",
       ch: end.peerCh,

@@ -260,7 +260,8 @@ export class Scheduler {
     const k = this.k;
     if (t.sched.queued) this.dequeue(t);
     if (t !== this.current) {
-      k.record({ t: k.now, type: "switch", from: this.current?.name ?? null, to: t.name });
+      if (k.recording)
+        k.record({ t: k.now, type: "switch", from: this.current?.name ?? null, to: t.name });
     }
     if (t !== this.lastRan && k.costs.contextSwitch > 0) t.workRemaining += k.costs.contextSwitch;
     this.current = t;
@@ -271,7 +272,7 @@ export class Scheduler {
   private switchToIdle(): void {
     const k = this.k;
     if (this.current !== null) {
-      k.record({ t: k.now, type: "switch", from: this.current.name, to: null });
+      if (k.recording) k.record({ t: k.now, type: "switch", from: this.current.name, to: null });
     }
     this.current = null;
     this.syncRunningSc();

@@ -158,7 +158,7 @@ export function* vcpuBody(
 ): Generator<KernelOp, void, unknown> {
   const vmm = t.fault.handler!;
   t.entry = "guest";
-  k.record({ t: k.now, type: "entry", thread: t.name, entry: "guest" });
+  if (k.recording) k.record({ t: k.now, type: "entry", thread: t.name, entry: "guest" });
   try {
     const run = guest.run(ctx) as GuestStep | undefined;
     if (typeof run?.next !== "function") {
@@ -183,7 +183,8 @@ export function* vcpuBody(
       }
       ctx.calls.reset();
       const fault: FaultMessage = { kind: "vcpu", vcpuId: ctx.vcpuId, exit };
-      k.record({ t: k.now, type: "fault", thread: t.name, handler: vmm.name, fault });
+      if (k.recording)
+        k.record({ t: k.now, type: "fault", thread: t.name, handler: vmm.name, fault });
       t.pendingKernelNs += k.costs.faultIpc;
       yield { op: "call", target: vmm, message: { kind: "fault", child: ctx.vcpuId, fault } };
     }
@@ -191,6 +192,6 @@ export function* vcpuBody(
     if (error instanceof RuntimeError) throw error;
     yield* raiseFault(k, t, faultOf(error));
   }
-  k.record({ t: k.now, type: "entry-end", thread: t.name, entry: "guest" });
+  if (k.recording) k.record({ t: k.now, type: "entry-end", thread: t.name, entry: "guest" });
   t.entry = null;
 }
