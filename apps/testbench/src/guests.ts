@@ -85,6 +85,12 @@ export interface VmmObservation {
   readonly crashedBy: string | null;
   /** The console's TX waits for space in its sDDF queue (virtio-console `txWaiting`). */
   readonly txWaiting: boolean;
+  /**
+   * The console's defects that bit, by name (virtio-console `findingCounts`), e.g. `txNoRecheck`
+   * (virt_tx drained the queue between the "full" check and the signal request, T8) or
+   * `txSignalIgnored` (virt_tx's wake-up ignored, L13). Absent in results made by hand.
+   */
+  readonly consoleFindings?: Readonly<Record<string, number>>;
   /** A hostile guest: its ops completed out of the script's. */
   readonly hostileOps: { readonly completed: number; readonly total: number } | null;
 }
@@ -108,8 +114,11 @@ export interface GuestBuildOptions {
   readonly makeVmm?: (config: VmmConfig) => VmmProgram;
   /** The started emulators of the scenario's real guests (`prepareGuests`). */
   readonly prepared?: PreparedGuests;
-  /** VMM settings from the scenario's knobs (`devicePreemption`, `features`). */
-  readonly vmm?: Pick<VmmConfig, "devicePreemption" | "features">;
+  /** VMM settings from the scenario's knobs (`devicePreemption`, `features`, defect switches). */
+  readonly vmm?: Pick<
+    VmmConfig,
+    "devicePreemption" | "features" | "consoleDefects" | "transportDefects"
+  >;
 }
 
 function clientGuest(g: ScenarioGuest & { kind: "sddf-client" }, w: GuestWiring): BuiltGuest {
@@ -227,6 +236,7 @@ export function observe(
       return c === undefined ? null : `${c.defect} (${c.ref}): ${c.message}`;
     })(),
     txWaiting: vmm.device?.txWaiting(0) ?? false,
+    consoleFindings: Object.fromEntries(vmm.device?.findingCounts ?? []),
     hostileOps:
       hostile === undefined
         ? null

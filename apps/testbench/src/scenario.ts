@@ -24,6 +24,7 @@ import { fieldName, lineAt, locator, mostSpecific } from "./scenario-locate.js";
 export { fieldName } from "./scenario-locate.js";
 
 import { expectationSchemas, type oracleName } from "./expectations.js";
+import { defectsKnob } from "./faults/vmm-knobs.js";
 import {
   type GenOptions,
   scenarioSystemField,
@@ -199,6 +200,8 @@ const knobs = z.strictObject({
       multiport: z.boolean().optional(),
     })
     .optional(),
+  /** Single VMM defect switches over the profile's, by name (`faults/vmm-knobs.ts`). */
+  defects: defectsKnob.optional(),
 });
 
 const { guestExpectation, expectations } = expectationSchemas(guestName, seconds);

@@ -7,6 +7,7 @@ import { guestMetrics } from "../metrics.js";
 import type { RunResult } from "../run.js";
 import type { Expectations } from "../scenario.js";
 import { type Verdict, verdict } from "./verdict.js";
+import { consoleWaitCause } from "./wakeups-vmm.js";
 import { integrity } from "./wire.js";
 
 /**
@@ -182,10 +183,7 @@ export function wakeups(run: RunResult): Verdict {
       notes.push(`${where}: the consumer signals after its next dequeue`);
       continue;
     }
-    const reference =
-      run.profile === "reference" && w.producer.endsWith("console")
-        ? " (libvmm's console ignores the TX-channel signal under reference, virtio §4.8 L13)"
-        : "";
+    const reference = consoleWaitCause(run, w.producer);
     findings.push(
       w.need <= w.free
         ? `${where}: the space exists and nothing will wake it (lost wake-up)${reference}`
