@@ -198,6 +198,11 @@ export interface RunOptions {
   /** Each kernel event as it is recorded (with `recordEvents`). */
   readonly onEvent?: (event: RuntimeEvent) => void;
   /**
+  /**
+   * Fold repeating cycles and device runs in `perfettoFile` (microkit-pd's `fold`, what
+   * `--out` writes); default false, every record as the kept log gives it.
+   */
+  readonly perfettoFold?: boolean;
    * With `recordEvents`: write the Perfetto timeline to this file as the run goes (microkit-pd's
    * `streamPerfetto`; gzip when it ends in `.gz`), under a temporary name renamed once
    * {@link RunResult.streamed} resolves.
@@ -279,7 +284,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
   }
   const trace =
     recordEvents && options.perfettoFile !== undefined
-      ? openTrace(sys, options.perfettoFile)
+      ? openTrace(sys, options.perfettoFile, options.perfettoFold ?? false)
       : null;
 
   const typed = runKeyboard(
@@ -458,9 +463,12 @@ class FaultWatch {
 }
 
 /** The run's Perfetto trace streamed to `path` under a temporary name, renamed when closed. */
-function openTrace(sys: System, path: string) {
+function openTrace(sys: System, path: string, fold: boolean) {
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  const stream = sys.streamPerfetto(createWriteStream(temporary), { gzip: path.endsWith(".gz") });
+  const stream = sys.streamPerfetto(createWriteStream(temporary), {
+    gzip: path.endsWith(".gz"),
+    fold,
+  });
   return {
     close: async (end: number) => {
       try {

@@ -3,7 +3,9 @@
  * for determinism, optionally explore perturbed schedules on a worker pool (one shard of the
  * campaign with `--shard i/n`, its results kept for `vmmux merge` with `--explore-out`), and
  * judge every oracle; exit 1 with the seed and a replay command on a violation. The progress
- * line follows every phase (issue 9 item 7).
+ * line follows every phase (issue 9 item 7). As `system/check.ts` does, the first run keeps no
+ * event log (PD faults are found as it goes; `--out` streams its timeline) and the determinism
+ * rerun keeps only its digest.
  */
 import type { Command } from "commander";
 import { writeFileAtomic } from "../asciicast.js";
@@ -15,6 +17,7 @@ import { OutputDir } from "../output-dir.js";
 import { hasRealGuests, runPrepared } from "../real/prepare.js";
 import { formatJudgements, formatReport, runJson } from "../report.js";
 import { idleNote } from "../roles.js";
+import type { Scenario } from "../scenario.js";
 import { visibleControls } from "../terminal-queries.js";
 import {
   ExitRequest,
@@ -29,7 +32,12 @@ import {
   type RunFlags,
   replayCommand,
 } from "./common.js";
-import { type ArtefactFlags, artefactOptions, writeRunArtefacts } from "./replay.js";
+import {
+  type ArtefactFlags,
+  artefactOptions,
+  streamedArtefacts,
+  writeRunArtefacts,
+} from "./replay.js";
 
 interface CheckFlags extends RunFlags, ArtefactFlags {
   readonly json?: boolean;
@@ -88,63 +96,87 @@ export function registerCheckCommand(program: Command, io: Io): void {
       throw new ExitRequest(2);
     }
     const out = flags.out === undefined ? undefined : OutputDir.prepare(flags.out);
-    const schedule = flags.schedule === undefined ? {} : { schedule: { seed: flags.schedule } };
-    const progress = new Progress(io, "vmmux check");
-    const phases = flags.explore === undefined ? 2 : 3;
-    const run = await runPrepared(scenario, {
-      recordEvents: true,
-      ...schedule,
-      onProgress: progress.phase(`run 1 of ${phases}`),
-    });
-    progress.begin(`run 2 of ${phases} (determinism)`);
-    const rerun = await runPrepared(scenario, {
-      recordEvents: true,
-      ...schedule,
-      onProgress: progress.phase(`run 2 of ${phases} (determinism)`),
-    });
-    const judgements = judge(run, rerun, scenario.expect);
-    let explored: ExploreShardResult | undefined;
-    if (flags.explore !== undefined) {
-      const label =
-        flags.shard === undefined ? "" : ` (shard ${flags.shard.index}/${flags.shard.count})`;
-      progress.begin(`run 3 of 3: exploring schedules${label}`);
-      explored = await exploreParallel({
-        scenarioFile: file,
-        overrides: knobOverrides(flags),
-        runs: flags.explore,
-        ...(flags.workers === undefined ? {} : { workers: flags.workers }),
-        ...(flags.shard === undefined ? {} : { shard: flags.shard }),
-        onRun: (done, total) =>
-          progress.show(`run 3 of 3: explored ${done} of ${total} schedules${label}`),
-      });
-      judgements.push(judgeExplored(explored.explored, scenario.expect));
-      if (flags.exploreOut !== undefined) {
-        await writeFileAtomic(flags.exploreOut, `${JSON.stringify(explored, null, 2)}\n`);
-      }
-    }
-    progress.clear();
-    const failed = judgements.filter((j) => !j.asExpected);
-    if (flags.json === true) {
-      io.out(`${JSON.stringify(runJson(run, judgements), null, 2)}\n`);
-    } else {
-      io.out(`${formatReport(run)}\n${idleNote(run)}\noracles:\n${formatJudgements(judgements)}\n`);
-    }
-    if (out !== undefined) {
-      const written = await writeRunArtefacts(out, run, file, flags, runJson(run, judgements));
-      (flags.json === true ? io.err : io.out)(
-        `artefacts: ${visibleControls(written.join(", "))}\n`,
-      );
-    }
-    if (failed.length > 0) {
-      const stranded = explored === undefined ? undefined : firstViolation(explored.explored);
-      io.err(
-        `vmmux check: ${failed.map((j) => j.verdict.oracle).join(", ")} not as expected; seed ${run.seed}\n` +
-          `replay: ${visibleControls(replayCommand(file, run.seed, flags.schedule))}\n` +
-          (stranded === undefined
-            ? ""
-            : `explored schedule that strands a producer: ${visibleControls(replayCommand(file, run.seed, stranded))}\n`),
-      );
-      throw new ExitRequest(1);
+    try {
+      await checkRuns(io, file, flags, scenario, out);
+    } finally {
+      // Nothing half-written stays behind when a run fails (a no-op once committed).
+      out?.abort();
     }
   });
+}
+
+async function checkRuns(
+  io: Io,
+  file: string,
+  flags: CheckFlags,
+  scenario: Scenario,
+  out: OutputDir | undefined,
+): Promise<void> {
+  const streamed = out === undefined ? undefined : streamedArtefacts(out, file, flags);
+  const schedule = flags.schedule === undefined ? {} : { schedule: { seed: flags.schedule } };
+  const progress = new Progress(io, "vmmux check");
+  const phases = flags.explore === undefined ? 2 : 3;
+  const run = await runPrepared(scenario, {
+    recordEvents: true,
+    retainLog: false,
+    ...streamed?.runOptions,
+    ...schedule,
+    onProgress: progress.phase(`run 1 of ${phases}`),
+  });
+  progress.begin(`run 2 of ${phases} (determinism)`);
+  const rerun = await runPrepared(scenario, {
+    recordEvents: false,
+    keepWire: false,
+    ...schedule,
+    onProgress: progress.phase(`run 2 of ${phases} (determinism)`),
+  });
+  const judgements = judge(run, rerun, scenario.expect);
+  let explored: ExploreShardResult | undefined;
+  if (flags.explore !== undefined) {
+    const label =
+      flags.shard === undefined ? "" : ` (shard ${flags.shard.index}/${flags.shard.count})`;
+    progress.begin(`run 3 of 3: exploring schedules${label}`);
+    explored = await exploreParallel({
+      scenarioFile: file,
+      overrides: knobOverrides(flags),
+      runs: flags.explore,
+      ...(flags.workers === undefined ? {} : { workers: flags.workers }),
+      ...(flags.shard === undefined ? {} : { shard: flags.shard }),
+      onRun: (done, total) =>
+        progress.show(`run 3 of 3: explored ${done} of ${total} schedules${label}`),
+    });
+    judgements.push(judgeExplored(explored.explored, scenario.expect));
+    if (flags.exploreOut !== undefined) {
+      await writeFileAtomic(flags.exploreOut, `${JSON.stringify(explored, null, 2)}\n`);
+    }
+  }
+  progress.clear();
+  const failed = judgements.filter((j) => !j.asExpected);
+  if (flags.json === true) {
+    io.out(`${JSON.stringify(runJson(run, judgements), null, 2)}\n`);
+  } else {
+    io.out(`${formatReport(run)}\n${idleNote(run)}\noracles:\n${formatJudgements(judgements)}\n`);
+  }
+  if (out !== undefined) {
+    const written = await writeRunArtefacts(
+      out,
+      run,
+      file,
+      flags,
+      runJson(run, judgements),
+      streamed,
+    );
+    (flags.json === true ? io.err : io.out)(`artefacts: ${visibleControls(written.join(", "))}\n`);
+  }
+  if (failed.length > 0) {
+    const stranded = explored === undefined ? undefined : firstViolation(explored.explored);
+    io.err(
+      `vmmux check: ${failed.map((j) => j.verdict.oracle).join(", ")} not as expected; seed ${run.seed}\n` +
+        `replay: ${visibleControls(replayCommand(file, run.seed, flags.schedule))}\n` +
+        (stranded === undefined
+          ? ""
+          : `explored schedule that strands a producer: ${visibleControls(replayCommand(file, run.seed, stranded))}\n`),
+    );
+    throw new ExitRequest(1);
+  }
 }

@@ -3,7 +3,9 @@
  * terminal as the wire produces it, print the report, write the artefacts. The terminal text
  * goes through the query filter (`terminal-queries.ts`) when stdout is a terminal, so the
  * user's terminal never answers the recorded guests' queries into the shell (issue 9 item 1);
- * `--out` is checked before the run and written as one set (`output-dir.ts`).
+ * `--out` is checked before the run and written as one set (`output-dir.ts`); its Perfetto
+ * timeline is streamed (folded) into the set as the run goes and the HTML report's timeline is
+ * a bounded summary made alongside (issue 12 item 2), so no event log is kept.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { basename, extname } from "node:path";
@@ -12,10 +14,10 @@ import { formatAsciicast, parseAsciicast } from "../asciicast.js";
 import type { Io } from "../commands.js";
 import { OutputDir } from "../output-dir.js";
 import { runPrepared } from "../real/prepare.js";
-import { renderHtmlReport, reportInputOfRun } from "../report/index.js";
+import { renderHtmlReport, reportInputOfRun, TimelineSummary } from "../report/index.js";
 import { formatReport, runJson, writeArtefacts } from "../report.js";
 import { idleNote } from "../roles.js";
-import type { RunResult } from "../run.js";
+import type { RunOptions, RunResult } from "../run.js";
 import {
   type QueryMode,
   querySummary,
@@ -38,7 +40,40 @@ export interface ArtefactFlags {
   readonly castVersion?: 2 | 3;
   /** Write the Perfetto timeline gzip-compressed (`<name>.perfetto.json.gz`). */
   readonly perfettoGz?: boolean;
+  /** `false` from `--no-trace-folding`: every kernel record in the Perfetto timeline. */
+  readonly traceFolding?: boolean;
 }
+
+/** What a run with `--out` streams into the artefact set as it goes. */
+export interface StreamedArtefacts {
+  /** The HTML report's timeline, fed every kernel event. */
+  readonly summary: TimelineSummary;
+  /** Run options that stream the Perfetto file into `out` and feed the summary; no log kept. */
+  readonly runOptions: Pick<RunOptions, "retainLog" | "onEvent" | "perfettoFile" | "perfettoFold">;
+}
+
+/** Start the artefacts a run streams (before the run; `out` already checked). */
+export function streamedArtefacts(
+  out: OutputDir,
+  file: string,
+  flags: ArtefactFlags,
+): StreamedArtefacts {
+  const name = basename(file, extname(file));
+  const summary = new TimelineSummary();
+  return {
+    summary,
+    runOptions: {
+      retainLog: false,
+      onEvent: (e) => summary.add(e),
+      perfettoFile: out.file(`${name}.perfetto.json${flags.perfettoGz === true ? ".gz" : ""}`),
+      perfettoFold: flags.traceFolding !== false,
+    },
+  };
+}
+
+/** Artefacts in the order they are listed. */
+const ARTEFACT_ORDER = [".terminal.cast", ".perfetto.json", ".report.json", ".report.html"];
+const artefactRank = (path: string) => ARTEFACT_ORDER.findIndex((x) => path.includes(x));
 
 /** The artefact options `replay` and `check` share. */
 export function artefactOptions(command: Command): Command {
@@ -48,13 +83,18 @@ export function artefactOptions(command: Command): Command {
       "asciicast version of the terminal artefact: 2 or 3",
       parseCastVersion,
     )
-    .option("--perfetto-gz", "write the timeline gzip-compressed (.perfetto.json.gz)");
+    .option("--perfetto-gz", "write the timeline gzip-compressed (.perfetto.json.gz)")
+    .option(
+      "--no-trace-folding",
+      "write every kernel record to the timeline instead of folding repeating cycles",
+    );
 }
 
 /**
  * Write a run's artefacts (terminal cast, Perfetto timeline, report JSON, HTML report) into
  * `out`'s staging directory and commit them as one set; returns the final paths.
- * `extraJson` replaces the report JSON (`check` adds its verdicts).
+ * `extraJson` replaces the report JSON (`check` adds its verdicts); `streamed`: the run
+ * streamed its timeline ({@link streamedArtefacts}).
  */
 export async function writeRunArtefacts(
   out: OutputDir,
@@ -62,9 +102,11 @@ export async function writeRunArtefacts(
   file: string,
   flags: ArtefactFlags & RunFlags,
   extraJson?: unknown,
+  streamed?: StreamedArtefacts,
 ): Promise<string[]> {
   const name = basename(file, extname(file));
   try {
+    await run.streamed;
     const staged = await writeArtefacts(run, out.stagingDir(), name, {
       perfettoGzip: flags.perfettoGz === true,
     });
@@ -77,10 +119,12 @@ export async function writeRunArtefacts(
     }
     const input = reportInputOfRun(run, {
       replayCommand: replayCommand(file, run.seed, flags.schedule),
+      ...(streamed === undefined
+        ? {}
+        : { timeline: streamed.summary.timeline(run.virtualTime, run.threads) }),
     });
     writeFileSync(out.file(`${name}.report.html`), renderHtmlReport(input));
-    const order = [...staged.map((p) => basename(p)), `${name}.report.html`];
-    return out.commit().sort((a, b) => order.indexOf(basename(a)) - order.indexOf(basename(b)));
+    return out.commit().sort((a, b) => artefactRank(a) - artefactRank(b));
   } finally {
     out.abort();
   }
@@ -114,35 +158,42 @@ export function registerReplayCommand(program: Command, io: Io): void {
     ) => {
       const scenario = prepareScenario(file, flags);
       const out = flags.out === undefined ? undefined : OutputDir.prepare(flags.out);
-      // The terminal is written as the wire produces it (it is the progress); with --json,
-      // the progress line stands in for it.
-      const mode = flags.queries ?? (io.isTty ? "drop" : "raw");
-      const terminal = flags.json === true ? undefined : new TerminalSink(io.out, mode);
-      const progress = new Progress(io, "vmmux");
-      const showProgress = progress.phase("");
-      const run = await runPrepared(scenario, {
-        recordEvents: out !== undefined,
-        ...(flags.schedule === undefined ? {} : { schedule: { seed: flags.schedule } }),
-        ...(terminal === undefined ? {} : { onWire: (byte: number) => terminal.byte(byte) }),
-        onProgress: (now, limit) => {
-          if (terminal === undefined) showProgress(now, limit);
-          else terminal.flush();
-        },
-      });
-      progress.clear();
-      if (terminal === undefined) {
-        io.out(`${JSON.stringify(runJson(run), null, 2)}\n`);
-      } else {
-        terminal.end();
-        io.out(`\x1b[0m\n${"─".repeat(72)}\n${formatReport(run)}\n${idleNote(run)}`);
-        const summary = querySummary(terminal.filter, mode);
-        if (summary !== undefined) io.err(`vmmux: ${summary}\n`);
-      }
-      if (out !== undefined) {
-        const written = await writeRunArtefacts(out, run, file, flags);
-        (flags.json === true ? io.err : io.out)(
-          `artefacts: ${visibleControls(written.join(", "))}\n`,
-        );
+      try {
+        const streamed = out === undefined ? undefined : streamedArtefacts(out, file, flags);
+        // The terminal is written as the wire produces it (it is the progress); with --json,
+        // the progress line stands in for it.
+        const mode = flags.queries ?? (io.isTty ? "drop" : "raw");
+        const terminal = flags.json === true ? undefined : new TerminalSink(io.out, mode);
+        const progress = new Progress(io, "vmmux");
+        const showProgress = progress.phase("");
+        const run = await runPrepared(scenario, {
+          recordEvents: out !== undefined,
+          ...streamed?.runOptions,
+          ...(flags.schedule === undefined ? {} : { schedule: { seed: flags.schedule } }),
+          ...(terminal === undefined ? {} : { onWire: (byte: number) => terminal.byte(byte) }),
+          onProgress: (now, limit) => {
+            if (terminal === undefined) showProgress(now, limit);
+            else terminal.flush();
+          },
+        });
+        progress.clear();
+        if (terminal === undefined) {
+          io.out(`${JSON.stringify(runJson(run), null, 2)}\n`);
+        } else {
+          terminal.end();
+          io.out(`\x1b[0m\n${"─".repeat(72)}\n${formatReport(run)}\n${idleNote(run)}`);
+          const summary = querySummary(terminal.filter, mode);
+          if (summary !== undefined) io.err(`vmmux: ${summary}\n`);
+        }
+        if (out !== undefined) {
+          const written = await writeRunArtefacts(out, run, file, flags, undefined, streamed);
+          (flags.json === true ? io.err : io.out)(
+            `artefacts: ${visibleControls(written.join(", "))}\n`,
+          );
+        }
+      } finally {
+        // Nothing half-written stays behind when the run fails (a no-op once committed).
+        out?.abort();
       }
     },
   );

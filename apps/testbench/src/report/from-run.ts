@@ -1,25 +1,29 @@
 /**
- * The report input of a finished replay: its terminal, timeline (when the run kept its event
- * log), per-guest numbers, losses and, when given, the oracles' judgements.
+ * The report input of a finished replay: its terminal, timeline (a `TimelineSummary` made as it
+ * ran, else from its kept event log), per-guest numbers, losses and, when given, the oracles'
+ * judgements.
  */
 import { runMetrics } from "../metrics.js";
 import type { Judgement } from "../oracles.js";
 import { terminalCast } from "../report.js";
 import type { RunResult } from "../run.js";
 import type { HtmlReportInput } from "./html.js";
-import { timelineFromPerfetto } from "./timeline.js";
+import { type Timeline, timelineFromPerfetto } from "./timeline.js";
 
 export interface ReportOfRunOptions {
   /** The command that reruns this run, e.g. `vmmux replay <file> --seed <n>`. */
   readonly replayCommand: string;
   readonly judgements?: readonly Judgement[];
   readonly title?: string;
+  /** The timeline to show (`TimelineSummary.timeline`); default from the run's kept log. */
+  readonly timeline?: Timeline;
 }
 
 export function reportInputOfRun(run: RunResult, options: ReportOfRunOptions): HtmlReportInput {
   const metrics = runMetrics(run);
   const title = options.title ?? `vmmux replay of ${run.scenarioFile}`;
-  const trace = run.perfetto();
+  const trace = options.timeline === undefined ? run.perfetto() : undefined;
+  const timeline = options.timeline ?? (trace ? timelineFromPerfetto(trace) : undefined);
   return {
     title,
     scenario: run.scenarioFile,
@@ -28,7 +32,7 @@ export function reportInputOfRun(run: RunResult, options: ReportOfRunOptions): H
     replayCommand: options.replayCommand,
     virtualTime: metrics.virtualTime,
     terminal: terminalCast(run, title),
-    ...(trace ? { timeline: timelineFromPerfetto(trace) } : {}),
+    ...(timeline ? { timeline } : {}),
     guests: metrics.guests,
     loss: metrics.loss,
     totals: [

@@ -7,3 +7,5 @@ export type { HtmlReportInput, ReportGuest, ReportVerdict } from "./html.js";
 export { renderHtmlReport } from "./html.js";
 export type { Lane, LaneBar, Timeline, TimelineLayout, TimelineSpan } from "./timeline.js";
 export { formatSeconds, layoutTimeline, timelineFromPerfetto } from "./timeline.js";
+export type { SummaryThread } from "./timeline-summary.js";
+export { TimelineSummary } from "./timeline-summary.js";

@@ -14,6 +14,10 @@ export interface TimelineSpan {
   readonly start: number;
   readonly end: number;
   readonly label: string;
+  /** Seconds of it the track was busy, when it stands for several slices (default all of it). */
+  readonly busy?: number;
+  /** Slices it stands for (default 1). */
+  readonly count?: number;
 }
 
 /** A notification: sent by `from` at `at`, consumed by `to` at `until` (seconds). */
@@ -29,6 +33,8 @@ export interface Timeline {
   readonly spans: readonly TimelineSpan[];
   /** Notification arrows, drawn between lanes when the reader switches them on. */
   readonly arrows?: readonly TimelineArrow[];
+  /** Arrows left out before this timeline was made (a bounded summary keeps the first ones). */
+  readonly arrowsOmitted?: number;
   /** Lane order; tracks of spans not listed follow in order of first appearance. */
   readonly tracks?: readonly string[];
   /** Lane captions by track (e.g. `virt_tx (pd, prio 199)`); default the track name. */
@@ -131,16 +137,20 @@ export function layoutTimeline(timeline: Timeline, cells = TIMELINE_CELLS): Time
     for (const span of spans) {
       const s = Math.max(span.start, start);
       const e = Math.min(span.end, end);
-      const busy = e - s;
+      const length = span.end - span.start;
+      // A span standing for several slices is busy for its share, clipped in proportion.
+      const busy =
+        span.busy === undefined ? e - s : length > 0 ? (span.busy * (e - s)) / length : 0;
+      const count = span.count ?? 1;
       busyTotal += busy;
       if (open !== null && s - open.end < cell && e - open.start < cell * 64) {
-        open.busy += Math.max(0, e - Math.max(s, open.end));
+        open.busy += span.busy === undefined ? Math.max(0, e - Math.max(s, open.end)) : busy;
         open.end = Math.max(open.end, e);
-        open.count++;
+        open.count += count;
         continue;
       }
       if (open !== null) bars.push(open);
-      open = { start: s, end: e, busy, count: 1, label: span.label };
+      open = { start: s, end: e, busy, count, label: span.label };
     }
     if (open !== null) bars.push(open);
     lanes.push({
@@ -169,7 +179,7 @@ export function layoutTimeline(timeline: Timeline, cells = TIMELINE_CELLS): Time
     end,
     lanes,
     arrows: arrows.slice(0, MAX_ARROWS),
-    arrowsOmitted: Math.max(0, arrows.length - MAX_ARROWS),
+    arrowsOmitted: Math.max(0, arrows.length - MAX_ARROWS) + (timeline.arrowsOmitted ?? 0),
   };
 }
 

@@ -10,7 +10,7 @@ import type { Scenario } from "../scenario.js";
 export interface CheckOptions
   extends Pick<
     RunOptions,
-    "schedule" | "variants" | "fastForward" | "onWire" | "onEvent" | "perfettoFile"
+    "schedule" | "variants" | "fastForward" | "onWire" | "onEvent" | "perfettoFile" | "perfettoFold"
   > {
   /** Keep the first run's whole event log (`RunResult.perfetto()`); default false. */
   readonly keepLog?: boolean;
@@ -28,7 +28,7 @@ export interface CheckResult {
 
 /** Run `scenario` twice and judge it with every oracle against its expectations. */
 export function checkScenario(scenario: Scenario, options: CheckOptions = {}): CheckResult {
-  const { keepLog, onProgress, onWire, onEvent, perfettoFile, ...common } = options;
+  const { keepLog, onProgress, onWire, onEvent, perfettoFile, perfettoFold, ...common } = options;
   const progress = (k: 1 | 2) =>
     onProgress === undefined
       ? {}
@@ -41,6 +41,7 @@ export function checkScenario(scenario: Scenario, options: CheckOptions = {}): C
     ...(onWire === undefined ? {} : { onWire }),
     ...(onEvent === undefined ? {} : { onEvent }),
     ...(perfettoFile === undefined ? {} : { perfettoFile }),
+    ...(perfettoFold === undefined ? {} : { perfettoFold }),
   });
   const rerun = runScenario(scenario, {
     ...common,

@@ -1,0 +1,65 @@
+/**
+ * The report's timeline made as the run goes (issue 12 item 2): the same lanes and arrows as
+ * the kept log's Perfetto export gives while it is small, and a bounded number of bars with the
+ * same busy time per lane when it is not.
+ */
+import { describe, expect, test } from "vitest";
+import { runScenario } from "../run.js";
+import { syntheticScenario } from "../testing/synthetic.js";
+import { layoutTimeline, timelineFromPerfetto } from "./timeline.js";
+import { TimelineSummary } from "./timeline-summary.js";
+
+function summarised(maxBars?: number) {
+  const scenario = syntheticScenario({
+    guests: [
+      { output: [[0.001, "hello from one\n".repeat(20)]] },
+      { output: [[0.002, "two\n".repeat(40)]] },
+    ],
+  });
+  const summary = new TimelineSummary(maxBars);
+  const run = runScenario(scenario, {
+    recordEvents: true,
+    retainLog: false,
+    onEvent: (e) => summary.add(e),
+  });
+  const kept = runScenario(scenario, { recordEvents: true });
+  return { run, kept, timeline: summary.timeline(run.virtualTime, run.threads) };
+}
+
+describe("TimelineSummary", () => {
+  test("gives the spans and arrows the kept log's trace gives", () => {
+    const { run, kept, timeline } = summarised();
+    expect(run.digest).toBe(kept.digest);
+    const fromTrace = timelineFromPerfetto(kept.perfetto()!);
+    const key = (s: { track: string; start: number; end: number }) =>
+      `${s.track} ${s.start.toFixed(9)} ${s.end.toFixed(9)}`;
+    expect(timeline.spans.map(key).sort()).toEqual(fromTrace.spans.map(key).sort());
+    const arrow = (a: { from: string; to: string; at: number; until: number }) =>
+      `${a.from}>${a.to} ${a.at.toFixed(9)} ${a.until.toFixed(9)}`;
+    // IRQs come from the interrupts track, which is never a lane: the summary leaves them out.
+    const drawn = new Set(run.threads.map((t) => t.name));
+    expect(timeline.arrows!.map(arrow).sort()).toEqual(
+      fromTrace
+        .arrows!.filter((a) => drawn.has(a.from))
+        .map(arrow)
+        .sort(),
+    );
+    expect(timeline.arrows!.length).toBeGreaterThan(10);
+    expect(timeline.tracks).toEqual(run.threads.map((t) => t.name));
+  });
+
+  test("keeps its bars bounded and each lane's busy time when a run has more slices", () => {
+    const exact = summarised();
+    const bounded = summarised(60);
+    const count = (spans: readonly { count?: number }[]) =>
+      spans.reduce((n, s) => n + (s.count ?? 1), 0);
+    expect(exact.timeline.spans.length).toBeGreaterThan(200);
+    expect(bounded.timeline.spans.length).toBeLessThanOrEqual(60);
+    expect(count(bounded.timeline.spans)).toBe(count(exact.timeline.spans));
+    const busy = (t: typeof exact.timeline) =>
+      Object.fromEntries(layoutTimeline(t).lanes.map((l) => [l.track, l.busy]));
+    const [a, b] = [busy(exact.timeline), busy(bounded.timeline)];
+    expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
+    for (const [track, seconds] of Object.entries(a)) expect(b[track]).toBeCloseTo(seconds, 9);
+  });
+});

@@ -1,0 +1,181 @@
+/**
+ * The HTML report's timeline built as the run goes (issue 12 item 2), from the kernel's events
+ * rather than from a whole Perfetto trace: who held the core when (one lane per thread), a
+ * fast-forwarded idle run as one bar per thread that ran in it (busy by its run time), and the
+ * first {@link MAX_ARROWS} notifications as arrows. Memory is bounded: when the bars pass
+ * `maxBars`, bars closer than a cell merge (the cell doubles), as `layoutTimeline` merges them
+ * for drawing anyway; until then every slice is kept as it is.
+ */
+import type { RuntimeEvent } from "@vmmux/microkit-pd";
+import {
+  MAX_ARROWS,
+  TIMELINE_CELLS,
+  type Timeline,
+  type TimelineArrow,
+  type TimelineSpan,
+} from "./timeline.js";
+
+/** Bars kept before merging starts (about 10 MB at most). */
+const DEFAULT_MAX_BARS = 100_000;
+/** Notifications sent and not yet consumed that are remembered. */
+const MAX_PENDING_SIGNALS = 10_000;
+
+interface Bar {
+  start: number;
+  end: number;
+  /** Seconds of the bar covered by run time. */
+  busy: number;
+  count: number;
+}
+
+export interface SummaryThread {
+  readonly name: string;
+  readonly kind: string;
+  readonly priority?: number;
+}
+
+/** Feed it every kernel event (`RunOptions.onEvent`); `timeline()` at the end. */
+export class TimelineSummary {
+  private readonly lanes = new Map<string, Bar[]>();
+  private bars = 0;
+  /** Bars closer than this (seconds) merge; 0 until `maxBars` is reached. */
+  private cell = 0;
+  private running: { name: string; since: number } | null = null;
+  private readonly sent = new Map<number, { from: string; at: number }>();
+  private readonly arrows: TimelineArrow[] = [];
+  private arrowsOmitted = 0;
+
+  constructor(private readonly maxBars = DEFAULT_MAX_BARS) {}
+
+  add(e: RuntimeEvent): void {
+    switch (e.type) {
+      case "switch":
+        this.close(e.t);
+        this.running = e.to === null ? null : { name: e.to, since: e.t };
+        return;
+      case "idle": {
+        const holder = this.running?.name ?? null;
+        this.close(e.t);
+        for (const [thread, ns] of Object.entries(e.ran)) {
+          this.span(thread, e.t / 1e9, e.until / 1e9, ns / 1e9, e.count);
+        }
+        this.running = holder === null ? null : { name: holder, since: e.until };
+        return;
+      }
+      case "signal":
+        // IRQs come from no thread's lane; only notifications between threads are drawn.
+        if (e.from.startsWith("irq:") || this.arrows.length >= MAX_ARROWS) return;
+        if (this.sent.size >= MAX_PENDING_SIGNALS) {
+          this.sent.delete(this.sent.keys().next().value as number);
+        }
+        this.sent.set(e.id, { from: e.from, at: e.t / 1e9 });
+        return;
+      case "entry":
+        for (const id of e.flows ?? []) {
+          const start = this.sent.get(id);
+          if (start === undefined) continue;
+          this.sent.delete(id);
+          if (this.arrows.length < MAX_ARROWS) {
+            this.arrows.push({ ...start, to: e.thread, until: e.t / 1e9, label: "notification" });
+          } else {
+            this.arrowsOmitted++;
+          }
+        }
+        return;
+      default:
+        return;
+    }
+  }
+
+  /** The timeline up to `endNs`, lanes in the order of `threads`. */
+  timeline(endNs: number, threads: readonly SummaryThread[]): Timeline {
+    this.close(endNs);
+    this.running = null;
+    const spans: TimelineSpan[] = [];
+    for (const [track, bars] of this.lanes) {
+      for (const b of bars) {
+        spans.push(
+          b.count === 1 && b.busy === b.end - b.start
+            ? { track, start: b.start, end: b.end, label: "running" }
+            : { track, start: b.start, end: b.end, label: "running", busy: b.busy, count: b.count },
+        );
+      }
+    }
+    const captions: Record<string, string> = {};
+    for (const t of threads) {
+      captions[t.name] =
+        t.priority === undefined
+          ? `${t.name} (${t.kind})`
+          : `${t.name} (${t.kind}, prio ${t.priority})`;
+    }
+    return {
+      spans,
+      arrows: this.arrows,
+      ...(this.arrowsOmitted > 0 ? { arrowsOmitted: this.arrowsOmitted } : {}),
+      tracks: threads.map((t) => t.name),
+      captions,
+      start: 0,
+      end: endNs / 1e9,
+    };
+  }
+
+  private close(t: number): void {
+    if (this.running === null) return;
+    const { name, since } = this.running;
+    this.running = null;
+    const [start, end] = [since / 1e9, t / 1e9];
+    this.span(name, start, end, end - start, 1);
+  }
+
+  private span(track: string, start: number, end: number, busy: number, count: number): void {
+    let bars = this.lanes.get(track);
+    if (bars === undefined) {
+      bars = [];
+      this.lanes.set(track, bars);
+    }
+    const last = bars.at(-1);
+    if (
+      last !== undefined &&
+      this.cell > 0 &&
+      start - last.end < this.cell &&
+      end - last.start < this.cell * 64
+    ) {
+      last.end = Math.max(last.end, end);
+      last.busy += busy;
+      last.count += count;
+      return;
+    }
+    bars.push({ start, end, busy, count });
+    if (++this.bars > this.maxBars) this.coarsen(end);
+  }
+
+  /** Double the cell until merging every lane again halves the bars. */
+  private coarsen(now: number): void {
+    do this.merge(Math.max(this.cell * 2, now / TIMELINE_CELLS / 16));
+    while (this.bars > this.maxBars / 2);
+  }
+
+  private merge(cell: number): void {
+    this.cell = cell;
+    this.bars = 0;
+    for (const [track, bars] of this.lanes) {
+      const merged: Bar[] = [];
+      for (const b of bars) {
+        const last = merged.at(-1);
+        if (
+          last !== undefined &&
+          b.start - last.end < this.cell &&
+          b.end - last.start < this.cell * 64
+        ) {
+          last.end = Math.max(last.end, b.end);
+          last.busy += b.busy;
+          last.count += b.count;
+        } else {
+          merged.push({ ...b });
+        }
+      }
+      this.lanes.set(track, merged);
+      this.bars += merged.length;
+    }
+  }
+}
