@@ -143,9 +143,9 @@ export function schedulingLines(run: RunResult): string[] {
       .sort((a, b) => b.share - a.share);
     const shown = shares.filter((t) => t.share >= 0.001);
     const rest = shares.length - shown.length;
-    out.push(
-      `share of the core: ${shown.map((t) => `${t.name} ${(t.share * 100).toFixed(1)}%`).join(", ")}${rest > 0 ? `, ${rest} more under 0.1%` : ""}`,
-    );
+    const parts = shown.map((t) => `${t.name} ${(t.share * 100).toFixed(1)}%`);
+    if (rest > 0) parts.push(`${rest} ${shown.length > 0 ? "more " : ""}under 0.1%`);
+    out.push(`share of the core: ${parts.join(", ")}`);
   }
   return out;
 }
