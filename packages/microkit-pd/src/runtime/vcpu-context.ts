@@ -60,7 +60,7 @@ export class RuntimeVcpuContext implements VcpuContext {
   }
 
   *wfi(): GuestStep {
-    yield* this.exit({ kind: "wfi" });
+    yield* this.exit(WFI_EXIT);
   }
 
   *idle(loop: IdleLoop): GuestStep {
@@ -141,8 +141,16 @@ interface GuestExitPoint extends PreemptionPoint {
 }
 
 function guestExitPoint(exit: GuestExit): GuestExitPoint {
-  return { kind: "guest-exit", units: 0, [GUEST_EXIT]: exit };
+  return exit === WFI_EXIT ? WFI_POINT : { kind: "guest-exit", units: 0, [GUEST_EXIT]: exit };
 }
+
+/** A WFI exit carries nothing: one frozen exit and point serve every trap of an idle loop. */
+const WFI_EXIT: GuestExit = Object.freeze({ kind: "wfi" });
+const WFI_POINT: GuestExitPoint = Object.freeze({
+  kind: "guest-exit",
+  units: 0,
+  [GUEST_EXIT]: WFI_EXIT,
+});
 
 /**
  * A vCPU thread: the guest program runs until it exits; every exit is a fault IPC to the VMM
@@ -157,6 +165,7 @@ export function* vcpuBody(
   trapWfi: boolean,
 ): Generator<KernelOp, void, unknown> {
   const vmm = t.fault.handler!;
+  let wfiCall: ReturnType<typeof faultCall> | null = null;
   t.entry = "guest";
   if (k.recording) k.record({ t: k.now, type: "entry", thread: t.name, entry: "guest" });
   try {
@@ -182,11 +191,13 @@ export function* vcpuBody(
         continue;
       }
       ctx.calls.reset();
-      const fault: FaultMessage = { kind: "vcpu", vcpuId: ctx.vcpuId, exit };
+      // Messages are read-only to the kernel and the VMM: the WFI trap's is built once.
+      if (exit === WFI_EXIT) wfiCall ??= faultCall(vmm, ctx.vcpuId, exit);
+      const call = exit === WFI_EXIT ? wfiCall! : faultCall(vmm, ctx.vcpuId, exit);
       if (k.recording)
-        k.record({ t: k.now, type: "fault", thread: t.name, handler: vmm.name, fault });
+        k.record({ t: k.now, type: "fault", thread: t.name, handler: vmm.name, fault: call.fault });
       t.pendingKernelNs += k.costs.faultIpc;
-      yield { op: "call", target: vmm, message: { kind: "fault", child: ctx.vcpuId, fault } };
+      yield call.op;
     }
   } catch (error) {
     if (error instanceof RuntimeError) throw error;
@@ -194,4 +205,15 @@ export function* vcpuBody(
   }
   if (k.recording) k.record({ t: k.now, type: "entry-end", thread: t.name, entry: "guest" });
   t.entry = null;
+}
+
+/** The fault IPC of a guest exit: its message and the `call` op that sends it to the VMM. */
+function faultCall(vmm: Thread, vcpuId: number, exit: GuestExit) {
+  const fault: FaultMessage = { kind: "vcpu", vcpuId, exit };
+  const op: KernelOp = {
+    op: "call",
+    target: vmm,
+    message: { kind: "fault", child: vcpuId, fault },
+  };
+  return { fault, op };
 }
