@@ -6,6 +6,7 @@
 import { FaultingVmm, unansweredUnmappedVmm } from "@vmmux/vmm/testing";
 import { describe, expect, it } from "vitest";
 import { hostileScript } from "../guests.js";
+import { type CorpusEntry, entryName } from "./corpus.js";
 import { runSystemCase, shrinkSystemCase } from "./system.js";
 
 describe("system campaign", () => {
@@ -54,5 +55,26 @@ describe("system campaign", () => {
     expect(runSystemCase(1, "hardened", shrunk.script, variants).violations).toEqual(
       shrunk.report.violations,
     );
+  });
+
+  it("names a system entry by its seed, or by its script, seed and probe", () => {
+    const seedOnly: CorpusEntry = {
+      format: "vmmux-fuzz/1",
+      suite: "system",
+      profile: "hardened",
+      scenarioSeed: 1,
+      violations: [],
+      found: { campaignSeed: 1 },
+    };
+    // The name of a seed-only entry is what it was before scripts (the corpus keeps its files).
+    expect(entryName(seedOnly)).toBe("f2fc177cdb3a.json");
+    const script = { ...seedOnly, script: [{ op: "kick", queue: 1 }] };
+    const names = [
+      entryName(script),
+      entryName({ ...script, scenarioSeed: 2 }),
+      entryName({ ...script, probe: false }),
+    ];
+    expect(new Set([entryName(seedOnly), ...names]).size).toBe(4);
+    expect(entryName({ ...script, probe: true })).toBe(names[0]);
   });
 });
