@@ -94,6 +94,9 @@ export function* raiseFault(
   yield { op: "call", target: handler, message: { kind: "fault", child: t.fault.id, fault } };
 }
 
+/** The event loop's plain receive (no reply), read-only to the kernel: one for every PD. */
+const RECV: KernelOp = Object.freeze({ op: "recv" });
+
 /** libmicrokit's `main` + `handler_loop` for one PD. */
 export function* pdBody(
   k: Kernel,
@@ -115,7 +118,7 @@ export function* pdBody(
     }
     if (reply) t.pendingKernelNs += k.costs.reply;
     ctx.performDeferred(true);
-    const received = (yield { op: "recv", ...(reply ? { reply } : {}) }) as Received;
+    const received = (yield reply ? { op: "recv", reply } : RECV) as Received;
     reply = undefined;
     if (k.costs.recv > 0) yield k.workOp(k.costs.recv, "recv");
     if (received.kind === "signal") {
@@ -169,7 +172,7 @@ export function* pdBody(
 /** The Microkit monitor (reference §2.8, §2.9): root-PD faults kill the PD; passive hand-over. */
 export function* monitorBody(k: Kernel, t: Thread): Generator<KernelOp, void, unknown> {
   for (;;) {
-    const received = (yield { op: "recv" }) as Received;
+    const received = (yield RECV) as Received;
     if (received.kind !== "ipc") continue;
     const message = received.message;
     if (message.kind === "handover") {
