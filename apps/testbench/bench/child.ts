@@ -1,13 +1,15 @@
 /**
  * One measured run in its own process, so its max RSS is its own (`engine.bench.ts` starts
  * it). Prints one JSON line: wall ms of the work alone (process start excluded), virtual
- * seconds, wire bytes, max RSS and the live heap at the end in MB, and what the kind adds.
+ * seconds, wire bytes, CPU ms of the work, max RSS and the live heap at the end in MB, and what
+ * the kind adds.
  */
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exploreParallel } from "../src/explore/pool.js";
 import { runMetrics } from "../src/metrics.js";
+import { TimelineSummary } from "../src/report/timeline-summary.js";
 import { runScenario } from "../src/run.js";
 import { loadScenario, looped, type Scenario, withKnobs } from "../src/scenario.js";
 import { checkScenario } from "../src/system/check.js";
@@ -70,14 +72,18 @@ async function main(spec: ChildSpec): Promise<Record<string, unknown>> {
     return { wallMs: performance.now() - started, virtual: m.virtualTime, wire: m.wireBytes };
   }
   if (spec.kind === "out") {
-    // As `replay --out` can: the timeline streamed to its file during the run, no log kept.
+    // As `replay --out` does: the timeline streamed (folded) to its file during the run and
+    // the report's timeline summarised alongside, no log kept.
     const dir = mkdtempSync(join(tmpdir(), "vmmux-bench-"));
     const path = join(dir, "run.perfetto.json");
+    const summary = new TimelineSummary();
     const run = runScenario(scenario, {
       recordEvents: true,
       retainLog: false,
       keepWire: false,
       perfettoFile: path,
+      perfettoFold: true,
+      onEvent: (e) => summary.add(e),
     });
     await run.streamed;
     const bytes = statSync(path).size;
@@ -101,13 +107,18 @@ async function main(spec: ChildSpec): Promise<Record<string, unknown>> {
 }
 
 const spec = JSON.parse(process.argv[2]!) as ChildSpec;
+const cpuStart = process.cpuUsage();
 const result = await main(spec);
+// CPU time of this process during the work (its own threads): steadier than wall time on a
+// machine shared with other jobs.
+const cpu = process.cpuUsage(cpuStart);
 // Max RSS includes garbage V8 had not yet collected; the live heap after a full collection
 // is what the run really keeps.
 (globalThis as { gc?: () => void }).gc?.();
 console.log(
   JSON.stringify({
     ...result,
+    cpuMs: (cpu.user + cpu.system) / 1000,
     maxRssMB: process.resourceUsage().maxRSS / 1024,
     liveHeapMB: process.memoryUsage().heapUsed / 1e6,
   }),

@@ -24,6 +24,7 @@ const tsx = new URL(
 
 interface Measured {
   readonly wallMs: number;
+  readonly cpuMs: number;
   readonly maxRssMB: number;
   readonly liveHeapMB: number;
   readonly virtual?: number;
@@ -52,6 +53,8 @@ function table(rows: readonly (readonly string[])[]): void {
 }
 
 const rtf = (m: Measured) => (m.virtual! / (m.wallMs / 1000)).toFixed(1);
+/** Virtual seconds per CPU second of the run: what a free core would give. */
+const rtfCpu = (m: Measured) => (m.virtual! / (m.cpuMs / 1000)).toFixed(1);
 const s = (ms: number) => (ms / 1000).toFixed(2);
 
 export function runEngineBench(): void {
@@ -68,7 +71,7 @@ export function runEngineBench(): void {
 function speedSection(cut: { seconds?: number }): void {
   console.log("\nreal-time factors (virtual s per wall s, one replay each, wire not kept)");
   const speed: string[][] = [
-    ["case", "virtual s", "wall s", "× real time", "wire bytes", "max RSS MB"],
+    ["case", "virtual s", "wall s", "× real time", "× per CPU s", "wire bytes", "max RSS MB"],
   ];
   const cases: [string, ChildSpec][] = [
     ["default", { kind: "replay", scenario: { file: scenario("default.json") } }],
@@ -93,6 +96,7 @@ function speedSection(cut: { seconds?: number }): void {
       m.virtual!.toFixed(1),
       s(m.wallMs),
       rtf(m),
+      rtfCpu(m),
       String(m.wire),
       m.maxRssMB.toFixed(0),
     ]);
