@@ -5,11 +5,13 @@
  * some tick phase drains the queue inside that window: serial_tx sees no request and stays
  * silent, the device requests a signal afterwards and waits for good with the queue empty (the
  * lost wake-up, finding `txNoRecheck`). `hardened` re-checks and delivers everything under every
- * phase tried; without `devicePreemption` the window does not exist.
+ * phase tried; without `devicePreemption` the window does not exist. With L13 (the ignored
+ * TX-channel signal) switched off alone, the lost wake-up is the only way TX stays stranded.
  */
 import type { Profile } from "@vmmux/virtio-core";
 import { describe, expect, it } from "vitest";
 import { VmRig } from "./testing/index.js";
+import type { VmmConfig } from "./vmm-config.js";
 
 const MS = 1_000_000;
 const block = (c: string) => `${c.repeat(2999)}\n`;
@@ -27,13 +29,18 @@ const costModel = { work: { default: 10_000 } };
  */
 const BYTES_PER_TICK = 1500;
 
-function run(profile: Profile, tickNs: number, devicePreemption = true) {
+function run(
+  profile: Profile,
+  tickNs: number,
+  devicePreemption = true,
+  consoleDefects?: VmmConfig["consoleDefects"],
+) {
   const rig = new VmRig({
     vms: [
       {
         profile,
         queueSize: 0x1000,
-        vmm: { devicePreemption },
+        vmm: { devicePreemption, ...(consoleDefects === undefined ? {} : { consoleDefects }) },
         guest: { workload: { kind: "trace", events } },
       },
     ],
@@ -46,6 +53,7 @@ function run(profile: Profile, tickNs: number, devicePreemption = true) {
   return {
     drained: m.tx.bytes.length,
     lostWakeup: (device.findingCounts.get("txNoRecheck") ?? 0) > 0,
+    signalIgnored: (device.findingCounts.get("txSignalIgnored") ?? 0) > 0,
     waiting: device.txWaiting(0),
   };
 }
@@ -73,5 +81,27 @@ describe("the console device preempted inside the VMM", () => {
 
   it("reference without devicePreemption: the window does not exist", () => {
     for (const tickNs of PHASES) expect(run("reference", tickNs, false).lostWakeup).toBe(false);
+  });
+
+  it("reference with L13 switched off alone: a phase delivers everything or is stranded by the missing re-check", () => {
+    const runs = PHASES.map((tickNs) => ({
+      tickNs,
+      masked: run("reference", tickNs),
+      alone: run("reference", tickNs, true, { txSignalIgnored: false }),
+    }));
+    // With L13 on, virt_tx's wake-up is ignored, so phases without the lost wake-up strand too.
+    expect(
+      runs.some((r) => !r.masked.lostWakeup && r.masked.signalIgnored && r.masked.waiting),
+    ).toBe(true);
+    for (const { alone } of runs) {
+      expect(alone.signalIgnored).toBe(false);
+      expect(alone.waiting).toBe(alone.lostWakeup);
+      expect(alone.drained).toBe(alone.lostWakeup ? 3000 : 6000);
+    }
+    // The same phases lose the wake-up with or without L13: the switch leaves the re-check alone.
+    expect(runs.filter((r) => r.alone.lostWakeup).map((r) => r.tickNs)).toEqual(
+      runs.filter((r) => r.masked.lostWakeup).map((r) => r.tickNs),
+    );
+    expect(runs.some((r) => r.alone.lostWakeup)).toBe(true);
   });
 });

@@ -59,7 +59,13 @@ export interface VmmConfig {
    * modelled), like the kernel-wide `trapWfi: false`.
    */
   readonly wfi?: "resume" | "block";
+  /**
+   * Single console defects switched over the profile's (virtio-console `CONSOLE_DEFECTS`), e.g.
+   * `{ txSignalIgnored: false }` under reference: virt_tx's TX-channel signal runs TX (L13 off),
+   * so only the missing re-check (T8) can leave TX waiting for good.
+   */
   readonly consoleDefects?: Partial<ConsoleDefectSwitches>;
+  /** Single transport and virtqueue defects switched over the profile's (virtio-core `DEFECTS`). */
   readonly transportDefects?: Partial<DefectSwitches>;
   /**
    * Ring features the console offers beyond its defaults (VirtIO 1.2 §2.7.5.3 INDIRECT_DESC,
