@@ -71,7 +71,8 @@ export class TimelineSummary {
         this.sent.set(e.id, { from: e.from, at: e.t / 1e9 });
         return;
       case "entry":
-        for (const id of e.flows ?? []) {
+        if (e.flows === undefined) return;
+        for (const id of e.flows) {
           const start = this.sent.get(id);
           if (start === undefined) continue;
           this.sent.delete(id);

@@ -266,7 +266,8 @@ class Run {
   /** Take `x` if it is the cycle's next item. */
   take(x: FoldItem): boolean {
     const j = this.at;
-    if (!sameItem(x, this.cycle[j]!)) return false;
+    const expected = this.cycle[j]!;
+    if (x.type !== expected.type || !sameItem(x, expected)) return false;
     this.cycleT[j] = endOf(x);
     this.step(x, j);
     this.held?.push(x);
@@ -351,16 +352,15 @@ class CycleFolder {
   ) {}
 
   add(x: FoldItem): void {
+    // The common case first: the run's next item (foldable, as the cycle's items are).
+    if (this.run?.take(x) === true) return;
     if (this.takesIdle && x.type === "idle" && this.run?.takeIdle(x) === true) return;
     if (!foldable(x)) {
       this.flush();
       this.sink.item(x);
       return;
     }
-    if (this.run !== null) {
-      if (this.run.take(x)) return;
-      this.endRun();
-    }
+    this.endRun();
     this.scan(x);
   }
 

@@ -41,6 +41,8 @@ export interface TraceThread {
 }
 
 const PID = 1;
+/** Trace events serialised together by {@link PerfettoStream}. */
+const EVENTS_PER_BATCH = 512;
 const CORE_TID = 1;
 const FIRST_THREAD_TID = 10;
 
@@ -146,8 +148,8 @@ export class TraceBuilder {
     name: string,
     args?: Readonly<Record<string, unknown>>,
   ): void {
-    const safe = args ? jsonArgs(args) : undefined;
-    this.emit({ name, ph: "i", s: "t", pid: PID, tid, ts: us(t), ...(safe ? { args: safe } : {}) });
+    if (args === undefined) this.emit({ name, ph: "i", s: "t", pid: PID, tid, ts: us(t) });
+    else this.emit({ name, ph: "i", s: "t", pid: PID, tid, ts: us(t), args: jsonArgs(args) });
   }
 
   /** Close the core slice and unfinished entry points at `endTime`. */
@@ -416,6 +418,8 @@ export class PerfettoStream {
   private readonly done: Promise<void>;
   private pending = "";
   private first = true;
+  /** Events not yet serialised: one `JSON.stringify` per batch costs less than one per event. */
+  private batch: TraceEvent[] = [];
   private closed = false;
 
   constructor(
@@ -451,7 +455,8 @@ export class PerfettoStream {
 
   /** Convert one logged event (events in log order). */
   add(event: RuntimeEvent): void {
-    if (this.closed) return;
+    // Thread states show as the slices around them; most records are these.
+    if (this.closed || event.type === "state") return;
     this.builder.add(event);
   }
 
@@ -460,6 +465,7 @@ export class PerfettoStream {
     if (!this.closed) {
       this.closed = true;
       this.builder.finish(endTime);
+      this.serialise();
       this.pending += "]}\n";
       this.sink.end(this.pending);
       this.pending = "";
@@ -468,7 +474,14 @@ export class PerfettoStream {
   }
 
   private emit(event: TraceEvent): void {
-    this.pending += (this.first ? "" : ",") + JSON.stringify(event);
+    if (this.batch.push(event) >= EVENTS_PER_BATCH) this.serialise();
+  }
+
+  private serialise(): void {
+    if (this.batch.length === 0) return;
+    const text = JSON.stringify(this.batch);
+    this.batch = [];
+    this.pending += (this.first ? "" : ",") + text.slice(1, -1);
     this.first = false;
     if (this.pending.length >= (this.options.chunkBytes ?? 0x1_0000)) {
       this.sink.write(this.pending);
