@@ -168,6 +168,9 @@ export function* txInPartsSteps(core: ConsoleCore, port: number): TxSteps {
   return true;
 }
 
+/** Staging for {@link copyTx}, reused by every transfer (copied out before it returns). */
+const scratch = { bytes: new Uint8Array(4096), tags: new Uint32Array(4096) };
+
 /**
  * Copy `count` bytes from logical offset `offset` of `segments` into the port's sDDF TX
  * queue, provenance tags included. Touching a buffer outside guest RAM is libvmm's L2 crash
@@ -182,8 +185,12 @@ function copyTx(
 ): boolean {
   const memory = core.requireHost().memory;
   const state = core.portState(port);
-  const bytes = new Uint8Array(count);
-  const tags = new Uint32Array(count);
+  if (scratch.bytes.length < count) {
+    scratch.bytes = new Uint8Array(count);
+    scratch.tags = new Uint32Array(count);
+  }
+  const { bytes, tags } = scratch;
+  tags.fill(0, 0, count); // as fresh: a memory without a tag shadow may leave tags unwritten
   let unmapped: BufferSegment | undefined;
   const done = forEachSegmentSpan(segments, offset, count, (s, skip, n, at) => {
     if (!s.inRam) {
@@ -194,7 +201,7 @@ function copyTx(
     return true;
   });
   if (unmapped !== undefined) return core.crashUnmapped(`port ${port}`, unmapped);
-  const copied = state.spec.tx.enqueueBatch(bytes.subarray(0, done), tags.subarray(0, done));
+  const copied = state.spec.tx.enqueueBatch(bytes, tags, 0, done);
   state.counters.txBytes += copied;
   return true;
 }
