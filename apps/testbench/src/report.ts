@@ -194,6 +194,7 @@ export function runJson(run: RunResult, judgements?: readonly Judgement[]) {
     keyboardBytes: metrics.keyboardBytes,
     guests: metrics.guests,
     loss: metrics.loss,
+    ...(typedEarly(run) ? { input: inputAccount(run) } : {}),
     ...(judgements === undefined
       ? {}
       : {
