@@ -33,7 +33,7 @@ const HONEST_LINES = Array.from(
 const DURATION = 0.04;
 /** Client index of the hostile guest (guest2) in the bundled two-VM system. */
 const HOSTILE_INDEX = 1;
-/** Longest quiet wire while the driver queue holds bytes: a few 8N1 character times at 115200. */
+/** Longest quiet wire while the driver queue holds bytes: about 12 character times (8N1, 115200). */
 const WIRE_QUIET_NS = 1_000_000;
 
 /** A hostile script as the corpus keeps it: Linux's probe or not, then the ops. */
