@@ -20,7 +20,7 @@ import { type ConsoleDiscovery, decodeDtb, discoverConsole, dtbSize } from "../d
 import { sharedGuestMemory } from "../guest-ram.js";
 import type { BootRegisters } from "../vmm.js";
 import { Shell } from "./shell.js";
-import { TaggedLog } from "./tagged-log.js";
+import { type JoinedLogs, TaggedLog } from "./tagged-log.js";
 import { onlcrBytes, Tty } from "./tty.js";
 import { VcpuMmio } from "./vcpu-mmio.js";
 
@@ -64,6 +64,16 @@ const encoder = new TextEncoder();
 const DTB_LIMIT = 0x1_0000;
 const HEAP_OFFSET = 0x10_0000;
 
+/**
+ * The idle loop a guest is in: WFI and a pass, again and again, until a virtual IRQ is pending
+ * or the guest's own deadline. Each entry into a loop is a new `episode`.
+ */
+export interface IdleLoopState {
+  readonly episode: number;
+  /** The first virtual ns at which its deadline test can say true (Infinity: none). */
+  readonly until: number;
+}
+
 /** What the guest wrote to its console, byte by byte with the tag of each byte (as JS arrays). */
 export interface Transcript {
   readonly bytes: number[];
@@ -99,11 +109,15 @@ export class LinuxGuest implements GuestProgram {
     return transcriptOf(this.receivedLog);
   }
 
+  /** The idle loop the guest is in now (undefined: it is running its own code or booting). */
+  idleLoop(): IdleLoopState | undefined {
+    return this.idleUntil === null
+      ? undefined
+      : { episode: this.idleEpisode, until: this.idleUntil };
+  }
+
   /** The transcripts of successive boots of one guest end to end, as typed arrays. */
-  static joined(
-    boots: readonly LinuxGuest[],
-    which: "written" | "received",
-  ): { bytes: Uint8Array; tags: Uint32Array } {
+  static joined(boots: readonly LinuxGuest[], which: "written" | "received"): JoinedLogs {
     return TaggedLog.joined(boots.map((g) => (which === "written" ? g.writtenLog : g.receivedLog)));
   }
 
@@ -113,6 +127,8 @@ export class LinuxGuest implements GuestProgram {
   private out: number[] = [];
   private outTags: number[] = [];
   private nextEvent = 0;
+  private idleEpisode = 0;
+  private idleUntil: number | null = null;
   /** The console vIRQ the driver took at an interrupt window (its EOI's number). */
   private windowIrq = 0;
   /** Other vIRQs taken at an interrupt window, ended by the main loop. */
@@ -214,17 +230,32 @@ export class LinuxGuest implements GuestProgram {
         yield* vcpu.wfi();
         continue;
       }
-      yield* vcpu.idle({ pass, ...this.nextDeadline(workload) });
+      const deadline = this.nextDeadline(workload);
+      this.enterIdle(deadline.firstTrue);
+      yield* vcpu.idle({
+        pass,
+        ...(deadline.until === undefined ? {} : { until: deadline.until }),
+      });
+      this.idleUntil = null;
       passDone = true;
     }
   }
 
-  /** The trace workload's next output time as the main loop compares it, if any is left. */
-  private nextDeadline(workload: GuestWorkload): Pick<IdleLoop, "until"> {
-    if (workload.kind !== "trace" || this.nextEvent >= workload.events.length) return {};
+  /**
+   * The trace workload's next output time as the main loop compares it, if any is left, and the
+   * first integer ns at which that comparison holds (`now - startedAt` is an exact integer).
+   */
+  private nextDeadline(workload: GuestWorkload): Pick<IdleLoop, "until"> & { firstTrue: number } {
+    if (workload.kind !== "trace" || this.nextEvent >= workload.events.length)
+      return { firstTrue: Number.POSITIVE_INFINITY };
     const due = workload.events[this.nextEvent]!.time * 1e9;
     const startedAt = this.startedAt;
-    return { until: (now) => now - startedAt >= due };
+    return { until: (now) => now - startedAt >= due, firstTrue: startedAt + Math.ceil(due) };
+  }
+
+  private enterIdle(until: number): void {
+    this.idleEpisode++;
+    this.idleUntil = until;
   }
 
   /**
@@ -258,7 +289,9 @@ export class LinuxGuest implements GuestProgram {
     for (;;) {
       for (let irq = vcpu.takeIrq(); irq !== undefined; irq = vcpu.takeIrq()) yield* vcpu.eoi(irq);
       // WFI, pass, and again while no IRQ is pending (the pass that ends it is this one's).
+      this.enterIdle(Number.POSITIVE_INFINITY);
       yield* vcpu.idle({ pass });
+      this.idleUntil = null;
     }
   }
 

@@ -49,6 +49,8 @@ test("any pushes, joined over several logs, equal the arrays they stand for", ()
       const joined = TaggedLog.joined(logs);
       expect(joined.bytes).toEqual(Uint8Array.from(bytes));
       expect(joined.tags).toEqual(Uint32Array.from(tags));
+      const pieces = [...joined.tagChunks()].flatMap((c) => [...c]);
+      expect(pieces).toEqual(tags);
       let at = 0;
       for (const log of logs)
         for (let i = 0; i < log.length; i++, at++) expect(log.tagAt(i)).toBe(tags[at]);

@@ -10,6 +10,15 @@ const CHUNK_BITS = 16;
 const CHUNK = 1 << CHUNK_BITS;
 const MASK = CHUNK - 1;
 
+/** Transcripts end to end (`TaggedLog.joined`). */
+export interface JoinedLogs {
+  readonly bytes: Uint8Array;
+  /** Made on first read and kept. */
+  readonly tags: Uint32Array;
+  /** The tags in pieces, none kept. */
+  tagChunks(): Iterable<Uint32Array>;
+}
+
 export class TaggedLog {
   private readonly chunks: Uint8Array[] = [];
   private count = 0;
@@ -69,17 +78,44 @@ export class TaggedLog {
     }
   }
 
-  /** The logs end to end as two arrays. */
-  static joined(logs: readonly TaggedLog[]): { bytes: Uint8Array; tags: Uint32Array } {
+  /** The tags, in order, in arrays of at most `size` (for a reader that must not hold all). */
+  *tagChunks(size = CHUNK): Generator<Uint32Array> {
+    for (let from = 0; from < this.count; from += size) {
+      const out = new Uint32Array(Math.min(size, this.count - from));
+      for (let i = 0; i < out.length; i++) out[i] = this.tagAt(from + i);
+      yield out;
+    }
+  }
+
+  /**
+   * The logs end to end: the bytes as one array; the tags as one array made on first read, or
+   * in pieces.
+   */
+  static joined(logs: readonly TaggedLog[]): JoinedLogs {
     const length = logs.reduce((n, l) => n + l.count, 0);
     const bytes = new Uint8Array(length);
-    const tags = new Uint32Array(length);
     let at = 0;
     for (const l of logs) {
       l.copyBytes(bytes, at);
-      l.copyTags(tags, at);
       at += l.count;
     }
-    return { bytes, tags };
+    let tags: Uint32Array | undefined;
+    return {
+      bytes,
+      get tags() {
+        if (tags === undefined) {
+          tags = new Uint32Array(length);
+          let at = 0;
+          for (const l of logs) {
+            l.copyTags(tags, at);
+            at += l.count;
+          }
+        }
+        return tags;
+      },
+      *tagChunks() {
+        for (const l of logs) yield* l.tagChunks();
+      },
+    };
   }
 }
