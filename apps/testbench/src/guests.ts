@@ -39,6 +39,8 @@ export interface GuestTranscript {
   readonly enqueued: Uint8Array;
   /** The provenance tag of each of those bytes. */
   readonly enqueuedTags: Uint32Array;
+  /** The same tags in pieces, none kept (kinds whose `enqueuedTags` is made on first read). */
+  readonly enqueuedTagChunks?: () => Iterable<Uint32Array>;
   /** When each byte entered the serial TX queue, ns (empty when the guest kind cannot say). */
   readonly enqueueTimes: Float64Array;
   readonly attempted: number;
@@ -104,6 +106,8 @@ export interface BuiltGuest {
   readonly regionBacking?: Readonly<Record<string, Uint8Array>>;
   /** When byte `seq` entered the serial TX queue, ns, as the run goes (kinds that record it). */
   readonly enqueueTimeAt?: (seq: number) => number | undefined;
+  /** The idle loop the Linux guest model is in now (`LinuxGuest.idleLoop`; kinds that have one). */
+  readonly idleLoop?: () => ReturnType<LinuxGuest["idleLoop"]>;
 }
 
 export interface GuestBuildOptions {
@@ -337,6 +341,7 @@ function linuxGuest(
     programs: { [w.programImage]: vm.vmm },
     devices: {},
     vms: { [w.vmName]: boots.entry },
+    idleLoop: () => vm.current()?.idleLoop(),
     collect: () => {
       const guest = vm.current();
       const console = vm.vmm.device?.counters(0);
@@ -346,7 +351,10 @@ function linuxGuest(
       const first = events[0];
       return {
         enqueued: written.bytes,
-        enqueuedTags: written.tags,
+        get enqueuedTags() {
+          return written.tags;
+        },
+        enqueuedTagChunks: () => written.tagChunks(),
         enqueueTimes: new Float64Array(0),
         attempted: written.bytes.length,
         tracePrinted: guest?.eventTimes.length ?? 0,

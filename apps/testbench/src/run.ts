@@ -7,7 +7,7 @@
 import { createWriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import type { PerfettoTrace, RuntimeEvent, System, SystemDescription } from "@vmmux/microkit-pd";
+import type { PerfettoTrace, RuntimeEvent, System } from "@vmmux/microkit-pd";
 import { type UartLossPoints, uartLossPoints, WIRE_CHARACTER } from "@vmmux/pl011-uart";
 import { SerialQueue } from "@vmmux/sddf-queues";
 import { COLOUR_OVERHEAD, type VirtRxLoss, type VirtTxLoss } from "@vmmux/sddf-serial";
@@ -21,12 +21,22 @@ import type { PreparedGuests } from "./real/prepare.js";
 import { runKeyboard, typeStrokes } from "./replay-typing.js";
 import type { Scenario } from "./scenario.js";
 import { RunDigest } from "./stream/digest.js";
+import { type QuietStepsOption, quietSteps } from "./stream/quiet-steps.js";
+import {
+  FaultWatch,
+  joined,
+  type PdFault,
+  regionOf,
+  regionSize,
+  unread,
+} from "./stream/run-state.js";
 import { attachStreamed } from "./stream/streamed.js";
 import { WireStats } from "./stream/wire-stats.js";
 import { type WireRecord, WireStore } from "./stream/wire-store.js";
 import { buildSystem, type RunVariants, type SystemBuildOptions } from "./system/build.js";
 
 export { perturbedCosts, type SchedulePerturbation } from "./schedule-perturbation.js";
+export type { PdFault } from "./stream/run-state.js";
 export type { WireRecord } from "./stream/wire-store.js";
 export type { RunVariants } from "./system/build.js";
 
@@ -93,14 +103,6 @@ export interface ThreadEnd {
   readonly state: string;
   /** Virtual ns it ran (absent in results made by hand). */
   readonly runTime?: number;
-}
-
-/** A fault IPC raised by a PD (not a vCPU exit), from the event log. */
-export interface PdFault {
-  readonly t: number;
-  readonly thread: string;
-  readonly handler: string;
-  readonly what: string;
 }
 
 export interface RunLoss {
@@ -198,16 +200,16 @@ export interface RunOptions {
   /** Each kernel event as it is recorded (with `recordEvents`). */
   readonly onEvent?: (event: RuntimeEvent) => void;
   /**
-  /**
-   * Fold repeating cycles and device runs in `perfettoFile` (microkit-pd's `fold`, what
-   * `--out` writes); default false, every record as the kept log gives it.
-   */
-  readonly perfettoFold?: boolean;
    * With `recordEvents`: write the Perfetto timeline to this file as the run goes (microkit-pd's
    * `streamPerfetto`; gzip when it ends in `.gz`), under a temporary name renamed once
    * {@link RunResult.streamed} resolves.
    */
   readonly perfettoFile?: string;
+  /**
+   * Fold repeating cycles and device runs in `perfettoFile` (microkit-pd's `fold`, what
+   * `--out` writes); default false, every record as the kept log gives it.
+   */
+  readonly perfettoFold?: boolean;
   /**
    * Keep the wire in the result (default true). False keeps only its numbers and digest:
    * `wire` is then empty and the wire oracles cannot judge the run (`wireKept` is false).
@@ -220,9 +222,14 @@ export interface RunOptions {
    * default the scenario's knob, else on). Off simulates every trap; results are identical.
    */
   readonly fastForward?: boolean;
-  /** Called every `progressStepNs` of virtual time. */
+  /** Called every `progressStepNs` of virtual time (once after a stretch of `quietSteps`). */
   readonly onProgress?: (now: number, limit: number) => void;
   readonly progressStepNs?: number;
+  /**
+   * Pass over progress steps where no verdict can change, not cutting fast-forward leaps there
+   * (`stream/quiet-steps.ts`; default true; false samples every step, same results).
+   */
+  readonly quietSteps?: QuietStepsOption;
   readonly variants?: RunVariants;
   readonly schedule?: SchedulePerturbation;
   /** The started emulators of the scenario's real guests (`prepareGuests`; one set per run). */
@@ -298,9 +305,17 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
   const limit = Math.round(knobs.durationLimit * 1e9);
   const step = options.progressStepNs ?? 100_000_000;
   const starvation = starvationWatch(scenario, wiring, sys, stats);
+  const quiet = quietSteps(options.quietSteps ?? true, built, {
+    step,
+    limit,
+    dueFrom: starvation.dueFrom,
+    typedAt: keyboard.map((k) => k.at),
+    wireCount: () => stats.total,
+  });
   let idle = false;
   while (!idle && sys.now() < limit) {
-    idle = sys.runUntilIdle(Math.min(sys.now() + step, limit));
+    idle = sys.runUntilIdle(quiet?.next(sys.now()) ?? Math.min(sys.now() + step, limit));
+    quiet?.reached();
     starvation.sample();
     options.onProgress?.(sys.now(), limit);
   }
@@ -327,17 +342,17 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
     return SerialQueue.fromRegions(regionOf(sys, regions.queue), regionOf(sys, regions.data));
   };
   const VIRT_TX_PD = wiring.virtTx.pd;
-  const guests: GuestRun[] = scenario.guests.map((g, k) => ({
-    name: g.name,
-    kind: g.kind,
-    pd: g.pd,
-    index: k,
-    origin: k + 1,
-    ...built.guests[k]!.collect(),
-    rxPending: unread(queue("rx", k)),
-    txCapacity: regionSize(desc, wiring.guests[k]!.txData),
-    traceText: outputText(g.trace),
-  }));
+  const guests: GuestRun[] = scenario.guests.map((g, k) =>
+    joined(
+      { name: g.name, kind: g.kind, pd: g.pd, index: k, origin: k + 1 },
+      built.guests[k]!.collect(),
+      {
+        rxPending: unread(queue("rx", k)),
+        txCapacity: regionSize(desc, wiring.guests[k]!.txData),
+        traceText: outputText(g.trace),
+      },
+    ),
+  );
   const threadInfo = sys.threads();
   const threadOf = (name: string) => threadInfo.find((t) => t.name === name);
   const waits: ProducerWait[] = [];
@@ -446,22 +461,6 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
   return attachStreamed(done, { store, stats });
 }
 
-/** Fault IPCs raised by PD threads, found in the event stream (vCPU exits are not counted). */
-class FaultWatch {
-  readonly found: PdFault[] = [];
-  constructor(private readonly pds: ReadonlySet<string>) {}
-
-  check(e: RuntimeEvent): void {
-    if (e.type !== "fault" || !this.pds.has(e.thread)) return;
-    this.found.push({
-      t: e.t,
-      thread: e.thread,
-      handler: e.handler,
-      what: JSON.stringify(e.fault),
-    });
-  }
-}
-
 /** The run's Perfetto trace streamed to `path` under a temporary name, renamed when closed. */
 function openTrace(sys: System, path: string, fold: boolean) {
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
@@ -480,22 +479,4 @@ function openTrace(sys: System, path: string, fold: boolean) {
       }
     },
   };
-}
-
-/** A region's backing memory as the queue library takes it (provenance shadow included). */
-function regionOf(sys: System, name: string) {
-  const bytes = sys.memory(name);
-  return { buffer: bytes.buffer, byteOffset: bytes.byteOffset, size: bytes.byteLength };
-}
-
-/** The bytes between a queue's head and tail, with their tags. */
-function unread(q: SerialQueue): { byte: number; tag: number }[] {
-  const out: { byte: number; tag: number }[] = [];
-  for (let i = q.head; i !== q.tail; i = (i + 1) >>> 0)
-    out.push({ byte: q.byteAt(i), tag: q.tagAt(i) });
-  return out;
-}
-
-function regionSize(desc: SystemDescription, name: string): number {
-  return Number(desc.memoryRegions.find((r) => r.name === name)?.size ?? 0);
 }

@@ -14,6 +14,8 @@ const BATCH = 4096;
 export interface DigestGuest {
   readonly enqueued: Uint8Array;
   readonly enqueuedTags: Uint32Array;
+  /** The tags in pieces; hashed instead of `enqueuedTags` when given (nothing kept). */
+  readonly enqueuedTagChunks?: () => Iterable<Uint32Array>;
   readonly enqueueTimes: Float64Array;
   readonly received: readonly {
     readonly byte: number;
@@ -71,7 +73,8 @@ export class RunDigest {
     for (const [k, g] of end.guests.entries()) {
       hash.update(`guest ${k} ${g.enqueued.length} ${g.enqueueTimes.length}\n`);
       hash.update(g.enqueued);
-      hash.update(bytesOf(g.enqueuedTags));
+      if (g.enqueuedTagChunks === undefined) hash.update(bytesOf(g.enqueuedTags));
+      else for (const c of g.enqueuedTagChunks()) hash.update(bytesOf(c));
       hash.update(bytesOf(g.enqueueTimes));
       const received = new Float64Array(g.received.length * 3);
       for (const [i, r] of g.received.entries()) received.set([r.byte, r.tag, r.at], i * 3);
