@@ -7,7 +7,13 @@
 import { createWriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import type { PerfettoTrace, RuntimeEvent, System } from "@vmmux/microkit-pd";
+import type {
+  PerfettoStreamOptions,
+  PerfettoTrace,
+  RuntimeEvent,
+  System,
+  TraceEvent,
+} from "@vmmux/microkit-pd";
 import { type UartLossPoints, uartLossPoints, WIRE_CHARACTER } from "@vmmux/pl011-uart";
 import { SerialQueue } from "@vmmux/sddf-queues";
 import { COLOUR_OVERHEAD, type VirtRxLoss, type VirtTxLoss } from "@vmmux/sddf-serial";
@@ -210,6 +216,8 @@ export interface RunOptions {
    * `--out` writes); default false, every record as the kept log gives it.
    */
   readonly perfettoFold?: boolean;
+  /** Each trace event `perfettoFile` gets, as it is written (microkit-pd's `tap`). */
+  readonly perfettoTap?: (event: TraceEvent) => void;
   /**
    * Keep the wire in the result (default true). False keeps only its numbers and digest:
    * `wire` is then empty and the wire oracles cannot judge the run (`wireKept` is false).
@@ -291,7 +299,10 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
   }
   const trace =
     recordEvents && options.perfettoFile !== undefined
-      ? openTrace(sys, options.perfettoFile, options.perfettoFold ?? false)
+      ? openTrace(sys, options.perfettoFile, {
+          fold: options.perfettoFold ?? false,
+          ...(options.perfettoTap === undefined ? {} : { tap: options.perfettoTap }),
+        })
       : null;
 
   const typed = runKeyboard(
@@ -462,11 +473,11 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
 }
 
 /** The run's Perfetto trace streamed to `path` under a temporary name, renamed when closed. */
-function openTrace(sys: System, path: string, fold: boolean) {
+function openTrace(sys: System, path: string, options: PerfettoStreamOptions) {
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   const stream = sys.streamPerfetto(createWriteStream(temporary), {
+    ...options,
     gzip: path.endsWith(".gz"),
-    fold,
   });
   return {
     close: async (end: number) => {

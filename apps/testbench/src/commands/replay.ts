@@ -46,10 +46,13 @@ export interface ArtefactFlags {
 
 /** What a run with `--out` streams into the artefact set as it goes. */
 export interface StreamedArtefacts {
-  /** The HTML report's timeline, fed every kernel event. */
+  /** The HTML report's timeline, fed every trace event the Perfetto file gets. */
   readonly summary: TimelineSummary;
   /** Run options that stream the Perfetto file into `out` and feed the summary; no log kept. */
-  readonly runOptions: Pick<RunOptions, "retainLog" | "onEvent" | "perfettoFile" | "perfettoFold">;
+  readonly runOptions: Pick<
+    RunOptions,
+    "retainLog" | "perfettoTap" | "perfettoFile" | "perfettoFold"
+  >;
 }
 
 /** Start the artefacts a run streams (before the run; `out` already checked). */
@@ -64,7 +67,7 @@ export function streamedArtefacts(
     summary,
     runOptions: {
       retainLog: false,
-      onEvent: (e) => summary.add(e),
+      perfettoTap: (e) => summary.addTrace(e),
       perfettoFile: out.file(`${name}.perfetto.json${flags.perfettoGz === true ? ".gz" : ""}`),
       perfettoFold: flags.traceFolding !== false,
     },

@@ -3,19 +3,26 @@
  * the kept log's Perfetto export gives while it is small, and a bounded number of bars with the
  * same busy time per lane when it is not.
  */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { runScenario } from "../run.js";
 import { syntheticScenario } from "../testing/synthetic.js";
 import { layoutTimeline, timelineFromPerfetto } from "./timeline.js";
 import { TimelineSummary } from "./timeline-summary.js";
 
-function summarised(maxBars?: number) {
-  const scenario = syntheticScenario({
+function scenarioOf() {
+  return syntheticScenario({
     guests: [
       { output: [[0.001, "hello from one\n".repeat(20)]] },
       { output: [[0.002, "two\n".repeat(40)]] },
     ],
   });
+}
+
+function summarised(maxBars?: number) {
+  const scenario = scenarioOf();
   const summary = new TimelineSummary(maxBars);
   const run = runScenario(scenario, {
     recordEvents: true,
@@ -61,5 +68,28 @@ describe("TimelineSummary", () => {
     const [a, b] = [busy(exact.timeline), busy(bounded.timeline)];
     expect(Object.keys(b).sort()).toEqual(Object.keys(a).sort());
     for (const [track, seconds] of Object.entries(a)) expect(b[track]).toBeCloseTo(seconds, 9);
+  });
+
+  test("fed the folded Perfetto stream, gives each lane the same busy time and the same arrows", async () => {
+    const { run, timeline } = summarised();
+    const fromTrace = new TimelineSummary();
+    const dir = mkdtempSync(join(tmpdir(), "vmmux-summary-"));
+    const folded = runScenario(scenarioOf(), {
+      recordEvents: true,
+      retainLog: false,
+      perfettoFile: join(dir, "t.perfetto.json"),
+      perfettoFold: true,
+      perfettoTap: (e) => fromTrace.addTrace(e),
+    });
+    await folded.streamed;
+    expect(folded.digest).toBe(run.digest);
+    const other = fromTrace.timeline(folded.virtualTime, folded.threads);
+    const busy = (t: typeof timeline) =>
+      Object.fromEntries(layoutTimeline(t).lanes.map((l) => [l.track, l.busy]));
+    const [a, b] = [busy(timeline), busy(other)];
+    for (const [track, seconds] of Object.entries(a)) expect(b[track] ?? 0).toBeCloseTo(seconds, 8);
+    expect(other.arrows).toHaveLength(timeline.arrows!.length);
+    // The trace's metadata gives each lane its priority.
+    expect(Object.values(other.captions!).every((c) => / \(\w+, prio \d+\)$/.test(c))).toBe(true);
   });
 });

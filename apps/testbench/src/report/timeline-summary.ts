@@ -1,12 +1,13 @@
 /**
- * The HTML report's timeline built as the run goes (issue 12 item 2), from the kernel's events
- * rather than from a whole Perfetto trace: who held the core when (one lane per thread), a
- * fast-forwarded idle run as one bar per thread that ran in it (busy by its run time), and the
- * first {@link MAX_ARROWS} notifications as arrows. Memory is bounded: when the bars pass
+ * The HTML report's timeline built as the run goes (issue 12 item 2), never from a whole
+ * Perfetto trace: fed the kernel's events (`add`) or the trace events a Perfetto stream writes
+ * (`addTrace`, far fewer once folded): who held the core when (one lane per thread), a
+ * fast-forwarded idle run or folded cycle as one bar per thread that ran in it (busy by its run
+ * time), and the first {@link MAX_ARROWS} notifications as arrows. Memory is bounded: when the bars pass
  * `maxBars`, bars closer than a cell merge (the cell doubles), as `layoutTimeline` merges them
  * for drawing anyway; until then every slice is kept as it is.
  */
-import type { RuntimeEvent } from "@vmmux/microkit-pd";
+import type { RuntimeEvent, TraceEvent } from "@vmmux/microkit-pd";
 import {
   MAX_ARROWS,
   TIMELINE_CELLS,
@@ -34,8 +35,18 @@ export interface SummaryThread {
   readonly priority?: number;
 }
 
-/** Feed it every kernel event (`RunOptions.onEvent`); `timeline()` at the end. */
+/** A thread's track name in the trace metadata: `<name> (<kind>, prio <n>)`. */
+const NAMED_THREAD = /^(.*) \(([^()]*)\)$/;
+
+/**
+ * Feed it every kernel event (`RunOptions.onEvent`) or every trace event of the run's Perfetto
+ * stream (`RunOptions.perfettoTap`), not both; `timeline()` at the end.
+ */
 export class TimelineSummary {
+  /** Trace feed: thread names by track id, and their captions; the core's track id. */
+  private readonly trackNames = new Map<number, string>();
+  private readonly traceCaptions: Record<string, string> = {};
+  private coreTid: number | undefined;
   private readonly lanes = new Map<string, Bar[]>();
   private bars = 0;
   /** Bars closer than this (seconds) merge; 0 until `maxBars` is reached. */
@@ -64,27 +75,79 @@ export class TimelineSummary {
       }
       case "signal":
         // IRQs come from no thread's lane; only notifications between threads are drawn.
-        if (e.from.startsWith("irq:") || this.arrows.length >= MAX_ARROWS) return;
-        if (this.sent.size >= MAX_PENDING_SIGNALS) {
-          this.sent.delete(this.sent.keys().next().value as number);
-        }
-        this.sent.set(e.id, { from: e.from, at: e.t / 1e9 });
+        if (!e.from.startsWith("irq:")) this.signalSent(e.id, e.from, e.t / 1e9);
         return;
       case "entry":
         if (e.flows === undefined) return;
-        for (const id of e.flows) {
-          const start = this.sent.get(id);
-          if (start === undefined) continue;
-          this.sent.delete(id);
-          if (this.arrows.length < MAX_ARROWS) {
-            this.arrows.push({ ...start, to: e.thread, until: e.t / 1e9, label: "notification" });
-          } else {
-            this.arrowsOmitted++;
-          }
-        }
+        for (const id of e.flows) this.signalTaken(id, e.thread, e.t / 1e9);
         return;
       default:
         return;
+    }
+  }
+
+  /** One trace event, in the order the stream writes them. */
+  addTrace(e: TraceEvent): void {
+    switch (e.ph) {
+      case "M": {
+        if (e.name !== "thread_name" || e.tid === undefined) return;
+        const name = String(e.args?.name ?? "");
+        if (name === "core 0") this.coreTid = e.tid;
+        const match = NAMED_THREAD.exec(name);
+        if (match === null) return;
+        this.trackNames.set(e.tid, match[1]!);
+        this.traceCaptions[match[1]!] = name;
+        return;
+      }
+      case "X": {
+        if (e.tid !== this.coreTid || e.ts === undefined) return;
+        const [start, end] = [e.ts / 1e6, (e.ts + (e.dur ?? 0)) / 1e6];
+        const ran = e.args?.ran_ns as Readonly<Record<string, number>> | undefined;
+        if (ran === undefined) {
+          this.span(e.name, start, end, end - start, 1);
+          return;
+        }
+        // A fast-forwarded idle run or a folded cycle: each thread busy for its run time.
+        const count = typeof e.args?.count === "number" ? e.args.count : 1;
+        for (const [thread, ns] of Object.entries(ran))
+          this.span(thread, start, end, ns / 1e9, count);
+        return;
+      }
+      case "s": {
+        const from = e.tid === undefined ? undefined : this.trackNames.get(e.tid);
+        if (from !== undefined && e.id !== undefined && e.ts !== undefined) {
+          this.signalSent(e.id, from, e.ts / 1e6);
+        }
+        return;
+      }
+      case "f": {
+        const to = e.tid === undefined ? undefined : this.trackNames.get(e.tid);
+        if (to !== undefined && e.id !== undefined && e.ts !== undefined) {
+          this.signalTaken(e.id, to, e.ts / 1e6);
+        }
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private signalSent(id: number, from: string, at: number): void {
+    if (this.arrows.length >= MAX_ARROWS) return;
+    if (this.sent.size >= MAX_PENDING_SIGNALS) {
+      this.sent.delete(this.sent.keys().next().value as number);
+    }
+    this.sent.set(id, { from, at });
+  }
+
+  private signalTaken(id: number, to: string, until: number): void {
+    const start = this.sent.get(id);
+    if (start === undefined) return;
+    this.sent.delete(id);
+    if (this.arrows.length < MAX_ARROWS) {
+      this.arrows.push({ ...start, to, until, label: "notification" });
+    } else {
+      this.arrowsOmitted++;
     }
   }
 
@@ -105,9 +168,10 @@ export class TimelineSummary {
     const captions: Record<string, string> = {};
     for (const t of threads) {
       captions[t.name] =
-        t.priority === undefined
+        this.traceCaptions[t.name] ??
+        (t.priority === undefined
           ? `${t.name} (${t.kind})`
-          : `${t.name} (${t.kind}, prio ${t.priority})`;
+          : `${t.name} (${t.kind}, prio ${t.priority})`);
     }
     return {
       spans,

@@ -186,6 +186,10 @@ class Run {
   private readonly ran = new Map<string, number>();
   /** Run time of the cycle under way: ns before each switch, folds taken. */
   private readonly cycleRan: number[];
+  /** Run time before each position of whole cycles taken, credited by name in `fold()`. */
+  private readonly ranAt: number[];
+  /** Positions whose run time is credited: switches and folds that switch. */
+  private readonly credited: number[] = [];
   private readonly cycleFolds: KernelFold[] = [];
   private lastSwitch: number;
   private cycleLastSwitch: number;
@@ -207,6 +211,12 @@ class Run {
     this.lastT = second.map(endOf);
     this.cycleT = new Array<number>(p).fill(0);
     this.cycleRan = new Array<number>(p).fill(0);
+    this.ranAt = new Array<number>(p).fill(0);
+    cycle.forEach((x, j) => {
+      if (x.type === "switch" || (x.type === "fold" && x.holder !== undefined)) {
+        this.credited.push(j);
+      }
+    });
     this.partial = new Array<FoldItem>(p);
     this.end = endOf(second[p - 1]!);
     this.held = this.count >= MIN_FOLD_CYCLES ? null : [...cycle, ...second];
@@ -248,14 +258,11 @@ class Run {
 
   /** Credit the cycle just completed: before each switch its `from`, before a fold its first. */
   private commitCycle(): void {
-    for (let j = 0; j < this.period; j++) {
-      const x = this.cycle[j]!;
-      if (x.type === "switch") this.credit(x.from, this.cycleRan[j]!);
-      else if (x.type === "fold" && x.holder !== undefined)
-        this.credit(enterOf(x), this.cycleRan[j]!);
+    for (const j of this.credited) this.ranAt[j]! += this.cycleRan[j]!;
+    if (this.cycleFolds.length > 0) {
+      for (const f of this.cycleFolds) for (const [thread, ns] of f.ran) this.credit(thread, ns);
+      this.cycleFolds.length = 0;
     }
-    for (const f of this.cycleFolds) for (const [thread, ns] of f.ran) this.credit(thread, ns);
-    this.cycleFolds.length = 0;
     this.lastSwitch = this.cycleLastSwitch;
   }
 
@@ -279,7 +286,9 @@ class Run {
     this.at = 0;
     this.count++;
     this.end = endOf(x);
-    [this.lastT, this.cycleT] = [this.cycleT, this.lastT];
+    const last = this.lastT;
+    this.lastT = this.cycleT;
+    this.cycleT = last;
     this.commitCycle();
     if (this.count >= MIN_FOLD_CYCLES) this.held = null;
     return true;
@@ -309,6 +318,11 @@ class Run {
 
   fold(): KernelFold {
     const ran = new Map(this.ran);
+    for (const j of this.credited) {
+      const x = this.cycle[j]!;
+      const thread = x.type === "switch" ? x.from : enterOf(x);
+      if (typeof thread === "string") ran.set(thread, (ran.get(thread) ?? 0) + this.ranAt[j]!);
+    }
     // The thread the last cycle left on the core holds it to the run's end.
     if (typeof this.holder === "string") {
       ran.set(this.holder, (ran.get(this.holder) ?? 0) + this.end - this.lastSwitch);

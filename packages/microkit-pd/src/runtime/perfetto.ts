@@ -404,6 +404,8 @@ export interface PerfettoStreamOptions extends TraceOptions {
   readonly gzip?: boolean;
   /** Bytes of JSON gathered before a write to the stream (default 64 KiB). */
   readonly chunkBytes?: number;
+  /** Called with each trace event as it is written (a summary made alongside the file). */
+  readonly tap?: (event: TraceEvent) => void;
 }
 
 /**
@@ -474,6 +476,7 @@ export class PerfettoStream {
   }
 
   private emit(event: TraceEvent): void {
+    this.options.tap?.(event);
     if (this.batch.push(event) >= EVENTS_PER_BATCH) this.serialise();
   }
 
