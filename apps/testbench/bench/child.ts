@@ -83,7 +83,7 @@ async function main(spec: ChildSpec): Promise<Record<string, unknown>> {
       keepWire: false,
       perfettoFile: path,
       perfettoFold: true,
-      onEvent: (e) => summary.add(e),
+      perfettoTap: (e) => summary.addTrace(e),
     });
     await run.streamed;
     const bytes = statSync(path).size;
