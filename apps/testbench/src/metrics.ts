@@ -5,7 +5,7 @@
  */
 import { tagOrigin } from "@vmmux/sddf-queues";
 import type { GuestRun, RunLoss, RunResult, WireRecord } from "./run.js";
-import { wireStats } from "./stream/streamed.js";
+import { wireStats, wireView } from "./stream/streamed.js";
 
 export interface GuestMetrics {
   readonly name: string;
@@ -54,9 +54,16 @@ export interface RunMetrics {
 
 const NS = 1e9;
 
-/** The wire bytes of one provenance origin, in wire order. */
+/** The wire bytes of one provenance origin, in wire order (no record made for the others). */
 export function wireOf(run: RunResult, origin: number): WireRecord[] {
-  return run.wire.filter((w) => tagOrigin(w.tag) === origin);
+  const wire = wireView(run);
+  const out: WireRecord[] = [];
+  for (let i = 0; i < wire.length; i++) {
+    const tag = wire.tag(i);
+    if (tagOrigin(tag) === origin)
+      out.push({ byte: wire.byte(i), tag, start: wire.start(i), end: wire.end(i) });
+  }
+  return out;
 }
 
 export function guestMetrics(run: RunResult, guest: GuestRun): GuestMetrics {
