@@ -48,3 +48,30 @@ test("the store gives back what was pushed, across chunk boundaries", () => {
   }
   expect(store.bytes().subarray(65_534, 65_538)).toEqual(Uint8Array.from([254, 255, 0, 1]));
 });
+
+test("every time reads back exactly: fractional ns, gaps past 2^32 ns, frames of any length", () => {
+  const store = new WireStore();
+  const pushed: [number, number, number, number][] = [];
+  let seed = 12345;
+  const random = () => {
+    seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0;
+    return seed / 2 ** 32;
+  };
+  let end = 1_000;
+  for (let i = 0; i < 50_000; i++) {
+    const r = random();
+    // Mostly a busy wire; sometimes a long quiet gap, a fractional time or an odd frame.
+    end += r < 0.001 ? Math.round(5e9 * random()) : 86_771;
+    const e = r > 0.001 && r < 0.002 ? end + 0.25 : end;
+    const length = r > 0.999 ? 2 ** 33 : r > 0.998 ? -3 : r > 0.997 ? 0.5 : 86_770;
+    const record: [number, number, number, number] = [i & 0xff, i * 7, e - length, e];
+    pushed.push(record);
+    store.push(...record);
+  }
+  expect(store.length).toBe(pushed.length);
+  for (const [i, [byte, tag, start, e]] of pushed.entries()) {
+    if (store.byte(i) !== byte || store.tag(i) !== tag) throw new Error(`byte or tag ${i}`);
+    if (!Object.is(store.start(i), start) || !Object.is(store.end(i), e))
+      throw new Error(`record ${i}: ${store.start(i)}..${store.end(i)}, pushed ${start}..${e}`);
+  }
+});
