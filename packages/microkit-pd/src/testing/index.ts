@@ -30,3 +30,4 @@ export {
 export type { ProgramParts } from "./programs.js";
 export { pdProgram } from "./programs.js";
 export { scenarioSystem } from "./scenario.js";
+export { plantedSpinReplay } from "./spin-planted.js";
