@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { runScenario } from "../run.js";
 import { syntheticScenario } from "../testing/synthetic.js";
-import { layoutTimeline, timelineFromPerfetto } from "./timeline.js";
+import { layoutTimeline, MAX_ARROWS, timelineFromPerfetto } from "./timeline.js";
 import { TimelineSummary } from "./timeline-summary.js";
 
 function scenarioOf() {
@@ -52,6 +52,11 @@ describe("TimelineSummary", () => {
         .sort(),
     );
     expect(timeline.arrows!.length).toBeGreaterThan(10);
+    // Past the first MAX_ARROWS the summary counts what it leaves out, as the layout would.
+    const all = fromTrace.arrows!.filter((a) => drawn.has(a.from)).length;
+    expect(layoutTimeline(timeline).arrows.length + layoutTimeline(timeline).arrowsOmitted).toBe(
+      all,
+    );
     expect(timeline.tracks).toEqual(run.threads.map((t) => t.name));
   });
 
@@ -89,7 +94,50 @@ describe("TimelineSummary", () => {
     const [a, b] = [busy(timeline), busy(other)];
     for (const [track, seconds] of Object.entries(a)) expect(b[track] ?? 0).toBeCloseTo(seconds, 8);
     expect(other.arrows).toHaveLength(timeline.arrows!.length);
+    expect(other.arrowsOmitted ?? 0).toBe(timeline.arrowsOmitted ?? 0);
     // The trace's metadata gives each lane its priority.
     expect(Object.values(other.captions!).every((c) => / \(\w+, prio \d+\)$/.test(c))).toBe(true);
+  });
+
+  test("keeps the first MAX_ARROWS notifications and counts the rest; IRQs are not notifications", () => {
+    const summary = new TimelineSummary();
+    for (let id = 0; id < MAX_ARROWS + 100; id++) {
+      const t = id * 1000;
+      summary.add({ t, type: "signal", id, from: "a", to: "b", ch: 1, outcome: "woken" });
+      summary.add({
+        t: t + 500,
+        type: "entry",
+        thread: "b",
+        entry: "notified",
+        ch: 1,
+        flows: [id],
+      });
+    }
+    const irq = MAX_ARROWS + 200;
+    summary.add({
+      t: 9e9,
+      type: "signal",
+      id: irq,
+      from: "irq:33",
+      to: "b",
+      ch: 0,
+      outcome: "woken",
+    });
+    summary.add({ t: 9e9, type: "entry", thread: "b", entry: "notified", ch: 0, flows: [irq] });
+    const threads = [
+      { name: "a", kind: "pd" },
+      { name: "b", kind: "pd" },
+    ];
+    const timeline = summary.timeline(1e10, threads);
+    expect(timeline.arrows).toHaveLength(MAX_ARROWS);
+    expect(timeline.arrows![0]).toEqual({
+      from: "a",
+      to: "b",
+      at: 0,
+      until: 5e-7,
+      label: "notification",
+    });
+    expect(timeline.arrowsOmitted).toBe(100);
+    expect(layoutTimeline(timeline).arrowsOmitted).toBe(100);
   });
 });

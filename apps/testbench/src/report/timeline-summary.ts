@@ -132,8 +132,8 @@ export class TimelineSummary {
     }
   }
 
+  /** Sends are remembered (a bounded number) after the arrows are full, to count those left out. */
   private signalSent(id: number, from: string, at: number): void {
-    if (this.arrows.length >= MAX_ARROWS) return;
     if (this.sent.size >= MAX_PENDING_SIGNALS) {
       this.sent.delete(this.sent.keys().next().value as number);
     }
