@@ -33,6 +33,10 @@ describe("system campaign", () => {
     const r = runSystemCase(89523856);
     expect(r.other).toEqual({ sent: 120, delivered: 0, queued: 120, inOrder: true });
     expect(r.violations).toEqual([]);
+    // Seed 287609449: a hostile unit lands between two of the honest lines.
+    const split = runSystemCase(287609449);
+    expect(split.other).toEqual({ sent: 120, delivered: 88, queued: 32, inOrder: true });
+    expect(split.violations).toEqual([]);
   });
 
   it("fails a run whose VMM throws, naming the PD", () => {
