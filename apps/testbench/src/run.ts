@@ -25,6 +25,7 @@ import { FidelityWatch, type GuestFidelity } from "./oracles/fidelity-watch.js";
 import { type GuestStarvation, starvationWatch } from "./oracles/starvation-run.js";
 import type { PreparedGuests } from "./real/prepare.js";
 import { runKeyboard, typeStrokes } from "./replay-typing.js";
+import { syncFileStream } from "./report/perfetto-file.js";
 import type { Scenario } from "./scenario.js";
 import { RunDigest } from "./stream/digest.js";
 import { type QuietStepsOption, quietSteps } from "./stream/quiet-steps.js";
@@ -475,7 +476,9 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
 /** The run's Perfetto trace streamed to `path` under a temporary name, renamed when closed. */
 function openTrace(sys: System, path: string, options: PerfettoStreamOptions) {
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  const stream = sys.streamPerfetto(createWriteStream(temporary), {
+  // Plain JSON is written as the run goes; gzip goes through node:zlib's (asynchronous) stream.
+  const file = path.endsWith(".gz") ? createWriteStream(temporary) : syncFileStream(temporary);
+  const stream = sys.streamPerfetto(file, {
     ...options,
     gzip: path.endsWith(".gz"),
   });

@@ -4,10 +4,10 @@
  * gzip-compressed when the path ends in `.gz` (`.json.gz` opens in ui.perfetto.dev as is).
  * The file appears whole or not at all: it is written under a temporary name and renamed.
  */
-import { createWriteStream } from "node:fs";
+import { closeSync, createWriteStream, openSync, writeSync } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import type { Writable } from "node:stream";
+import { Writable } from "node:stream";
 import { createGzip } from "node:zlib";
 import type { PerfettoTrace, TraceEvent } from "@vmmux/microkit-pd";
 
@@ -98,4 +98,38 @@ export async function writePerfettoFile(trace: PerfettoTrace, path: string): Pro
     await writer.abort();
     throw error;
   }
+}
+
+/**
+ * A file written synchronously as each chunk comes: a run is synchronous, so an ordinary file
+ * stream would hold everything written during it until the run ends; this one holds nothing
+ * (memory stays flat however long the run, issue 12 item 2).
+ */
+export function syncFileStream(path: string): Writable {
+  const fd = openSync(path, "w");
+  let open = true;
+  const close = () => {
+    if (open) closeSync(fd);
+    open = false;
+  };
+  return new Writable({
+    decodeStrings: false,
+    write(chunk: string | Buffer, _encoding, done) {
+      try {
+        const bytes = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
+        for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
+        done();
+      } catch (error) {
+        done(error as Error);
+      }
+    },
+    final(done) {
+      close();
+      done();
+    },
+    destroy(error, done) {
+      close();
+      done(error);
+    },
+  });
 }
