@@ -3,7 +3,7 @@
  * its busy-wait for the buffer to come back, and hvc's cutting of printk and tty output into
  * `put_chars` calls.
  */
-import { type GuestStep, work } from "@vmmux/microkit-pd";
+import { type GuestStep, spinUntil, work } from "@vmmux/microkit-pd";
 import { DriverQueueError } from "@vmmux/virtio-core";
 import { PAGE_SIZE } from "../constants.js";
 import type { DriverState, GuestPort } from "./driver-state.js";
@@ -39,23 +39,25 @@ export function* putChars(
   yield* s.kick(txq, port.txIndex);
   if (typeof head === "number") {
     sent = bytes.length;
-    // Local IRQs are off and outvq_lock is held: nothing but the device can end this.
-    for (;;) {
-      const used = s.getBuf(txq);
-      if (used instanceof DriverQueueError) break;
-      if (used !== undefined) {
-        releaseTx(port, used.head);
-        break;
-      }
-      s.counters.spinIterations++;
-      yield work("cpu_relax", 1);
-    }
+    // Local IRQs are off and outvq_lock is held: nothing but the device can end this. Declared
+    // to the kernel (spinUntil), which replays turns nothing else can interleave with.
+    const used = yield* spinUntil({
+      pass: CPU_RELAX,
+      poll: () => s.getBuf(txq),
+      passed: (n) => {
+        s.counters.spinIterations += n;
+      },
+    });
+    if (!(used instanceof DriverQueueError)) releaseTx(port, used.head);
   }
   s.counters.bytesSent += sent;
   // spin_unlock_irqrestore
   yield* s.irqWindow();
   return sent;
 }
+
+/** One `cpu_relax()` turn of the busy-wait. */
+const CPU_RELAX = work("cpu_relax", 1);
 
 /** `hvc_console_print`: a kernel-log message, 16-byte CRLF-converted chunks. */
 export function* consolePrint(
