@@ -17,8 +17,8 @@ import {
 } from "@vmmux/vmm";
 import { HostileGuest, type HostileScript, hostileScriptArb } from "@vmmux/vmm/testing";
 import fc from "fast-check";
-import { CorruptingClient } from "./faults/corrupt-client.js";
 import { type InputFates, vmInputFates } from "./early-input/fates.js";
+import { CorruptingClient } from "./faults/corrupt-client.js";
 import { faultingVmm, GuestBoots } from "./faults/restart.js";
 import { echoes } from "./input-mode.js";
 import { buildRealGuest } from "./real/guest.js";
@@ -121,7 +121,7 @@ export interface GuestBuildOptions {
   /** VMM settings from the scenario's knobs (`devicePreemption`, `features`, defect switches). */
   readonly vmm?: Pick<
     VmmConfig,
-    "devicePreemption" | "features" | "consoleDefects" | "transportDefects"
+    "devicePreemption" | "features" | "consoleDefects" | "transportDefects" | "origin"
   >;
 }
 
@@ -365,7 +365,9 @@ function linuxGuest(
             : boots.all[0].startedAt + Math.round(first.time * 1e9),
         loss: { T1: 0, T2: 0 },
         inputDropped:
-          (console === undefined ? 0 : console.rxDiscardedNotReady + console.rxOverflowBeforeReady) +
+          (console === undefined
+            ? 0
+            : console.rxDiscardedNotReady + console.rxOverflowBeforeReady) +
           (fates === null ? 0 : fates.driverFlushedBeforePort + fates.driverDiscardedClosedPort),
         unpublished: 0,
         received: Array.from(received.bytes, (byte, i) => ({

@@ -64,8 +64,14 @@ export type {
   ReportGuest,
   ReportOfRunOptions,
   ReportVerdict,
+  SummaryThread,
 } from "./report/index.js";
-export { ReportError, renderHtmlReport, reportInputOfRun } from "./report/index.js";
+export {
+  ReportError,
+  renderHtmlReport,
+  reportInputOfRun,
+  TimelineSummary,
+} from "./report/index.js";
 export { PerfettoFileWriter, writePerfettoFile } from "./report/perfetto-file.js";
 export { CastGrouper, TerminalCastWriter } from "./report/terminal-sink.js";
 export {
