@@ -44,6 +44,24 @@ describe("pnpm fuzz", () => {
     expect(replayEntry(found!.entry)).toEqual([]);
   });
 
+  it("shrinks a system campaign against a VMM that leaves an exit unanswered to one operation", async () => {
+    const corpusDir = scratch();
+    const lines: string[] = [];
+    const out = { out: (t: string) => lines.push(t), err: (t: string) => lines.push(t) };
+    const argv = ["fuzz", "--suite", "system", "--broken", "unanswered-unmapped"];
+    const code = await main([...argv, "--workers", "0", "--ops", "40", "--corpus", corpusDir], {
+      ...out,
+      isTty: false,
+    });
+    expect(code).toBe(1);
+    const [found] = loadSuiteCorpus("system", corpusDir);
+    expect(found?.entry.violations.join()).toMatch(/left unanswered/);
+    expect(found?.entry.found.variant).toBe("unanswered-unmapped");
+    expect(found?.entry.script?.length).toBeLessThanOrEqual(2);
+    // The real VMM answers the same script.
+    expect(replayEntry(found!.entry)).toEqual([]);
+  });
+
   it("runs the real suites clean and counts their operations", async () => {
     const corpusDir = scratch();
     const summary = await runFuzz({

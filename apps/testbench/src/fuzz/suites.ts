@@ -7,7 +7,11 @@ import type { HostileOp as ConsoleOp } from "@vmmux/virtio-console/testing";
 import { replayConsole, runConsoleCampaign } from "@vmmux/virtio-console/testing";
 import type { HostileOp as TransportOp } from "@vmmux/virtio-core/testing";
 import { replayHostile, runHostileCampaign } from "@vmmux/virtio-core/testing";
-import { brokenConsoleDefects, brokenTransport } from "../testing/fuzz-variants.js";
+import {
+  brokenConsoleDefects,
+  brokenSystemVariants,
+  brokenTransport,
+} from "../testing/fuzz-variants.js";
 import type { CorpusEntry, SuiteName } from "./corpus.js";
 import {
   runSystemCampaign,
@@ -17,11 +21,11 @@ import {
   shrinkSystemCase,
 } from "./system.js";
 
-/** Deliberately broken variants by suite: a transport that drops a notification, a console that sends writable buffers. */
+/** Deliberately broken variants by suite: a transport that drops a notification, a console that sends writable buffers, a VMM that leaves a guest's access to unmapped memory unanswered. */
 export const VARIANTS = {
   transport: { "dropped-notify": true },
   console: { "writable-buffers": true },
-  system: {},
+  system: { "unanswered-unmapped": true },
 } as const satisfies Record<SuiteName, Record<string, true>>;
 
 export interface BatchTask {
@@ -111,9 +115,17 @@ export function runBatch(task: BatchTask): BatchResult {
       };
     }
     case "system": {
-      const r = runSystemCampaign({ seed: task.seed, runs: task.runs });
+      const variants = brokenSystemVariants(task.variant);
+      const r = runSystemCampaign({
+        seed: task.seed,
+        runs: task.runs,
+        ...(variants === undefined ? {} : { variants }),
+      });
       const c = r.counterexample;
-      const shrunk = c === undefined ? undefined : shrinkSystemCase(c);
+      const shrunk =
+        c === undefined
+          ? undefined
+          : shrinkSystemCase(c, "hardened", undefined, variants === undefined ? {} : { variants });
       return {
         ...base,
         scripts: r.scripts,

@@ -177,6 +177,8 @@ export function runSystemCampaign(options: {
   readonly seed: number;
   readonly runs: number;
   readonly examples?: readonly number[];
+  /** Parts replaced by deliberately wrong ones (`pnpm fuzz --broken`). */
+  readonly variants?: RunVariants;
 }): SystemCampaignResult {
   const runs: SystemRunReport[] = [];
   let counterexample: SystemRunReport | undefined;
@@ -184,7 +186,7 @@ export function runSystemCampaign(options: {
     // Unbiased: fast-check's bias towards small and extreme integers would rerun the same
     // few scenario seeds in every batch.
     fc.property(fc.noBias(fc.integer({ min: 0, max: 2 ** 31 - 1 })), (s) => {
-      const report = runSystemCase(s);
+      const report = runSystemCase(s, "hardened", undefined, options.variants);
       runs.push(report);
       if (report.violations.length > 0) counterexample ??= report;
       return report.violations.length === 0;
