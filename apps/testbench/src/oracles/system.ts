@@ -148,7 +148,10 @@ export function isolation(run: RunResult): Verdict {
       notes.push(`${g.name}: first reason: ${v.needsResetReasons[0]}`);
   }
   if (hostile.length > 0) {
-    const others = integrity({ ...run, guests: run.guests.filter((g) => g.hostile !== true) });
+    const others = integrity(
+      run,
+      run.guests.filter((g) => g.hostile !== true),
+    );
     for (const f of others.findings) findings.push(`another guest disturbed: ${f}`);
   }
   return verdict("isolation", findings, notes);

@@ -11,15 +11,16 @@ import { show, type Verdict, verdict } from "./verdict.js";
  * Integrity (oracle 1): per guest, the wire bytes attributed to it by provenance are the
  * bytes it wrote (matched by tag and value), in order, each once. Bytes may be missing only where a documented
  * loss point counted them: T7 drops inside the stream; at the end, text never flushed
- * (T3), a T4 stall, or bytes still in flight when the duration limit stopped the run.
+ * (T3), a T4 stall, or bytes still in flight when the duration limit stopped the run. `guests`
+ * limits the judgement to some guests (the others' bytes are then no guest's).
  */
 /** Positions searched linearly ahead of a stream's next expected byte before the full index. */
 const SCAN = 4096;
 
-export function integrity(run: RunResult): Verdict {
+export function integrity(run: RunResult, guests: readonly GuestRun[] = run.guests): Verdict {
   const findings: string[] = [];
   const notes: string[] = [];
-  const byOrigin = new Map(run.guests.map((g) => [g.origin, g]));
+  const byOrigin = new Map(guests.map((g) => [g.origin, g]));
   /**
    * Per origin: each tag's positions in what the guest wrote (a tag may repeat, e.g. CR+LF);
    * built only when a byte is not found near where the guest's stream has got to.
@@ -104,7 +105,7 @@ export function integrity(run: RunResult): Verdict {
   }
   if (hostileBytes > 0)
     notes.push(`${hostileBytes} wire byte(s) came from a hostile guest (not judged)`);
-  for (const g of run.guests) {
+  for (const g of guests) {
     const missingTail = g.enqueued.length - (next.get(g.origin) ?? 0);
     if (missingTail <= 0) continue;
     if (!run.idle) {
