@@ -361,7 +361,10 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
       {
         rxPending: unread(queue("rx", k)),
         txCapacity: regionSize(desc, wiring.guests[k]!.txData),
-        traceText: outputText(g.trace),
+        // Made when read: the whole trace's text is not kept with every run.
+        get traceText() {
+          return outputText(g.trace);
+        },
       },
     ),
   );
