@@ -33,12 +33,13 @@ export interface Pl011Options {
   /** Allocation-free receiver of every transmitted character (see {@link TransmitSink}). */
   readonly transmitSink?: TransmitSink;
   /**
-   * `true` (default): one timer event per transmitted character, as the line runs.
-   * `false`: arithmetic draining (`tx.ts`): characters that end while nothing observes the
-   * line are accounted at the next register access, modem change, `settle()`, TX level
-   * crossing (with TXIM set) or drain end, with the same wire times, interrupt edges,
-   * register reads and counters, and without a trace record per character. Ignored by the
-   * `qemu` variant and with `timing: "instant"`.
+   * `true`: the device's whole state machine runs at each transmitted character's end.
+   * `false` (default): arithmetic draining (`tx.ts`): the same timer at each character's end
+   * only writes its trace record and arms the next one; characters are accounted at the next
+   * register access, modem change, `settle()`, TX level crossing (with TXIM set), drain end,
+   * or at each end while loopback or listeners see every character. Wire times, interrupt
+   * edges, register reads, counters, trace records and host events are identical. Ignored by
+   * the `qemu` variant and with `timing: "instant"`.
    */
   readonly exactCharacterEvents?: boolean;
   /**

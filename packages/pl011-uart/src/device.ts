@@ -139,7 +139,7 @@ export class Pl011Device implements MmioDevice {
 
   /**
    * Account every character that has ended by now, so the sink has seen it (arithmetic
-   * draining, `exactCharacterEvents: false`; a no-op otherwise). Call it before reading
+   * draining, the default; a no-op with `exactCharacterEvents: true`). Call it before reading
    * results at the end of a run.
    */
   settle(): void {
@@ -156,7 +156,10 @@ export class Pl011Device implements MmioDevice {
 
   /** Listen to characters leaving the TX line (called at the end of each stop bit). */
   onTransmit(listener: (b: WireByte) => void): void {
+    // Draining: what ended before is accounted without it; from now on each end is a wake.
+    this.tx.settle();
     this.output.listen(listener);
+    this.tx.rearm();
   }
 
   /**

@@ -37,6 +37,15 @@ export class TaggedFifo {
     return this.tags[this.head]!;
   }
 
+  /** Value of the `i`-th oldest entry (0 = oldest); call only with `i < length`. */
+  valueAt(i: number): number {
+    return this.values[(this.head + i) % this.storage]!;
+  }
+
+  tagAt(i: number): number {
+    return this.tags[(this.head + i) % this.storage]!;
+  }
+
   /** Drop the oldest entry (after peeking at it). */
   drop(): void {
     if (this.count === 0) return;

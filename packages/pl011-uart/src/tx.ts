@@ -5,16 +5,18 @@
  * loopback into the receiver. QEMU's transmitter (no FIFO) is in `qemu.ts`.
  *
  * Two ways to move characters, with identical observable results (wire bytes and times,
- * interrupt edges, register reads, counters): one timer event per character
- * (`exactCharacterEvents`, the default), or arithmetic draining, where characters that
- * end while nothing can observe the line are accounted at the next observation (register
- * access, modem change, {@link Transmitter.settle}) from the line time alone, and one timer
- * stays armed for the next moment that changes something by itself: the TX level crossing
- * while TXIM is set, or the end of the drain. Characters go one event each when
- * their own end is observable (loopback into the receiver, `onTransmit` listeners).
- * Arithmetic draining assumes what the Microkit kernel guarantees: a register access at
- * time t comes after every device event due at t (the kernel re-arms its thread timer on
- * every exit, so device events already queued for t run first).
+ * interrupt edges, register reads, counters, trace records, and the host's events, so the
+ * kernel's event count too): the device's whole state machine at each character's end
+ * (`exactCharacterEvents: true`), or arithmetic draining (the default). Draining keeps the
+ * same host timer at the end of every character, armed at the same moment (when the one
+ * before ends), but that timer only arms the next one and writes the trace record; the
+ * characters themselves are accounted from the line time alone at the next observation
+ * (register access, modem change, {@link Transmitter.settle}) or at a *wake*: the character
+ * whose end changes something by itself (the TX level crossing while TXIM is set, the end of
+ * the drain, every character while loopback or `onTransmit` listeners see each one).
+ * A character is accounted only once its own timer has fired, so an access at the very
+ * instant a character ends sees what it would see with the whole state machine: the
+ * character still shifting when its timer comes later in the host's order.
  */
 import type { TimerHandle } from "@vmmux/microkit-pd";
 import type { PeerView } from "./device-types.js";
@@ -50,7 +52,7 @@ export type PeerDecoder = (byte: number, start: number, end: number) => PeerView
 export interface FifoTransmitterOptions {
   readonly instant: boolean;
   readonly decode: PeerDecoder | null;
-  /** One timer event per character (default), or arithmetic draining. */
+  /** The whole state machine at each character's end, or arithmetic draining. */
   readonly exactCharacterEvents: boolean;
 }
 
@@ -63,7 +65,15 @@ export class FifoTransmitter implements Transmitter {
   private shiftEnd = 0;
   private shiftFormat = "";
   private timer: TimerHandle | null = null;
+  /** Draining: the end the pending timer stands for, and the last end whose timer fired. */
   private timerAt = 0;
+  private firedAt = -1;
+  /** Draining: character timers fired since the last settle (the next is `endAfter(ticks)`). */
+  private ticks = 0;
+  /** Draining: the end at which a timer accounts characters (see {@link nextWake}). */
+  private wakeAt = Number.POSITIVE_INFINITY;
+  /** Draining: the end being accounted at its own timer (traced as it is emitted). */
+  private tracedEnd = -1;
   private lineFreeAt = 0;
   protected readonly clock = new FractionalClock();
   private breakStart: number | null = null;
@@ -73,7 +83,7 @@ export class FifoTransmitter implements Transmitter {
   private readonly arithmetic: boolean;
   private settling = false;
   private readonly finishNow = () => this.finishTimer();
-  private readonly wake = () => this.wakeTimer();
+  private readonly tickNow = () => this.tickTimer();
 
   constructor(
     protected readonly regs: RegisterFile,
@@ -145,6 +155,7 @@ export class FifoTransmitter implements Transmitter {
     this.shiftFormat = regs.formatName;
     this.lineFreeAt = now + duration;
     if (!this.arithmetic) this.timer = regs.host.at(now + duration, this.finishNow);
+    else if (this.timer === null && now + duration > this.firedAt) this.arm(now + duration);
     regs.updateIrq();
   }
 
@@ -170,7 +181,7 @@ export class FifoTransmitter implements Transmitter {
         end,
         this.shiftFormat,
         this.decode ? this.decode(this.shiftByte, start, end) : undefined,
-        !this.arithmetic,
+        !this.arithmetic || end === this.tracedEnd,
       );
     }
     this.startAt(end);
@@ -197,7 +208,13 @@ export class FifoTransmitter implements Transmitter {
     this.settling = true; // a sink or listener that reads the device must not re-enter
     try {
       const now = this.regs.host.now();
-      while (this.shifting && this.shiftEnd <= now) this.finishAt(this.shiftEnd);
+      // Only characters whose own timer has fired: one due now but later in the host's
+      // order is still shifting, as it would be without draining.
+      const before = this.timer === null ? Number.POSITIVE_INFINITY : this.timerAt;
+      while (this.shifting && this.shiftEnd <= now && this.shiftEnd < before) {
+        this.finishAt(this.shiftEnd);
+      }
+      this.ticks = 0;
     } finally {
       this.settling = false;
     }
@@ -205,22 +222,39 @@ export class FifoTransmitter implements Transmitter {
 
   rearm(): void {
     if (!this.arithmetic) return;
-    const at = this.shifting ? this.nextWake() : Number.POSITIVE_INFINITY;
-    if (this.timer !== null) {
-      // An earlier wake may stay: it settles and re-arms when it fires.
-      if (this.timerAt <= at) return;
-      this.regs.host.cancel(this.timer);
-      this.timer = null;
-    }
-    if (at === Number.POSITIVE_INFINITY) return;
-    this.timerAt = at;
-    this.timer = this.regs.host.at(at, this.wake);
+    this.wakeAt = this.shifting ? this.nextWake() : Number.POSITIVE_INFINITY;
   }
 
-  private wakeTimer(): void {
+  private arm(end: number): void {
+    this.timerAt = end;
+    this.timer = this.regs.host.at(end, this.tickNow);
+  }
+
+  /**
+   * Draining: a character's end. At a wake, account everything by the state machine (which
+   * arms the next timer as it starts the next character); otherwise write the character's
+   * trace record and arm the next character's timer, as the state machine would.
+   */
+  private tickTimer(): void {
     this.timer = null;
-    this.settle();
-    this.rearm();
+    const now = this.regs.host.now();
+    this.firedAt = now;
+    if (now >= this.wakeAt) {
+      this.tracedEnd = now;
+      this.settle();
+      this.tracedEnd = -1;
+      this.rearm();
+      return;
+    }
+    const regs = this.regs;
+    const k = this.ticks++;
+    if (!(regs.cr & Cr.LBE)) {
+      const byte = k === 0 ? this.shiftByte : this.fifo.valueAt(k - 1);
+      const tag = k === 0 ? this.shiftTag : this.fifo.tagAt(k - 1);
+      const mask = (1 << regs.format.dataBits) - 1;
+      regs.host.trace(`${regs.name}.tx`, { byte: byte & mask, tag, kind: "byte" });
+    }
+    if (k < this.fifo.length && this.canTransmit()) this.arm(this.endAfter(k + 1));
   }
 
   /**
@@ -251,6 +285,8 @@ export class FifoTransmitter implements Transmitter {
   reset(): void {
     if (this.timer !== null) this.regs.host.cancel(this.timer);
     this.timer = null;
+    this.ticks = 0;
+    this.wakeAt = Number.POSITIVE_INFINITY;
     this.fifo.clear();
     this.shifting = false;
     this.breakStart = null;

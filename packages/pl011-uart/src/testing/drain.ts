@@ -26,7 +26,8 @@ export type DrainOp =
   | { readonly op: "lcrh"; readonly flip: number }
   | { readonly op: "cr"; readonly flip: number }
   | { readonly op: "cts"; readonly on: boolean }
-  | { readonly op: "send"; readonly count: number; readonly gapNs: number };
+  | { readonly op: "send"; readonly count: number; readonly gapNs: number }
+  | { readonly op: "listen"; readonly refill: number };
 
 export interface DrainScenario {
   readonly baud: number;
@@ -42,6 +43,10 @@ export interface DrainObservation {
   readonly edges: string[];
   readonly wire: number[];
   readonly counters: Record<string, number>;
+  /** The device's trace records with their times (one per character). */
+  readonly traces: string[];
+  /** What `onTransmit` listeners saw, with the time they saw it. */
+  readonly heard: number[];
   readonly end: number;
 }
 
@@ -99,6 +104,8 @@ export const drainOpArb: fc.Arbitrary<DrainOp> = fc.oneof(
     count: fc.integer({ min: 1, max: 8 }),
     gapNs: fc.constantFrom(0, 30_000, 200_000),
   }),
+  // A listener from now on (every end becomes observable), writing `refill` bytes when it hears one.
+  fc.record({ op: fc.constant("listen" as const), refill: fc.integer({ min: 0, max: 2 }) }),
 );
 
 export const drainScenarioArb: fc.Arbitrary<DrainScenario> = fc.record({
@@ -119,8 +126,8 @@ export function observeDrain(
   makeDevice: DrainDeviceFactory = (o) => new Pl011Device(o),
 ): DrainRun {
   const host = new FakeDeviceHost();
-  host.recordTraces = false;
   const wire: number[] = [];
+  const heard: number[] = [];
   const uart = makeDevice({
     host,
     irq: 33,
@@ -173,6 +180,17 @@ export function observeDrain(
           uart.send(0x40 + i, { at: host.now() + i * op.gapNs, tag: 0x100000 + tag++ });
         }
         break;
+      case "listen": {
+        let budget = 200;
+        uart.onTransmit((b) => {
+          heard.push(host.now(), b.byte, b.end);
+          for (let i = 0; i < op.refill && budget > 0; i++, budget--) {
+            uart.write(Reg.DR, 4, tag & 0xff, tag);
+            tag++;
+          }
+        });
+        break;
+      }
     }
   }
   host.runUntil(host.now() + 60_000_000);
@@ -182,6 +200,8 @@ export function observeDrain(
     edges: host.irqChanges.map((c) => `${c.time}:${c.asserted ? 1 : 0}`),
     wire,
     counters: { ...uart.counters },
+    traces: host.traces.map((r) => `${r.time}:${r.name}:${JSON.stringify(r.args)}`),
+    heard,
     end: host.now(),
   };
   return { observed, events: host.eventsRun };
@@ -270,7 +290,6 @@ export function observeDriverDrain(
       transmitSink: (byte, tag, start, end, kind) => wire.push(byte, tag, start, end, kind),
     },
   });
-  h.host.recordTraces = false;
   h.init();
   let tag = 1;
   for (const op of traffic.ops) {
@@ -298,6 +317,8 @@ export function observeDriverDrain(
     edges: h.host.irqChanges.map((c) => `${c.time}:${c.asserted ? 1 : 0}`),
     wire,
     counters: { ...h.uart.counters, ...prefixed(h.driver.counters) },
+    traces: h.host.traces.map((r) => `${r.time}:${r.name}:${JSON.stringify(r.args)}`),
+    heard: [],
     end: h.host.now(),
   };
   return { observed, events: h.host.eventsRun };

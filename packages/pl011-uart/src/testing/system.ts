@@ -18,6 +18,9 @@ export interface UartSystemOptions {
   readonly profile: Profile;
   readonly uartClockHz: number;
   readonly txBytes: number;
+  /** MIN_BUDGET in µs (default 0), and the hog's work step in µs (default 1). */
+  readonly minBudgetUs: number;
+  readonly hogStepUs: number;
   /** Record the runtime's event log (default false). */
   readonly recordEvents: boolean;
   /** Device options beyond host, irq and clock. */
@@ -50,6 +53,8 @@ export function uartSystem(partial: Partial<UartSystemOptions> = {}): UartSystem
     profile: "hardened",
     uartClockHz: 24_000_000,
     txBytes: 0,
+    minBudgetUs: 0,
+    hogStepUs: 1,
     recordEvents: false,
     device: {},
     ...partial,
@@ -132,11 +137,12 @@ export function uartSystem(partial: Partial<UartSystemOptions> = {}): UartSystem
   // A PD that, once its IRQ fires, computes for `hogBusyUs` without blocking.
   const hog = pdProgram({
     *notified(): PdStep {
-      for (let i = 0; i < s.hogBusyUs; i++) yield work("us");
+      for (let i = 0; i < s.hogBusyUs; i += s.hogStepUs) yield work("us", s.hogStepUs);
     },
   });
   const sys = new System(desc, {
     seed: 5,
+    minBudgetUs: s.minBudgetUs,
     recordEvents: s.recordEvents,
     programs: {
       "uart_driver.elf": driver,
