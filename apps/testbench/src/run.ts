@@ -231,6 +231,11 @@ export interface RunOptions {
    * default the scenario's knob, else on). Off simulates every trap; results are identical.
    */
   readonly fastForward?: boolean;
+  /**
+   * The UART's state machine at every transmitted character's end (pl011-uart's
+   * `exactCharacterEvents`; default off: arithmetic draining). Results are identical.
+   */
+  readonly exactCharacterEvents?: boolean;
   /** Called every `progressStepNs` of virtual time (once after a stretch of `quietSteps`). */
   readonly onProgress?: (now: number, limit: number) => void;
   readonly progressStepNs?: number;
@@ -262,6 +267,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
     recordEvents,
     retainEvents: retainLog,
     fastForward: options.fastForward ?? knobs.fastForward,
+    exactCharacterEvents: options.exactCharacterEvents,
     transmitSink: (byte, tag, start, end, kind) => {
       if (kind !== WIRE_CHARACTER) return;
       store?.push(byte, tag, start, end);

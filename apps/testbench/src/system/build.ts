@@ -20,6 +20,7 @@ import {
   Pl011Device,
   Pl011Driver,
   type Pl011DriverConfig,
+  type Pl011Options,
   type TransmitSink,
 } from "@vmmux/pl011-uart";
 import { ORIGIN_KEYBOARD, provenanceTag } from "@vmmux/sddf-queues";
@@ -52,6 +53,8 @@ export interface RunVariants {
   readonly vmm?: (config: VmmConfig) => VmmProgram;
   /** Kernel parts to substitute (e.g. a fast-forward variant from `@vmmux/microkit-pd/testing`). */
   readonly kernel?: KernelParts;
+  /** The PL011 device class to run instead of `Pl011Device` (e.g. a drain variant). */
+  readonly uart?: new (options: Pl011Options) => Pl011Device;
   /** Merges the guests' recorded typing into the keyboard (default `mergeTyping`). */
   readonly typing?: TypingMerge;
 }
@@ -69,6 +72,8 @@ export interface SystemBuildOptions {
   readonly fastForward?: boolean | undefined;
   /** Every character leaving the TX wire, without an object per character (pl011-uart's sink). */
   readonly transmitSink?: TransmitSink;
+  /** pl011-uart's `exactCharacterEvents`; absent leaves the device's default (arithmetic draining). */
+  readonly exactCharacterEvents?: boolean | undefined;
   /** Keep every character in the device's `transmitted` list (default false: observe `onTransmit`). */
   readonly recordTransmitted?: boolean;
   /** The started emulators of the scenario's real guests (`prepareGuests`). */
@@ -185,12 +190,15 @@ export function buildSystem(scenario: Scenario, options: SystemBuildOptions = {}
   }
   let uart: Pl011Device | undefined;
   devices[wiring.driver.uartRegion] = (host) => {
-    uart = new Pl011Device({
+    uart = new (options.variants?.uart ?? Pl011Device)({
       host,
       irq: wiring.driver.irq,
       variant: knobs.uart,
       recordTransmitted: options.recordTransmitted ?? false,
       ...(options.transmitSink === undefined ? {} : { transmitSink: options.transmitSink }),
+      ...(options.exactCharacterEvents === undefined
+        ? {}
+        : { exactCharacterEvents: options.exactCharacterEvents }),
     });
     return uart;
   };
