@@ -54,7 +54,9 @@ export interface RunVariants {
   /** Kernel parts to substitute (e.g. a fast-forward variant from `@vmmux/microkit-pd/testing`). */
   readonly kernel?: KernelParts;
   /** The PL011 device class to run instead of `Pl011Device` (e.g. a drain variant). */
-  readonly uart?: new (options: Pl011Options) => Pl011Device;
+  readonly uart?: new (
+    options: Pl011Options,
+  ) => Pl011Device;
   /** Merges the guests' recorded typing into the keyboard (default `mergeTyping`). */
   readonly typing?: TypingMerge;
 }
