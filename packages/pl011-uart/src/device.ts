@@ -139,7 +139,7 @@ export class Pl011Device implements MmioDevice {
 
   /**
    * Account every character that has ended by now, so the sink has seen it (arithmetic
-   * draining, the default; a no-op with `exactCharacterEvents: true`). Call it before reading
+   * draining, `exactCharacterEvents: false`; a no-op otherwise). Call it before reading
    * results at the end of a run.
    */
   settle(): void {

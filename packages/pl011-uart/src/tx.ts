@@ -7,7 +7,7 @@
  * Two ways to move characters, with identical observable results (wire bytes and times,
  * interrupt edges, register reads, counters, trace records, and the host's events, so the
  * kernel's event count too): the device's whole state machine at each character's end
- * (`exactCharacterEvents: true`), or arithmetic draining (the default). Draining keeps the
+ * (`exactCharacterEvents: true`, the default), or arithmetic draining. Draining keeps the
  * same host timer at the end of every character, armed at the same moment (when the one
  * before ends), but that timer only arms the next one and writes the trace record; the
  * characters themselves are accounted from the line time alone at the next observation
