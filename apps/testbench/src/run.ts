@@ -233,7 +233,7 @@ export interface RunOptions {
   readonly fastForward?: boolean;
   /**
    * The UART's state machine at every transmitted character's end (pl011-uart's
-   * `exactCharacterEvents`; default off: arithmetic draining). Results are identical.
+   * `exactCharacterEvents`; absent leaves the device's default). Results are identical.
    */
   readonly exactCharacterEvents?: boolean;
   /** Called every `progressStepNs` of virtual time (once after a stretch of `quietSteps`). */

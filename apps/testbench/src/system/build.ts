@@ -74,7 +74,7 @@ export interface SystemBuildOptions {
   readonly fastForward?: boolean | undefined;
   /** Every character leaving the TX wire, without an object per character (pl011-uart's sink). */
   readonly transmitSink?: TransmitSink;
-  /** pl011-uart's `exactCharacterEvents`; absent leaves the device's default (arithmetic draining). */
+  /** pl011-uart's `exactCharacterEvents`; absent leaves the device's default. */
   readonly exactCharacterEvents?: boolean | undefined;
   /** Keep every character in the device's `transmitted` list (default false: observe `onTransmit`). */
   readonly recordTransmitted?: boolean;
