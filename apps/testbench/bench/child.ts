@@ -4,10 +4,10 @@
  * seconds, wire bytes, CPU ms of the work, max RSS and the live heap at the end in MB, and what
  * the kind adds.
  */
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { exploreParallel } from "../src/explore/pool.js";
+import { exploreParallel as exploreFromSources } from "../src/explore/pool.js";
 import { runMetrics } from "../src/metrics.js";
 import { TimelineSummary } from "../src/report/timeline-summary.js";
 import { runScenario } from "../src/run.js";
@@ -55,6 +55,13 @@ function scenarioOf(spec: ScenarioSpec): Scenario {
 
 async function main(spec: ChildSpec): Promise<Record<string, unknown>> {
   if (spec.kind === "explore") {
+    // As `vmmux check --explore` runs: the built pool (worker threads) when there is a build;
+    // from sources its workers are child processes that compile the sources through tsx first.
+    const built = new URL("../dist/explore/pool.js", import.meta.url);
+    const exploreParallel: typeof exploreFromSources = existsSync(built)
+      ? ((await import(built.href)) as { exploreParallel: typeof exploreFromSources })
+          .exploreParallel
+      : exploreFromSources;
     const started = performance.now();
     const r = await exploreParallel({
       scenarioFile: spec.file,
@@ -62,7 +69,11 @@ async function main(spec: ChildSpec): Promise<Record<string, unknown>> {
       workers: spec.workers,
       stopAtFirst: false,
     });
-    return { wallMs: performance.now() - started, runs: r.explored.length };
+    return {
+      wallMs: performance.now() - started,
+      runs: r.explored.length,
+      built: existsSync(built),
+    };
   }
   const scenario = scenarioOf(spec.scenario);
   const started = performance.now();

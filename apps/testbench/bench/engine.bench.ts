@@ -31,6 +31,8 @@ interface Measured {
   readonly wire?: number;
   readonly written?: number;
   readonly perfettoMB?: number;
+  /** Explore: the built pool ran (worker threads), not the sources (tsx child processes). */
+  readonly built?: boolean;
 }
 
 function measure(spec: ChildSpec): Measured {
@@ -155,6 +157,11 @@ function exploreSection(): void {
   const explore = (workers: number) =>
     measure({ kind: "explore", file: scenario(name), runs: 64, workers });
   const [one, two] = [explore(1), explore(2)];
+  console.log(
+    one.built === true
+      ? "(the built pool: worker threads)"
+      : "(no build: workers are child processes compiling the sources through tsx; `pnpm build` first)",
+  );
   const [cpu1, cpu2] = [1, 2].map(parallelCapacity);
   table([
     ["workers", "wall s", "speed-up", "control: n threads of fixed work, speed-up"],
