@@ -117,7 +117,8 @@ export function formatReport(run: RunResult, metrics: RunMetrics = runMetrics(ru
   out.push(`  system: ${system.length === 0 ? "none" : system.join(" ")}`);
   const contained = nonZero(run.peerFaults ?? {});
   if (contained.length > 0) out.push(`  peer faults contained: ${contained.join(" ")}`);
-  if (typedEarly(run)) out.push("", "typed input by place:", ...inputAccountLines(inputAccount(run)));
+  if (typedEarly(run))
+    out.push("", "typed input by place:", ...inputAccountLines(inputAccount(run)));
   out.push(...schedulingLines(run));
   return out.join("\n");
 }

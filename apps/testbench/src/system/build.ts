@@ -26,9 +26,9 @@ import {
 import { ORIGIN_KEYBOARD, provenanceTag } from "@vmmux/sddf-queues";
 import { VirtRx, type VirtRxConfig, VirtTx, type VirtTxConfig } from "@vmmux/sddf-serial";
 import type { VmmConfig, VmmProgram } from "@vmmux/vmm";
+import { withMultiport } from "../early-input/multiport-knob.js";
 import { type GuestParent, restartParents } from "../faults/restart.js";
 import { vmmKnobs } from "../faults/vmm-knobs.js";
-import { withMultiport } from "../early-input/multiport-knob.js";
 import { generatedSystem } from "../gen/scenario-system.js";
 import { type BuiltGuest, buildGuest } from "../guests.js";
 import type { PreparedGuests } from "../real/prepare.js";
