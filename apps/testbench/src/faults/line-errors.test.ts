@@ -108,6 +108,10 @@ describe("uart-errors: line errors and overruns under a saturated wire", () => {
     expect(routing(short).findings).toEqual([
       "1 typed byte(s) reached no guest; counted: 0 at R5, 0 at R8, 0 still before virt_rx",
     ]);
+    // check's own routing oracle judges the run the same way, past the overrun.
+    const own = routing(run);
+    expect(own.findings).toEqual([]);
+    expect(own.notes.join("\n")).toMatch(/judged on the bytes virt_rx received/);
     // A break is a 0x00; a switch sequence typed with framing errors still switches.
     expect(typedTo(run, 0)).toBe("ok\rfe\rpe\r\0\0back\r");
     expect(typedTo(run, 1).endsWith("after\r")).toBe(true);

@@ -1,5 +1,6 @@
 /** Routing of typed input (DESIGN.md oracle 2, sddf-serial §6.2). */
 import { ORIGIN_KEYBOARD, tagOrigin, tagSeq } from "@vmmux/sddf-queues";
+import { withoutLostKeys } from "../faults/line-errors.js";
 import type { RunResult } from "../run.js";
 import { show, type Verdict, verdict } from "./verdict.js";
 
@@ -51,6 +52,19 @@ export function routing(run: RunResult): Verdict {
   const notes: string[] = [];
   const lostBefore = run.loss.uart.R1_rxFifoOverrun + run.loss.uart.R2_rxDisabledOrFlushed;
   if (lostBefore > 0) {
+    // With every UART loss known by provenance, judge the run as virt_rx saw its input.
+    const seen = withoutLostKeys(run);
+    if (seen !== undefined) {
+      const judged = routing(seen);
+      return verdict(
+        "routing",
+        [...judged.findings],
+        [
+          `${lostBefore} keyboard byte(s) were lost in the UART (R1/R2), each known by its provenance; judged on the bytes virt_rx received`,
+          ...judged.notes,
+        ],
+      );
+    }
     notes.push(
       `${lostBefore} keyboard byte(s) were lost in the UART (R1/R2) before virt_rx saw them; the switch state cannot be predicted, routing not judged`,
     );
@@ -100,7 +114,7 @@ export function routing(run: RunResult): Verdict {
     );
   } else if (missing > 0) {
     notes.push(
-      `${missing} typed byte(s) reached no guest, as counted: ${atR5} at R5 (client RX queue full), ${atR8} at R8 (guest console not ready), ${run.keyboardInFlight} still before virt_rx`,
+      `${missing} typed byte(s) reached no guest, as counted: ${atR5} at R5 (client RX queue full), ${atR8} at R8 (dropped by the guest's console or its driver), ${run.keyboardInFlight} still before virt_rx`,
     );
   }
   if (unreadAtEnd > 0)
