@@ -38,7 +38,10 @@ export function regionOf(sys: System, name: string) {
 /** The bytes between a queue's head and tail, with their tags. */
 export function unread(q: SerialQueue): { byte: number; tag: number }[] {
   const out: { byte: number; tag: number }[] = [];
-  for (let i = q.head; i !== q.tail; i = (i + 1) >>> 0)
+  // A client that corrupted its indices may leave tail - head above the capacity (§2.3): read
+  // at most one ring's worth, never 2^32 entries.
+  const length = Math.min((q.tail - q.head) >>> 0, q.capacity);
+  for (let i = q.head, end = (q.head + length) >>> 0; i !== end; i = (i + 1) >>> 0)
     out.push({ byte: q.byteAt(i), tag: q.tagAt(i) });
   return out;
 }
