@@ -209,6 +209,38 @@ export class NeedsResetWatch {
 const HOSTILE_DRAWS = 6;
 
 /**
+ * A hostile guest's parts: its VMM and vCPU, and what it reports (it keeps no transcript; its
+ * VMM's findings and observations are what the isolation oracle reads).
+ */
+export function hostileBuilt(
+  vm: ReturnType<typeof customMachine<HostileGuest>>,
+  w: VmGuestWiring,
+  watch: NeedsResetWatch,
+): BuiltGuest {
+  return {
+    programs: { [w.programImage]: vm.vmm },
+    devices: {},
+    vms: { [w.vmName]: vm.guest },
+    collect: () => ({
+      enqueued: new Uint8Array(0),
+      enqueuedTags: new Uint32Array(0),
+      enqueueTimes: new Float64Array(0),
+      attempted: 0,
+      tracePrinted: 0,
+      traceEvents: 0,
+      traceStart: null,
+      loss: { T1: 0, T2: 0 },
+      inputDropped: 0,
+      unpublished: 0,
+      received: [],
+      findings: vm.vmm.findings.map((f) => `${(f.t / 1e9).toFixed(6)} s: ${f.message}`),
+      hostile: true,
+      vmm: observe(vm.vmm, watch, vm.current()),
+    }),
+  };
+}
+
+/**
  * The hostile script of guest `index`, drawn from the scenario seed (a rerun is identical):
  * Linux's probe first, so rings and descriptors are live, then the ops of
  * {@link HOSTILE_DRAWS} scripts of `@vmmux/vmm`'s `hostileScriptArb` (register chaos, ring and
@@ -273,27 +305,7 @@ function vmGuest(
       () => new HostileGuest(script, w.ramRegion),
       makeVmm,
     );
-    return {
-      programs: { [w.programImage]: vm.vmm },
-      devices: {},
-      vms: { [w.vmName]: vm.guest },
-      collect: () => ({
-        enqueued: new Uint8Array(0),
-        enqueuedTags: new Uint32Array(0),
-        enqueueTimes: new Float64Array(0),
-        attempted: 0,
-        tracePrinted: 0,
-        traceEvents: 0,
-        traceStart: null,
-        loss: { T1: 0, T2: 0 },
-        inputDropped: 0,
-        unpublished: 0,
-        received: [],
-        findings: vm.vmm.findings.map((f) => `${(f.t / 1e9).toFixed(6)} s: ${f.message}`),
-        hostile: true,
-        vmm: observe(vm.vmm, watch, vm.current()),
-      }),
-    };
+    return hostileBuilt(vm, w, watch);
   }
   const events: OutputEvent[] = g.trace.events
     .filter((e) => e.code === "o")

@@ -8,7 +8,13 @@
 import { customMachine, type VmmConfig, VmmProgram } from "@vmmux/vmm";
 import { HostileGuest, type HostileScript } from "@vmmux/vmm/testing";
 import { vmmKnobs } from "../faults/vmm-knobs.js";
-import { type BuiltGuest, buildGuest, NeedsResetWatch, observe, vmmConfigOf } from "../guests.js";
+import {
+  type BuiltGuest,
+  buildGuest,
+  hostileBuilt,
+  NeedsResetWatch,
+  vmmConfigOf,
+} from "../guests.js";
 import type { Scenario, ScenarioGuest } from "../scenario.js";
 import type { SystemBuildOptions } from "../system/build.js";
 import type { GuestWiring } from "../wiring.js";
@@ -49,26 +55,6 @@ export function withHostileScript(
         return program;
       },
     );
-    return {
-      programs: { [w.programImage]: vm.vmm },
-      devices: {},
-      vms: { [w.vmName]: vm.guest },
-      collect: () => ({
-        enqueued: new Uint8Array(0),
-        enqueuedTags: new Uint32Array(0),
-        enqueueTimes: new Float64Array(0),
-        attempted: 0,
-        tracePrinted: 0,
-        traceEvents: 0,
-        traceStart: null,
-        loss: { T1: 0, T2: 0 },
-        inputDropped: 0,
-        unpublished: 0,
-        received: [],
-        findings: vm.vmm.findings.map((f) => `${(f.t / 1e9).toFixed(6)} s: ${f.message}`),
-        hostile: true,
-        vmm: observe(vm.vmm, watch, vm.current()),
-      }),
-    };
+    return hostileBuilt(vm, w, watch);
   };
 }
