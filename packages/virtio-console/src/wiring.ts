@@ -33,10 +33,16 @@ export interface ConsoleWiring {
   readonly transport: VirtioMmioTransport;
 }
 
-/** Build the device and its transport with one profile for both. */
-export function createVirtioConsole(options: ConsoleWiringOptions): ConsoleWiring {
+/**
+ * Build the device and its transport with one profile for both. `Device` builds the device
+ * (a subclass of `VirtioConsoleDevice`, e.g. a deliberately wrong one in tests).
+ */
+export function createVirtioConsole(
+  options: ConsoleWiringOptions,
+  Device: new (options: VirtioConsoleOptions) => VirtioConsoleDevice = VirtioConsoleDevice,
+): ConsoleWiring {
   const { memory, hooks, transportDefects, windowSize, onFinding, ...deviceOptions } = options;
-  const device = new VirtioConsoleDevice({
+  const device = new Device({
     ...deviceOptions,
     hooks: { notifyTx: (p) => hooks.notifyTx(p), notifyRx: (p) => hooks.notifyRx(p) },
   });

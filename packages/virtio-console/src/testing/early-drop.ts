@@ -6,9 +6,9 @@
  * oracle must find them in no named place.
  */
 import type { SerialQueue } from "@vmmux/sddf-queues";
-import { Status, type VirtioDeviceHost, VirtioMmioTransport } from "@vmmux/virtio-core";
+import { Status, type VirtioDeviceHost } from "@vmmux/virtio-core";
 import { type ConsoleHooks, VirtioConsoleDevice, type VirtioConsoleOptions } from "../device.js";
-import type { ConsoleWiring, ConsoleWiringOptions } from "../wiring.js";
+import { type ConsoleWiring, type ConsoleWiringOptions, createVirtioConsole } from "../wiring.js";
 
 export class UncountedEarlyDropConsole extends VirtioConsoleDevice {
   private readonly rxQueues: readonly SerialQueue[];
@@ -43,23 +43,5 @@ export class UncountedEarlyDropConsole extends VirtioConsoleDevice {
 
 /** `createVirtioConsole` with the planted device (a VMM's console factory in tests). */
 export function createUncountedEarlyDropConsole(options: ConsoleWiringOptions): ConsoleWiring {
-  const { memory, hooks, transportDefects, windowSize, onFinding, ...deviceOptions } = options;
-  const device = new UncountedEarlyDropConsole({
-    ...deviceOptions,
-    hooks: { notifyTx: (p) => hooks.notifyTx(p), notifyRx: (p) => hooks.notifyRx(p) },
-  });
-  const lower = hooks.lowerIrq;
-  const transport = new VirtioMmioTransport({
-    device,
-    memory,
-    profile: options.profile ?? "hardened",
-    ...(transportDefects === undefined ? {} : { defects: transportDefects }),
-    interrupt: {
-      raise: () => hooks.injectIrq(),
-      ...(lower === undefined ? {} : { lower: () => lower() }),
-    },
-    ...(windowSize === undefined ? {} : { windowSize }),
-    ...(onFinding === undefined ? {} : { onFinding }),
-  });
-  return { device, transport };
+  return createVirtioConsole(options, UncountedEarlyDropConsole);
 }
