@@ -30,6 +30,13 @@ export interface OutputEvent {
   readonly text: string;
 }
 
+/** A recorded terminal event as an asciicast v2 file keeps it; output has `code` "o". */
+export interface CastEvent {
+  readonly time: number;
+  readonly code: string;
+  readonly data: string;
+}
+
 export type GuestWorkload =
   /** Replay recorded output as it was (raw, no ONLCR); afterwards `thenShell` starts a shell. */
   | {
@@ -37,8 +44,41 @@ export type GuestWorkload =
       readonly events: readonly OutputEvent[];
       readonly thenShell?: boolean;
     }
+  /** As `trace`, read from a recording's events in place: its output (`code` "o") is replayed. */
+  | {
+      readonly kind: "cast";
+      readonly events: readonly CastEvent[];
+      readonly thenShell?: boolean;
+    }
   | { readonly kind: "shell"; readonly hostname?: string }
   | { readonly kind: "idle" };
+
+/** A workload's recorded output, read in place: the i-th output event's time and text. */
+export interface RecordedOutput {
+  readonly length: number;
+  /** Seconds after the guest's vCPU started. */
+  time(i: number): number;
+  text(i: number): string;
+}
+
+/** The output a workload replays (none for a shell or an idle guest); nothing is copied. */
+export function recordedOutput(workload: GuestWorkload | undefined): RecordedOutput {
+  if (workload?.kind === "trace") {
+    const events = workload.events;
+    return { length: events.length, time: (i) => events[i]!.time, text: (i) => events[i]!.text };
+  }
+  if (workload?.kind === "cast") {
+    const events = workload.events;
+    let n = 0;
+    for (const e of events) if (e.code === "o") n++;
+    // Positions of the output events: four bytes each, not an object per event.
+    const at = new Uint32Array(n);
+    n = 0;
+    for (const [i, e] of events.entries()) if (e.code === "o") at[n++] = i;
+    return { length: n, time: (i) => events[at[i]!]!.time, text: (i) => events[at[i]!]!.data };
+  }
+  return { length: 0, time: () => Number.NaN, text: () => "" };
+}
 
 export interface LinuxGuestOptions {
   /** Registers the VMM sets at `guest_start` (x0 = DTB). */
@@ -122,6 +162,8 @@ export class LinuxGuest implements GuestProgram {
   }
 
   private readonly tty: Tty;
+  /** The workload's recorded output. */
+  private readonly output: RecordedOutput;
   private shell: Shell | undefined;
   private seq = 0;
   private out: number[] = [];
@@ -137,6 +179,7 @@ export class LinuxGuest implements GuestProgram {
   constructor(options: LinuxGuestOptions) {
     this.options = options;
     this.tty = new Tty({ echo: options.echo ?? true });
+    this.output = recordedOutput(options.workload);
   }
 
   *run(vcpu: VcpuContext): GuestStep {
@@ -204,15 +247,20 @@ export class LinuxGuest implements GuestProgram {
         yield* driver.ttyWrite(bytes, tags);
         continue;
       }
-      if (workload.kind === "trace" && this.nextEvent < workload.events.length) {
-        const event = workload.events[this.nextEvent]!;
-        if (vcpu.now() - this.startedAt >= event.time * 1e9) {
+      const output = this.output;
+      if (this.nextEvent < output.length) {
+        const k = this.nextEvent;
+        if (vcpu.now() - this.startedAt >= output.time(k) * 1e9) {
           this.nextEvent++;
           this.eventTimes.push(vcpu.now());
-          this.emitRaw(encoder.encode(event.text));
-          if (this.nextEvent === workload.events.length) {
+          this.emitRaw(encoder.encode(output.text(k)));
+          if (this.nextEvent === output.length) {
             this.traceDoneAt = vcpu.now();
-            if (workload.thenShell === true) this.startShell(undefined);
+            if (
+              (workload.kind === "trace" || workload.kind === "cast") &&
+              workload.thenShell === true
+            )
+              this.startShell(undefined);
           }
           continue;
         }
@@ -230,7 +278,7 @@ export class LinuxGuest implements GuestProgram {
         yield* vcpu.wfi();
         continue;
       }
-      const deadline = this.nextDeadline(workload);
+      const deadline = this.nextDeadline();
       this.enterIdle(deadline.firstTrue);
       yield* vcpu.idle({
         pass,
@@ -245,10 +293,9 @@ export class LinuxGuest implements GuestProgram {
    * The trace workload's next output time as the main loop compares it, if any is left, and the
    * first integer ns at which that comparison holds (`now - startedAt` is an exact integer).
    */
-  private nextDeadline(workload: GuestWorkload): Pick<IdleLoop, "until"> & { firstTrue: number } {
-    if (workload.kind !== "trace" || this.nextEvent >= workload.events.length)
-      return { firstTrue: Number.POSITIVE_INFINITY };
-    const due = workload.events[this.nextEvent]!.time * 1e9;
+  private nextDeadline(): Pick<IdleLoop, "until"> & { firstTrue: number } {
+    if (this.nextEvent >= this.output.length) return { firstTrue: Number.POSITIVE_INFINITY };
+    const due = this.output.time(this.nextEvent) * 1e9;
     const startedAt = this.startedAt;
     return { until: (now) => now - startedAt >= due, firstTrue: startedAt + Math.ceil(due) };
   }
