@@ -10,7 +10,6 @@ import {
   customMachine,
   type GuestSpec,
   LinuxGuest,
-  type OutputEvent,
   type VmmConfig,
   VmmProgram,
   virtualMachine,
@@ -30,6 +29,7 @@ import {
   type ReceivedByte,
   SerialClientGuest,
 } from "./serial-client.js";
+import type { WrittenView } from "./stream/wire-judge.js";
 import { TraceTimer } from "./trace-timer.js";
 import type { GuestWiring, VmGuestWiring } from "./wiring.js";
 
@@ -106,6 +106,11 @@ export interface BuiltGuest {
   readonly regionBacking?: Readonly<Record<string, Uint8Array>>;
   /** When byte `seq` entered the serial TX queue, ns, as the run goes (kinds that record it). */
   readonly enqueueTimeAt?: (seq: number) => number | undefined;
+  /**
+   * What the guest has written so far, read as the run goes (the wire oracles judge against it,
+   * `stream/wire-judge.ts`); absent for kinds that cannot say until the run ends.
+   */
+  readonly written?: WrittenView;
   /** The idle loop the Linux guest model is in now (`LinuxGuest.idleLoop`; kinds that have one). */
   readonly idleLoop?: () => ReturnType<LinuxGuest["idleLoop"]>;
 }
@@ -148,6 +153,13 @@ function clientGuest(g: ScenarioGuest & { kind: "sddf-client" }, w: GuestWiring)
     devices: { [w.timerRegion]: (host) => new TraceTimer(host, w.timerIrq) },
     vms: {},
     enqueueTimeAt: (seq) => client.enqueueTimeAt(seq),
+    written: {
+      get length() {
+        return client.enqueued.length;
+      },
+      byteAt: (i) => client.enqueued[i]!,
+      tagAt: (i) => provenanceTag(origin, i),
+    },
     collect: () => ({
       enqueued: client.enqueued.slice(),
       enqueuedTags: Uint32Array.from(client.enqueued, (_, i) => provenanceTag(origin, i)),
@@ -307,16 +319,14 @@ function vmGuest(
     );
     return hostileBuilt(vm, w, watch);
   }
-  const events: OutputEvent[] = g.trace.events
-    .filter((e) => e.code === "o")
-    .map((e) => ({ time: e.time, text: e.data }));
+  // The recording's events are read in place (its output, code "o"), not copied.
   return linuxGuest(
     w,
     vmmConfig,
     {
       origin: w.index + 1,
       bootBursts: [Math.round(g.boot * 1e9)],
-      workload: { kind: "trace", events, thenShell: g.thenShell },
+      workload: { kind: "cast", events: g.trace.events, thenShell: g.thenShell },
       echo: echoes(g.input),
       loopCostNs: g.loopCostUs * 1000,
     },
@@ -348,19 +358,19 @@ function linuxGuest(
   const vm = virtualMachine(vmmConfig, spec, makeVmm);
   const boots = new GuestBoots(vm.guest);
   const workload = spec.workload;
-  const events = workload?.kind === "trace" ? workload.events : [];
+  const output = outputCount(workload);
   return {
     programs: { [w.programImage]: vm.vmm },
     devices: {},
     vms: { [w.vmName]: boots.entry },
     idleLoop: () => vm.current()?.idleLoop(),
+    written: bootsWritten(boots.all),
     collect: () => {
       const guest = vm.current();
       const console = vm.vmm.device?.counters(0);
       const fates = vmInputFates(vm.vmm, boots.all, guest);
       const written = LinuxGuest.joined(boots.all, "written");
       const received = LinuxGuest.joined(boots.all, "received");
-      const first = events[0];
       return {
         enqueued: written.bytes,
         get enqueuedTags() {
@@ -370,11 +380,11 @@ function linuxGuest(
         enqueueTimes: new Float64Array(0),
         attempted: written.bytes.length,
         tracePrinted: guest?.eventTimes.length ?? 0,
-        traceEvents: events.length,
+        traceEvents: output.count,
         traceStart:
-          boots.all[0] === undefined || first === undefined
+          boots.all[0] === undefined || output.first === undefined
             ? null
-            : boots.all[0].startedAt + Math.round(first.time * 1e9),
+            : boots.all[0].startedAt + Math.round(output.first * 1e9),
         loss: { T1: 0, T2: 0 },
         inputDropped:
           (console === undefined
@@ -392,6 +402,54 @@ function linuxGuest(
         vmm: observe(vm.vmm, watch, undefined),
         inputFates: fates,
       };
+    },
+  };
+}
+
+/** How many output events a workload replays, and the first one's time (seconds). */
+function outputCount(workload: GuestSpec["workload"]): { count: number; first?: number } {
+  if (workload?.kind === "trace") {
+    const first = workload.events[0];
+    return { count: workload.events.length, ...(first === undefined ? {} : { first: first.time }) };
+  }
+  if (workload?.kind !== "cast") return { count: 0 };
+  let count = 0;
+  let first: number | undefined;
+  for (const e of workload.events) {
+    if (e.code !== "o") continue;
+    first ??= e.time;
+    count++;
+  }
+  return { count, ...(first === undefined ? {} : { first }) };
+}
+
+/** The boots' written transcripts end to end, as they grow. */
+function bootsWritten(all: readonly LinuxGuest[]): WrittenView {
+  /** The boot holding position `i`, and where its transcript starts. */
+  const locate = (i: number) => {
+    let from = 0;
+    for (const g of all) {
+      const n = g.writtenLog.length;
+      if (i < from + n) return { log: g.writtenLog, at: i - from };
+      from += n;
+    }
+    throw new RangeError(`position ${i} is past the transcript`);
+  };
+  return {
+    get length() {
+      let n = 0;
+      for (const g of all) n += g.writtenLog.length;
+      return n;
+    },
+    byteAt: (i) => {
+      if (all.length === 1) return all[0]!.writtenLog.byteAt(i);
+      const { log, at } = locate(i);
+      return log.byteAt(at);
+    },
+    tagAt: (i) => {
+      if (all.length === 1) return all[0]!.writtenLog.tagAt(i);
+      const { log, at } = locate(i);
+      return log.tagAt(at);
     },
   };
 }

@@ -38,6 +38,7 @@ import {
   unread,
 } from "./stream/run-state.js";
 import { attachStreamed } from "./stream/streamed.js";
+import { type WireJudge, wireJudgeOf } from "./stream/wire-judge.js";
 import { WireStats } from "./stream/wire-stats.js";
 import { type WireRecord, WireStore } from "./stream/wire-store.js";
 import { buildSystem, type RunVariants, type SystemBuildOptions } from "./system/build.js";
@@ -224,6 +225,12 @@ export interface RunOptions {
    * `wire` is then empty and the wire oracles cannot judge the run (`wireKept` is false).
    */
   readonly keepWire?: boolean;
+  /**
+   * Judge integrity and interleaving as the wire goes (`stream/wire-judge.ts`; default false):
+   * the wire oracles then judge the run without its kept wire, with the same verdicts. When a
+   * guest cannot show what it has written so far (a real guest), the run keeps its wire instead.
+   */
+  readonly judgeWire?: boolean;
   /** Each character as it leaves the TX wire (the muxed terminal as a sink). */
   readonly onWire?: (byte: number, tag: number, start: number, end: number) => void;
   /**
@@ -257,8 +264,9 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
   const knobs = scenario.knobs;
   const recordEvents = options.recordEvents ?? false;
   const retainLog = recordEvents && (options.retainLog ?? true);
-  const keepWire = options.keepWire ?? true;
-  const store = keepWire ? new WireStore() : null;
+  let judge: WireJudge | null = null;
+  let keepWire = options.keepWire ?? true;
+  let store = keepWire ? new WireStore() : null;
   const digest = new RunDigest();
   const onWire = options.onWire;
   let stats: WireStats | undefined;
@@ -271,6 +279,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
     transmitSink: (byte, tag, start, end, kind) => {
       if (kind !== WIRE_CHARACTER) return;
       store?.push(byte, tag, start, end);
+      judge?.push(byte, tag);
       digest.wire(byte, tag, start, end);
       stats!.push(tag, end);
       fidelity.push(byte, tag);
@@ -284,6 +293,13 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
   const { sys, device, driver, virtTx, virtRx, description: desc } = built;
   const { wiring, virtTx: txConfig, virtRx: rxConfig } = built.configs;
   const enqueueTimeAt = built.guests.map((b) => b.enqueueTimeAt);
+  if (options.judgeWire === true) {
+    judge = wireJudgeOf(scenario, built.guests);
+    if (judge === null && store === null) {
+      keepWire = true;
+      store = new WireStore();
+    }
+  }
   stats = new WireStats(
     scenario.guests.map((_, k) => k + 1),
     (origin, seq) => enqueueTimeAt[origin - 1]?.(seq),
@@ -479,7 +495,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
     perfetto: () => (retainLog ? sys.toPerfetto() : undefined),
     streamed: trace === null ? Promise.resolve() : trace.close(sys.now()),
   };
-  return attachStreamed(done, { store, stats });
+  return attachStreamed(done, { store, stats, judge });
 }
 
 /** The run's Perfetto trace streamed to `path` under a temporary name, renamed when closed. */

@@ -18,6 +18,21 @@ export function verdict(oracle: OracleName, findings: string[], notes: string[])
   return { oracle, ok: findings.length === 0, findings: shown, notes };
 }
 
+/**
+ * A verdict of `total` findings of which the first ones are `first` (at least the first
+ * {@link MAX_FINDINGS}, or all): what {@link verdict} gives for the whole list.
+ */
+export function countedVerdict(
+  oracle: OracleName,
+  first: readonly string[],
+  total: number,
+  notes: string[],
+): Verdict {
+  const shown = first.slice(0, Math.min(total, MAX_FINDINGS));
+  if (total > MAX_FINDINGS) shown.push(`... and ${total - MAX_FINDINGS} more`);
+  return { oracle, ok: total === 0, findings: shown, notes };
+}
+
 export function show(byte: number): string {
   return byte >= 0x20 && byte < 0x7f
     ? `'${String.fromCharCode(byte)}'`

@@ -4,27 +4,20 @@
  */
 import { ORIGIN_VIRTUALISER, tagOrigin, tagSeq } from "@vmmux/sddf-queues";
 import type { GuestRun, RunResult } from "../run.js";
-import { wireStats, wireView } from "../stream/streamed.js";
+import { wireJudge, wireStats, wireView } from "../stream/streamed.js";
 import { show, type Verdict, verdict } from "./verdict.js";
+import { streamedIntegrity, streamedSplitLines } from "./wire-streamed.js";
 
-/**
- * Integrity (oracle 1): per guest, the wire bytes attributed to it by provenance are the
- * bytes it wrote (matched by tag and value), in order, each once. Bytes may be missing only where a documented
- * loss point counted them: T7 drops inside the stream; at the end, text never flushed
- * (T3), a T4 stall, or bytes still in flight when the duration limit stopped the run. `guests`
- * limits the judgement to some guests (the others' bytes are then no guest's).
- */
 /** Positions searched linearly ahead of a stream's next expected byte before the full index. */
 const SCAN = 4096;
 
-export function integrity(run: RunResult, guests: readonly GuestRun[] = run.guests): Verdict {
-  const findings: string[] = [];
-  const notes: string[] = [];
-  const byOrigin = new Map(guests.map((g) => [g.origin, g]));
-  /**
-   * Per origin: each tag's positions in what the guest wrote (a tag may repeat, e.g. CR+LF);
-   * built only when a byte is not found near where the guest's stream has got to.
-   */
+/**
+ * Finds wire bytes in what guests wrote (their whole transcripts): `find` gives the first
+ * position at or after `from` where the guest wrote `tag`; `positionsOf` every position of each
+ * tag (a tag may repeat, e.g. CR+LF), built only when a byte is not found near where the
+ * guest's stream has got to.
+ */
+export function transcriptSearch() {
   const positions = new Map<number, Map<number, number[]>>();
   const positionsOf = (guest: GuestRun) => {
     let map = positions.get(guest.origin);
@@ -39,12 +32,6 @@ export function integrity(run: RunResult, guests: readonly GuestRun[] = run.gues
     }
     return map;
   };
-  const next = new Map<number, number>();
-  /** A hostile guest writes no stream to compare with; its bytes are counted, not judged. */
-  let hostileBytes = 0;
-  let gaps = 0;
-  const gapSites: string[] = [];
-  /** The first position at or after `from` where the guest wrote `tag`, if any. */
   const find = (guest: GuestRun, tag: number, from: number): number | undefined => {
     const tags = guest.enqueuedTags;
     const stop = Math.min(tags.length, from + SCAN);
@@ -54,46 +41,68 @@ export function integrity(run: RunResult, guests: readonly GuestRun[] = run.gues
       .get(tag)
       ?.find((p) => p >= from);
   };
-  const wire = wireView(run);
-  for (let i = 0; i < wire.length; i++) {
-    const w = { byte: wire.byte(i), tag: wire.tag(i) };
-    const origin = tagOrigin(w.tag);
-    if (origin === ORIGIN_VIRTUALISER) continue;
-    const guest = byOrigin.get(origin);
-    if (guest === undefined) {
-      findings.push(
-        `wire byte ${i} (${show(w.byte)}) has provenance 0x${w.tag.toString(16)}, which is no guest's`,
-      );
-      continue;
-    }
-    if (guest.hostile === true) {
-      hostileBytes++;
-      continue;
-    }
-    const expected = next.get(origin) ?? 0;
-    const at = find(guest, w.tag, expected);
-    if (at === undefined) {
-      const candidates = positionsOf(guest).get(w.tag);
-      findings.push(
+  return { positionsOf, find };
+}
+
+/** What one of a guest's wire bytes says about its stream (integrity's step). */
+export interface ByteJudgement {
+  /** A violation, if any. */
+  readonly finding?: string;
+  /** Where the byte was found; its stream continues after it (absent: not found). */
+  readonly at?: number;
+  /** Bytes skipped before it, and where (a gap). */
+  readonly gap?: number;
+  readonly gapSite?: string;
+}
+
+/** Judge wire byte `i` of `guest` (`expected`: its stream's next position). */
+export function judgeByte(
+  search: ReturnType<typeof transcriptSearch>,
+  guest: GuestRun,
+  i: number,
+  w: { readonly byte: number; readonly tag: number },
+  expected: number,
+): ByteJudgement {
+  const at = search.find(guest, w.tag, expected);
+  if (at === undefined) {
+    const candidates = search.positionsOf(guest).get(w.tag);
+    return {
+      finding:
         candidates === undefined
           ? `${guest.name}: wire byte ${i} claims byte #${tagSeq(w.tag)}, which it never wrote (it wrote ${guest.enqueued.length})`
           : `${guest.name}: byte #${candidates[0]} appears again or out of order at wire byte ${i} (expected #${expected} or later)`,
-      );
-      continue;
-    }
-    if (guest.enqueued[at] !== w.byte) {
-      findings.push(
-        `${guest.name}: byte #${at} left the wire as ${show(w.byte)} but was written as ${show(guest.enqueued[at]!)}`,
-      );
-    }
-    if (at > expected) {
-      gaps += at - expected;
-      gapSites.push(
-        `${guest.name}: byte(s) #${expected}..#${at - 1} missing before wire byte ${i}`,
-      );
-    }
-    next.set(origin, at + 1);
+    };
   }
+  return {
+    at,
+    ...(guest.enqueued[at] !== w.byte
+      ? {
+          finding: `${guest.name}: byte #${at} left the wire as ${show(w.byte)} but was written as ${show(guest.enqueued[at]!)}`,
+        }
+      : {}),
+    ...(at > expected
+      ? {
+          gap: at - expected,
+          gapSite: `${guest.name}: byte(s) #${expected}..#${at - 1} missing before wire byte ${i}`,
+        }
+      : {}),
+  };
+}
+
+/** Integrity's closing part: T7 against the gaps, hostile bytes, and each stream's tail. */
+export function integrityTail(
+  run: RunResult,
+  guests: readonly GuestRun[],
+  counts: {
+    readonly gaps: number;
+    readonly gapSites: readonly string[];
+    readonly hostileBytes: number;
+    readonly next: ReadonlyMap<number, number>;
+  },
+): { findings: string[]; notes: string[] } {
+  const findings: string[] = [];
+  const notes: string[] = [];
+  const { gaps, gapSites, hostileBytes, next } = counts;
   const counted = run.loss.virtTx.T7;
   if (gaps > counted) {
     findings.push(
@@ -124,7 +133,63 @@ export function integrity(run: RunResult, guests: readonly GuestRun[] = run.gues
       );
     }
   }
-  return verdict("integrity", findings, notes);
+  return { findings, notes };
+}
+
+/**
+ * Integrity (oracle 1): per guest, the wire bytes attributed to it by provenance are the
+ * bytes it wrote (matched by tag and value), in order, each once. Bytes may be missing only where a documented
+ * loss point counted them: T7 drops inside the stream; at the end, text never flushed
+ * (T3), a T4 stall, or bytes still in flight when the duration limit stopped the run. `guests`
+ * limits the judgement to some guests (the others' bytes are then no guest's).
+ * Judged as the run went when it did (`RunOptions.judgeWire`), else from its kept wire.
+ */
+export function integrity(run: RunResult, guests: readonly GuestRun[] = run.guests): Verdict {
+  const judged = wireJudge(run);
+  return judged === undefined
+    ? integrityOfWire(run, guests)
+    : streamedIntegrity(run, guests, judged);
+}
+
+/** Integrity read from the run's kept wire (what the streamed judgement must equal). */
+export function integrityOfWire(run: RunResult, guests: readonly GuestRun[] = run.guests): Verdict {
+  const findings: string[] = [];
+  const byOrigin = new Map(guests.map((g) => [g.origin, g]));
+  const search = transcriptSearch();
+  const next = new Map<number, number>();
+  /** A hostile guest writes no stream to compare with; its bytes are counted, not judged. */
+  let hostileBytes = 0;
+  let gaps = 0;
+  const gapSites: string[] = [];
+  const wire = wireView(run);
+  for (let i = 0; i < wire.length; i++) {
+    const w = { byte: wire.byte(i), tag: wire.tag(i) };
+    const origin = tagOrigin(w.tag);
+    if (origin === ORIGIN_VIRTUALISER) continue;
+    const guest = byOrigin.get(origin);
+    if (guest === undefined) {
+      findings.push(
+        `wire byte ${i} (${show(w.byte)}) has provenance 0x${w.tag.toString(16)}, which is no guest's`,
+      );
+      continue;
+    }
+    if (guest.hostile === true) {
+      hostileBytes++;
+      continue;
+    }
+    const expected = next.get(origin) ?? 0;
+    const j = judgeByte(search, guest, i, w, expected);
+    if (j.finding !== undefined) findings.push(j.finding);
+    if (j.at === undefined) continue;
+    if (j.gap !== undefined) {
+      gaps += j.gap;
+      gapSites.push(j.gapSite!);
+    }
+    next.set(origin, j.at + 1);
+  }
+  const tail = integrityTail(run, guests, { gaps, gapSites, hostileBytes, next });
+  findings.push(...tail.findings);
+  return verdict("integrity", findings, tail.notes);
 }
 
 /** A guest line that another guest's bytes interrupted on the wire. */
@@ -140,6 +205,12 @@ export interface SplitLine {
 
 /** Every guest line split by another guest's bytes (virtualiser bytes do not count). */
 export function splitLines(run: RunResult): SplitLine[] {
+  const judged = wireJudge(run);
+  return judged === undefined ? splitLinesOfWire(run) : streamedSplitLines(run, judged);
+}
+
+/** {@link splitLines} read from the run's kept wire. */
+export function splitLinesOfWire(run: RunResult): SplitLine[] {
   const byOrigin = new Map(run.guests.map((g) => [g.origin, g]));
   /** Per origin: seq of its last wire byte while its line is open, else undefined. */
   const open = new Map<number, number | undefined>();
@@ -161,7 +232,7 @@ export function splitLines(run: RunResult): SplitLine[] {
   return out;
 }
 
-function lineLength(bytes: Uint8Array, seq: number): number {
+export function lineLength(bytes: Uint8Array, seq: number): number {
   let start = seq;
   while (start > 0 && bytes[start - 1] !== 0x0a) start--;
   let end = seq;

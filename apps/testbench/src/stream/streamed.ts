@@ -5,6 +5,7 @@
  * its own plain fields again.
  */
 import type { RunResult } from "../run.js";
+import type { WireJudge } from "./wire-judge.js";
 import { WireStats } from "./wire-stats.js";
 import { recordsView, type WireStore, type WireView } from "./wire-store.js";
 
@@ -14,6 +15,8 @@ export interface Streamed {
   /** The wire, or null when the run did not keep it (`RunOptions.keepWire: false`). */
   readonly store: WireStore | null;
   readonly stats: WireStats;
+  /** Integrity's and interleaving's state, kept as the wire went (`RunOptions.judgeWire`). */
+  readonly judge?: WireJudge | null;
 }
 
 type WithStreamed = { [STREAMED]?: Streamed };
@@ -36,6 +39,11 @@ export function wireView(run: Pick<RunResult, "wire">): WireView {
     views.set(run.wire, view);
   }
   return view;
+}
+
+/** The wire oracles' state the run kept as it went, if it did. */
+export function wireJudge(run: object): WireJudge | undefined {
+  return (run as WithStreamed)[STREAMED]?.judge ?? undefined;
 }
 
 /** The run's per-origin wire numbers: streamed, or computed from its plain fields. */

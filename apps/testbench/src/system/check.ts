@@ -1,7 +1,8 @@
 /**
- * `vmmux check`'s two runs (DESIGN.md oracle 5): the first keeps its wire for the oracles and
- * observes the kernel's events for PD faults without keeping them (unless a timeline is
- * wanted); the second keeps nothing but its digest, which determinism compares.
+ * `vmmux check`'s two runs (DESIGN.md oracle 5): the first judges its wire as it goes
+ * (`RunOptions.judgeWire`; keeping the wire is optional) and observes the kernel's events for
+ * PD faults without keeping them (unless a timeline is wanted); the second keeps nothing but
+ * its digest, which determinism compares.
  */
 import { type Judgement, judge } from "../oracles.js";
 import { type RunOptions, type RunResult, runScenario } from "../run.js";
@@ -12,6 +13,11 @@ export interface CheckOptions
     RunOptions,
     "schedule" | "variants" | "fastForward" | "onWire" | "onEvent" | "perfettoFile" | "perfettoFold"
   > {
+  /**
+   * Keep the first run's wire (`RunResult.wire`, the terminal; default true). The oracles do
+   * not need it: they judge the wire as it goes.
+   */
+  readonly keepWire?: boolean;
   /** Keep the first run's whole event log (`RunResult.perfetto()`); default false. */
   readonly keepLog?: boolean;
   /** Progress of run 1 or 2, every `progressStepNs` of virtual time. */
@@ -28,7 +34,8 @@ export interface CheckResult {
 
 /** Run `scenario` twice and judge it with every oracle against its expectations. */
 export function checkScenario(scenario: Scenario, options: CheckOptions = {}): CheckResult {
-  const { keepLog, onProgress, onWire, onEvent, perfettoFile, perfettoFold, ...common } = options;
+  const { keepLog, keepWire, onProgress, onWire, onEvent, perfettoFile, perfettoFold, ...common } =
+    options;
   const progress = (k: 1 | 2) =>
     onProgress === undefined
       ? {}
@@ -38,6 +45,9 @@ export function checkScenario(scenario: Scenario, options: CheckOptions = {}): C
     ...progress(1),
     recordEvents: true,
     retainLog: keepLog ?? false,
+    // Integrity and interleaving are judged as the wire goes, so keeping it is optional.
+    keepWire: keepWire ?? true,
+    judgeWire: true,
     ...(onWire === undefined ? {} : { onWire }),
     ...(onEvent === undefined ? {} : { onEvent }),
     ...(perfettoFile === undefined ? {} : { perfettoFile }),
