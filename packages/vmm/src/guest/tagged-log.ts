@@ -1,14 +1,24 @@
 /**
- * What a guest wrote to (or received from) its console, kept as it grows: the bytes in
- * fixed-size chunks of a `Uint8Array` (one byte each, nothing copied on growth) and their
- * provenance tags as runs of consecutive tags. A guest numbers its bytes in order, so a
+ * What a guest wrote to (or received from) its console, kept as it grows: the bytes in one
+ * resizable `ArrayBuffer` (grown in place, so nothing is copied on growth and the whole
+ * transcript is a view, not a copy) and their provenance tags as runs of consecutive tags. A guest numbers its bytes in order, so a
  * transcript of any length is one run, or one per line the printk path doubles (its CR takes its
  * LF's tag): memory stays a byte per byte, whereas JS number arrays cost sixteen.
  */
 
-const CHUNK_BITS = 16;
-const CHUNK = 1 << CHUNK_BITS;
-const MASK = CHUNK - 1;
+const CHUNK = 1 << 16;
+/** Bytes a log's buffer may grow to in place; past it, the bytes move to a larger buffer. */
+const IN_PLACE = 2 ** 30;
+
+/** `ArrayBuffer` with ES2024's resizable buffers (Node 20). */
+interface Resizable extends ArrayBuffer {
+  resize(byteLength: number): void;
+  readonly maxByteLength: number;
+}
+const ResizableBuffer = ArrayBuffer as unknown as new (
+  byteLength: number,
+  options: { maxByteLength: number },
+) => Resizable;
 
 /** Transcripts end to end (`TaggedLog.joined`). */
 export interface JoinedLogs {
@@ -20,7 +30,8 @@ export interface JoinedLogs {
 }
 
 export class TaggedLog {
-  private readonly chunks: Uint8Array[] = [];
+  private buffer = new ResizableBuffer(0, { maxByteLength: IN_PLACE });
+  private bytes = new Uint8Array(this.buffer);
   private count = 0;
   /** Index at which each run of consecutive tags starts, and the run's first tag. */
   private readonly runStarts: number[] = [];
@@ -32,9 +43,8 @@ export class TaggedLog {
   }
 
   push(byte: number, tag: number): void {
-    const k = this.count & MASK;
-    if (k === 0) this.chunks.push(new Uint8Array(CHUNK));
-    this.chunks[this.chunks.length - 1]![k] = byte;
+    if (this.count === this.bytes.length) this.grow();
+    this.bytes[this.count] = byte;
     if (this.count === 0 || tag !== (this.lastTag + 1) >>> 0) {
       this.runStarts.push(this.count);
       this.runTags.push(tag);
@@ -48,7 +58,23 @@ export class TaggedLog {
   }
 
   byteAt(i: number): number {
-    return this.chunks[i >>> CHUNK_BITS]![i & MASK]!;
+    return this.bytes[i]!;
+  }
+
+  /** The bytes so far, as a view of the log's buffer (valid until the log outgrows it in place). */
+  view(): Uint8Array {
+    return new Uint8Array(this.buffer, 0, this.count);
+  }
+
+  private grow(): void {
+    const size = Math.max(CHUNK, this.bytes.length * 2);
+    if (size <= this.buffer.maxByteLength) this.buffer.resize(size);
+    else {
+      const larger = new ResizableBuffer(size, { maxByteLength: this.buffer.maxByteLength * 2 });
+      new Uint8Array(larger).set(this.bytes);
+      this.buffer = larger;
+    }
+    this.bytes = new Uint8Array(this.buffer, 0, size);
   }
 
   tagAt(i: number): number {
@@ -64,9 +90,7 @@ export class TaggedLog {
 
   /** The bytes, in order, copied into `out` at `at`. */
   copyBytes(out: Uint8Array, at = 0): void {
-    this.chunks.forEach((c, n) => {
-      out.set(c.subarray(0, Math.min(CHUNK, this.count - n * CHUNK)), at + n * CHUNK);
-    });
+    out.set(this.bytes.subarray(0, this.count), at);
   }
 
   /** The tags, in order, written into `out` at `at`. */
@@ -93,11 +117,14 @@ export class TaggedLog {
    */
   static joined(logs: readonly TaggedLog[]): JoinedLogs {
     const length = logs.reduce((n, l) => n + l.count, 0);
-    const bytes = new Uint8Array(length);
+    // One log (one boot) is its own view; several are copied end to end.
+    const bytes = logs.length === 1 ? logs[0]!.view() : new Uint8Array(length);
     let at = 0;
-    for (const l of logs) {
-      l.copyBytes(bytes, at);
-      at += l.count;
+    if (logs.length !== 1) {
+      for (const l of logs) {
+        l.copyBytes(bytes, at);
+        at += l.count;
+      }
     }
     let tags: Uint32Array | undefined;
     return {
