@@ -318,6 +318,27 @@ export interface DeviceHost {
   pulseIrq(irq: number): void;
   /** Record a device event (for example a byte leaving the wire) in the event log. */
   trace(name: string, args?: Readonly<Record<string, unknown>>): void;
+  /**
+   * Like `at`, for one of a device's regular ticks that `ticks` describes: while such a tick
+   * is inert, fast-forward may pass it by arithmetic instead of firing it (runtime/ticks.ts).
+   */
+  atTick?(time: Nanoseconds, action: () => void, ticks: InertTicks): TimerHandle;
+}
+
+/**
+ * A device's regular timers whose firing changes nothing a thread or the device's observable
+ * state shows before the device's next wake (a UART's character ends while its FIFO drains).
+ */
+export interface InertTicks {
+  /** Ticks strictly before this time are inert; the one at or after it is the device's wake. */
+  inertUntil(): Nanoseconds;
+  /** Time of the `n`-th tick from the pending one (`n = 0`), +Infinity when there is none. */
+  tickAt(n: number): Nanoseconds;
+  /**
+   * The pending tick and the `n − 1` after it (all inert, none fired, the pending timer already
+   * removed) have passed: update the state as firing each would, and arm the next tick.
+   */
+  skip(n: number): void;
 }
 
 /**

@@ -2,7 +2,7 @@
  * The host side of a device model (`DeviceHost`): its clock, its timers as kernel entries, its
  * interrupt lines, and its trace records.
  */
-import type { DeviceHost, TimerHandle } from "../program.js";
+import type { DeviceHost, InertTicks, TimerHandle } from "../program.js";
 import type { ScheduledEvent } from "./event-queue.js";
 import type { Kernel } from "./kernel.js";
 
@@ -25,6 +25,10 @@ export class Host implements DeviceHost {
   }
   at(time: number, action: () => void): TimerHandle {
     const timer: HostTimer = { id: this.nextId++, event: this.k.at(time, action) };
+    return timer;
+  }
+  atTick(time: number, action: () => void, ticks: InertTicks): TimerHandle {
+    const timer: HostTimer = { id: this.nextId++, event: this.k.atTick(time, action, ticks) };
     return timer;
   }
   cancel(handle: TimerHandle): void {

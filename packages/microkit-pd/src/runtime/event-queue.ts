@@ -3,12 +3,16 @@
  * insertion sequence so that equal-time events fire in the order they were scheduled
  * (DESIGN.md "Determinism").
  */
+import type { InertTicks } from "../program.js";
+
 export interface ScheduledEvent {
   readonly time: number;
   readonly seq: number;
   /** Cancelled (by {@link EventQueue.cancel}) or already popped; never fires again. */
   cancelled: boolean;
   readonly fire: () => void;
+  /** A device tick that may be inert (ticks.ts), else null. */
+  readonly ticks: InertTicks | null;
 }
 
 export class EventQueue {
@@ -28,8 +32,8 @@ export class EventQueue {
     this.live--;
   }
 
-  push(time: number, fire: () => void): ScheduledEvent {
-    const event: ScheduledEvent = { time, seq: this.seq++, cancelled: false, fire };
+  push(time: number, fire: () => void, ticks: InertTicks | null = null): ScheduledEvent {
+    const event: ScheduledEvent = { time, seq: this.seq++, cancelled: false, fire, ticks };
     const heap = this.heap;
     this.live++;
     heap.push(event);
@@ -49,6 +53,11 @@ export class EventQueue {
   peek(): ScheduledEvent | undefined {
     this.dropCancelled();
     return this.heap[0];
+  }
+
+  /** Every live event, in no particular order. */
+  forEach(visit: (event: ScheduledEvent) => void): void {
+    for (const event of this.heap) if (!event.cancelled) visit(event);
   }
 
   /** Remove and return the earliest live event. */

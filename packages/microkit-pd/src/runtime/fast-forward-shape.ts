@@ -71,3 +71,36 @@ export function kernelShape(
   }
   return out;
 }
+
+/** Linear slots before the per-thread run times: clock, events processed, log length. */
+export const LINEAR_HEAD = 3;
+/** Linear slots per SC: slice used, consumed, activations, exhaustions. */
+export const SC_FIELDS = 4;
+
+/**
+ * Clock, events (inert ticks that stood for no timer expiry left out, ticks.ts), log length,
+ * run time per thread, per SC (slice, consumed, activations, exhaustions), VMM exits.
+ */
+export function linearOf(
+  k: Kernel,
+  scs: readonly SchedContext[],
+  exits: readonly number[],
+): Float64Array {
+  const threads = k.threads;
+  const out = new Float64Array(
+    LINEAR_HEAD + threads.length + scs.length * SC_FIELDS + exits.length,
+  );
+  out[0] = k.now;
+  out[1] = k.eventsProcessed - k.ticks.untied;
+  out[2] = k.recorded;
+  for (let i = 0; i < threads.length; i++) out[LINEAR_HEAD + i] = threads[i]!.runTime;
+  let o = LINEAR_HEAD + threads.length;
+  for (const sc of scs) {
+    out[o++] = sc.sliceUsed;
+    out[o++] = sc.consumed;
+    out[o++] = sc.activations;
+    out[o++] = sc.exhaustions;
+  }
+  for (const n of exits) out[o++] = n;
+  return out;
+}

@@ -26,7 +26,7 @@
  */
 import type { IdleLoop, RepeatableExit } from "../program.js";
 import { AnchorPacing } from "./fast-forward-pacing.js";
-import { kernelShape } from "./fast-forward-shape.js";
+import { kernelShape, LINEAR_HEAD, linearOf, SC_FIELDS } from "./fast-forward-shape.js";
 import {
   fitEvents,
   hashOf,
@@ -41,6 +41,7 @@ import {
 import type { Kernel } from "./kernel.js";
 import type { SchedContext } from "./sched-context.js";
 import type { IpcMessage, Thread } from "./tcb.js";
+import { type TickRun, Ticks } from "./ticks.js";
 
 /** How many anchors the history keeps before it starts afresh (bounds memory and search). */
 const HISTORY_LIMIT = 4096;
@@ -52,10 +53,6 @@ const MIN_ROOM_PASSES = 32;
 const CANDIDATES = 12;
 /** Budget checks kept per anchor (more make the anchor unusable for crossing slices). */
 const MAX_CHECKS = 3 * 256;
-/** Linear slots before the per-thread run times: clock, events processed, log length. */
-const LINEAR_HEAD = 3;
-/** Linear slots per SC: slice used, consumed, activations, exhaustions. */
-const SC_FIELDS = 4;
 
 interface Anchor {
   /** Everything that must be equal for two anchors to be the same phase. */
@@ -69,6 +66,8 @@ interface Anchor {
   readonly loop: IdleLoop;
   /** Budget checks since the previous anchor: (SC, slice position, clear) triples; null if too many. */
   readonly checks: number[] | null;
+  /** Kernel timer expiries since the previous anchor (times); null if unknown (ticks.ts). */
+  readonly expiries: number[] | null;
 }
 
 /** A run of periods about to be applied. */
@@ -80,6 +79,8 @@ export interface Leap {
   readonly delta: Float64Array;
   /** Per SC, the slice walk when the leap crosses its boundaries. */
   readonly slices: readonly (SliceRun | null)[];
+  /** Inert device ticks passed (ticks.ts). */
+  readonly ticks: TickRun;
 }
 
 export class FastForward {
@@ -135,6 +136,11 @@ export class FastForward {
     checks.push(this.scOwner.get(sc) ?? -1, sc.sliceUsed + sc.consumed, clear ? 1 : 0);
   }
 
+  /** An inert tick's budget check is not one of the period's: the window's checks are unknown. */
+  unknownChecks(): void {
+    this.checks = null;
+  }
+
   /** A vCPU's guest entered its idle loop. */
   enterQuiet(t: Thread): void {
     t.quiet = true;
@@ -184,6 +190,7 @@ export class FastForward {
     if (!this.enabled) return;
     const k = this.k;
     const checks = this.checks;
+    const expiries = k.ticks.takeExpiries();
     this.checks = [];
     if (this.taints !== this.taintsAtLast) {
       // Something else ran since the last anchor: start afresh (when: fast-forward-pacing.ts).
@@ -201,7 +208,7 @@ export class FastForward {
     // the fingerprint: skip it (the search starts again afterwards).
     const since = k.now - this.lastAnchorAt;
     this.lastAnchorAt = k.now;
-    const room = Math.min(k.stepLimit, k.events.peek()?.time ?? Number.POSITIVE_INFINITY) - k.now;
+    const room = Math.min(k.stepLimit, k.ticks.horizon()) - k.now;
     if (room < MIN_ROOM_PASSES * since) {
       this.reset();
       return;
@@ -221,6 +228,7 @@ export class FastForward {
       linear: this.linearOf(),
       loop,
       checks,
+      expiries,
     };
     const n = this.history.length;
     const leap = this.findLeap(anchor, n);
@@ -232,6 +240,7 @@ export class FastForward {
       // (the next window's budget checks are unseen).
       this.taintsAtLast = this.taints;
       this.checks = null;
+      k.ticks.unlisted();
     }
     if (n >= HISTORY_LIMIT) this.reset();
     const index = this.history.length;
@@ -309,8 +318,7 @@ export class FastForward {
     const k = this.k;
     let count = Math.floor((k.stepLimit - k.now) / period);
     count = Math.min(count, Math.floor(k.eventAllowance / Math.max(1, delta[1]!)));
-    const horizon = k.events.peek()?.time;
-    if (horizon !== undefined) count = Math.min(count, Math.floor((horizon - 1 - k.now) / period));
+    count = Math.min(count, Math.floor((k.ticks.horizon() - 1 - k.now) / period));
     if (count <= 0) return null;
     this.window = { anchor, m, n, count, profiles: null };
     count = Math.min(count, this.budgetBound(delta));
@@ -321,8 +329,19 @@ export class FastForward {
     count = this.deadlineBound(loops, period, count);
     // Slices that end in the leap add one timer event each: keep within the event allowance.
     count = fitEvents(count, delta[1]!, k.eventAllowance, (c) => this.walkSlices(delta, c));
+    // Inert device ticks inside the leap (ticks.ts), with the period's expiries for their ties.
+    const lists = this.history.slice(m + 1, n).map((x) => x.expiries);
+    const ends = (c: number) => this.walkSlices(delta, c).reduce((e, r) => e + (r?.ends ?? 0), 0);
+    const fit = k.ticks.bound(
+      count,
+      period,
+      Ticks.offsets([...lists, anchor.expiries], a.linear[0]!),
+      (c) => ends(c) > 0,
+      (c, more) => c * delta[1]! + ends(c) + more <= k.eventAllowance,
+    );
+    count = fit.count;
     const slices = this.walkSlices(delta, count);
-    return count > 0 ? { count, period, delta, slices } : null;
+    return count > 0 ? { count, period, delta, slices, ticks: fit.run } : null;
   }
 
   /** Each used round-robin SC's profile over the measured period, or null where it cannot cross. */
@@ -396,7 +415,7 @@ export class FastForward {
     k.shiftClock(span);
     let ends = 0;
     for (const run of leap.slices) ends += run?.ends ?? 0;
-    const events = count * delta[1]! + this.boundaryEvents(ends);
+    const events = count * delta[1]! + this.boundaryEvents(ends) + leap.ticks.events;
     k.eventsProcessed += events;
     const threads = k.threads;
     const ran: Record<string, number> = {};
@@ -431,6 +450,7 @@ export class FastForward {
       exit.repeat(times);
     }
     this.leaps += count;
+    k.ticks.pass(leap.ticks);
     k.record({
       t: start,
       type: "idle",
@@ -459,27 +479,9 @@ export class FastForward {
     return LINEAR_HEAD + this.k.threads.length;
   }
 
-  /** Clock, events, log length, run time per thread, per SC (slice, consumed, activations, exhaustions), VMM exits. */
   private linearOf(): Float64Array {
-    const k = this.k;
-    const threads = k.threads;
-    const scs = this.scList();
-    const out = new Float64Array(
-      LINEAR_HEAD + threads.length + scs.length * SC_FIELDS + this.contracts.length,
-    );
-    out[0] = k.now;
-    out[1] = k.eventsProcessed;
-    out[2] = k.recorded;
-    for (let i = 0; i < threads.length; i++) out[LINEAR_HEAD + i] = threads[i]!.runTime;
-    let o = this.scBase();
-    for (const sc of scs) {
-      out[o++] = sc.sliceUsed;
-      out[o++] = sc.consumed;
-      out[o++] = sc.activations;
-      out[o++] = sc.exhaustions;
-    }
-    for (const exit of this.contracts) out[o++] = this.repeats.get(exit)!;
-    return out;
+    const counts = this.contracts.map((exit) => this.repeats.get(exit)!);
+    return linearOf(this.k, this.scList(), counts);
   }
 
   /** 0 for nothing, else a number unique to this object (the same object keeps its number). */

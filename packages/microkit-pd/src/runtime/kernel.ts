@@ -11,6 +11,7 @@
  * (preemption at any instant), but never in the middle of code, so programs interleave only at
  * their preemption points, as DESIGN.md asks.
  */
+import type { InertTicks } from "../program.js";
 import type { CostModel } from "./cost-model.js";
 import { Endpoints } from "./endpoints.js";
 import { RuntimeError, ThreadFault } from "./errors.js";
@@ -25,6 +26,7 @@ import { SchedContext } from "./sched-context.js";
 import { type DomainSlot, Scheduler } from "./scheduler.js";
 import type { SpinWait } from "./spin.js";
 import { type KernelOp, Thread, type ThreadKind } from "./tcb.js";
+import { Ticks } from "./ticks.js";
 import { Vcpus } from "./vcpus.js";
 
 export { IrqLine } from "./irqs.js";
@@ -49,6 +51,8 @@ export interface KernelOptions {
    * timer on the heap (exact; default true; false always takes the heap round trip).
    */
   readonly inlineSteps?: boolean;
+  /** Let fast-forward leap over inert device ticks (ticks.ts; exact; default true). */
+  readonly inertTicks?: boolean;
 }
 
 /**
@@ -62,6 +66,8 @@ export interface KernelParts {
   readonly fastForward?: (kernel: Kernel, enabled: boolean) => FastForward;
   /** When a work step ends in the dispatch loop instead of on the heap (with `inlineSteps`). */
   readonly inlineSteps?: (kernel: Kernel) => StepInliner;
+  /** How fast-forward passes inert device ticks (with `inertTicks`). */
+  readonly ticks?: (kernel: Kernel, enabled: boolean) => Ticks;
 }
 
 /** Steps the threads may take without virtual time advancing before the kernel calls it a livelock. */
@@ -92,6 +98,7 @@ export class Kernel {
   readonly vcpus: Vcpus;
   readonly faults: Faults;
   readonly ff: FastForward;
+  readonly ticks: Ticks;
   /** The time limit of the event being processed (fast-forward never goes past it). */
   stepLimit = Number.POSITIVE_INFINITY;
   /** Events the run may still process after the current one (fast-forward respects it). */
@@ -127,6 +134,9 @@ export class Kernel {
     this.faults = new Faults(this);
     this.inlineSteps = options.inlineSteps ?? true;
     this.inliner = parts.inlineSteps?.(this) ?? new StepInliner(this);
+    this.ticks =
+      parts.ticks?.(this, options.inertTicks ?? true) ??
+      new Ticks(this, options.inertTicks ?? true);
     const ff = options.fastForward ?? true;
     this.ff = parts.fastForward?.(this, ff) ?? new FastForward(this, ff);
   }
@@ -208,6 +218,15 @@ export class Kernel {
     return this.events.push(Math.round(time), fire);
   }
 
+  /** {@link at} for a device tick (ticks.ts): pushing it does not end fast-forward's search. */
+  atTick(time: number, fire: () => void, ticks: InertTicks): ScheduledEvent {
+    if (!(time >= this.now)) {
+      throw new RuntimeError("RT_BAD_CONFIG", `event at ${time} ns is before now (${this.now} ns)`);
+    }
+    if (!this.ticks.on) this.ff.taint();
+    return this.events.push(Math.round(time), fire, ticks);
+  }
+
   /** Cancel an event scheduled with {@link at}. */
   cancel(event: ScheduledEvent): void {
     this.ff.taint();
@@ -225,7 +244,12 @@ export class Kernel {
     this.stepLimit = limit;
     this.eventAllowance = allowance;
     this.account();
-    if (next !== this.timer) this.ff.taint();
+    const timer = this.timer;
+    if (next === timer) this.ticks.expired();
+    else if (next.ticks !== null && this.ticks.firesInert(next)) {
+      // Due with the running thread's timer: this entry does the expiry's work (ticks.ts).
+      this.ticks.fired(timer !== null && !timer.cancelled && timer.time === this.now);
+    } else this.ff.taint();
     next.fire();
     this.dispatch(this.inlineSteps);
     return true;
@@ -355,6 +379,7 @@ export class Kernel {
     this.eventsProcessed++;
     this.eventAllowance--;
     this.account();
+    this.ticks.expired();
     return true;
   }
 
@@ -377,6 +402,7 @@ export class Kernel {
     this.eventsProcessed += n;
     this.eventAllowance -= n;
     this.account();
+    this.ticks.unlisted();
     cur.spin!.passed?.(n);
     return true;
   }

@@ -68,6 +68,11 @@ export interface SystemOptions {
    */
   readonly inlineSteps?: boolean;
   /**
+   * Fast-forward leaps over device ticks that change nothing before the device's next wake
+   * (`DeviceHost.atTick`, `ticks.ts`; exact; default true; false fires every one on the way).
+   */
+  readonly inertTicks?: boolean;
+  /**
    * Domain of vCPU threads when the SDF has a domain schedule: `zero` is the pinned Microkit
    * behaviour (microkit#594, reference §3.3: a VM whose VMM is in another domain hangs); `vmm`
    * puts them in their VMM's domain as the upstream fix does. Default `zero`.

@@ -70,6 +70,7 @@ export class System {
         recordPoints: options.recordPoints ?? false,
         fastForward: options.fastForward ?? true,
         inlineSteps: options.inlineSteps ?? true,
+        inertTicks: options.inertTicks ?? true,
         retainEvents: options.retainEvents ?? true,
       },
       parts,

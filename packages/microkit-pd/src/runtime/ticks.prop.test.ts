@@ -1,0 +1,298 @@
+/**
+ * Fast-forward past inert device ticks is exact (ticks.ts): over generated systems of an idle
+ * VM beside a device that ticks in trains (each tick inert but the train's last, which pulses
+ * an IRQ a PD forwards to the VMM, which injects a virtual IRQ), with costs and tick intervals
+ * on a coarse grid so that ticks often fall on the very instant a work step ends, a run with
+ * `fastForward` and inert ticks gives the same clock, event count, thread run times and states,
+ * VMM counters, guest output and tick times as one without fast-forward and one with every
+ * tick an ordinary event. Leaps do pass ticks, some of them tied with a timer expiry, and a
+ * planted variant that counts a tied tick as an event of its own is caught.
+ */
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type {
+  DeviceHost,
+  GuestProgram,
+  InertTicks,
+  MmioDevice,
+  PdProgram,
+  RepeatableExit,
+  TimerHandle,
+} from "../program.js";
+import { work } from "../program.js";
+import { describeSystem, type PlantedKernel, pdProgram } from "../testing/index.js";
+import { plantedInertTicks } from "../testing/ticks-planted.js";
+import { System } from "./system.js";
+import { Ticks } from "./ticks.js";
+
+const numRuns = Number(process.env.VMMUX_PROP_RUNS ?? 40);
+const seed = 0x71c5;
+const IRQ = 77;
+
+interface Gen {
+  readonly passNs: number;
+  readonly costs: readonly number[];
+  readonly intervalNs: number;
+  readonly train: number;
+  readonly firstNs: number;
+  readonly vcpuPriority: number;
+  readonly budgetUs: number | null;
+  readonly steps: readonly { readonly burstUs: number; readonly gapUs: number }[];
+  readonly runUs: number;
+}
+
+const grid = (n: number) => fc.integer({ min: 1, max: n }).map((k) => k * 100);
+
+const genArb: fc.Arbitrary<Gen> = fc.record({
+  passNs: grid(6),
+  costs: fc.array(
+    fc.integer({ min: 0, max: 6 }).map((k) => k * 100),
+    {
+      minLength: 5,
+      maxLength: 5,
+    },
+  ),
+  intervalNs: fc.oneof(grid(40), fc.integer({ min: 1_000, max: 9_000 })),
+  train: fc.integer({ min: 2, max: 40 }),
+  firstNs: grid(50),
+  vcpuPriority: fc.integer({ min: 40, max: 60 }),
+  budgetUs: fc.option(fc.constantFrom(50, 200, 1000), { freq: 2 }),
+  steps: fc.array(
+    fc.record({
+      burstUs: fc.integer({ min: 0, max: 100 }),
+      gapUs: fc.integer({ min: 0, max: 3000 }),
+    }),
+    { maxLength: 3 },
+  ),
+  runUs: fc.integer({ min: 1_000, max: 8_000 }),
+});
+
+/** Trains of `train` ticks `interval` ns apart; the last of each pulses the IRQ and starts the next. */
+class Ticker implements MmioDevice, InertTicks {
+  readonly fired: number[] = [];
+  private start = 0;
+  private done = 0;
+  private timer: TimerHandle | null = null;
+
+  constructor(
+    private readonly host: DeviceHost,
+    private readonly interval: number,
+    private readonly train: number,
+    first: number,
+  ) {
+    this.startTrain(first - interval);
+  }
+
+  read(): number {
+    return this.fired.length;
+  }
+  write(): void {}
+
+  inertUntil(): number {
+    return this.start + this.train * this.interval;
+  }
+  tickAt(n: number): number {
+    return this.start + (this.done + 1 + n) * this.interval;
+  }
+  skip(n: number): void {
+    for (let i = 0; i < n; i++) {
+      this.fired.push(this.tickAt(0));
+      this.done++;
+    }
+    this.arm();
+  }
+
+  private startTrain(at: number): void {
+    this.start = at;
+    this.done = 0;
+    this.arm();
+  }
+  private arm(): void {
+    const t = this.tickAt(0);
+    const fire = () => this.fire();
+    this.timer = this.host.atTick ? this.host.atTick(t, fire, this) : this.host.at(t, fire);
+  }
+  private fire(): void {
+    this.timer = null;
+    this.fired.push(this.host.now());
+    this.done++;
+    if (this.done < this.train) this.arm();
+    else {
+      this.host.pulseIrq(IRQ);
+      this.startTrain(this.host.now());
+    }
+  }
+  get pending(): boolean {
+    return this.timer !== null;
+  }
+}
+
+interface Record_ {
+  exits: number;
+  wfi: number;
+  readonly written: number[];
+}
+
+function vmm(record: Record_): PdProgram {
+  const repeat: RepeatableExit = {
+    repeat(times) {
+      record.exits += times;
+      record.wfi += times;
+    },
+  };
+  return pdProgram({
+    *init(pd) {
+      yield work("us", 1);
+      pd.vcpuRestart(0);
+    },
+    *notified(_ch, pd) {
+      pd.vcpuInjectIrq(0, 40);
+      yield work("default", 1);
+    },
+    *fault(_child, msg, pd) {
+      record.exits++;
+      if (msg.kind !== "vcpu") return { resume: false };
+      yield work("default", 1);
+      if (msg.exit.kind === "wfi") {
+        record.wfi++;
+        return { resume: true, repeatable: repeat };
+      }
+      if (msg.exit.kind === "hypercall") record.written.push(pd.now(), msg.exit.fn);
+      return { resume: true, value: 0 };
+    },
+  });
+}
+
+function guest(gen: Gen): GuestProgram {
+  return {
+    *run(vcpu) {
+      const pass = work("ns", gen.passNs);
+      let n = 0;
+      const drain = function* () {
+        for (let irq = vcpu.takeIrq(); irq !== undefined; irq = vcpu.takeIrq())
+          yield* vcpu.eoi(irq);
+      };
+      for (const step of gen.steps) {
+        yield work("us", step.burstUs);
+        yield* vcpu.hypercall(0x100 + n++);
+        const due = vcpu.now() + step.gapUs * 1000;
+        while (vcpu.now() < due) {
+          yield* vcpu.idle({ pass, until: (now) => now >= due });
+          yield* drain();
+        }
+      }
+      for (;;) {
+        yield* vcpu.idle({ pass });
+        yield* drain();
+      }
+    },
+  };
+}
+
+function run(gen: Gen, fastForward: boolean, inertTicks: boolean, planted?: PlantedKernel) {
+  const record: Record_ = { exits: 0, wfi: 0, written: [] };
+  let ticker!: Ticker;
+  const budget = gen.budgetUs ?? 1000;
+  const description = describeSystem({
+    pds: [
+      {
+        name: "vmm",
+        priority: 61,
+        vm: { name: "vm", priority: gen.vcpuPriority, budget, period: 1000 },
+      },
+      { name: "irq", priority: 62, irqs: [{ id: 0, irq: IRQ }] },
+    ],
+    channels: [
+      [
+        { pd: "irq", id: 1 },
+        { pd: "vmm", id: 1 },
+      ],
+    ],
+    regions: [{ name: "ticker", size: 0x1000, physAddr: 0x9_000_000 }],
+  });
+  const [a, b, c, d, e] = gen.costs;
+  const sys = new System(
+    description,
+    {
+      programs: {
+        "vmm.elf": vmm(record),
+        "irq.elf": pdProgram({
+          *notified(ch, pd) {
+            pd.irqAck(ch);
+            pd.notify(1);
+            yield work("default", 1);
+          },
+        }),
+      },
+      guests: { vm: guest(gen) },
+      devices: {
+        ticker: (host) => (ticker = new Ticker(host, gen.intervalNs, gen.train, gen.firstNs)),
+      },
+      fastForward,
+      inertTicks,
+      recordEvents: false,
+      costModel: {
+        work: { default: a!, mmio: 0 },
+        faultIpc: b!,
+        contextSwitch: c!,
+        recv: d!,
+        reply: e!,
+      },
+    },
+    planted?.parts,
+  );
+  sys.runUntil(gen.runUs * 1000);
+  return {
+    now: sys.now(),
+    events: sys.eventsProcessed,
+    threads: sys.threads(),
+    record,
+    fired: ticker.fired,
+    pending: ticker.pending,
+  };
+}
+
+const equivalent = (planted?: PlantedKernel) =>
+  fc.property(genArb, (gen) => {
+    const on = run(gen, true, true, planted);
+    const off = run(gen, false, true);
+    const plain = run(gen, true, false);
+    expect(on).toEqual(off);
+    expect(plain).toEqual(off);
+  });
+
+/** A kernel part that counts the ticks leaps pass, tied or not. */
+class Counting extends Ticks {
+  static passed = 0;
+  static tied = 0;
+  protected override eventsOf(tied: boolean): number {
+    Counting.passed++;
+    if (tied) Counting.tied++;
+    return super.eventsOf(tied);
+  }
+}
+
+describe("inert device ticks in fast-forward", () => {
+  it("gives the same clock, events, run times, counters, output and tick times as firing every tick", () => {
+    fc.assert(equivalent(), { seed, numRuns });
+  });
+
+  it("passes ticks in leaps, some at a timer's expiry (the property is not vacuous)", () => {
+    Counting.passed = 0;
+    Counting.tied = 0;
+    for (const gen of fc.sample(genArb, { seed, numRuns: 30 }))
+      run(gen, true, true, { parts: { ticks: (k, on) => new Counting(k, on) } });
+    expect(Counting.passed).toBeGreaterThan(100);
+    expect(Counting.tied).toBeGreaterThan(0);
+  });
+
+  it("catches a planted leap that counts a tick at a timer's expiry as an event of its own", () => {
+    const result = fc.check(equivalent(plantedInertTicks("tie-counted-twice")), {
+      seed,
+      numRuns: 100,
+      endOnFailure: true,
+    });
+    expect(result.failed).toBe(true);
+    expect(String(result.errorInstance)).toMatch(/AssertionError/);
+  });
+});

@@ -1,0 +1,209 @@
+/**
+ * Inert device ticks inside fast-forward (issue 12; fast-forward.ts). A device that keeps a
+ * timer per regular tick (a UART's character ends while its FIFO drains) arms them with
+ * `DeviceHost.atTick`; a tick before the device's next wake changes nothing any thread can see.
+ * Such a tick fires like any event (one event counted, time accounted, budgets checked, the
+ * running thread's timer re-armed) but does not end the search for a period, and a leap runs
+ * past it: the leap counts one event per tick, except for a tick due at the very instant a
+ * kernel timer of the period expires — the tick comes first on the heap (the timer is re-armed
+ * after every kernel entry, so after the tick was pushed), its kernel entry runs the expiry's
+ * work and the timer is cancelled, so the pair is one event. After the leap each device
+ * passes its ticks by arithmetic (`InertTicks.skip`), arming its next tick before the running
+ * thread's timer is re-armed, as firing the last of them would have.
+ *
+ * Off (every tick is an ordinary event, as before) with MIN_BUDGET > 0 (a tick's budget check
+ * could end a slice early), while events are recorded (a tick may write a trace record), and
+ * with `KernelOptions.inertTicks: false`. A leap that would cross a slice end (a tick there
+ * would stand for the slice's timer) or whose period's timer expiries are not known stops before
+ * the first tick instead, and that tick then ends the search as any event does.
+ */
+import type { ScheduledEvent } from "./event-queue.js";
+import type { Kernel } from "./kernel.js";
+
+/** The ticks a leap passes: per device, how many, and the events they stand for. */
+export interface TickRun {
+  readonly sources: readonly {
+    readonly event: ScheduledEvent;
+    readonly n: number;
+    readonly last: number;
+  }[];
+  /** Events the ticks add to the leap's count. */
+  readonly events: number;
+  /** Ticks that did not tie with a kernel timer expiry. */
+  readonly untied: number;
+}
+
+const NONE: TickRun = { sources: [], events: 0, untied: 0 };
+/** Ticks per device enumerated for one leap (a FIFO's depth is far less). */
+const MAX_TICKS = 4096;
+/** Expiries listed between two idle checks (more make the period's list unknown). */
+const MAX_EXPIRIES = 768;
+
+export class Ticks {
+  /** Whether ticks may be inert in this kernel (see the module comment). */
+  readonly on: boolean;
+  /** Inert ticks that stood for no timer expiry: fast-forward leaves them out of its event count. */
+  untied = 0;
+  /** Kernel timer expiry times since fast-forward's last idle check; null if unknown. */
+  private expiries: number[] | null = [];
+  /** A leap stopped before a tick it could not pass: that tick fires as an ordinary event. */
+  private plain = false;
+
+  constructor(
+    protected readonly k: Kernel,
+    enabled: boolean,
+  ) {
+    this.on = enabled && k.options.minBudget === 0 && !k.options.recordEvents;
+  }
+
+  /** The running thread's timer expired (on the heap or ended in place), while it matters. */
+  expired(): void {
+    const list = this.expiries;
+    if (list === null || !this.on || !this.k.ff.probing) return;
+    if (list.length >= MAX_EXPIRIES) this.expiries = null;
+    else list.push(this.k.now);
+  }
+
+  /** Busy-wait turns were replayed (their expiries are not listed), or a leap was applied. */
+  unlisted(): void {
+    this.expiries = null;
+  }
+
+  /** An inert tick fired; `tied`: at the running thread's timer's expiry, whose work it does. */
+  fired(tied: boolean): void {
+    if (tied) this.expired();
+    else {
+      this.untied++;
+      this.k.ff.unknownChecks(); // its budget check is not one of the period's
+    }
+  }
+
+  /** At an idle check: the expiries since the previous one; a new list starts. */
+  takeExpiries(): number[] | null {
+    const list = this.expiries;
+    this.expiries = [];
+    return list;
+  }
+
+  /** A period's expiries as offsets in (0, period] from `from`, null if one list is unknown. */
+  static offsets(lists: readonly (readonly number[] | null)[], from: number): Set<number> | null {
+    const out = new Set<number>();
+    for (const list of lists) {
+      if (list === null) return null;
+      for (const t of list) out.add(t - from);
+    }
+    return out;
+  }
+
+  /** The heap fires `event`: whether as an inert tick (else it ends fast-forward's search). */
+  firesInert(event: ScheduledEvent): boolean {
+    if (!this.inert(event)) return false;
+    if (!this.plain) return true;
+    this.plain = false;
+    return false;
+  }
+
+  /** `event` is a device tick that is inert now. */
+  inert(event: ScheduledEvent): boolean {
+    const ticks = event.ticks;
+    return this.on && ticks !== null && event.time < ticks.inertUntil();
+  }
+
+  /** The first time a leap must stop before: the earliest live event that is not an inert tick. */
+  horizon(): number {
+    const top = this.k.events.peek();
+    if (top === undefined) return Number.POSITIVE_INFINITY;
+    if (!this.on || !this.inert(top)) return top.time;
+    let h = Number.POSITIVE_INFINITY;
+    this.k.events.forEach((e) => {
+      const ticks = e.ticks;
+      if (ticks !== null && this.inert(e)) h = Math.min(h, ticks.inertUntil());
+      else h = Math.min(h, e.time);
+    });
+    return h;
+  }
+
+  /** The time of the first inert tick pending, +Infinity if none. */
+  private first(): number {
+    let t = Number.POSITIVE_INFINITY;
+    if (this.on)
+      this.k.events.forEach((e) => {
+        if (this.inert(e)) t = Math.min(t, e.time);
+      });
+    return t;
+  }
+
+  /**
+   * The ticks in `count` periods of `period` ns from now. `expiries`: the kernel timer
+   * expiries of one period as offsets in (0, period], null if unknown; `crossing`: the leap
+   * crosses a slice end. Returns the count that fits and its ticks.
+   */
+  bound(
+    count: number,
+    period: number,
+    expiries: ReadonlySet<number> | null,
+    crossing: (count: number) => boolean,
+    allowance: (count: number, tickEvents: number) => boolean,
+  ): { count: number; run: TickRun } {
+    const now = this.k.now;
+    const first = this.first();
+    if (first > now + count * period) return { count, run: NONE };
+    const run =
+      expiries === null || crossing(count) ? null : this.collect(now, count, period, expiries);
+    if (run !== null && allowance(count, run.events)) return { count, run };
+    // Fall back: stop before the first tick, which then ends the search as any event does.
+    this.plain = true;
+    return { count: Math.min(count, Math.floor((first - 1 - now) / period)), run: NONE };
+  }
+
+  private collect(
+    now: number,
+    count: number,
+    period: number,
+    expiries: ReadonlySet<number>,
+  ): TickRun | null {
+    const end = now + count * period;
+    const sources: { event: ScheduledEvent; n: number; last: number }[] = [];
+    let events = 0;
+    let untied = 0;
+    let ok = true;
+    this.k.events.forEach((event) => {
+      if (!ok || !this.inert(event)) return;
+      const ticks = event.ticks!;
+      const until = ticks.inertUntil();
+      let n = 0;
+      let last = 0;
+      for (;;) {
+        const t = n === 0 ? event.time : ticks.tickAt(n);
+        if (t > end) break;
+        if (!(t > now) || t >= until || n >= MAX_TICKS) {
+          ok = false;
+          return;
+        }
+        const offset = (t - now) % period || period;
+        const tied = expiries.has(offset);
+        events += this.eventsOf(tied);
+        if (!tied) untied++;
+        last = t;
+        n++;
+      }
+      if (n > 0) sources.push({ event, n, last });
+    });
+    return ok ? { sources, events, untied } : null;
+  }
+
+  /** Events one passed tick stands for: none when it ties with a kernel timer expiry. */
+  protected eventsOf(tied: boolean): number {
+    return tied ? 0 : 1;
+  }
+
+  /** After a leap: each device passes its ticks, in the order their last ones would have fired. */
+  pass(run: TickRun): void {
+    const sources = [...run.sources].sort((a, b) => a.last - b.last || a.event.seq - b.event.seq);
+    for (const s of sources) {
+      this.k.events.cancel(s.event);
+      s.event.ticks!.skip(s.n);
+    }
+    this.untied += run.untied;
+  }
+}

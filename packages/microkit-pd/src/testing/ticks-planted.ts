@@ -1,0 +1,21 @@
+/**
+ * An inert-tick defect in fast-forward (runtime/ticks.ts), which the equivalence property
+ * (ticks.prop.test.ts) must catch.
+ */
+import { Ticks } from "../runtime/ticks.js";
+import type { PlantedKernel } from "./planted.js";
+
+export type PlantedTickBug =
+  /** A tick passed in a leap at a kernel timer's expiry counts as an event of its own. */
+  "tie-counted-twice";
+
+class TieCountedTwice extends Ticks {
+  protected override eventsOf(_tied: boolean): number {
+    return 1;
+  }
+}
+
+/** The runtime with an inert-tick defect (pass `.parts` as the third argument of `new System`). */
+export function plantedInertTicks(_bug: PlantedTickBug): PlantedKernel {
+  return { parts: { ticks: (k, enabled) => new TieCountedTwice(k, enabled) } };
+}
