@@ -50,7 +50,7 @@ export function transmitterOptions(ctx: PartsContext, wire: PeerWire): FifoTrans
   return {
     instant: ctx.instant,
     decode: wire instanceof BitWire ? wire.decode.bind(wire) : null,
-    exactCharacterEvents: ctx.options.exactCharacterEvents ?? true,
+    exactCharacterEvents: ctx.options.exactCharacterEvents ?? false,
   };
 }
 

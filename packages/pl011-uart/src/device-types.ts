@@ -33,8 +33,8 @@ export interface Pl011Options {
   /** Allocation-free receiver of every transmitted character (see {@link TransmitSink}). */
   readonly transmitSink?: TransmitSink;
   /**
-   * `true` (default): the device's whole state machine runs at each transmitted character's end.
-   * `false`: arithmetic draining (`tx.ts`): the same timer at each character's end
+   * `true`: the device's whole state machine runs at each transmitted character's end.
+   * `false` (default): arithmetic draining (`tx.ts`): the same timer at each character's end
    * only writes its trace record and arms the next one; characters are accounted at the next
    * register access, modem change, `settle()`, TX level crossing (with TXIM set), drain end,
    * or at each end while loopback or listeners see every character. Wire times, interrupt

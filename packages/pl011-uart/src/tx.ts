@@ -7,7 +7,7 @@
  * Two ways to move characters, with identical observable results (wire bytes and times,
  * interrupt edges, register reads, counters, trace records, and the host's events, so the
  * kernel's event count too): the device's whole state machine at each character's end
- * (`exactCharacterEvents: true`, the default), or arithmetic draining. Draining keeps the
+ * (`exactCharacterEvents: true`), or arithmetic draining (the default). Draining keeps the
  * same host timer at the end of every character, armed at the same moment (when the one
  * before ends), but that timer only arms the next one and writes the trace record; the
  * characters themselves are accounted from the line time alone at the next observation
@@ -16,7 +16,9 @@
  * the drain, every character while loopback or `onTransmit` listeners see each one).
  * A character is accounted only once its own timer has fired, so an access at the very
  * instant a character ends sees what it would see with the whole state machine: the
- * character still shifting when its timer comes later in the host's order.
+ * character still shifting when its timer comes later in the host's order. The timers before
+ * a wake are the device's inert ticks (`DeviceHost.atTick`, microkit-pd's runtime/ticks.ts):
+ * fast-forward may pass them by arithmetic ({@link FifoTransmitter.skip}).
  */
 import type { TimerHandle } from "@vmmux/microkit-pd";
 import type { PeerView } from "./device-types.js";
@@ -56,6 +58,7 @@ export interface FifoTransmitterOptions {
   readonly exactCharacterEvents: boolean;
 }
 
+/** Also the device's inert ticks (microkit-pd's `InertTicks`: `inertUntil`, `tickAt`, `skip`). */
 export class FifoTransmitter implements Transmitter {
   // The character in the shift register (no object per character).
   private shifting = false;
@@ -225,9 +228,38 @@ export class FifoTransmitter implements Transmitter {
     this.wakeAt = this.shifting ? this.nextWake() : Number.POSITIVE_INFINITY;
   }
 
+  /**
+   * Draining arms every character's timer as a device tick (`DeviceHost.atTick`): one before
+   * the next wake only traces and arms the next, so the kernel may pass it by arithmetic.
+   */
   private arm(end: number): void {
     this.timerAt = end;
-    this.timer = this.regs.host.at(end, this.tickNow);
+    const host = this.regs.host;
+    this.timer = host.atTick ? host.atTick(end, this.tickNow, this) : host.at(end, this.tickNow);
+  }
+
+  inertUntil(): number {
+    return this.wakeAt;
+  }
+
+  /** The pending timer is the `ticks`-th end from the one shifting; each arms the next while queued. */
+  tickAt(n: number): number {
+    if (this.timer === null) return Number.POSITIVE_INFINITY;
+    if (n === 0) return this.timerAt;
+    const k = this.ticks + n;
+    if (k - 1 >= this.fifo.length || !this.canTransmit()) return Number.POSITIVE_INFINITY;
+    return this.endAfter(k);
+  }
+
+  /** `n` inert ticks passed by the kernel (never while it records events: no trace record). */
+  skip(n: number): void {
+    this.timer = null;
+    for (let i = 0; i < n; i++) {
+      const k = this.ticks++;
+      this.firedAt = i === 0 ? this.timerAt : this.endAfter(k);
+    }
+    const k = this.ticks - 1;
+    if (k < this.fifo.length && this.canTransmit()) this.arm(this.endAfter(k + 1));
   }
 
   /**
