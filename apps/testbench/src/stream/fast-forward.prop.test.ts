@@ -1,6 +1,6 @@
 /**
- * Fast-forward is exact (DESIGN.md "Cost follows work", issue 12 item 1): with the kernel's
- * `fastForward` on and off, a run gives the same wire bytes with their tags and times, the
+ * Fast-forward is exact (DESIGN.md "Cost follows work", issue 12 items 1 and 3): with the
+ * kernel's `fastForward` and the PL011's arithmetic drain on, and with both off, a run gives the same wire bytes with their tags and times, the
  * same report JSON (event count and digest included), the same oracle verdicts and digests —
  * over every bundled scenario (its first virtual seconds) and over generated ones: random
  * traces, priorities, budgets, periods, queue sizes, both profiles and schedule seeds.
@@ -9,6 +9,7 @@
 import { readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { plantedFastForward } from "@vmmux/microkit-pd/testing";
+import { LateDrainDevice } from "@vmmux/pl011-uart/testing";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { runJson } from "../report.js";
@@ -32,8 +33,11 @@ function observe(
   schedule?: RunOptions["schedule"],
   variants?: RunOptions["variants"],
 ) {
+  // Off simulates everything: every trap, and the PL011's state machine at every character's
+  // end (its arithmetic drain and the kernel's leaps past inert ticks are on only with `on`).
   const { run, rerun, judgements } = checkScenario(scenario, {
     fastForward: on,
+    exactCharacterEvents: !on,
     ...(schedule === undefined ? {} : { schedule }),
     ...(variants === undefined ? {} : { variants }),
   });
@@ -115,6 +119,13 @@ describe.skipIf(!supported)(
         }),
         { numRuns, seed },
       );
+    });
+
+    test("a planted PL011 drain that finishes each character one character time late is caught", () => {
+      const bundled = withKnobs(loadScenario(`${scenariosDir}default.json`), {
+        durationLimit: BUNDLED_SECONDS,
+      });
+      expect(() => expectSame(bundled, undefined, { uart: LateDrainDevice })).toThrow();
     });
 
     test("a planted fast-forward that runs one idle period past a slice is caught", () => {

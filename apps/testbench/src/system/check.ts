@@ -11,7 +11,14 @@ import type { Scenario } from "../scenario.js";
 export interface CheckOptions
   extends Pick<
     RunOptions,
-    "schedule" | "variants" | "fastForward" | "onWire" | "onEvent" | "perfettoFile" | "perfettoFold"
+    | "schedule"
+    | "variants"
+    | "fastForward"
+    | "exactCharacterEvents"
+    | "onWire"
+    | "onEvent"
+    | "perfettoFile"
+    | "perfettoFold"
   > {
   /**
    * Keep the first run's wire (`RunResult.wire`, the terminal; default true). The oracles do
