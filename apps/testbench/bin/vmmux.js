@@ -10,6 +10,11 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const built = new URL("../dist/cli.js", import.meta.url);
+/**
+ * V8 grows the heap by less at each step: a long run's peak memory follows what it keeps
+ * (measured: dual-vm-10min's check 435 -> 220 MB max RSS) at no measured cost in CPU.
+ */
+const HEAP_GROWTH = "--heap-growing-percent=20";
 const sources = fileURLToPath(new URL("../src/cli.ts", import.meta.url));
 
 /** A missing file of some package's `dist/`: the build has not been run (or not finished). */
@@ -36,7 +41,14 @@ function fromSources() {
   }
   const child = spawn(
     process.execPath,
-    ["--conditions=@vmmux/source", "--import", loader, sources, ...process.argv.slice(2)],
+    [
+      HEAP_GROWTH,
+      "--conditions=@vmmux/source",
+      "--import",
+      loader,
+      sources,
+      ...process.argv.slice(2),
+    ],
     { stdio: "inherit" },
   );
   // The terminal sends Ctrl-C to both processes; the child decides what it means.
@@ -56,6 +68,7 @@ if (process.env.VMMUX_FROM_SOURCES === "1" || !existsSync(built)) {
   fromSources();
 } else {
   try {
+    (await import("node:v8")).setFlagsFromString(HEAP_GROWTH);
     await import(built.href);
   } catch (error) {
     if (!unbuilt(error)) throw error;

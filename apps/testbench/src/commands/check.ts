@@ -119,6 +119,10 @@ async function checkRuns(
   const run = await runPrepared(scenario, {
     recordEvents: true,
     retainLog: false,
+    // Integrity and interleaving are judged as the wire goes; only --out's terminal cast reads
+    // the kept wire.
+    keepWire: out !== undefined,
+    judgeWire: true,
     ...streamed?.runOptions,
     ...schedule,
     onProgress: progress.phase(`run 1 of ${phases}`),
