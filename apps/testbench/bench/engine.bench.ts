@@ -38,7 +38,16 @@ interface Measured {
 function measure(spec: ChildSpec): Measured {
   const out = execFileSync(
     process.execPath,
-    ["--expose-gc", "--import", tsx, "--conditions=@vmmux/source", child, JSON.stringify(spec)],
+    [
+      "--expose-gc",
+      // As `bin/vmmux.js` runs the command line (V8's heap grown in 20% steps).
+      "--heap-growing-percent=20",
+      "--import",
+      tsx,
+      "--conditions=@vmmux/source",
+      child,
+      JSON.stringify(spec),
+    ],
     { encoding: "utf8", maxBuffer: 1 << 24, stdio: ["ignore", "pipe", "inherit"] },
   );
   return JSON.parse(out.trim().split("\n").at(-1)!) as Measured;
