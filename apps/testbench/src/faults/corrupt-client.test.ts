@@ -1,40 +1,20 @@
-/**
- * client-corrupt.json (issue 11 item 3): guest1 corrupts its TX queue's tail at 0.5 s. check is
- * green; virt_tx cuts guest1 off and counts it once; guest2's bytes, times and typed input are
- * those of a run without the fault; a virt_tx that lets the corrupt index escape fails check.
- */
-import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, test } from "vitest";
 import type { RunResult } from "../run.js";
 import { loadScenario, type Scenario } from "../scenario.js";
 import { type CheckResult, checkScenario } from "../system/check.js";
+import {
+  bundledScenarioPath,
+  failedOracles,
+  receivedText,
+  wireText,
+} from "../testing/fault-checks.js";
 import { VirtTxWithoutQuarantine } from "../testing/fault-variants.js";
-
-const scenarioPath = (name: string) =>
-  fileURLToPath(new URL(`../../../../traces/scenarios/${name}`, import.meta.url));
-
-const decoder = new TextDecoder();
-
-/** Guest `origin`'s bytes on the wire with the time each started, ns. */
-function wireOf(run: RunResult, origin: number): { text: string; times: number[] } {
-  const bytes: number[] = [];
-  const times: number[] = [];
-  for (const w of run.wire) {
-    if (w.tag >>> 24 !== origin) continue;
-    bytes.push(w.byte);
-    times.push(w.start);
-  }
-  return { text: decoder.decode(Uint8Array.from(bytes)), times };
-}
-
-const failedOracles = (c: CheckResult) =>
-  c.judgements.filter((j) => !j.asExpected).map((j) => j.verdict.oracle);
 
 describe("client-corrupt: a client corrupts its queue and virt_tx contains it", () => {
   let scenario: Scenario;
   let checked: CheckResult;
   beforeAll(() => {
-    scenario = loadScenario(scenarioPath("client-corrupt.json"));
+    scenario = loadScenario(bundledScenarioPath("client-corrupt.json"));
     checked = checkScenario(scenario);
   });
 
@@ -45,7 +25,7 @@ describe("client-corrupt: a client corrupts its queue and virt_tx contains it", 
     const guest1 = checked.run.guests[0]!;
     expect(guest1.unpublished).toBe(0);
     // Everything guest1 published before the fault reached the wire, nothing after it.
-    const { text, times } = wireOf(checked.run, 1);
+    const { text, times } = wireText(checked.run, 1);
     expect(text.length).toBe(guest1.enqueued.length);
     expect(text.endsWith("faults-guest1 line 9\r\n")).toBe(true);
     expect(Math.max(...times)).toBeLessThan(0.5e9);
@@ -60,15 +40,14 @@ describe("client-corrupt: a client corrupts its queue and virt_tx contains it", 
         return rest;
       }),
     });
-    const faulted = wireOf(checked.run, 2);
-    const alone = wireOf(calm.run, 2);
+    const faulted = wireText(checked.run, 2);
+    const alone = wireText(calm.run, 2);
     expect(faulted.text).toBe(alone.text);
     expect(faulted.text.endsWith("faults-guest2 line 39\r\n")).toBe(true);
     // At most the one virt_tx notification that cut guest1 off later (under 1 µs; 200 ns seen).
     const delay = Math.max(...faulted.times.map((t, i) => t - alone.times[i]!));
     expect(delay).toBeLessThan(1000);
-    const typed = (r: RunResult) =>
-      decoder.decode(Uint8Array.from(r.guests[1]!.received, (b) => b.byte));
+    const typed = (r: RunResult) => receivedText(r, 1);
     expect(typed(checked.run)).toBe("hello\r");
     expect(typed(calm.run)).toBe("hello\r");
   });
@@ -80,6 +59,6 @@ describe("client-corrupt: a client corrupts its queue and virt_tx contains it", 
     expect(failed).toContain("progress");
     const isolation = result.judgements.find((j) => j.verdict.oracle === "isolation")!;
     expect(isolation.verdict.findings[0]).toMatch(/^PD serial_virt_tx ended dead/);
-    expect(wireOf(result.run, 2).text.endsWith("faults-guest2 line 39\r\n")).toBe(false);
+    expect(wireText(result.run, 2).text.endsWith("faults-guest2 line 39\r\n")).toBe(false);
   });
 });

@@ -1,11 +1,3 @@
-/**
- * uart-errors.json (issue 11 item 3): framing, parity and break errors typed, and a paste that
- * overruns the RX FIFO, while both guests saturate the wire. check is green; every flagged byte
- * is delivered and counted at R4 by kind, every overrun byte counted at R1 and known by tag;
- * every other typed byte reaches the guest virt_rx selected (routing judged past the overrun);
- * the driver keeps running; a driver that stops on a line error fails check.
- */
-import { fileURLToPath } from "node:url";
 import { Pl011Driver, type Pl011DriverConfig } from "@vmmux/pl011-uart";
 import { beforeAll, describe, expect, test } from "vitest";
 import { routing } from "../oracles.js";
@@ -13,20 +5,11 @@ import { runKeyboard } from "../replay-typing.js";
 import type { RunResult } from "../run.js";
 import { loadScenario, type Scenario } from "../scenario.js";
 import { type CheckResult, checkScenario } from "../system/check.js";
+import { bundledScenarioPath, failedOracles, receivedText } from "../testing/fault-checks.js";
 import { Pl011DriverStoppingOnLineError } from "../testing/fault-variants.js";
 import { injectedLineErrors, withoutLostKeys } from "./line-errors.js";
 
-const scenarioPath = fileURLToPath(
-  new URL("../../../../traces/scenarios/uart-errors.json", import.meta.url),
-);
-const decoder = new TextDecoder();
 const PASTE = "the quick brown fox jumps over the lazy dog ".repeat(5);
-
-const failedOracles = (c: CheckResult) =>
-  c.judgements.filter((j) => !j.asExpected).map((j) => j.verdict.oracle);
-
-const typedTo = (run: RunResult, k: number) =>
-  decoder.decode(Uint8Array.from(run.guests[k]!.received, (b) => b.byte));
 
 describe("uart-errors: line errors and overruns under a saturated wire", () => {
   let scenario: Scenario;
@@ -40,7 +23,7 @@ describe("uart-errors: line errors and overruns under a saturated wire", () => {
     }
   }
   beforeAll(() => {
-    scenario = loadScenario(scenarioPath);
+    scenario = loadScenario(bundledScenarioPath("uart-errors.json"));
     checked = checkScenario(scenario, { variants: { driver: ObservedDriver } });
   });
 
@@ -113,9 +96,9 @@ describe("uart-errors: line errors and overruns under a saturated wire", () => {
     expect(own.findings).toEqual([]);
     expect(own.notes.join("\n")).toMatch(/judged on the bytes virt_rx received/);
     // A break is a 0x00; a switch sequence typed with framing errors still switches.
-    expect(typedTo(run, 0)).toBe("ok\rfe\rpe\r\0\0back\r");
-    expect(typedTo(run, 1).endsWith("after\r")).toBe(true);
-    expect(typedTo(run, 1)).toHaveLength(PASTE.length - lost(run) + "after\r".length);
+    expect(receivedText(run, 0)).toBe("ok\rfe\rpe\r\0\0back\r");
+    expect(receivedText(run, 1).endsWith("after\r")).toBe(true);
+    expect(receivedText(run, 1)).toHaveLength(PASTE.length - lost(run) + "after\r".length);
   });
 
   test("the driver keeps running: alive at the end, both directions moving after the errors", () => {
@@ -135,7 +118,7 @@ describe("uart-errors: line errors and overruns under a saturated wire", () => {
     const progress = result.judgements.find((j) => j.verdict.oracle === "progress")!;
     expect(progress.verdict.findings.join("\n")).toMatch(/guest1 starved: .* no bytes out/);
     // It delivered the FIFO it was reading when it met the first framing error, then nothing.
-    expect(typedTo(result.run, 0)).toBe("ok\rfe\r");
+    expect(receivedText(result.run, 0)).toBe("ok\rfe\r");
   });
 });
 

@@ -1,31 +1,8 @@
-/**
- * vm-restart.json (issue 11 item 3): guest1's VMM faults at 0.5 s and its parent restarts it.
- * check is green; guest2's output and typed input are those of a run without the fault; guest1
- * prints again after the restart; without a restart (maxRestarts 0) check fails: progress names
- * guest1 starved (its PD stopped with output due) and isolation the inactive PD.
- */
-import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, test } from "vitest";
 import type { RunResult } from "../run.js";
 import { loadScenario, type Scenario, type ScenarioGuest } from "../scenario.js";
 import { type CheckResult, checkScenario } from "../system/check.js";
-
-const scenarioPath = (name: string) =>
-  fileURLToPath(new URL(`../../../../traces/scenarios/${name}`, import.meta.url));
-
-const decoder = new TextDecoder();
-
-/** Guest `origin`'s bytes on the wire with the time each started, ns. */
-function wireOf(run: RunResult, origin: number): { text: string; times: number[] } {
-  const bytes: number[] = [];
-  const times: number[] = [];
-  for (const w of run.wire) {
-    if (w.tag >>> 24 !== origin) continue;
-    bytes.push(w.byte);
-    times.push(w.start);
-  }
-  return { text: decoder.decode(Uint8Array.from(bytes)), times };
-}
+import { bundledScenarioPath, receivedText, wireText } from "../testing/fault-checks.js";
 
 function withGuest1(s: Scenario, change: (g: ScenarioGuest) => ScenarioGuest): Scenario {
   return { ...s, guests: s.guests.map((g, k) => (k === 0 ? change(g) : g)) };
@@ -35,7 +12,7 @@ describe("vm-restart: a VMM faults and its parent restarts it", () => {
   let scenario: Scenario;
   let checked: CheckResult;
   beforeAll(() => {
-    scenario = loadScenario(scenarioPath("vm-restart.json"));
+    scenario = loadScenario(bundledScenarioPath("vm-restart.json"));
     checked = checkScenario(scenario);
   });
 
@@ -49,7 +26,7 @@ describe("vm-restart: a VMM faults and its parent restarts it", () => {
   });
 
   test("guest1's console comes back: its first line is on the wire again after the fault", () => {
-    const { text, times } = wireOf(checked.run, 1);
+    const { text, times } = wireText(checked.run, 1);
     const first = "faults-guest1 line 0\r\n";
     const again = text.indexOf(first, 1);
     expect(again).toBeGreaterThan(0);
@@ -65,15 +42,14 @@ describe("vm-restart: a VMM faults and its parent restarts it", () => {
         return rest;
       }),
     );
-    const faulted = wireOf(checked.run, 2);
-    const alone = wireOf(calm.run, 2);
+    const faulted = wireText(checked.run, 2);
+    const alone = wireText(calm.run, 2);
     expect(faulted.text).toBe(alone.text);
     // virt_tx keeps serving guest2 while guest1's VMM is down: each byte at most one line of
     // guest1's output (22 frames at 115200 baud, 1.9 ms) later than without the fault.
     const delay = Math.max(...faulted.times.map((t, i) => t - alone.times[i]!));
     expect(delay).toBeLessThan(2e6);
-    const typed = (r: RunResult) =>
-      decoder.decode(Uint8Array.from(r.guests[1]!.received, (b) => b.byte));
+    const typed = (r: RunResult) => receivedText(r, 1);
     expect(typed(checked.run)).toBe("hello\ragain\r");
     expect(typed(calm.run)).toBe("hello\ragain\r");
   });
@@ -94,6 +70,6 @@ describe("vm-restart: a VMM faults and its parent restarts it", () => {
     );
     const isolation = result.judgements.find((j) => j.verdict.oracle === "isolation")!;
     expect(isolation.verdict.findings[0]).toMatch(/^PD vmm_guest1 ended inactive/);
-    expect(wireOf(result.run, 1).text.endsWith("faults-guest1 line 9\r\n")).toBe(true);
+    expect(wireText(result.run, 1).text.endsWith("faults-guest1 line 9\r\n")).toBe(true);
   });
 });
