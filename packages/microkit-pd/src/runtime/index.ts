@@ -5,6 +5,7 @@ export type { RuntimeErrorCode } from "./errors.js";
 export { GuestDataAbort, RuntimeError } from "./errors.js";
 export type { EntryPoint, RuntimeEvent, RuntimeEventType, ThreadStateName } from "./event-log.js";
 export { formatEvent } from "./event-log.js";
+export { GZIP_CHUNK_BYTES, GzipStream, type GzipStreamOptions } from "./gzip-stream.js";
 export { StepInliner } from "./inline-steps.js";
 export type { Kernel, KernelParts, ThreadKind } from "./kernel.js";
 export { Notifications } from "./notifications.js";

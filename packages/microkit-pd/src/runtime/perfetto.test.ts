@@ -1,9 +1,10 @@
 import { PassThrough } from "node:stream";
-import { gunzipSync } from "node:zlib";
+import { constants, gunzipSync, inflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { work } from "../program.js";
 import { describeSystem, pdProgram } from "../testing/index.js";
 import {
+  type PerfettoStream,
   type PerfettoTrace,
   type RuntimeEvent,
   System,
@@ -282,7 +283,14 @@ describe("fast-forwarded idle runs in the export", () => {
 
 describe("streaming export", () => {
   /** A VMM answering an idle guest, plus a ticking PD that signals it: flows, entries, idle runs. */
-  function streamed(options: { gzip?: boolean; retain: boolean }) {
+  function streamed(options: {
+    gzip?: boolean;
+    retain: boolean;
+    /** IRQs raised, one every 2 ms (default 6). */
+    ticks?: number;
+    /** Called after the run, before the stream is closed. */
+    beforeClose?: (stream: PerfettoStream, written: () => Buffer) => void;
+  }) {
     const repeatable = { repeat() {} };
     const sys = new System(
       describeSystem({
@@ -336,14 +344,19 @@ describe("streaming export", () => {
     const chunks: Buffer[] = [];
     const out = new PassThrough();
     out.on("data", (chunk: Buffer) => chunks.push(chunk));
-    const stream = sys.streamPerfetto(out, options.gzip ? { gzip: true, chunkBytes: 4096 } : {});
-    for (let t = 1; t <= 6; t++) {
+    const stream = sys.streamPerfetto(
+      out,
+      options.gzip ? { gzip: true, chunkBytes: 4096, gzipChunkBytes: 8192 } : {},
+    );
+    const ticks = options.ticks ?? 6;
+    for (let t = 1; t <= ticks; t++) {
       sys.at(t * 2_000_000, () => {
         sys.setIrqLevel(40, true);
         sys.setIrqLevel(40, false);
       });
     }
-    sys.runUntil(15_000_000);
+    sys.runUntil((2 * ticks + 3) * 1_000_000);
+    options.beforeClose?.(stream, () => Buffer.concat(chunks));
     return { sys, chunks, done: stream.close(sys.now()) };
   }
 
@@ -366,6 +379,32 @@ describe("streaming export", () => {
     expect(lean.sys.log).toEqual([]);
     const text = gunzipSync(Buffer.concat(lean.chunks)).toString("utf8");
     expect(JSON.parse(text)).toEqual(kept.sys.toPerfetto());
+  });
+
+  it("gzips as the run goes: all but the compressor's one chunk is out before close", async () => {
+    const plain = streamed({ retain: false, ticks: 60 });
+    await plain.done;
+    const json = Buffer.concat(plain.chunks);
+    let held = -1;
+    const lean = streamed({
+      retain: false,
+      gzip: true,
+      ticks: 60,
+      beforeClose: (stream, written) => {
+        const gzip = stream.gzip!;
+        held = gzip.buffered;
+        expect(gzip.peakBuffered).toBeLessThanOrEqual(8192);
+        expect(gzip.bytesIn).toBeGreaterThan(4 * 8192);
+        // The compressed bytes `out` has are the trace's text up to what is held.
+        const sofar = inflateRawSync(written().subarray(10), {
+          finishFlush: constants.Z_SYNC_FLUSH,
+        });
+        expect(sofar.equals(json.subarray(0, gzip.bytesIn - held))).toBe(true);
+      },
+    });
+    await lean.done;
+    expect(held).toBeGreaterThanOrEqual(0);
+    expect(gunzipSync(Buffer.concat(lean.chunks)).equals(json)).toBe(true);
   });
 });
 

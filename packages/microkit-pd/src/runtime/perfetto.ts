@@ -7,8 +7,8 @@
  * cycles and regular device runs are folded the same way (perfetto-fold.ts).
  */
 import type { Writable } from "node:stream";
-import { createGzip } from "node:zlib";
 import type { RuntimeEvent } from "./event-log.js";
+import { GZIP_CHUNK_BYTES, GzipStream } from "./gzip-stream.js";
 import type { DeviceRun } from "./perfetto-device-runs.js";
 import { type FoldItem, type KernelFold, RecordFolder } from "./perfetto-fold.js";
 import { cycleLabel, jsonArgs, spanUs, us } from "./perfetto-format.js";
@@ -400,8 +400,13 @@ export class TraceBuilder {
 
 /** Options of {@link PerfettoStream}. */
 export interface PerfettoStreamOptions extends TraceOptions {
-  /** Compress through node:zlib's gzip (write a `.json.gz`). */
+  /**
+   * Write gzip (a `.json.gz`), compressed synchronously a chunk at a time ({@link GzipStream}),
+   * so a synchronous `out` holds nothing and the compressor at most one chunk.
+   */
   readonly gzip?: boolean;
+  /** With `gzip`: bytes compressed at a time (default {@link GZIP_CHUNK_BYTES}, 1 MiB). */
+  readonly gzipChunkBytes?: number;
   /** Bytes of JSON gathered before a write to the stream (default 64 KiB). */
   readonly chunkBytes?: number;
   /** Called with each trace event as it is written (a summary made alongside the file). */
@@ -417,6 +422,8 @@ export interface PerfettoStreamOptions extends TraceOptions {
 export class PerfettoStream {
   private readonly builder: TraceBuilder;
   private readonly sink: Writable;
+  /** The compressor when `gzip` was asked for (its counters show what it holds). */
+  readonly gzip: GzipStream | undefined;
   private readonly done: Promise<void>;
   private pending = "";
   private first = true;
@@ -429,13 +436,10 @@ export class PerfettoStream {
     threads: readonly TraceThread[],
     private readonly options: PerfettoStreamOptions = {},
   ) {
-    if (options.gzip) {
-      const gzip = createGzip();
-      gzip.pipe(out);
-      this.sink = gzip;
-    } else {
-      this.sink = out;
-    }
+    this.gzip = options.gzip
+      ? new GzipStream(out, { chunkBytes: options.gzipChunkBytes ?? GZIP_CHUNK_BYTES })
+      : undefined;
+    this.sink = this.gzip ?? out;
     this.done = new Promise((resolve, reject) => {
       out.once("finish", () => resolve());
       out.once("error", reject);
