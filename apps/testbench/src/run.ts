@@ -4,7 +4,6 @@
  * left waiting. The result is plain data the report and the oracles read; nothing here judges it.
  */
 
-import { createWriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import type { PerfettoStreamOptions, RuntimeEvent, System, TraceEvent } from "@vmmux/microkit-pd";
@@ -356,8 +355,9 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
 /** The run's Perfetto trace streamed to `path` under a temporary name, renamed when closed. */
 function openTrace(sys: System, path: string, options: PerfettoStreamOptions) {
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-  // Plain JSON is written as the run goes; gzip goes through node:zlib's (asynchronous) stream.
-  const file = path.endsWith(".gz") ? createWriteStream(temporary) : syncFileStream(temporary);
+  // Written as the run goes (gzip too: microkit-pd's compresses synchronously), so a missing
+  // directory fails here, before the run.
+  const file = syncFileStream(temporary);
   const stream = sys.streamPerfetto(file, {
     ...options,
     gzip: path.endsWith(".gz"),

@@ -1,4 +1,7 @@
-/** The streamed Perfetto file: the same bytes as the whole string, gzip when asked, atomic. */
+/**
+ * The streamed Perfetto file: the same bytes as the whole string, gzip when asked (the same bytes
+ * again once inflated), atomic, and a bad place found before the run.
+ */
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -66,5 +69,48 @@ describe("RunOptions.perfettoFile", () => {
       JSON.parse(gunzipSync(readFileSync(join(dir, "s.perfetto.json.gz"))).toString()),
     ).toEqual(kept);
     expect(readdirSync(dir).sort()).toEqual(["s.perfetto.json", "s.perfetto.json.gz"]);
+  });
+});
+
+describe("RunOptions.perfettoFile as .json.gz", () => {
+  const scenario = syntheticScenario({
+    guests: [
+      { output: [[0.001, "one\n".repeat(300)]] },
+      { output: [[0.001, "two\n".repeat(300)]] },
+    ],
+    knobs: { durationLimit: 2 },
+  });
+
+  test("inflates to exactly the bytes of the .json of the same run, folded or not", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vmmux-perfetto-"));
+    for (const fold of [true, false]) {
+      const files = [`${fold}.perfetto.json`, `${fold}.perfetto.json.gz`].map((f) => join(dir, f));
+      for (const file of files) {
+        const options = { recordEvents: true, retainLog: false, perfettoFold: fold };
+        await runScenario(scenario, { ...options, perfettoFile: file }).streamed;
+      }
+      const json = readFileSync(files[0]!);
+      const gz = readFileSync(files[1]!);
+      expect(json.length).toBeGreaterThan(100_000);
+      expect(gunzipSync(gz).equals(json)).toBe(true);
+      expect(gz.length * 5).toBeLessThan(json.length);
+    }
+  });
+
+  test("a directory that is not there fails before the run starts, leaving nothing", () => {
+    const dir = mkdtempSync(join(tmpdir(), "vmmux-perfetto-"));
+    let progressed = false;
+    expect(() =>
+      runScenario(scenario, {
+        recordEvents: true,
+        retainLog: false,
+        perfettoFile: join(dir, "missing", "t.perfetto.json.gz"),
+        onProgress: () => {
+          progressed = true;
+        },
+      }),
+    ).toThrow(/ENOENT/);
+    expect(progressed).toBe(false);
+    expect(readdirSync(dir)).toEqual([]);
   });
 });

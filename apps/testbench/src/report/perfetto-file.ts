@@ -1,15 +1,15 @@
 /**
  * Writes a Perfetto (Chrome Trace Event JSON) timeline to a file as a stream of events,
  * never as one string (a long run's trace is larger than the biggest string V8 can build),
- * gzip-compressed when the path ends in `.gz` (`.json.gz` opens in ui.perfetto.dev as is).
- * The file appears whole or not at all: it is written under a temporary name and renamed.
+ * gzip-compressed when the path ends in `.gz` (`.json.gz` opens in ui.perfetto.dev as is;
+ * microkit-pd's `GzipStream`, synchronous, one chunk held at most). The file appears whole or
+ * not at all: it is written under a temporary name and renamed.
  */
-import { closeSync, createWriteStream, openSync, writeSync } from "node:fs";
+import { closeSync, openSync, writeSync } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { Writable } from "node:stream";
-import { createGzip } from "node:zlib";
-import type { PerfettoTrace, TraceEvent } from "@vmmux/microkit-pd";
+import { GzipStream, type PerfettoTrace, type TraceEvent } from "@vmmux/microkit-pd";
 
 /** Events serialised per write. */
 const BATCH = 2000;
@@ -34,14 +34,9 @@ export class PerfettoFileWriter {
 
   constructor(readonly path: string) {
     this.temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-    this.file = createWriteStream(this.temporary);
-    if (path.endsWith(".gz")) {
-      const gzip = createGzip();
-      gzip.pipe(this.file);
-      this.out = gzip;
-    } else {
-      this.out = this.file;
-    }
+    // Synchronous: a missing directory fails here, and nothing waits in memory for the disk.
+    this.file = syncFileStream(this.temporary);
+    this.out = path.endsWith(".gz") ? new GzipStream(this.file) : this.file;
     this.finished = new Promise((resolve, reject) => {
       const fail = (error: Error) => {
         this.failure ??= error;
@@ -81,6 +76,7 @@ export class PerfettoFileWriter {
   /** Give up: remove the temporary file. */
   async abort(): Promise<void> {
     this.out.destroy();
+    this.file.destroy();
     await rm(this.temporary, { force: true });
   }
 }
