@@ -92,6 +92,8 @@ export interface RunOptions {
    * default the scenario's knob, else on). Off simulates every trap; results are identical.
    */
   readonly fastForward?: boolean;
+  /** End work steps in place when nothing can come first (microkit-pd's `inlineSteps`, default on). */
+  readonly inlineSteps?: boolean;
   /**
    * The UART's state machine at every transmitted character's end (pl011-uart's
    * `exactCharacterEvents`; absent leaves the device's default). Results are identical.
@@ -129,6 +131,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
     recordEvents,
     retainEvents: retainLog,
     fastForward: options.fastForward ?? knobs.fastForward,
+    inlineSteps: options.inlineSteps,
     exactCharacterEvents: options.exactCharacterEvents,
     transmitSink: (byte, tag, start, end, kind) => {
       if (kind !== WIRE_CHARACTER) return;

@@ -1,6 +1,7 @@
 /**
  * Fast-forward is exact (DESIGN.md "Cost follows work", issue 12 items 1 and 3): with the
- * kernel's `fastForward` and the PL011's arithmetic drain on, and with both off, a run gives the same wire bytes with their tags and times, the
+ * kernel's `fastForward` and `inlineSteps` and the PL011's arithmetic drain on, and with all off,
+ * a run gives the same wire bytes with their tags and times, the
  * same report JSON (event count and digest included), the same oracle verdicts and digests —
  * over every bundled scenario (its first virtual seconds) and over generated ones: random
  * traces, priorities, budgets, periods, queue sizes, both profiles and schedule seeds.
@@ -37,6 +38,7 @@ function observe(
   // end (its arithmetic drain and the kernel's leaps past inert ticks are on only with `on`).
   const { run, rerun, judgements } = checkScenario(scenario, {
     fastForward: on,
+    inlineSteps: on,
     exactCharacterEvents: !on,
     ...(schedule === undefined ? {} : { schedule }),
     ...(variants === undefined ? {} : { variants }),

@@ -72,6 +72,8 @@ export interface SystemBuildOptions {
   readonly costModel?: CostModelOverride;
   /** microkit-pd's exact fast-forward of idle trap cycles; absent leaves the kernel's default (on). */
   readonly fastForward?: boolean | undefined;
+  /** microkit-pd's `inlineSteps` (work steps ended in place); absent leaves the default (on). */
+  readonly inlineSteps?: boolean | undefined;
   /** Every character leaving the TX wire, without an object per character (pl011-uart's sink). */
   readonly transmitSink?: TransmitSink;
   /** pl011-uart's `exactCharacterEvents`; absent leaves the device's default. */
@@ -208,6 +210,7 @@ export function buildSystem(scenario: Scenario, options: SystemBuildOptions = {}
     description,
     {
       ...(options.fastForward === undefined ? {} : { fastForward: options.fastForward }),
+      ...(options.inlineSteps === undefined ? {} : { inlineSteps: options.inlineSteps }),
       seed: knobs.seed,
       recordEvents: options.recordEvents ?? false,
       ...(options.retainEvents === undefined ? {} : { retainEvents: options.retainEvents }),

@@ -14,6 +14,7 @@ export interface CheckOptions
     | "schedule"
     | "variants"
     | "fastForward"
+    | "inlineSteps"
     | "exactCharacterEvents"
     | "onWire"
     | "onEvent"

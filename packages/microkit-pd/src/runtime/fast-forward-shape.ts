@@ -2,6 +2,8 @@
  * The state fingerprint of fast-forward (fast-forward.ts): everything the kernel's future depends
  * on besides the quantities that move linearly per period (clock, run times, slice use, counts).
  */
+import type { AnchorArena } from "./fast-forward-arena.js";
+import { hashOf } from "./fast-forward-slices.js";
 import type { Kernel } from "./kernel.js";
 import type { SchedContext } from "./sched-context.js";
 import type { Thread } from "./tcb.js";
@@ -18,58 +20,71 @@ const STATES = {
 const ENTRIES = { init: 1, notified: 2, protected: 3, fault: 4, guest: 5 } as const;
 
 /**
- * The shape of `k`'s state; `null` when a value cannot be fingerprinted. `contracts` counts the
- * repeatable VMM answers tracked, `scOwner` numbers SCs by owner, `idOf` numbers held objects.
+ * Write the shape of `k`'s state into `out`; false when a value cannot be fingerprinted.
+ * `contracts` counts the repeatable VMM answers tracked, `scOwner` numbers SCs by owner, `idOf`
+ * numbers held objects.
  */
 export function kernelShape(
+  out: AnchorArena,
   k: Kernel,
   contracts: number,
   scOwner: ReadonlyMap<SchedContext, number>,
   idOf: (value: unknown) => number,
-): number[] | null {
+): boolean {
   const threads = k.threads;
-  const idx = (th: Thread | null) => (th === null ? -1 : th.index);
-  const scIdx = (sc: SchedContext | null) => (sc === null ? -1 : (scOwner.get(sc) ?? -2));
-  const out: number[] = [threads.length, k.events.size, contracts];
-  if (!k.sched.shapeInto(out, idx, scIdx)) return null;
+  out.push(threads.length);
+  out.push(k.events.size);
+  out.push(contracts);
+  if (!k.sched.shapeInto(out, threadIndex, (sc) => scIndex(scOwner, sc))) return false;
   k.irqs.shapeInto(out);
   for (const th of threads) {
     const held = th.resumeValue;
-    if (held !== undefined && th !== k.current && typeof held !== "object") return null;
+    if (held !== undefined && th !== k.current && typeof held !== "object") return false;
     const s = th.sched;
     const ipc = th.ipc;
-    out.push(
-      STATES[th.state],
-      th.body === null ? 0 : 1,
-      th.workRemaining,
-      th.pendingKernelNs,
-      th.entry === null ? 0 : ENTRIES[th.entry],
-      th.quiet ? 1 : 0,
-      s.queued ? 1 : 0,
-      s.inRelease ? 1 : 0,
-      s.releaseEvent === null ? 0 : 1,
-      scIdx(s.sc),
-      s.passive ? 1 : 0,
-      s.domain,
-      th.ntfn.lo,
-      th.ntfn.hi,
-      th.ntfn.flows.size,
-      ipc.outgoing === null ? 0 : 1,
-      idx(ipc.callTarget),
-      idx(ipc.replyTo),
-      idx(ipc.donor),
-      ipc.lastReply === null ? 0 : 1,
-      th.vcpu.vtimer === null ? 0 : 1,
-      ipc.sendQueue.length,
-      th.vcpu.virqs.length,
-      th === k.current ? 0 : idOf(held),
-    );
+    out.push(STATES[th.state]);
+    out.push(th.body === null ? 0 : 1);
+    out.push(th.workRemaining);
+    out.push(th.pendingKernelNs);
+    out.push(th.entry === null ? 0 : ENTRIES[th.entry]);
+    out.push(th.quiet ? 1 : 0);
+    out.push(s.queued ? 1 : 0);
+    out.push(s.inRelease ? 1 : 0);
+    out.push(s.releaseEvent === null ? 0 : 1);
+    out.push(scIndex(scOwner, s.sc));
+    out.push(s.passive ? 1 : 0);
+    out.push(s.domain);
+    out.push(th.ntfn.lo);
+    out.push(th.ntfn.hi);
+    out.push(th.ntfn.flows.size);
+    out.push(ipc.outgoing === null ? 0 : 1);
+    out.push(threadIndex(ipc.callTarget));
+    out.push(threadIndex(ipc.replyTo));
+    out.push(threadIndex(ipc.donor));
+    out.push(ipc.lastReply === null ? 0 : 1);
+    out.push(th.vcpu.vtimer === null ? 0 : 1);
+    out.push(ipc.sendQueue.length);
+    out.push(th.vcpu.virqs.length);
+    out.push(th === k.current ? 0 : idOf(held));
     for (const q of ipc.sendQueue) out.push(q.index);
     for (const v of th.vcpu.virqs) out.push(v);
     const sc = s.ownSc;
-    if (!sc.roundRobin) for (const r of sc.refills) out.push(r.time, r.amount);
+    if (!sc.roundRobin) {
+      for (const r of sc.refills) {
+        out.push(r.time);
+        out.push(r.amount);
+      }
+    }
   }
-  return out;
+  return true;
+}
+
+function threadIndex(th: Thread | null): number {
+  return th === null ? -1 : th.index;
+}
+
+function scIndex(scOwner: ReadonlyMap<SchedContext, number>, sc: SchedContext | null): number {
+  return sc === null ? -1 : (scOwner.get(sc) ?? -2);
 }
 
 /** Linear slots before the per-thread run times: clock, events processed, log length. */
@@ -78,29 +93,81 @@ export const LINEAR_HEAD = 3;
 export const SC_FIELDS = 4;
 
 /**
- * Clock, events (inert ticks that stood for no timer expiry left out, ticks.ts), log length,
- * run time per thread, per SC (slice, consumed, activations, exhaustions), VMM exits.
+ * Write the linear quantities: clock, events (inert ticks that stood for no timer expiry left
+ * out, ticks.ts), log length, run time per thread, per SC (slice, consumed, activations,
+ * exhaustions), VMM exits.
  */
-export function linearOf(
+export function linearInto(
+  out: AnchorArena,
   k: Kernel,
   scs: readonly SchedContext[],
   exits: readonly number[],
-): Float64Array {
-  const threads = k.threads;
-  const out = new Float64Array(
-    LINEAR_HEAD + threads.length + scs.length * SC_FIELDS + exits.length,
-  );
-  out[0] = k.now;
-  out[1] = k.eventsProcessed - k.ticks.untied;
-  out[2] = k.recorded;
-  for (let i = 0; i < threads.length; i++) out[LINEAR_HEAD + i] = threads[i]!.runTime;
-  let o = LINEAR_HEAD + threads.length;
+): void {
+  out.push(k.now);
+  out.push(k.eventsProcessed - k.ticks.untied);
+  out.push(k.recorded);
+  for (const th of k.threads) out.push(th.runTime);
   for (const sc of scs) {
-    out[o++] = sc.sliceUsed;
-    out[o++] = sc.consumed;
-    out[o++] = sc.activations;
-    out[o++] = sc.exhaustions;
+    out.push(sc.sliceUsed);
+    out.push(sc.consumed);
+    out.push(sc.activations);
+    out.push(sc.exhaustions);
   }
-  for (const n of exits) out[o++] = n;
-  return out;
+  for (const n of exits) out.push(n);
+}
+
+/**
+ * Numbering for fingerprints: SCs by owning thread (the list rebuilt when threads are added),
+ * held objects by first sight (the same object keeps its number).
+ */
+export class FingerprintIndex {
+  private scOwner = new Map<SchedContext, number>();
+  private scs: SchedContext[] = [];
+  private indexedThreads = -1;
+  private readonly ids = new WeakMap<object, number>();
+  private nextId = 1;
+  /** 0 for nothing, else a number unique to this object. */
+  readonly idOf = (value: unknown): number => {
+    if (typeof value !== "object" || value === null) return 0;
+    const id = this.ids.get(value) ?? this.nextId++;
+    this.ids.set(value, id);
+    return id;
+  };
+
+  constructor(private readonly k: Kernel) {}
+
+  /** Every thread's own SC, in thread order. */
+  scList(): SchedContext[] {
+    const threads = this.k.threads;
+    if (this.indexedThreads !== threads.length) {
+      this.scs = threads.map((th) => th.sched.ownSc);
+      this.scOwner = new Map(this.scs.map((sc, i) => [sc, i]));
+      this.indexedThreads = threads.length;
+    }
+    return this.scs;
+  }
+
+  /** `sc`'s number (its owner's index), -1 if unknown. */
+  scIndex(sc: SchedContext): number {
+    this.scList();
+    return this.scOwner.get(sc) ?? -1;
+  }
+
+  /** The first SC slot of the linear quantities. */
+  scBase(): number {
+    return LINEAR_HEAD + this.k.threads.length;
+  }
+
+  /** `hash` extended by every round-robin SC's position in its slice (the whole state's key). */
+  fullHash(hash: number): number {
+    const slices: number[] = [];
+    for (const sc of this.scList()) if (sc.roundRobin) slices.push(sc.sliceUsed + sc.consumed);
+    return hashOf(slices, hash);
+  }
+
+  /** Write the kernel's shape; false when a value cannot be fingerprinted. */
+  shapeInto(out: AnchorArena, contracts: number): boolean {
+    this.scList();
+    return kernelShape(out, this.k, contracts, this.scOwner, this.idOf);
+  }
 }

@@ -95,9 +95,9 @@ export function walkSlice(p: SliceProfile, pos: number, count: number): SliceRun
 export function profileOf(
   sc: SchedContext,
   i: number,
-  delta: Float64Array,
+  delta: readonly number[],
   o: number,
-  start: Float64Array,
+  start: ArrayLike<number>,
   checks: readonly (readonly number[] | null)[],
 ): SliceProfile | null {
   const use = delta[o]! + delta[o + 1]!;
@@ -143,12 +143,6 @@ export function largest(count: number, ok: (c: number) => boolean): number {
     else hi = mid;
   }
   return lo;
-}
-
-export function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 export function push(map: Map<number, number[]>, key: number, index: number): void {

@@ -25,17 +25,16 @@
  * log outside the collapsed runs, and guest output.
  */
 import type { IdleLoop, RepeatableExit } from "../program.js";
+import { AnchorArena } from "./fast-forward-arena.js";
 import { AnchorPacing } from "./fast-forward-pacing.js";
-import { kernelShape, LINEAR_HEAD, linearOf, SC_FIELDS } from "./fast-forward-shape.js";
+import { FingerprintIndex, LINEAR_HEAD, linearInto, SC_FIELDS } from "./fast-forward-shape.js";
 import {
   fitEvents,
-  hashOf,
   largest,
   profileOf,
   push,
   type SliceProfile,
   type SliceRun,
-  sameShape,
   walkSlice,
 } from "./fast-forward-slices.js";
 import type { Kernel } from "./kernel.js";
@@ -55,13 +54,17 @@ const CANDIDATES = 12;
 const MAX_CHECKS = 3 * 256;
 
 interface Anchor {
-  /** Everything that must be equal for two anchors to be the same phase. */
-  readonly shape: readonly number[];
+  /**
+   * Where its numbers are in the arena: the shape (everything that must be equal for two
+   * anchors to be the same phase), then the linear quantities (those that may move by a
+   * constant amount per period, see {@link linearInto}).
+   */
+  at: number;
+  readonly shapeLength: number;
+  readonly linearLength: number;
   readonly hash: number;
   /** The shape and where every round-robin slice stands: equal when the whole state repeats. */
   readonly full: number;
-  /** Quantities that may move by a constant amount per period (see {@link linearOf}). */
-  readonly linear: Float64Array;
   /** The idle loop whose check this anchor is. */
   readonly loop: IdleLoop;
   /** Budget checks since the previous anchor: (SC, slice position, clear) triples; null if too many. */
@@ -76,7 +79,7 @@ export interface Leap {
   readonly count: number;
   readonly period: number;
   /** Per-period change of every linear quantity. */
-  readonly delta: Float64Array;
+  readonly delta: readonly number[];
   /** Per SC, the slice walk when the leap crosses its boundaries. */
   readonly slices: readonly (SliceRun | null)[];
   /** Inert device ticks passed (ticks.ts). */
@@ -93,12 +96,11 @@ export class FastForward {
   private byFull = new Map<number, number[]>();
   private readonly repeats = new Map<RepeatableExit, number>();
   private readonly contracts: RepeatableExit[] = [];
-  private scOwner = new Map<SchedContext, number>();
-  private scs: SchedContext[] = [];
-  /** Identities of values held for a thread (a message waiting to be received). */
-  private readonly ids = new WeakMap<object, number>();
-  private nextId = 1;
-  private indexedThreads = -1;
+  private readonly index: FingerprintIndex;
+  /** The history's numbers (fingerprints and linear quantities). */
+  private readonly arena = new AnchorArena();
+  /** The leap each candidate gave in this anchor's search (by candidate index). */
+  private readonly measured = new Map<number, Leap | null>();
   /** Periods applied so far, and anchors seen (for tests and the bench). */
   leaps = 0;
   anchors = 0;
@@ -117,7 +119,9 @@ export class FastForward {
   constructor(
     protected readonly k: Kernel,
     readonly enabled: boolean,
-  ) {}
+  ) {
+    this.index = new FingerprintIndex(k);
+  }
 
   /** Something outside the declared idle loops happened: the history no longer predicts. */
   taint(): void {
@@ -132,8 +136,7 @@ export class FastForward {
       this.checks = null;
       return;
     }
-    this.scList();
-    checks.push(this.scOwner.get(sc) ?? -1, sc.sliceUsed + sc.consumed, clear ? 1 : 0);
+    checks.push(this.index.scIndex(sc), sc.sliceUsed + sc.consumed, clear ? 1 : 0);
   }
 
   /** An inert tick's budget check is not one of the period's: the window's checks are unknown. */
@@ -214,18 +217,22 @@ export class FastForward {
       return;
     }
     if (this.history.length === 0 && !this.pacing.start()) return;
-    const shape = this.shapeOf();
-    if (shape === null) {
+    const arena = this.arena;
+    const at = arena.length;
+    if (!this.index.shapeInto(arena, this.contracts.length)) {
       this.reset();
       return;
     }
     this.anchors++;
-    const hash = hashOf(shape, 0x811c9dc5);
+    const shapeLength = arena.length - at;
+    const hash = arena.hash(at, arena.length, 0x811c9dc5);
+    linearInto(arena, k, this.index.scList(), this.exitCounts());
     const anchor: Anchor = {
-      shape,
+      at,
+      shapeLength,
+      linearLength: arena.length - at - shapeLength,
       hash,
-      full: this.fullHash(hash),
-      linear: this.linearOf(),
+      full: this.index.fullHash(hash),
       loop,
       checks,
       expiries,
@@ -242,7 +249,12 @@ export class FastForward {
       this.checks = null;
       k.ticks.unlisted();
     }
-    if (n >= HISTORY_LIMIT) this.reset();
+    if (n >= HISTORY_LIMIT) {
+      const end = this.arena.length;
+      this.reset();
+      this.arena.keep(anchor.at, end);
+      anchor.at = 0;
+    }
     const index = this.history.length;
     this.history.push(anchor);
     push(this.byHash, hash, index);
@@ -250,15 +262,9 @@ export class FastForward {
     this.probing = true;
   }
 
-  /** The shape's hash extended by every round-robin SC's position in its slice. */
-  private fullHash(hash: number): number {
-    const slices: number[] = [];
-    for (const sc of this.scList()) if (sc.roundRobin) slices.push(sc.sliceUsed + sc.consumed);
-    return hashOf(slices, hash);
-  }
-
   private reset(): void {
     this.probing = false;
+    this.arena.length = 0;
     if (this.history.length === 0) return;
     this.history = [];
     this.byHash = new Map();
@@ -270,6 +276,7 @@ export class FastForward {
    * recent anchors of the same full state (periods spanning slice rotations).
    */
   private findLeap(anchor: Anchor, n: number): Leap | null {
+    this.measured.clear();
     const a = this.searchLeap(anchor, n, this.byHash.get(anchor.hash), CANDIDATES);
     const b = this.searchLeap(anchor, n, this.byFull.get(anchor.full), CANDIDATES);
     if (a === null) return b;
@@ -294,9 +301,14 @@ export class FastForward {
       tried++;
       const a = this.history[m]!;
       const b = this.history[m2]!;
-      if (b.hash !== anchor.hash || !sameShape(anchor.shape, a.shape)) continue;
-      if (!sameShape(anchor.shape, b.shape)) continue;
-      const leap = this.leapFrom(anchor, a, b, m, n);
+      if (b.hash !== anchor.hash || !this.sameShape(anchor, a) || !this.sameShape(anchor, b))
+        continue;
+      // The two searches often meet the same candidate: measure it once.
+      let leap = this.measured.get(m);
+      if (leap === undefined) {
+        leap = this.leapFrom(anchor, a, b, m, n);
+        this.measured.set(m, leap);
+      }
       if (leap !== null && (best === null || leap.count * leap.period > best.count * best.period))
         best = leap;
     }
@@ -305,12 +317,14 @@ export class FastForward {
 
   /** `k` periods of `n − m` anchors, if both measured periods agree and nothing bounds it to 0. */
   protected leapFrom(anchor: Anchor, a: Anchor, b: Anchor, m: number, n: number): Leap | null {
-    const len = anchor.linear.length;
-    if (a.linear.length !== len || b.linear.length !== len) return null;
-    const delta = new Float64Array(len);
+    const len = anchor.linearLength;
+    if (a.linearLength !== len || b.linearLength !== len) return null;
+    const arena = this.arena;
+    const [x, y, z] = [anchor, a, b].map((e) => e.at + e.shapeLength);
+    const delta: number[] = new Array(len);
     for (let i = 0; i < len; i++) {
-      const d = anchor.linear[i]! - a.linear[i]!;
-      if (d !== a.linear[i]! - b.linear[i]!) return null;
+      const d = arena.at(x! + i) - arena.at(y! + i);
+      if (d !== arena.at(y! + i) - arena.at(z! + i)) return null;
       delta[i] = d;
     }
     const period = delta[0]!;
@@ -335,7 +349,7 @@ export class FastForward {
     const fit = k.ticks.bound(
       count,
       period,
-      Ticks.offsets([...lists, anchor.expiries], a.linear[0]!),
+      Ticks.offsets([...lists, anchor.expiries], arena.at(y!)),
       (c) => ends(c) > 0,
       (c, more) => c * delta[1]! + ends(c) + more <= k.eventAllowance,
     );
@@ -345,23 +359,24 @@ export class FastForward {
   }
 
   /** Each used round-robin SC's profile over the measured period, or null where it cannot cross. */
-  private profiles(delta: Float64Array): (SliceProfile | null)[] {
+  private profiles(delta: readonly number[]): (SliceProfile | null)[] {
     const w = this.window!;
     if (w.profiles !== null) return w.profiles;
     const checks: (number[] | null)[] = [];
     for (let x = w.m + 1; x < w.n; x++) checks.push(this.history[x]!.checks);
     checks.push(w.anchor.checks);
-    const start = this.history[w.m]!.linear;
-    const base = this.scBase();
-    w.profiles = this.scList().map((sc, i) =>
-      profileOf(sc, i, delta, base + i * SC_FIELDS, start, checks),
-    );
+    const first = this.history[w.m]!;
+    const start = this.arena.view(first.at + first.shapeLength, first.linearLength);
+    const base = this.index.scBase();
+    w.profiles = this.index
+      .scList()
+      .map((sc, i) => profileOf(sc, i, delta, base + i * SC_FIELDS, start, checks));
     return w.profiles;
   }
 
   /** Per SC, the slice walk over `count` periods from where each slice stands now. */
-  private walkSlices(delta: Float64Array, count: number): (SliceRun | null)[] {
-    const scs = this.scList();
+  private walkSlices(delta: readonly number[], count: number): (SliceRun | null)[] {
+    const scs = this.index.scList();
     return this.profiles(delta).map((p, i) =>
       p === null ? null : walkSlice(p, scs[i]!.sliceUsed + scs[i]!.consumed, count),
     );
@@ -371,10 +386,10 @@ export class FastForward {
    * Periods the scheduling contexts allow: none while a sporadic SC runs; for a round-robin
    * slice, up to the first boundary that cannot be crossed (fast-forward-slices.ts).
    */
-  protected budgetBound(delta: Float64Array): number {
+  protected budgetBound(delta: readonly number[]): number {
     let count = this.window!.count;
-    const scs = this.scList();
-    const base = this.scBase();
+    const scs = this.index.scList();
+    const base = this.index.scBase();
     const profiles = this.profiles(delta);
     for (let i = 0; i < scs.length; i++) {
       const sc = scs[i]!;
@@ -424,8 +439,8 @@ export class FastForward {
       threads[i]!.runTime += d;
       if (d !== 0) ran[threads[i]!.name] = d;
     }
-    const scs = this.scList();
-    const base = this.scBase();
+    const scs = this.index.scList();
+    const base = this.index.scBase();
     for (let i = 0; i < scs.length; i++) {
       const sc = scs[i]!;
       const o = base + i * SC_FIELDS;
@@ -465,36 +480,13 @@ export class FastForward {
 
   // ---- the state fingerprint ----
 
-  private scList(): SchedContext[] {
-    const threads = this.k.threads;
-    if (this.indexedThreads !== threads.length) {
-      this.scs = threads.map((th) => th.sched.ownSc);
-      this.scOwner = new Map(this.scs.map((sc, i) => [sc, i]));
-      this.indexedThreads = threads.length;
-    }
-    return this.scs;
+  /** Whether two anchors' shapes are equal. */
+  private sameShape(x: Anchor, y: Anchor): boolean {
+    return x.shapeLength === y.shapeLength && this.arena.same(x.at, y.at, x.shapeLength);
   }
 
-  private scBase(): number {
-    return LINEAR_HEAD + this.k.threads.length;
-  }
-
-  private linearOf(): Float64Array {
-    const counts = this.contracts.map((exit) => this.repeats.get(exit)!);
-    return linearOf(this.k, this.scList(), counts);
-  }
-
-  /** 0 for nothing, else a number unique to this object (the same object keeps its number). */
-  private idOf(value: unknown): number {
-    if (typeof value !== "object" || value === null) return 0;
-    const id = this.ids.get(value) ?? this.nextId++;
-    this.ids.set(value, id);
-    return id;
-  }
-
-  /** Everything else the kernel's future depends on; `null` when a value cannot be fingerprinted. */
-  private shapeOf(): number[] | null {
-    this.scList();
-    return kernelShape(this.k, this.contracts.length, this.scOwner, (v) => this.idOf(v));
+  /** How often each tracked repeatable answer was given, in contract order. */
+  private exitCounts(): number[] {
+    return this.contracts.map((exit) => this.repeats.get(exit)!);
   }
 }

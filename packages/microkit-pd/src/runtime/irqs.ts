@@ -35,9 +35,13 @@ export class Irqs {
   }
 
   /** Fast-forward's fingerprint of the lines: mask, latch, level. */
-  shapeInto(out: number[]): void {
-    for (const line of this.lines.values())
-      out.push(line.irq, line.masked ? 1 : 0, line.latched ? 1 : 0, line.asserted ? 1 : 0);
+  shapeInto(out: { push(v: number): void }): void {
+    for (const line of this.lines.values()) {
+      out.push(line.irq);
+      out.push(line.masked ? 1 : 0);
+      out.push(line.latched ? 1 : 0);
+      out.push(line.asserted ? 1 : 0);
+    }
   }
 
   /** A device drives an interrupt line. */

@@ -21,6 +21,7 @@ import { FastForward } from "./fast-forward.js";
 import { Faults } from "./faults.js";
 import { StepInliner } from "./inline-steps.js";
 import { Irqs } from "./irqs.js";
+import type { KernelOptions, KernelParts } from "./kernel-options.js";
 import { Notifications } from "./notifications.js";
 import { SchedContext } from "./sched-context.js";
 import { type DomainSlot, Scheduler } from "./scheduler.js";
@@ -30,45 +31,11 @@ import { Ticks } from "./ticks.js";
 import { Vcpus } from "./vcpus.js";
 
 export { IrqLine } from "./irqs.js";
+export type { KernelOptions, KernelParts } from "./kernel-options.js";
 export { wordChannels } from "./notifications.js";
 export { type DomainSlot, MAX_DOMAINS } from "./scheduler.js";
 export type { IpcMessage, KernelOp, Received, ReplyPayload, ThreadKind } from "./tcb.js";
 export { Thread } from "./tcb.js";
-
-export interface KernelOptions {
-  readonly costs: CostModel;
-  /** MIN_BUDGET in ns (reference §3.2, §4.4). */
-  readonly minBudget: number;
-  readonly recordEvents: boolean;
-  /** Keep recorded events in `log` (default true); listeners see them either way. */
-  readonly retainEvents?: boolean;
-  /** Also record every preemption point (large logs; for debugging). */
-  readonly recordPoints?: boolean;
-  /** Advance declared idle loops by whole periods (fast-forward.ts); default true. */
-  readonly fastForward?: boolean;
-  /**
-   * End a work step no other event can interrupt inside the dispatch loop instead of through a
-   * timer on the heap (exact; default true; false always takes the heap round trip).
-   */
-  readonly inlineSteps?: boolean;
-  /** Let fast-forward leap over inert device ticks (ticks.ts; exact; default true). */
-  readonly inertTicks?: boolean;
-}
-
-/**
- * Substitute parts of the kernel: each factory builds the part for a kernel (default: the class
- * itself). A caller passes subclasses to trace or vary one part's policy without touching the
- * others (the runtime's own property tests plant scheduler bugs this way, in `testing/`).
- */
-export interface KernelParts {
-  readonly scheduler?: (kernel: Kernel) => Scheduler;
-  readonly notifications?: (kernel: Kernel) => Notifications;
-  readonly fastForward?: (kernel: Kernel, enabled: boolean) => FastForward;
-  /** When a work step ends in the dispatch loop instead of on the heap (with `inlineSteps`). */
-  readonly inlineSteps?: (kernel: Kernel) => StepInliner;
-  /** How fast-forward passes inert device ticks (with `inertTicks`). */
-  readonly ticks?: (kernel: Kernel, enabled: boolean) => Ticks;
-}
 
 /** Steps the threads may take without virtual time advancing before the kernel calls it a livelock. */
 const ZERO_STEP_LIMIT = 1_000_000;
@@ -120,6 +87,8 @@ export class Kernel {
   } = { op: "work", ns: 0, kind: "", spin: null };
   /** Counts heap events and thread steps: a busy-wait's turn is clean while it is unchanged. */
   private epoch = 0;
+  /** A dispatch loop that ends steps in place (`inlineTimer`) is running. */
+  private inlining = false;
 
   constructor(
     readonly options: KernelOptions,
@@ -325,6 +294,7 @@ export class Kernel {
    * expiry is processed here (see {@link inlineTimer}).
    */
   dispatch(inline = false): void {
+    this.inlining = inline;
     for (;;) {
       this.sched.checkBudget();
       this.sched.schedule();
@@ -358,8 +328,56 @@ export class Kernel {
       }
       this.stepThread(cur);
     }
+    this.inlining = false;
     this.sched.syncRunningSc();
     this.armTimer();
+  }
+
+  /**
+   * Called by the running thread's body in place of yielding `work(ns)`: when the dispatch loop
+   * would end that step in place (`inlineTimer`) and resume the same thread at once, do that
+   * bookkeeping here (clock, accounting, one event, the next step's start) and return true; false
+   * changes nothing (the body yields as usual). The loop's checks are foregone when the scheduler
+   * keeps `t`, its SC stays sufficient after the step (`spinTurns`) and no heap event comes
+   * first. A quiet thread (fast-forward's idle loops) always yields.
+   */
+  continueStep(t: Thread, ns: number): boolean {
+    if (
+      !this.inlining ||
+      !(ns > 0) ||
+      t !== this.current ||
+      t.quiet ||
+      t.pendingKernelNs !== 0 ||
+      t.workRemaining !== 0 ||
+      this.options.recordPoints ||
+      !this.sched.keeps(t) ||
+      this.inliner.spinTurns(t, ns) < 1
+    ) {
+      return false;
+    }
+    this.sched.syncRunningSc();
+    if (this.timer) {
+      this.events.cancel(this.timer);
+      this.timer = null;
+    }
+    // The step: `inlineTimer`'s expiry at its end.
+    t.workRemaining = ns;
+    this.now += ns;
+    this.eventsProcessed++;
+    this.eventAllowance--;
+    this.account();
+    this.ticks.expired();
+    // The loop's next pass: `t` steps again (`stepThread`).
+    this.soloSteps = 0;
+    this.lastStepped = t;
+    this.stepTime = this.now;
+    this.stepsAtTime = 0;
+    this.ff.taint();
+    this.epoch++;
+    t.spin = null;
+    t.spinEpoch = -1;
+    t.resumeValue = undefined;
+    return true;
   }
 
   /**

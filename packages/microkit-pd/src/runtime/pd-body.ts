@@ -60,7 +60,9 @@ function* runEntry<T>(
         break;
       }
       const call = next.value == null ? undefined : asKernelCall(next.value);
-      yield call ?? workOf(k, next.value);
+      const op = call ?? workOf(k, next.value);
+      // A step the kernel can end in place goes on without the round trip through its loop.
+      if (op.op !== "work" || op.spin || !k.continueStep(t, op.ns)) yield op;
       ctx.calls.reset();
     }
   } catch (error) {

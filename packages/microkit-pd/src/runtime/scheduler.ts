@@ -226,6 +226,19 @@ export class Scheduler {
     }
   }
 
+  /**
+   * At a kernel entry now, `t` (on the core) would go on running: no switch is pending and it is
+   * schedulable (`schedule` would return at once), and its SC, if it has one, is sufficient.
+   */
+  keeps(t: Thread): boolean {
+    return (
+      this.action === "resume" &&
+      this.current === t &&
+      this.schedulable(t) &&
+      (t.sched.sc === null || t.sched.sc.sufficient())
+    );
+  }
+
   /** `t` would be chosen again at once if its slice ended here (fast-forward's slice crossing). */
   private soleAtTop(t: Thread): boolean {
     return (
@@ -352,26 +365,25 @@ export class Scheduler {
    * on the core, and every ready queue in order.
    */
   shapeInto(
-    out: number[],
+    out: { push(v: number): void },
     idx: (t: Thread | null) => number,
     scIdx: (sc: SchedContext | null) => number,
   ): boolean {
     const action = this.action;
-    out.push(
-      action === "resume" ? -3 : action === "choose" ? -4 : action.index,
-      idx(this.current),
-      idx(this.lastRan),
-      this.curDomain,
-      this.domainIndex,
-      scIdx(this.runningSc),
-      this.readyCount,
-    );
+    out.push(action === "resume" ? -3 : action === "choose" ? -4 : action.index);
+    out.push(idx(this.current));
+    out.push(idx(this.lastRan));
+    out.push(this.curDomain);
+    out.push(this.domainIndex);
+    out.push(scIdx(this.runningSc));
+    out.push(this.readyCount);
     const bits = this.readyBits;
     for (let w = 0; w < bits.length; w++) {
       for (let word = bits[w]!; word !== 0; word &= word - 1) {
         const q = w * 32 + 31 - Math.clz32(word & -word);
         const queue = this.queues[q]!;
-        out.push(q, queue.length);
+        out.push(q);
+        out.push(queue.length);
         for (const t of queue) out.push(t.index);
       }
     }

@@ -73,7 +73,7 @@ export type PlantedFastForwardBug =
   "period-past-slice";
 
 class PeriodPastSlice extends FastForward {
-  protected override budgetBound(delta: Float64Array): number {
+  protected override budgetBound(delta: readonly number[]): number {
     const count = super.budgetBound(delta);
     return Number.isFinite(count) ? count + 1 : count;
   }
