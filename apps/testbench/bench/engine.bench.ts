@@ -162,7 +162,9 @@ function checkSection(): void {
 
 function exploreSection(): void {
   const name = process.env.VMMUX_BENCH_EXPLORE ?? "sddf-clients.json";
-  console.log(`\ncheck --explore 64 (${name}): 2 workers against 1`);
+  console.log(
+    `\ncheck --explore 64 (${name}): 2 workers (this thread and a pool thread) against 1 (this thread), after check's two runs`,
+  );
   const explore = (workers: number) =>
     measure({ kind: "explore", file: scenario(name), runs: 64, workers });
   const [one, two] = [explore(1), explore(2)];

@@ -1,7 +1,9 @@
 /**
  * Exploration on a worker pool gives the same runs and verdicts as one thread, for 1, 2 and
- * 4 workers, and sharded 1/3..3/3 then merged; the cut at the first violation is the
- * sequential one; merging refuses incomplete or mixed campaigns.
+ * 4 workers (this thread taking runs beside the pool's), and sharded 1/3..3/3 then merged; a
+ * run's verdict does not depend on the runs a thread ran before it; the cut at the first
+ * violation is the sequential one whichever thread ran the violating seed; merging refuses
+ * incomplete or mixed campaigns.
  */
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
@@ -12,9 +14,9 @@ import { MergeError, mergeExploreResults } from "./merge.js";
 import { type ExploreShardResult, exploreParallel, inSeedOrder } from "./pool.js";
 import { parseShard, ShardError, shardSeeds } from "./shard.js";
 
-const scenarioFile = fileURLToPath(
-  new URL("../../../../traces/scenarios/wakeup-window.json", import.meta.url),
-);
+const bundled = (name: string) =>
+  fileURLToPath(new URL(`../../../../traces/scenarios/${name}`, import.meta.url));
+const scenarioFile = bundled("wakeup-window.json");
 const RUNS = 8;
 
 const verdict = (ok: boolean): Verdict => ({
@@ -76,6 +78,29 @@ describe("exploration on a worker pool", () => {
     const merged = mergeExploreResults(shards.map((s) => JSON.parse(JSON.stringify(s))));
     expect(merged.explored).toEqual(sequential);
     expect(merged.judgement.verdict.ok).toBe(true);
+  }, 120_000);
+
+  test("a run's verdict is the same after other runs in its thread as alone in a fresh one", () => {
+    // This thread and each pool thread run several seeds in a row on one loaded scenario.
+    const inARow = exploreWakeups(loadScenario(scenarioFile), { runs: RUNS, stopAtFirst: false });
+    for (const seed of [RUNS, 1, 5]) {
+      const alone = exploreWakeups(loadScenario(scenarioFile), { runs: 1, firstSeed: seed });
+      expect(alone).toEqual([inARow[seed - 1]]);
+    }
+  }, 60_000);
+
+  test("the cut at the first violation is the sequential one on 1, 2 and 3 threads", async () => {
+    // vmm-wakeup.json strands a producer on schedule seed 2 (vmm-wakeup.test.ts).
+    const file = bundled("vmm-wakeup.json");
+    const sequential = exploreWakeups(loadScenario(file), { runs: 6 });
+    expect(sequential.map((r) => [r.seed, r.verdict.ok])).toEqual([
+      [1, true],
+      [2, false],
+    ]);
+    for (const workers of [1, 2, 3]) {
+      const r = await exploreParallel({ scenarioFile: file, runs: 6, workers });
+      expect(r.explored).toEqual(sequential);
+    }
   }, 120_000);
 
   test("merging refuses a missing shard, a repeated one and another campaign's", async () => {

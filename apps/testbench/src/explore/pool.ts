@@ -1,8 +1,14 @@
 /**
  * Exploration on every core (issue 12 item 4): the perturbed runs of `check --explore` spread
- * over a tinypool of worker threads, one shard of the campaign at a time. Results come back
- * in seed order and are cut at the first violation exactly as a sequential exploration is,
- * so they are the same for any number of workers and, merged (`merge.ts`), any sharding.
+ * over this thread and a tinypool of worker threads, one shard of the campaign at a time.
+ * Results come back in seed order and are cut at the first violation exactly as a sequential
+ * exploration is, so they are the same for any number of workers and, merged (`merge.ts`),
+ * any sharding.
+ *
+ * This thread takes runs too, between handing runs to the pool: it has the code loaded and,
+ * after `check`'s own runs, compiled hot, while each pool thread first loads the modules and
+ * warms its JIT (measured on sddf-clients: about 0.9 CPU s a thread, ~15 runs' worth). So
+ * `workers` counts this thread: n > 1 starts n - 1 pool threads, 1 or 0 starts none.
  *
  * Workers run the built JavaScript (`dist/explore/task.js`) when this module is built, and
  * the TypeScript sources through tsx when it runs from sources (vitest, `vmmux:dev`).
@@ -10,6 +16,7 @@
 
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import Tinypool from "tinypool";
 import type { Knobs } from "../scenario.js";
@@ -25,7 +32,10 @@ export interface ParallelExploreOptions {
   readonly firstSeed?: number;
   readonly spread?: number;
   readonly shard?: Shard;
-  /** Worker threads; 0 runs in this thread. Default: the machine's available parallelism. */
+  /**
+   * Threads that run the campaign, this one included: n > 1 adds n - 1 pool threads; 0 or 1
+   * runs it all in this thread. Default: the machine's available parallelism.
+   */
   readonly workers?: number;
   /** Stop at the first violation, in seed order (default true). */
   readonly stopAtFirst?: boolean;
@@ -84,7 +94,13 @@ function workerSetup(): {
   };
 }
 
-/** Run one shard of an exploration campaign on `workers` threads. */
+/**
+ * Runs handed to a pool thread ahead of its current one: it starts the next without waiting
+ * for this thread, which hands out runs only between its own (about one run long).
+ */
+const QUEUED_PER_WORKER = 2;
+
+/** Run one shard of an exploration campaign on `workers` threads, this one included. */
 export async function exploreParallel(
   options: ParallelExploreOptions,
 ): Promise<ExploreShardResult> {
@@ -99,39 +115,66 @@ export async function exploreParallel(
     seed,
     ...(options.spread === undefined ? {} : { spread: options.spread }),
   });
-  const workers = Math.min(options.workers ?? availableParallelism(), seeds.length);
+  const poolThreads = Math.min(options.workers ?? availableParallelism(), seeds.length) - 1;
   const results: ExploreTaskResult[] = [];
+  /** Lowest violating seed so far: later seeds cannot change the cut result. */
+  let cut = Number.POSITIVE_INFINITY;
   const done = (r: ExploreTaskResult) => {
     results.push(r);
+    if (!r.verdict.ok && stopAtFirst) cut = Math.min(cut, r.seed);
     options.onRun?.(results.length, seeds.length);
   };
-  if (workers <= 0) {
-    for (const seed of seeds) {
-      const r = runExploreTask(task(seed));
-      done(r);
-      if (!r.verdict.ok && stopAtFirst) break;
-    }
-  } else {
-    const pool = new Tinypool({ ...workerSetup(), minThreads: workers, maxThreads: workers });
-    try {
-      /** Lowest violating seed so far: later seeds cannot change the cut result. */
-      let cut = Number.POSITIVE_INFINITY;
-      const inFlight = new Set<Promise<void>>();
-      for (const seed of seeds) {
-        if (seed > cut) break;
-        const p: Promise<void> = (pool.run(task(seed)) as Promise<ExploreTaskResult>).then((r) => {
-          inFlight.delete(p);
-          done(r);
-          if (!r.verdict.ok && stopAtFirst) cut = Math.min(cut, seed);
-        });
+  let next = 0;
+  /** The next seed to run, in seed order; none once the seeds run out or pass the cut. */
+  const take = (): number | undefined => {
+    const seed = seeds[next];
+    if (seed === undefined || seed > cut) return undefined;
+    next++;
+    return seed;
+  };
+  const pool =
+    poolThreads > 0
+      ? new Tinypool({
+          ...workerSetup(),
+          minThreads: poolThreads,
+          maxThreads: poolThreads,
+          concurrentTasksPerWorker: QUEUED_PER_WORKER,
+        })
+      : undefined;
+  try {
+    const inFlight = new Set<Promise<void>>();
+    let failure: { error: unknown } | undefined;
+    const handOut = () => {
+      while (pool !== undefined && failure === undefined) {
+        if (inFlight.size >= poolThreads * QUEUED_PER_WORKER) return;
+        const seed = take();
+        if (seed === undefined) return;
+        const p: Promise<void> = (pool.run(task(seed)) as Promise<ExploreTaskResult>).then(
+          (r) => {
+            inFlight.delete(p);
+            done(r);
+            handOut();
+          },
+          (error: unknown) => {
+            inFlight.delete(p);
+            failure ??= { error };
+          },
+        );
         inFlight.add(p);
-        // Keep every worker busy with one task queued behind it, no more.
-        if (inFlight.size >= workers * 2) await Promise.race(inFlight);
       }
-      await Promise.all(inFlight);
-    } finally {
-      await pool.destroy();
+    };
+    handOut();
+    for (let seed = take(); seed !== undefined && failure === undefined; seed = take()) {
+      done(runExploreTask(task(seed)));
+      if (pool === undefined) continue;
+      // Let the pool's finished runs in, and hand it more, before this thread takes the next.
+      await nextTurn();
+      handOut();
     }
+    while (inFlight.size > 0) await Promise.race(inFlight);
+    if (failure !== undefined) throw failure.error;
+  } finally {
+    await pool?.destroy();
   }
   return {
     format: "vmmux-explore/1",
