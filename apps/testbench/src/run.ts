@@ -113,6 +113,8 @@ export interface RunOptions {
   readonly prepared?: PreparedGuests;
   /** Builds each guest instead of the scenario's own builder (`SystemBuildOptions.guest`). */
   readonly guest?: SystemBuildOptions["guest"];
+  /** The scenario's system, knobs applied, parsed once by the caller (`SystemBuildOptions`). */
+  readonly system?: SystemBuildOptions["description"];
 }
 
 /** Build, run and record one scenario. */
@@ -145,6 +147,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
     ...(options.variants === undefined ? {} : { variants: options.variants }),
     ...(options.prepared === undefined ? {} : { prepared: options.prepared }),
     ...(options.guest === undefined ? {} : { guest: options.guest }),
+    ...(options.system === undefined ? {} : { description: options.system }),
     ...(options.schedule === undefined ? {} : { costModel: perturbedCosts(options.schedule) }),
   });
   const { sys, device, driver, virtTx, virtRx, description: desc } = built;

@@ -9,6 +9,8 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
 import type { Verdict } from "../oracles/verdict.js";
 import { exploreWakeups } from "../oracles.js";
+import { runJson } from "../report.js";
+import { runScenario, scenarioSystem } from "../run.js";
 import { loadScenario } from "../scenario.js";
 import { MergeError, mergeExploreResults } from "./merge.js";
 import { type ExploreShardResult, exploreParallel, inSeedOrder } from "./pool.js";
@@ -88,6 +90,22 @@ describe("exploration on a worker pool", () => {
       expect(alone).toEqual([inARow[seed - 1]]);
     }
   }, 60_000);
+
+  test("runs on one system description parsed once give the digests and report JSON of runs that parse it", () => {
+    // What each exploring thread does (task.ts): one parse, then runs in a row on it.
+    const names = ["sddf-clients", "sdfgen-clients", "vm-restart", "wakeup-window"];
+    for (const name of names) {
+      const scenario = loadScenario(bundled(`${name}.json`));
+      const system = scenarioSystem(scenario);
+      for (const seed of [3, 4]) {
+        const schedule = { seed };
+        const parsed = runScenario(scenario, { keepWire: false, schedule });
+        const shared = runScenario(scenario, { keepWire: false, schedule, system });
+        expect(shared.digest, `${name} seed ${seed}`).toBe(parsed.digest);
+        expect(JSON.stringify(runJson(shared))).toBe(JSON.stringify(runJson(parsed)));
+      }
+    }
+  }, 120_000);
 
   test("the cut at the first violation is the sequential one on 1, 2 and 3 threads", async () => {
     // vmm-wakeup.json strands a producer on schedule seed 2 (vmm-wakeup.test.ts).

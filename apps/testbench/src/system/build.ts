@@ -82,6 +82,11 @@ export interface SystemBuildOptions {
   readonly recordTransmitted?: boolean;
   /** The started emulators of the scenario's real guests (`prepareGuests`). */
   readonly prepared?: PreparedGuests;
+  /**
+   * The scenario's system, knobs applied ({@link scenarioSystem}), when the caller has it: an
+   * exploration's thread parses the system file once for all its runs (default: parse it).
+   */
+  readonly description?: SystemDescription;
 }
 
 /** The system a scenario runs on, knobs applied. */
@@ -145,7 +150,7 @@ export interface BuiltSystem {
 /** Build the System a scenario describes. */
 export function buildSystem(scenario: Scenario, options: SystemBuildOptions = {}): BuiltSystem {
   const knobs = scenario.knobs;
-  const description = scenarioSystem(scenario);
+  const description = options.description ?? scenarioSystem(scenario);
   const configs = serialStackConfigs(description, scenario);
   const { wiring } = configs;
   const variants = options.variants ?? {};
