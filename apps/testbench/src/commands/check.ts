@@ -68,7 +68,7 @@ export function registerCheckCommand(program: Command, io: Io): void {
     )
     .option(
       "--workers <n>",
-      "worker threads for --explore (default: every core; 0: this thread)",
+      "threads for --explore, this one included (default: every core; 0 or 1: this one alone)",
       parseWorkers,
     )
     .option(
