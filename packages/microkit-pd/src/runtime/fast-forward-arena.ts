@@ -37,11 +37,6 @@ export class AnchorArena {
     return true;
   }
 
-  /** A view of `n` numbers at `from` (valid until the next write or {@link keep}). */
-  view(from: number, n: number): Float64Array {
-    return this.data.subarray(from, from + n);
-  }
-
   /** Keep only the numbers [from, to), moved to the start. */
   keep(from: number, to: number): void {
     this.data.copyWithin(0, from, to);

@@ -21,53 +21,57 @@ const ENTRIES = { init: 1, notified: 2, protected: 3, fault: 4, guest: 5 } as co
 
 /**
  * Write the shape of `k`'s state into `out`; false when a value cannot be fingerprinted.
- * `contracts` counts the repeatable VMM answers tracked, `scOwner` numbers SCs by owner, `idOf`
- * numbers held objects.
+ * `contracts` counts the repeatable VMM answers tracked, `idOf` numbers held objects. A
+ * thread's small fields are packed into one number (the packing is one-to-one, so two shapes
+ * are equal exactly when every field is).
  */
 export function kernelShape(
   out: AnchorArena,
   k: Kernel,
   contracts: number,
-  scOwner: ReadonlyMap<SchedContext, number>,
   idOf: (value: unknown) => number,
 ): boolean {
   const threads = k.threads;
   out.push(threads.length);
   out.push(k.events.size);
   out.push(contracts);
-  if (!k.sched.shapeInto(out, threadIndex, (sc) => scIndex(scOwner, sc))) return false;
+  if (!k.sched.shapeInto(out, threadIndex, scIndex)) return false;
   k.irqs.shapeInto(out);
+  const current = k.current;
   for (const th of threads) {
     const held = th.resumeValue;
-    if (held !== undefined && th !== k.current && typeof held !== "object") return false;
+    if (held !== undefined && th !== current && typeof held !== "object") return false;
     const s = th.sched;
     const ipc = th.ipc;
-    out.push(STATES[th.state]);
-    out.push(th.body === null ? 0 : 1);
+    const vcpu = th.vcpu;
+    out.push(
+      STATES[th.state] |
+        ((th.entry === null ? 0 : ENTRIES[th.entry]) << 3) |
+        (th.body === null ? 0 : 1 << 6) |
+        (th.quiet ? 1 << 7 : 0) |
+        (s.queued ? 1 << 8 : 0) |
+        (s.inRelease ? 1 << 9 : 0) |
+        (s.releaseEvent === null ? 0 : 1 << 10) |
+        (s.passive ? 1 << 11 : 0) |
+        (ipc.outgoing === null ? 0 : 1 << 12) |
+        (ipc.lastReply === null ? 0 : 1 << 13) |
+        (vcpu.vtimer === null ? 0 : 1 << 14),
+    );
     out.push(th.workRemaining);
     out.push(th.pendingKernelNs);
-    out.push(th.entry === null ? 0 : ENTRIES[th.entry]);
-    out.push(th.quiet ? 1 : 0);
-    out.push(s.queued ? 1 : 0);
-    out.push(s.inRelease ? 1 : 0);
-    out.push(s.releaseEvent === null ? 0 : 1);
-    out.push(scIndex(scOwner, s.sc));
-    out.push(s.passive ? 1 : 0);
+    out.push(scIndex(s.sc));
     out.push(s.domain);
     out.push(th.ntfn.lo);
     out.push(th.ntfn.hi);
     out.push(th.ntfn.flows.size);
-    out.push(ipc.outgoing === null ? 0 : 1);
     out.push(threadIndex(ipc.callTarget));
     out.push(threadIndex(ipc.replyTo));
     out.push(threadIndex(ipc.donor));
-    out.push(ipc.lastReply === null ? 0 : 1);
-    out.push(th.vcpu.vtimer === null ? 0 : 1);
     out.push(ipc.sendQueue.length);
-    out.push(th.vcpu.virqs.length);
-    out.push(th === k.current ? 0 : idOf(held));
+    out.push(vcpu.virqs.length);
+    out.push(th === current ? 0 : idOf(held));
     for (const q of ipc.sendQueue) out.push(q.index);
-    for (const v of th.vcpu.virqs) out.push(v);
+    for (const v of vcpu.virqs) out.push(v);
     const sc = s.ownSc;
     if (!sc.roundRobin) {
       for (const r of sc.refills) {
@@ -83,8 +87,9 @@ function threadIndex(th: Thread | null): number {
   return th === null ? -1 : th.index;
 }
 
-function scIndex(scOwner: ReadonlyMap<SchedContext, number>, sc: SchedContext | null): number {
-  return sc === null ? -1 : (scOwner.get(sc) ?? -2);
+/** An SC's number: its owning thread's index (-1 for none). */
+function scIndex(sc: SchedContext | null): number {
+  return sc === null ? -1 : sc.owner;
 }
 
 /** Linear slots before the per-thread run times: clock, events processed, log length. */
@@ -121,7 +126,6 @@ export function linearInto(
  * held objects by first sight (the same object keeps its number).
  */
 export class FingerprintIndex {
-  private scOwner = new Map<SchedContext, number>();
   private scs: SchedContext[] = [];
   private indexedThreads = -1;
   private readonly ids = new WeakMap<object, number>();
@@ -141,7 +145,6 @@ export class FingerprintIndex {
     const threads = this.k.threads;
     if (this.indexedThreads !== threads.length) {
       this.scs = threads.map((th) => th.sched.ownSc);
-      this.scOwner = new Map(this.scs.map((sc, i) => [sc, i]));
       this.indexedThreads = threads.length;
     }
     return this.scs;
@@ -149,8 +152,7 @@ export class FingerprintIndex {
 
   /** `sc`'s number (its owner's index), -1 if unknown. */
   scIndex(sc: SchedContext): number {
-    this.scList();
-    return this.scOwner.get(sc) ?? -1;
+    return sc.owner;
   }
 
   /** The first SC slot of the linear quantities. */
@@ -168,6 +170,6 @@ export class FingerprintIndex {
   /** Write the kernel's shape; false when a value cannot be fingerprinted. */
   shapeInto(out: AnchorArena, contracts: number): boolean {
     this.scList();
-    return kernelShape(out, this.k, contracts, this.scOwner, this.idOf);
+    return kernelShape(out, this.k, contracts, this.idOf);
   }
 }

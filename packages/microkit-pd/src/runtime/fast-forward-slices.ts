@@ -90,19 +90,18 @@ export function walkSlice(p: SliceProfile, pos: number, count: number): SliceRun
 /**
  * SC `i`'s profile from the budget checks of the measured period's anchors (triples of SC index,
  * slice position, clear; `null` where an anchor kept too many). `o` is the SC's first linear slot
- * (slice used, consumed); `start` the linear quantities at the period's first anchor.
+ * (slice used, consumed); `from` its slice position (used + consumed) at the period's first anchor.
  */
 export function profileOf(
   sc: SchedContext,
   i: number,
   delta: readonly number[],
   o: number,
-  start: ArrayLike<number>,
+  from: number,
   checks: readonly (readonly number[] | null)[],
 ): SliceProfile | null {
   const use = delta[o]! + delta[o + 1]!;
   if (!sc.roundRobin || use <= 0) return null;
-  const from = start[o]! + start[o + 1]!;
   const at: number[] = [];
   const clear: boolean[] = [];
   // Consumption that does not repeat per period (`delta[o + 1]`) would need its own walk.

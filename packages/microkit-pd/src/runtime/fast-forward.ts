@@ -46,8 +46,11 @@ import { type TickRun, Ticks } from "./ticks.js";
 const HISTORY_LIMIT = 4096;
 /** Distinct repeatable answers tracked at once (a VMM should give the same object every time). */
 const MAX_CONTRACTS = 64;
-/** Fingerprints are taken only with room for this many passes (at the last pass's length). */
-const MIN_ROOM_PASSES = 32;
+/**
+ * Fingerprints are taken only with room for this many passes (at the last pass's length): a
+ * measurement (three fingerprints and a leap search) costs about as much as ten simulated passes.
+ */
+const MIN_ROOM_PASSES = 12;
 /** Earlier matching anchors tried per anchor, most recent first. */
 const CANDIDATES = 12;
 /** Budget checks kept per anchor (more make the anchor unusable for crossing slices). */
@@ -320,11 +323,13 @@ export class FastForward {
     const len = anchor.linearLength;
     if (a.linearLength !== len || b.linearLength !== len) return null;
     const arena = this.arena;
-    const [x, y, z] = [anchor, a, b].map((e) => e.at + e.shapeLength);
+    const x = anchor.at + anchor.shapeLength;
+    const y = a.at + a.shapeLength;
+    const z = b.at + b.shapeLength;
     const delta: number[] = new Array(len);
     for (let i = 0; i < len; i++) {
-      const d = arena.at(x! + i) - arena.at(y! + i);
-      if (d !== arena.at(y! + i) - arena.at(z! + i)) return null;
+      const d = arena.at(x + i) - arena.at(y + i);
+      if (d !== arena.at(y + i) - arena.at(z + i)) return null;
       delta[i] = d;
     }
     const period = delta[0]!;
@@ -349,7 +354,7 @@ export class FastForward {
     const fit = k.ticks.bound(
       count,
       period,
-      Ticks.offsets([...lists, anchor.expiries], arena.at(y!)),
+      Ticks.offsets([...lists, anchor.expiries], arena.at(y)),
       (c) => ends(c) > 0,
       (c, more) => c * delta[1]! + ends(c) + more <= k.eventAllowance,
     );
@@ -366,11 +371,13 @@ export class FastForward {
     for (let x = w.m + 1; x < w.n; x++) checks.push(this.history[x]!.checks);
     checks.push(w.anchor.checks);
     const first = this.history[w.m]!;
-    const start = this.arena.view(first.at + first.shapeLength, first.linearLength);
+    const start = first.at + first.shapeLength;
     const base = this.index.scBase();
-    w.profiles = this.index
-      .scList()
-      .map((sc, i) => profileOf(sc, i, delta, base + i * SC_FIELDS, start, checks));
+    const arena = this.arena;
+    w.profiles = this.index.scList().map((sc, i) => {
+      const o = base + i * SC_FIELDS;
+      return profileOf(sc, i, delta, o, arena.at(start + o) + arena.at(start + o + 1), checks);
+    });
     return w.profiles;
   }
 
@@ -433,11 +440,12 @@ export class FastForward {
     const events = count * delta[1]! + this.boundaryEvents(ends) + leap.ticks.events;
     k.eventsProcessed += events;
     const threads = k.threads;
-    const ran: Record<string, number> = {};
+    // Who ran how long, for the log's record (built only when events are recorded).
+    const ran: Record<string, number> | null = k.recording ? {} : null;
     for (let i = 0; i < threads.length; i++) {
       const d = count * delta[LINEAR_HEAD + i]!;
       threads[i]!.runTime += d;
-      if (d !== 0) ran[threads[i]!.name] = d;
+      if (d !== 0 && ran !== null) ran[threads[i]!.name] = d;
     }
     const scs = this.index.scList();
     const base = this.index.scBase();
@@ -466,16 +474,17 @@ export class FastForward {
     }
     this.leaps += count;
     k.ticks.pass(leap.ticks);
-    k.record({
-      t: start,
-      type: "idle",
-      thread: t.name,
-      until: k.now,
-      count,
-      period,
-      events,
-      ran,
-    });
+    if (ran !== null)
+      k.record({
+        t: start,
+        type: "idle",
+        thread: t.name,
+        until: k.now,
+        count,
+        period,
+        events,
+        ran,
+      });
   }
 
   // ---- the state fingerprint ----

@@ -152,6 +152,7 @@ export class Kernel {
       this.options.minBudget,
     );
     const thread = new Thread(this.threads.length, name, kind, priority, sc);
+    sc.owner = thread.index;
     this.threads.push(thread);
     return thread;
   }

@@ -22,6 +22,8 @@ export class SchedContext {
   /** Times it became the running SC, and times it was exhausted (fast-forward bookkeeping). */
   activations = 0;
   exhaustions = 0;
+  /** Index of the thread whose own SC this is (-1 until the kernel assigns it). */
+  owner = -1;
 
   constructor(
     readonly name: string,

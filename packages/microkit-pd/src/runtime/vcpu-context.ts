@@ -182,7 +182,9 @@ export function* vcpuBody(
       const exit =
         next.value == null ? undefined : (next.value as Partial<GuestExitPoint>)[GUEST_EXIT];
       if (exit === undefined) {
-        yield workOf(k, next.value);
+        const op = workOf(k, next.value);
+        // A step the kernel can end in place goes on without the round trip (Kernel.continueStep).
+        if (op.op !== "work" || op.spin || !k.continueStep(t, op.ns)) yield op;
         ctx.calls.reset();
         continue;
       }

@@ -52,8 +52,12 @@ test("any pushes, joined over several logs, equal the arrays they stand for", ()
       const pieces = [...joined.tagChunks()].flatMap((c) => [...c]);
       expect(pieces).toEqual(tags);
       let at = 0;
-      for (const log of logs)
+      for (const log of logs) {
+        const own = tags.slice(at, at + log.length);
         for (let i = 0; i < log.length; i++, at++) expect(log.tagAt(i)).toBe(tags[at]);
+        // Chunks smaller than a run, so runs cross chunk boundaries.
+        expect([...log.tagChunks(3)].flatMap((c) => [...c])).toEqual(own);
+      }
     }),
   );
 });

@@ -104,9 +104,15 @@ export class TaggedLog {
 
   /** The tags, in order, in arrays of at most `size` (for a reader that must not hold all). */
   *tagChunks(size = CHUNK): Generator<Uint32Array> {
+    const starts = this.runStarts;
+    let r = 0; // the run holding the next byte (the last one starting at or before it)
     for (let from = 0; from < this.count; from += size) {
       const out = new Uint32Array(Math.min(size, this.count - from));
-      for (let i = 0; i < out.length; i++) out[i] = this.tagAt(from + i);
+      for (let i = 0; i < out.length; i++) {
+        const at = from + i;
+        while (r + 1 < starts.length && starts[r + 1]! <= at) r++;
+        out[i] = (this.runTags[r]! + (at - starts[r]!)) >>> 0;
+      }
       yield out;
     }
   }
