@@ -4,7 +4,8 @@
  * a run gives the same wire bytes with their tags and times, the
  * same report JSON (event count and digest included), the same oracle verdicts and digests —
  * over every bundled scenario (its first virtual seconds) and over generated ones: random
- * traces, priorities, budgets, periods, queue sizes, both profiles and schedule seeds.
+ * traces, priorities, budgets, periods, queue sizes, both profiles, the line-atomic mux and
+ * schedule seeds (testing/generated-scenarios.ts).
  * Skips, saying so, while the runtime has no `fastForward` option.
  */
 import { readdirSync } from "node:fs";
@@ -18,7 +19,7 @@ import type { RunOptions } from "../run.js";
 import { loadScenario, type Scenario, withKnobs } from "../scenario.js";
 import { checkScenario } from "../system/check.js";
 import { runtimeHasFastForward } from "../testing/fast-forward.js";
-import { type SyntheticGuest, syntheticScenario } from "../testing/synthetic.js";
+import { generatedSystem as generated, generatedCase } from "../testing/generated-scenarios.js";
 
 const numRuns = Number(process.env.VMMUX_PROP_RUNS ?? 200);
 const seed = 0xf0f0;
@@ -61,39 +62,6 @@ function expectSame(
   expect(on.json).toEqual(off.json);
   expect(on.rerunDigest).toBe(off.rerunDigest);
 }
-
-const output: fc.Arbitrary<SyntheticGuest["output"]> = fc
-  .array(fc.tuple(fc.integer({ min: 0, max: 8000 }), fc.stringMatching(/^[a-z \n]{1,40}$/)), {
-    maxLength: 4,
-  })
-  .map((events) => {
-    let t = 0.001;
-    return events.map(([gapUs, text]) => {
-      t += gapUs / 1e6;
-      return [t, text] as const;
-    });
-  });
-
-const pdKnob = fc.record(
-  {
-    priority: fc.integer({ min: 1, max: 150 }),
-    budget: fc.integer({ min: 200, max: 1000 }),
-  },
-  { requiredKeys: [] },
-);
-
-const generated = fc.record({
-  kind: fc.constantFrom("vm" as const, "sddf-client" as const),
-  guests: fc.tuple(fc.record({ output }), fc.record({ output })),
-  profile: fc.constantFrom("reference" as const, "hardened" as const),
-  pd1: pdKnob,
-  pd2: pdKnob,
-  period: fc.constantFrom(undefined, 1000, 2000),
-  client: fc.constantFrom(undefined, 0x1000, 0x2000),
-  schedule: fc.option(fc.integer({ min: 1, max: 1000 }), { nil: undefined }),
-});
-
-type Generated = typeof generated extends fc.Arbitrary<infer T> ? T : never;
 
 describe.skipIf(!supported)(
   supported
@@ -149,26 +117,3 @@ describe.skipIf(!supported)(
     });
   },
 );
-
-/** A generated case as a scenario and its schedule perturbation. */
-function generatedCase(g: Generated): [Scenario, RunOptions["schedule"]] {
-  // The guests' PDs (client system) or virtual machines (VM system) are named so.
-  const names = ["guest1", "guest2"];
-  const knob = (k: { priority?: number; budget?: number }) => ({
-    ...k,
-    ...(k.budget === undefined || g.period === undefined
-      ? {}
-      : { budget: Math.min(k.budget, g.period), period: g.period }),
-  });
-  const scenario = syntheticScenario({
-    kind: g.kind,
-    guests: g.guests,
-    knobs: {
-      profile: g.profile,
-      durationLimit: 0.03,
-      pds: { [names[0]!]: knob(g.pd1), [names[1]!]: knob(g.pd2) },
-      queueSizes: g.client === undefined ? {} : { client: g.client },
-    },
-  });
-  return [scenario, g.schedule === undefined ? undefined : { seed: g.schedule }];
-}
