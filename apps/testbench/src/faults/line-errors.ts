@@ -67,8 +67,10 @@ export function withoutLostKeys(run: RunResult): RunResult | undefined {
     const seq = renumbered.get(tagSeq(b.tag));
     return seq === undefined ? b : { ...b, tag: provenanceTag(ORIGIN_KEYBOARD, seq) };
   };
-  return {
-    ...run,
+  // The wire is the run's: copied as the run holds it (its lazy `wire` and the store that
+  // `wireView` reads), where a spread would read `run.wire` and materialise every record.
+  const seen = Object.defineProperties({}, Object.getOwnPropertyDescriptors(run)) as RunResult;
+  return Object.assign(seen, {
     keyboard,
     keyboardLost: [],
     loss: {
@@ -80,5 +82,5 @@ export function withoutLostKeys(run: RunResult): RunResult | undefined {
       received: g.received.map(retag),
       rxPending: g.rxPending.map(retag),
     })),
-  };
+  });
 }

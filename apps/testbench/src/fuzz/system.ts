@@ -17,9 +17,11 @@
 import { tagOrigin } from "@vmmux/sddf-queues";
 import fc from "fast-check";
 import { hostileScript } from "../guests.js";
+import { wireOf } from "../metrics.js";
 import { integrity } from "../oracles/wire.js";
 import { isolation, wakeups } from "../oracles.js";
 import { type RunResult, type RunVariants, runScenario } from "../run.js";
+import { wireView } from "../stream/streamed.js";
 import { syntheticScenario } from "../testing/synthetic.js";
 import { violationKind } from "./corpus.js";
 import { withHostileScript } from "./system-guest.js";
@@ -120,7 +122,7 @@ export function runSystemCase(
 function honestBytes(run: RunResult, violations: string[]): SystemRunReport["other"] {
   const honest = run.guests[0]!;
   const sent = honest.enqueuedTags;
-  const wire = run.wire.filter((w) => tagOrigin(w.tag) === honest.origin).map((w) => w.tag);
+  const wire = wireOf(run, honest.origin).map((w) => w.tag);
   const inOrder = wire.length <= sent.length && wire.every((tag, i) => tag === sent[i]);
   if (!inOrder) {
     violations.push(`${honest.name}: its bytes reached the wire out of order`);
@@ -148,7 +150,8 @@ function honestBytes(run: RunResult, violations: string[]): SystemRunReport["oth
     violations.push(
       `${honest.name}: ${rest.length} of ${sent.length} bytes not on the wire by the end of the run, and not queued for it in order (${queued.length} queued)`,
     );
-  const last = run.wire.at(-1)?.end ?? 0;
+  const all = wireView(run);
+  const last = all.length === 0 ? 0 : all.end(all.length - 1);
   if (q.driver.length > 0 && run.virtualTime - last > WIRE_QUIET_NS)
     violations.push(
       `the driver TX queue holds ${q.driver.length} bytes but the wire has been quiet since ${(last / 1e9).toFixed(6)} s`,
