@@ -107,7 +107,7 @@ class TraceCursor {
 }
 
 /** Bytes of `s` in UTF-8 as `TextEncoder` writes it (a lone surrogate as U+FFFD, 3 bytes). */
-function utf8Length(s: string): number {
+export function utf8Length(s: string): number {
   let n = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

@@ -8,11 +8,11 @@ import { SerialQueue } from "@vmmux/sddf-queues";
 import type { Scenario } from "../scenario.js";
 import type { WireStats } from "../stream/wire-stats.js";
 import type { SerialWiring } from "../wiring.js";
+import { utf8Length } from "./fidelity-watch.js";
 import { type GuestStarvation, STARVED_FRACTION, StarvationWatch } from "./starvation.js";
 
 export type { GuestStarvation };
 
-const encoder = new TextEncoder();
 
 /**
  * A guest's serial queue by role (its wiring's regions), never by region name. A buggy client
@@ -52,7 +52,7 @@ export function starvationWatch(
       traceBytes:
         g.kind === "vm" && g.workload === "hostile"
           ? 0
-          : output.reduce((n, e) => n + encoder.encode(e.data).length, 0),
+          : output.reduce((n, e) => n + utf8Length(e.data), 0),
       dueFrom: Math.round(((output[0]?.time ?? 0) + shift) * 1e9),
     };
   });
