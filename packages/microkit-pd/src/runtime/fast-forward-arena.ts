@@ -1,3 +1,5 @@
+import type { IdleLoop } from "../program.js";
+
 /**
  * Where fast-forward keeps its anchors' numbers (fast-forward.ts): one growing buffer for every
  * fingerprint and every set of linear quantities of the current history, emptied when the
@@ -49,4 +51,25 @@ export class AnchorArena {
     this.data = data;
     this.words = new Int32Array(data.buffer);
   }
+}
+
+/** One anchor of fast-forward's history (fast-forward.ts). */
+export interface Anchor {
+  /**
+   * Where its numbers are in the arena: the shape (everything that must be equal for two
+   * anchors to be the same phase), then the linear quantities (those that may move by a
+   * constant amount per period, `linearInto`).
+   */
+  at: number;
+  readonly shapeLength: number;
+  readonly linearLength: number;
+  readonly hash: number;
+  /** The shape and where every round-robin slice stands: equal when the whole state repeats. */
+  readonly full: number;
+  /** The idle loop whose check this anchor is. */
+  readonly loop: IdleLoop;
+  /** Budget checks since the previous anchor: (SC, slice position, clear) triples; null if too many. */
+  readonly checks: number[] | null;
+  /** Kernel timer expiries since the previous anchor (times); null if unknown (ticks.ts). */
+  readonly expiries: number[] | null;
 }

@@ -20,6 +20,9 @@ export class AnchorPacing {
   private quiet = 0;
   /** Fingerprints were taken since the last taint, and no leap came of them. */
   private measuring = false;
+  /** The thread of the last check, and how many checks in a row were its. */
+  private thread: object | null = null;
+  private run = 0;
 
   /** A check found the history tainted; `measured`: fingerprints had been taken since. */
   tainted(measured: boolean): void {
@@ -33,6 +36,23 @@ export class AnchorPacing {
     if (++this.quiet < this.need) return false;
     this.measuring = true;
     return true;
+  }
+
+  /**
+   * The check is `t`'s: false when the core has just changed hands after a run of two or more
+   * checks by another thread. The first pass after a hand-over includes the hand-over itself
+   * (the SC becoming current), so it never starts a period: its fingerprint would be wasted.
+   * Threads that alternate at every check are never skipped.
+   */
+  sameHands(t: object): boolean {
+    if (t === this.thread) {
+      this.run++;
+      return true;
+    }
+    const afterRun = this.run >= 2;
+    this.thread = t;
+    this.run = 1;
+    return !afterRun;
   }
 
   /** A leap was applied: measurements pay here, so start them early again. */

@@ -25,7 +25,7 @@
  * log outside the collapsed runs, and guest output.
  */
 import type { IdleLoop, RepeatableExit } from "../program.js";
-import { AnchorArena } from "./fast-forward-arena.js";
+import { type Anchor, AnchorArena } from "./fast-forward-arena.js";
 import { AnchorPacing } from "./fast-forward-pacing.js";
 import { FingerprintIndex, LINEAR_HEAD, linearInto, SC_FIELDS } from "./fast-forward-shape.js";
 import {
@@ -55,26 +55,6 @@ const MIN_ROOM_PASSES = 12;
 const CANDIDATES = 12;
 /** Budget checks kept per anchor (more make the anchor unusable for crossing slices). */
 const MAX_CHECKS = 3 * 256;
-
-interface Anchor {
-  /**
-   * Where its numbers are in the arena: the shape (everything that must be equal for two
-   * anchors to be the same phase), then the linear quantities (those that may move by a
-   * constant amount per period, see {@link linearInto}).
-   */
-  at: number;
-  readonly shapeLength: number;
-  readonly linearLength: number;
-  readonly hash: number;
-  /** The shape and where every round-robin slice stands: equal when the whole state repeats. */
-  readonly full: number;
-  /** The idle loop whose check this anchor is. */
-  readonly loop: IdleLoop;
-  /** Budget checks since the previous anchor: (SC, slice position, clear) triples; null if too many. */
-  readonly checks: number[] | null;
-  /** Kernel timer expiries since the previous anchor (times); null if unknown (ticks.ts). */
-  readonly expiries: number[] | null;
-}
 
 /** A run of periods about to be applied. */
 export interface Leap {
@@ -198,6 +178,7 @@ export class FastForward {
     const checks = this.checks;
     const expiries = k.ticks.takeExpiries();
     this.checks = [];
+    const sameHands = this.pacing.sameHands(t);
     if (this.taints !== this.taintsAtLast) {
       // Something else ran since the last anchor: start afresh (when: fast-forward-pacing.ts).
       this.pacing.tainted(this.history.length > 0);
@@ -206,7 +187,8 @@ export class FastForward {
       this.lastAnchorAt = k.now;
       return;
     }
-    if (t !== k.current || !k.atCleanInstant()) {
+    if (!sameHands) this.lastAnchorAt = k.now; // a hand-over: measure from the next pass
+    if (t !== k.current || !k.atCleanInstant() || !sameHands) {
       this.reset();
       return;
     }
