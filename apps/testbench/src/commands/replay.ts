@@ -171,6 +171,9 @@ export function registerReplayCommand(program: Command, io: Io): void {
         const showProgress = progress.phase("");
         const run = await runPrepared(scenario, {
           recordEvents: out !== undefined,
+          // The report is made from what the run streamed; only --out's terminal cast needs the
+          // wire kept (so a long replay's memory does not grow with its output).
+          keepWire: out !== undefined,
           ...streamed?.runOptions,
           ...(flags.schedule === undefined ? {} : { schedule: { seed: flags.schedule } }),
           ...(terminal === undefined ? {} : { onWire: (byte: number) => terminal.byte(byte) }),
