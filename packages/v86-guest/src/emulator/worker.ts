@@ -181,7 +181,13 @@ async function boot(): Promise<V86Cpu> {
     };
   };
   performance.now = realPerformanceNow;
-  const buffer = (bytes: Uint8Array) => ({ buffer: bytes.slice().buffer });
+  // The main thread transferred each file in an ArrayBuffer of its own: v86 gets it uncopied.
+  const buffer = (bytes: Uint8Array) => ({
+    buffer:
+      bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+        ? bytes.buffer
+        : bytes.slice().buffer,
+  });
   const emulator = new V86({
     wasm_fn: async (env: { env: Record<string, unknown> }) =>
       (await WebAssembly.instantiate(setup.wasm, { env: { ...env.env, memory: setup.memory } }))
