@@ -371,12 +371,8 @@ function linuxGuest(
       const fates = vmInputFates(vm.vmm, boots.all, guest);
       const written = LinuxGuest.joined(boots.all, "written");
       const received = LinuxGuest.joined(boots.all, "received");
-      return {
+      const parts = {
         enqueued: written.bytes,
-        get enqueuedTags() {
-          return written.tags;
-        },
-        enqueuedTagChunks: () => written.tagChunks(),
         enqueueTimes: new Float64Array(0),
         attempted: written.bytes.length,
         tracePrinted: guest?.eventTimes.length ?? 0,
@@ -402,6 +398,25 @@ function linuxGuest(
         vmm: observe(vm.vmm, watch, undefined),
         inputFates: fates,
       };
+      return Object.defineProperties(parts, writtenTags(written)) as typeof parts &
+        Pick<GuestTranscript, "enqueuedTags" | "enqueuedTagChunks">;
+    },
+  };
+}
+
+/**
+ * `enqueuedTags` (made on first read) and `enqueuedTagChunks` over `written`. Made here, not in
+ * `linuxGuest`: a closure made there would keep its VM, so a run's result would keep the whole
+ * system (a real guest's RAM with it) for as long as it lives.
+ */
+function writtenTags(written: ReturnType<typeof LinuxGuest.joined>): PropertyDescriptorMap {
+  return {
+    enqueuedTags: { get: () => written.tags, enumerable: true, configurable: true },
+    enqueuedTagChunks: {
+      value: () => written.tagChunks(),
+      enumerable: true,
+      writable: true,
+      configurable: true,
     },
   };
 }

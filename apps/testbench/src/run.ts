@@ -222,34 +222,30 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
     }
   }
 
-  // Queues by role (the k-th guest's connections or the driver's), never by region name.
-  const queue = (kind: "tx" | "rx", k: number | "driver") => {
-    const w = k === "driver" ? undefined : wiring.guests[k]!;
-    const regions =
-      w === undefined
-        ? kind === "tx"
-          ? wiring.driverTx
-          : wiring.driverRx
-        : kind === "tx"
-          ? { queue: w.txQueue, data: w.txData }
-          : { queue: w.rxQueue, data: w.rxData };
-    return SerialQueue.fromRegions(regionOf(sys, regions.queue), regionOf(sys, regions.data));
-  };
-  const VIRT_TX_PD = wiring.virtTx.pd;
-  const guests: GuestRun[] = scenario.guests.map((g, k) =>
-    joined(
-      { name: g.name, kind: g.kind, pd: g.pd, index: k, origin: k + 1 },
-      built.guests[k]!.collect(),
-      {
-        rxPending: unread(queue("rx", k)),
-        txCapacity: regionSize(desc, wiring.guests[k]!.txData),
-        // Made when read: the whole trace's text is not kept with every run.
-        get traceText() {
-          return outputText(g.trace);
+  // No closure the result keeps may name `sys`, `built` or `device` (V8 would keep the whole
+  // system, a real guest's RAM with it, for as long as the result lives): they are read here.
+  const queue = queueOf.bind(undefined, sys, wiring);
+  const guests: GuestRun[] = [];
+  const clientTx: SerialQueue[] = [];
+  for (const [k, g] of scenario.guests.entries()) {
+    guests.push(
+      joined(
+        { name: g.name, kind: g.kind, pd: g.pd, index: k, origin: k + 1 },
+        built.guests[k]!.collect(),
+        {
+          rxPending: unread(queue("rx", k)),
+          txCapacity: regionSize(desc, wiring.guests[k]!.txData),
+          // Made when read: the whole trace's text is not kept with every run.
+          get traceText() {
+            return outputText(g.trace);
+          },
         },
-      },
-    ),
-  );
+      ),
+    );
+    clientTx.push(queue("tx", k));
+  }
+  const txFifoLevel = device.txFifoLevel;
+  const VIRT_TX_PD = wiring.virtTx.pd;
   const threadInfo = sys.threads();
   const threadOf = (name: string) => threadInfo.find((t) => t.name === name);
   const waits: ProducerWait[] = [];
@@ -339,23 +335,40 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
     ...faultsOf(recordEvents ? faults.found : null, built.restartParents),
     waits,
     txQueued: () => {
-      const n = Math.min(device.txFifoLevel + 1, driverQueue.head);
+      const n = Math.min(txFifoLevel + 1, driverQueue.head);
       const head = driverQueue.head;
       return {
         uart: Uint32Array.from({ length: n }, (_, i) => driverQueue.tagAt(head - n + i)),
         driver: Uint32Array.from(unread(driverQueue), (b) => b.tag),
-        clients: scenario.guests.map((_, k) =>
-          Uint32Array.from(unread(queue("tx", k)), (b) => b.tag),
-        ),
+        clients: clientTx.map((q) => Uint32Array.from(unread(q), (b) => b.tag)),
       };
     },
     schedule: options.schedule ?? null,
     digest: digest.finish({ virtualTime, events, idle, guests, loss }),
     idlePds: withoutParents([...wiring.roles.idle, ...wiring.unplaced], built.restartParents),
-    perfetto: () => (retainLog ? sys.toPerfetto() : undefined),
+    perfetto: retainLog ? sys.toPerfetto.bind(sys) : () => undefined,
     streamed: trace === null ? Promise.resolve() : trace.close(sys.now()),
   };
   return attachStreamed(done, { store, stats, judge });
+}
+
+/** A queue by role (the k-th guest's connections or the driver's), never by region name. */
+function queueOf(
+  sys: System,
+  wiring: ReturnType<typeof buildSystem>["configs"]["wiring"],
+  kind: "tx" | "rx",
+  k: number | "driver",
+): SerialQueue {
+  const w = k === "driver" ? undefined : wiring.guests[k]!;
+  const regions =
+    w === undefined
+      ? kind === "tx"
+        ? wiring.driverTx
+        : wiring.driverRx
+      : kind === "tx"
+        ? { queue: w.txQueue, data: w.txData }
+        : { queue: w.rxQueue, data: w.rxData };
+  return SerialQueue.fromRegions(regionOf(sys, regions.queue), regionOf(sys, regions.data));
 }
 
 /** The run's Perfetto trace streamed to `path` under a temporary name, renamed when closed. */

@@ -3,7 +3,8 @@
  * a Linux guest model on the dual-VMM system. Typing goes through the UART, virt_rx's switch
  * sequence selects the real guest, its shell runs the command, and the command's output comes
  * back through its virtio console, virt_tx and the PL011 onto the wire. Two runs from fresh
- * emulators give the same digest. Needs the real guest's boot files (`pnpm guest-assets`).
+ * emulators give the same digest, and a run's result lets its system and its emulator's RAM go.
+ * Needs the real guest's boot files (`pnpm guest-assets`).
  */
 import { fileURLToPath } from "node:url";
 import { ORIGIN_KEYBOARD, tagOrigin } from "@vmmux/sddf-queues";
@@ -11,9 +12,9 @@ import { GUEST_ASSETS_COMMAND, GUEST_PROMPT, guestAssetsPresent } from "@vmmux/v
 import { beforeAll, describe, expect, test } from "vitest";
 import { wireOf } from "../metrics.js";
 import { integrity, judge, routing } from "../oracles.js";
-import type { RunResult } from "../run.js";
-import { loadScenario } from "../scenario.js";
-import { hasRealGuests, runPrepared } from "./prepare.js";
+import { type RunResult, runScenario } from "../run.js";
+import { loadScenario, type Scenario } from "../scenario.js";
+import { hasRealGuests, prepareGuests, runPrepared } from "./prepare.js";
 
 const scenarioPath = (name: string) =>
   fileURLToPath(new URL(`../../../../traces/scenarios/${name}`, import.meta.url));
@@ -25,17 +26,37 @@ const present = guestAssetsPresent();
 /** What guest `origin` put on the wire, as text. */
 const wireText = (run: RunResult, origin: number) => decode(wireOf(run, origin).map((w) => w.byte));
 
+/**
+ * One run as `runPrepared` makes it, with weak references to the real guest's vCPU program
+ * (the run's system holds it) and its emulator's RAM.
+ */
+async function watchedRun(scenario: Scenario) {
+  const prepared = await prepareGuests(scenario);
+  const machine = prepared.machines.get("guest2")!;
+  const ram = new WeakRef(machine.machine.ram().buffer);
+  try {
+    const run = runScenario(scenario, { prepared });
+    return { run, ram, program: new WeakRef(machine.current!) };
+  } finally {
+    await prepared.stop();
+  }
+}
+
 describe.skipIf(!present)(
   `a real Linux guest in a scenario (needs \`${GUEST_ASSETS_COMMAND}\`)`,
   () => {
     let run: RunResult;
     let rerun: RunResult;
     let reference: RunResult;
+    let released: { ram: WeakRef<object>; program: WeakRef<object> };
 
     beforeAll(async () => {
       const scenario = loadScenario(scenarioPath("real-linux.json"));
       expect(hasRealGuests(scenario)).toBe(true);
-      run = await runPrepared(scenario);
+      let ram: WeakRef<object>;
+      let program: WeakRef<object>;
+      ({ run, ram, program } = await watchedRun(scenario));
+      released = { ram, program };
       rerun = await runPrepared(scenario);
       reference = await runPrepared(loadScenario(scenarioPath("real-linux-reference.json")));
     }, 1_500_000);
@@ -68,6 +89,13 @@ describe.skipIf(!present)(
       expect(run.digest).toBe(rerun.digest);
       const judgements = judge(run, rerun);
       expect(judgements.filter((j) => !j.asExpected).map((j) => j.verdict)).toEqual([]);
+    });
+
+    test("a run's result keeps neither its system nor its emulator's RAM", () => {
+      // Later runs stopped their emulators, collecting garbage; the first result is still here.
+      expect(run.guests[1]!.name).toBe("guest2");
+      expect(released.program.deref()).toBeUndefined();
+      expect(released.ram.deref()).toBeUndefined();
     });
 
     test("under the reference profile the same command answers on the wire", () => {
