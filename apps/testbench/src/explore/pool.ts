@@ -95,10 +95,14 @@ function workerSetup(): {
 }
 
 /**
- * Runs handed to a pool thread ahead of its current one: it starts the next without waiting
- * for this thread, which hands out runs only between its own (about one run long).
+ * Runs a pool thread holds, its current one included: it starts the next without waiting for
+ * this thread, which hands out runs only between its own (with 2, a pool thread waited ~10% of
+ * its time for one while this thread ran one). Near the end it holds one, so that this thread
+ * does not idle while a pool thread works through a queue.
  */
-const QUEUED_PER_WORKER = 2;
+const QUEUED_PER_WORKER = 3;
+/** Below this many runs left per thread, pool threads hold one run at a time. */
+const TAPER_PER_THREAD = 4;
 
 /** Run one shard of an exploration campaign on `workers` threads, this one included. */
 export async function exploreParallel(
@@ -146,7 +150,9 @@ export async function exploreParallel(
     let failure: { error: unknown } | undefined;
     const handOut = () => {
       while (pool !== undefined && failure === undefined) {
-        if (inFlight.size >= poolThreads * QUEUED_PER_WORKER) return;
+        const left = seeds.length - next;
+        const depth = left > TAPER_PER_THREAD * (poolThreads + 1) ? QUEUED_PER_WORKER : 1;
+        if (inFlight.size >= poolThreads * depth) return;
         const seed = take();
         if (seed === undefined) return;
         const p: Promise<void> = (pool.run(task(seed)) as Promise<ExploreTaskResult>).then(
