@@ -132,6 +132,9 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
   const built = buildSystem(scenario, {
     recordEvents,
     retainEvents: retainLog,
+    // Thread states are most of the records and nothing of a run uses them (the Perfetto
+    // export shows states as slices): recorded only for a caller's own `onEvent`.
+    recordStates: options.onEvent !== undefined,
     fastForward: options.fastForward ?? knobs.fastForward,
     inlineSteps: options.inlineSteps,
     exactCharacterEvents: options.exactCharacterEvents,

@@ -69,6 +69,8 @@ export interface SystemBuildOptions {
   readonly recordEvents?: boolean;
   /** Recorded events stay in `System.log` (default true; false: listeners only). */
   readonly retainEvents?: boolean;
+  /** Record thread state changes (microkit-pd's `recordStates`; default true). */
+  readonly recordStates?: boolean;
   readonly costModel?: CostModelOverride;
   /** microkit-pd's exact fast-forward of idle trap cycles; absent leaves the kernel's default (on). */
   readonly fastForward?: boolean | undefined;
@@ -219,6 +221,7 @@ export function buildSystem(scenario: Scenario, options: SystemBuildOptions = {}
       seed: knobs.seed,
       recordEvents: options.recordEvents ?? false,
       ...(options.retainEvents === undefined ? {} : { retainEvents: options.retainEvents }),
+      ...(options.recordStates === undefined ? {} : { recordStates: options.recordStates }),
       programs,
       devices,
       guests: vms,

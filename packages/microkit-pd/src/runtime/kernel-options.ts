@@ -19,6 +19,11 @@ export interface KernelOptions {
   readonly retainEvents?: boolean;
   /** Also record every preemption point (large logs; for debugging). */
   readonly recordPoints?: boolean;
+  /**
+   * Record thread state changes (`state` events; default true). They are most of a log's
+   * records; the Perfetto export does not use them (slices show the states).
+   */
+  readonly recordStates?: boolean;
   /** Advance declared idle loops by whole periods (fast-forward.ts); default true. */
   readonly fastForward?: boolean;
   /**

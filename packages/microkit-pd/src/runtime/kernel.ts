@@ -40,9 +40,8 @@ export { Thread } from "./tcb.js";
 /** Steps the threads may take without virtual time advancing before the kernel calls it a livelock. */
 const ZERO_STEP_LIMIT = 1_000_000;
 /**
- * Steps one thread may take in a row without virtual time advancing and without any other thread
- * stepping: its own zero-cost loop, which faults that thread (contained) before the kernel-wide
- * limit above would stop the whole run.
+ * Steps one thread may take in a row without virtual time advancing or another thread stepping:
+ * its own zero-cost loop, which faults that thread (contained) before the limit above stops all.
  */
 export const THREAD_ZERO_STEP_LIMIT = 100_000;
 
@@ -53,6 +52,7 @@ export class Kernel {
   readonly log: RuntimeEvent[] = [];
   /** `options.recordEvents`: callers skip building records nobody keeps. */
   readonly recording: boolean;
+  private readonly recordingStates: boolean; // `recording` and `options.recordStates`
   /** Events recorded so far (retained or not). */
   recorded = 0;
   /** Called with each event as it is recorded (`System.onEvent`). */
@@ -95,6 +95,7 @@ export class Kernel {
     parts: KernelParts = {},
   ) {
     this.recording = options.recordEvents;
+    this.recordingStates = options.recordEvents && options.recordStates !== false;
     this.sched = parts.scheduler?.(this) ?? new Scheduler(this);
     this.ntfn = parts.notifications?.(this) ?? new Notifications(this);
     this.ipc = new Endpoints(this);
@@ -246,7 +247,7 @@ export class Kernel {
   setState(t: Thread, state: ThreadStateName): void {
     if (t.state === state) return;
     t.state = state;
-    if (this.recording) this.record({ t: this.now, type: "state", thread: t.name, state });
+    if (this.recordingStates) this.record({ t: this.now, type: "state", thread: t.name, state });
   }
 
   /** Bill kernel time to the running thread (IRQ entry). */
@@ -336,11 +337,9 @@ export class Kernel {
 
   /**
    * Called by the running thread's body in place of yielding `work(ns)`: when the dispatch loop
-   * would end that step in place (`inlineTimer`) and resume the same thread at once, do that
-   * bookkeeping here (clock, accounting, one event, the next step's start) and return true; false
-   * changes nothing (the body yields as usual). The loop's checks are foregone when the scheduler
-   * keeps `t`, its SC stays sufficient after the step (`spinTurns`) and no heap event comes
-   * first. A quiet thread (fast-forward's idle loops) always yields.
+   * would end that step in place (`inlineTimer`) and resume `t` at once — the scheduler keeps it,
+   * its SC stays sufficient (`spinTurns`), no heap event comes first — do that bookkeeping here
+   * and return true; false changes nothing. A quiet thread (an idle loop) always yields.
    */
   continueStep(t: Thread, ns: number): boolean {
     if (

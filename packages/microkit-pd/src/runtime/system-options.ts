@@ -45,6 +45,8 @@ export interface SystemOptions {
   readonly recordEvents?: boolean;
   /** Also record every preemption point a thread reaches (default false; large logs). */
   readonly recordPoints?: boolean;
+  /** Record thread state changes (`state` events; default true; the Perfetto export skips them). */
+  readonly recordStates?: boolean;
   /**
    * Keep recorded events in `System.log` (default true). With false the kernel keeps none:
    * listeners (`onEvent` here or `System.onEvent`, e.g. a `PerfettoStream`) see each event as it

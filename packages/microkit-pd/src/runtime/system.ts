@@ -68,6 +68,7 @@ export class System {
         minBudget: Math.round((options.minBudgetUs ?? 0) * US),
         recordEvents: options.recordEvents ?? true,
         recordPoints: options.recordPoints ?? false,
+        recordStates: options.recordStates ?? true,
         fastForward: options.fastForward ?? true,
         inlineSteps: options.inlineSteps ?? true,
         inertTicks: options.inertTicks ?? true,
