@@ -13,7 +13,6 @@ import { type GuestStarvation, STARVED_FRACTION, StarvationWatch } from "./starv
 
 export type { GuestStarvation };
 
-
 /**
  * A guest's serial queue by role (its wiring's regions), never by region name. A buggy client
  * may corrupt its indices (issue 11 item 3): the handle breaks instead of throwing out of the run.
