@@ -135,6 +135,10 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
     // Thread states are most of the records and nothing of a run uses them (the Perfetto
     // export shows states as slices): recorded only for a caller's own `onEvent`.
     recordStates: options.onEvent !== undefined,
+    // Without a timeline, a kept log or a caller's `onEvent`, the run's own checks read only a
+    // PD's faults and the UART's loss records: the per-cycle scheduling records are not made.
+    recordCycles:
+      options.onEvent !== undefined || options.perfettoFile !== undefined || retainLog,
     fastForward: options.fastForward ?? knobs.fastForward,
     inlineSteps: options.inlineSteps,
     exactCharacterEvents: options.exactCharacterEvents,

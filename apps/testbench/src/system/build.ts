@@ -71,6 +71,8 @@ export interface SystemBuildOptions {
   readonly retainEvents?: boolean;
   /** Record thread state changes (microkit-pd's `recordStates`; default true). */
   readonly recordStates?: boolean;
+  /** Record every kernel cycle's scheduling records (microkit-pd's `recordCycles`; default true). */
+  readonly recordCycles?: boolean;
   readonly costModel?: CostModelOverride;
   /** microkit-pd's exact fast-forward of idle trap cycles; absent leaves the kernel's default (on). */
   readonly fastForward?: boolean | undefined;
@@ -222,6 +224,7 @@ export function buildSystem(scenario: Scenario, options: SystemBuildOptions = {}
       recordEvents: options.recordEvents ?? false,
       ...(options.retainEvents === undefined ? {} : { retainEvents: options.retainEvents }),
       ...(options.recordStates === undefined ? {} : { recordStates: options.recordStates }),
+      ...(options.recordCycles === undefined ? {} : { recordCycles: options.recordCycles }),
       programs,
       devices,
       guests: vms,

@@ -117,7 +117,7 @@ export class Endpoints {
     if (caller === null) return;
     t.ipc.replyTo = null;
     caller.ipc.callTarget = null;
-    if (k.recording) k.record({ t: k.now, type: "reply", from: t.name, to: caller.name });
+    if (k.recordingCycles) k.record({ t: k.now, type: "reply", from: t.name, to: caller.name });
     for (let i = 0; i < payload.mrs.length; i++) caller.ipc.mrs[i] = payload.mrs[i]!;
     caller.ipc.lastReply = payload;
     this.returnDonation(t, caller);

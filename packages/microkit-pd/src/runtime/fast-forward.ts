@@ -423,7 +423,7 @@ export class FastForward {
     k.eventsProcessed += events;
     const threads = k.threads;
     // Who ran how long, for the log's record (built only when events are recorded).
-    const ran: Record<string, number> | null = k.recording ? {} : null;
+    const ran: Record<string, number> | null = k.recordingCycles ? {} : null;
     for (let i = 0; i < threads.length; i++) {
       const d = count * delta[LINEAR_HEAD + i]!;
       threads[i]!.runTime += d;

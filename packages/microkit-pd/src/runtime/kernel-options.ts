@@ -24,6 +24,12 @@ export interface KernelOptions {
    * records; the Perfetto export does not use them (slices show the states).
    */
   readonly recordStates?: boolean;
+  /**
+   * Record the scheduling records of every kernel cycle — `switch`, `entry`, `entry-end`,
+   * `reply`, a guest's exits (`fault` by a vCPU) and `idle` (default true). Off, the log keeps
+   * what a run's checks read (a PD's faults, signals, IRQs, budgets, devices, errors).
+   */
+  readonly recordCycles?: boolean;
   /** Advance declared idle loops by whole periods (fast-forward.ts); default true. */
   readonly fastForward?: boolean;
   /**

@@ -53,6 +53,7 @@ export class Kernel {
   /** `options.recordEvents`: callers skip building records nobody keeps. */
   readonly recording: boolean;
   private readonly recordingStates: boolean; // `recording` and `options.recordStates`
+  readonly recordingCycles: boolean; // `recording` and `options.recordCycles`
   /** Events recorded so far (retained or not). */
   recorded = 0;
   /** Called with each event as it is recorded (`System.onEvent`). */
@@ -96,6 +97,7 @@ export class Kernel {
   ) {
     this.recording = options.recordEvents;
     this.recordingStates = options.recordEvents && options.recordStates !== false;
+    this.recordingCycles = options.recordEvents && options.recordCycles !== false;
     this.sched = parts.scheduler?.(this) ?? new Scheduler(this);
     this.ntfn = parts.notifications?.(this) ?? new Notifications(this);
     this.ipc = new Endpoints(this);
@@ -158,10 +160,7 @@ export class Kernel {
     return thread;
   }
 
-  /**
-   * Boot (reference §2.1): resume the given threads one by one, each placed at the head of its
-   * priority's queue, then let the scheduler pick.
-   */
+  /** Boot (§2.1): resume the threads one by one, each at the head of its queue; then schedule. */
   boot(
     resumeOrder: readonly Thread[],
     domainSchedule: readonly DomainSlot[] = [],
@@ -233,10 +232,7 @@ export class Kernel {
     this.account();
   }
 
-  /**
-   * No thread can run and no event is pending (the domain schedule's own timer aside), so
-   * nothing will ever happen again.
-   */
+  /** No thread can run and no event is pending (domain timer aside): nothing will happen again. */
   isIdle(): boolean {
     const background = this.sched.domainTimerPending ? 1 : 0;
     return (

@@ -35,7 +35,7 @@ function* runEntry<T>(
   start: () => PdStep<T>,
 ): Generator<KernelOp, T | undefined, unknown> {
   t.entry = entry;
-  if (k.recording)
+  if (k.recordingCycles)
     k.record({
       t: k.now,
       type: "entry",
@@ -69,12 +69,12 @@ function* runEntry<T>(
     // A configuration error of the model (e.g. a device driving an unrouted IRQ) is not the PD's
     // fault: let it surface from the run call.
     if (error instanceof RuntimeError) throw error;
-    if (k.recording) k.record({ t: k.now, type: "entry-end", thread: t.name, entry });
+    if (k.recordingCycles) k.record({ t: k.now, type: "entry-end", thread: t.name, entry });
     t.entry = null;
     yield* raiseFault(k, t, faultOf(error));
     return undefined;
   }
-  if (k.recording) k.record({ t: k.now, type: "entry-end", thread: t.name, entry });
+  if (k.recordingCycles) k.record({ t: k.now, type: "entry-end", thread: t.name, entry });
   t.entry = null;
   return result;
 }

@@ -273,7 +273,7 @@ export class Scheduler {
     const k = this.k;
     if (t.sched.queued) this.dequeue(t);
     if (t !== this.current) {
-      if (k.recording)
+      if (k.recordingCycles)
         k.record({ t: k.now, type: "switch", from: this.current?.name ?? null, to: t.name });
     }
     if (t !== this.lastRan && k.costs.contextSwitch > 0) t.workRemaining += k.costs.contextSwitch;
@@ -285,7 +285,8 @@ export class Scheduler {
   private switchToIdle(): void {
     const k = this.k;
     if (this.current !== null) {
-      if (k.recording) k.record({ t: k.now, type: "switch", from: this.current.name, to: null });
+      if (k.recordingCycles)
+        k.record({ t: k.now, type: "switch", from: this.current.name, to: null });
     }
     this.current = null;
     this.syncRunningSc();

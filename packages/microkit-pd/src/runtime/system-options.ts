@@ -47,6 +47,8 @@ export interface SystemOptions {
   readonly recordPoints?: boolean;
   /** Record thread state changes (`state` events; default true; the Perfetto export skips them). */
   readonly recordStates?: boolean;
+  /** Record every kernel cycle's scheduling records (default true; see `KernelOptions`). */
+  readonly recordCycles?: boolean;
   /**
    * Keep recorded events in `System.log` (default true). With false the kernel keeps none:
    * listeners (`onEvent` here or `System.onEvent`, e.g. a `PerfettoStream`) see each event as it

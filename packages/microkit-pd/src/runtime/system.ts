@@ -69,6 +69,7 @@ export class System {
         recordEvents: options.recordEvents ?? true,
         recordPoints: options.recordPoints ?? false,
         recordStates: options.recordStates ?? true,
+        recordCycles: options.recordCycles ?? true,
         fastForward: options.fastForward ?? true,
         inlineSteps: options.inlineSteps ?? true,
         inertTicks: options.inertTicks ?? true,

@@ -167,7 +167,7 @@ export function* vcpuBody(
   const vmm = t.fault.handler!;
   let wfiCall: ReturnType<typeof faultCall> | null = null;
   t.entry = "guest";
-  if (k.recording) k.record({ t: k.now, type: "entry", thread: t.name, entry: "guest" });
+  if (k.recordingCycles) k.record({ t: k.now, type: "entry", thread: t.name, entry: "guest" });
   try {
     const run = guest.run(ctx) as GuestStep | undefined;
     if (typeof run?.next !== "function") {
@@ -196,7 +196,7 @@ export function* vcpuBody(
       // Messages are read-only to the kernel and the VMM: the WFI trap's is built once.
       if (exit === WFI_EXIT) wfiCall ??= faultCall(vmm, ctx.vcpuId, exit);
       const call = exit === WFI_EXIT ? wfiCall! : faultCall(vmm, ctx.vcpuId, exit);
-      if (k.recording)
+      if (k.recordingCycles)
         k.record({ t: k.now, type: "fault", thread: t.name, handler: vmm.name, fault: call.fault });
       t.pendingKernelNs += k.costs.faultIpc;
       yield call.op;
@@ -205,7 +205,7 @@ export function* vcpuBody(
     if (error instanceof RuntimeError) throw error;
     yield* raiseFault(k, t, faultOf(error));
   }
-  if (k.recording) k.record({ t: k.now, type: "entry-end", thread: t.name, entry: "guest" });
+  if (k.recordingCycles) k.record({ t: k.now, type: "entry-end", thread: t.name, entry: "guest" });
   t.entry = null;
 }
 
