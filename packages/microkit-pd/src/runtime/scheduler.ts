@@ -228,12 +228,14 @@ export class Scheduler {
 
   /**
    * At a kernel entry now, `t` (on the core) would go on running: no switch is pending and it is
-   * schedulable (`schedule` would return at once), and its SC, if it has one, is sufficient.
+   * schedulable (`schedule` would return at once), its SC is the one on the core and, if it has
+   * one, sufficient.
    */
   keeps(t: Thread): boolean {
     return (
       this.action === "resume" &&
       this.current === t &&
+      this.runningSc === t.sched.sc &&
       this.schedulable(t) &&
       (t.sched.sc === null || t.sched.sc.sufficient())
     );
