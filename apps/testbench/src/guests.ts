@@ -31,6 +31,7 @@ import {
 } from "./serial-client.js";
 import type { WrittenView } from "./stream/wire-judge.js";
 import { TraceTimer } from "./trace-timer.js";
+import { bootsWritten, writtenTags } from "./vm-written.js";
 import type { GuestWiring, VmGuestWiring } from "./wiring.js";
 
 /** What one guest wrote and received, whatever its kind. */
@@ -404,69 +405,16 @@ function linuxGuest(
   };
 }
 
-/**
- * `enqueuedTags` (made on first read) and `enqueuedTagChunks` over `written`. Made here, not in
- * `linuxGuest`: a closure made there would keep its VM, so a run's result would keep the whole
- * system (a real guest's RAM with it) for as long as it lives.
- */
-function writtenTags(written: ReturnType<typeof LinuxGuest.joined>): PropertyDescriptorMap {
-  return {
-    enqueuedTags: { get: () => written.tags, enumerable: true, configurable: true },
-    enqueuedTagChunks: {
-      value: () => written.tagChunks(),
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    },
-  };
-}
-
 /** How many output events a workload replays, and the first one's time (seconds). */
 function outputCount(workload: GuestSpec["workload"]): { count: number; first?: number } {
-  if (workload?.kind === "trace") {
-    const first = workload.events[0];
-    return { count: workload.events.length, ...(first === undefined ? {} : { first: first.time }) };
-  }
-  if (workload?.kind !== "cast") return { count: 0 };
-  let count = 0;
-  let first: number | undefined;
-  for (const e of workload.events) {
-    if (e.code !== "o") continue;
-    first ??= e.time;
-    count++;
-  }
-  return { count, ...(first === undefined ? {} : { first }) };
-}
-
-/** The boots' written transcripts end to end, as they grow. */
-function bootsWritten(all: readonly LinuxGuest[]): WrittenView {
-  /** The boot holding position `i`, and where its transcript starts. */
-  const locate = (i: number) => {
-    let from = 0;
-    for (const g of all) {
-      const n = g.writtenLog.length;
-      if (i < from + n) return { log: g.writtenLog, at: i - from };
-      from += n;
-    }
-    throw new RangeError(`position ${i} is past the transcript`);
-  };
-  return {
-    get length() {
-      let n = 0;
-      for (const g of all) n += g.writtenLog.length;
-      return n;
-    },
-    byteAt: (i) => {
-      if (all.length === 1) return all[0]!.writtenLog.byteAt(i);
-      const { log, at } = locate(i);
-      return log.byteAt(at);
-    },
-    tagAt: (i) => {
-      if (all.length === 1) return all[0]!.writtenLog.tagAt(i);
-      const { log, at } = locate(i);
-      return log.tagAt(at);
-    },
-  };
+  const output =
+    workload?.kind === "trace"
+      ? workload.events
+      : workload?.kind === "cast"
+        ? workload.events.filter((e) => e.code === "o")
+        : [];
+  const first = output[0];
+  return { count: output.length, ...(first === undefined ? {} : { first: first.time }) };
 }
 
 /**

@@ -137,8 +137,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
     recordStates: options.onEvent !== undefined,
     // Without a timeline, a kept log or a caller's `onEvent`, the run's own checks read only a
     // PD's faults and the UART's loss records: the per-cycle scheduling records are not made.
-    recordCycles:
-      options.onEvent !== undefined || options.perfettoFile !== undefined || retainLog,
+    recordCycles: options.onEvent !== undefined || options.perfettoFile !== undefined || retainLog,
     fastForward: options.fastForward ?? knobs.fastForward,
     inlineSteps: options.inlineSteps,
     exactCharacterEvents: options.exactCharacterEvents,
