@@ -150,11 +150,6 @@ export class FingerprintIndex {
     return this.scs;
   }
 
-  /** `sc`'s number (its owner's index), -1 if unknown. */
-  scIndex(sc: SchedContext): number {
-    return sc.owner;
-  }
-
   /** The first SC slot of the linear quantities. */
   scBase(): number {
     return LINEAR_HEAD + this.k.threads.length;
@@ -169,7 +164,6 @@ export class FingerprintIndex {
 
   /** Write the kernel's shape; false when a value cannot be fingerprinted. */
   shapeInto(out: AnchorArena, contracts: number): boolean {
-    this.scList();
     return kernelShape(out, this.k, contracts, this.idOf);
   }
 }

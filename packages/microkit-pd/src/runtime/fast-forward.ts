@@ -119,7 +119,7 @@ export class FastForward {
       this.checks = null;
       return;
     }
-    checks.push(this.index.scIndex(sc), sc.sliceUsed + sc.consumed, clear ? 1 : 0);
+    checks.push(sc.owner, sc.sliceUsed + sc.consumed, clear ? 1 : 0);
   }
 
   /** An inert tick's budget check is not one of the period's: the window's checks are unknown. */

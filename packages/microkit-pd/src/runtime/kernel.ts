@@ -332,12 +332,15 @@ export class Kernel {
   }
 
   /**
-   * Called by the running thread's body in place of yielding `work(ns)`: when the dispatch loop
-   * would end that step in place (`inlineTimer`) and resume `t` at once — the scheduler keeps it,
-   * its SC stays sufficient (`spinTurns`), no heap event comes first — do that bookkeeping here
-   * and return true; false changes nothing. A quiet thread (an idle loop) always yields.
+   * Called by the running thread's body in place of yielding `op`: when it is a plain work step
+   * the dispatch loop would end in place (`inlineTimer`) and resume `t` at once — the scheduler
+   * keeps it, its SC stays sufficient (`spinTurns`), no heap event comes first — do that
+   * bookkeeping here and return true; false changes nothing (the body yields `op`). A quiet
+   * thread (an idle loop) and a busy-wait's turn always yield.
    */
-  continueStep(t: Thread, ns: number): boolean {
+  continueStep(t: Thread, op: KernelOp): boolean {
+    if (op.op !== "work" || op.spin) return false;
+    const ns = op.ns;
     if (
       !this.inlining ||
       !(ns > 0) ||
@@ -351,27 +354,15 @@ export class Kernel {
     ) {
       return false;
     }
-    this.sched.syncRunningSc();
-    if (this.timer) {
-      this.events.cancel(this.timer);
-      this.timer = null;
-    }
-    // The step: `inlineTimer`'s expiry at its end.
+    // The step, ended as `inlineTimer` ends it (`keeps` made sure no SC change is due).
     t.workRemaining = ns;
-    this.now += ns;
-    this.eventsProcessed++;
-    this.eventAllowance--;
-    this.account();
-    this.ticks.expired();
+    this.expireInPlace(this.now + ns);
     // The loop's next pass: `t` steps again (`stepThread`).
     this.soloSteps = 0;
     this.lastStepped = t;
     this.stepTime = this.now;
     this.stepsAtTime = 0;
-    this.ff.taint();
-    this.epoch++;
-    t.spin = null;
-    t.spinEpoch = -1;
+    this.startStep(t);
     t.resumeValue = undefined;
     return true;
   }
@@ -385,6 +376,12 @@ export class Kernel {
     this.sched.syncRunningSc();
     const end = this.now + this.sched.timerSlice(cur);
     if (!this.inliner.mayEndAt(end)) return false;
+    this.expireInPlace(end);
+    return true;
+  }
+
+  /** The running thread's timer expires at `end`, processed in place: one event, no heap. */
+  private expireInPlace(end: number): void {
     if (this.timer) {
       this.events.cancel(this.timer);
       this.timer = null;
@@ -394,7 +391,6 @@ export class Kernel {
     this.eventAllowance--;
     this.account();
     this.ticks.expired();
-    return true;
   }
 
   /**
@@ -429,13 +425,18 @@ export class Kernel {
     this.timer = this.events.push(this.now + this.sched.timerSlice(cur), noop);
   }
 
-  /** Run `t`'s code to its next kernel op; `fault` is thrown into the code instead (a contained fault). */
-  private stepThread(t: Thread, fault?: ThreadFault): void {
-    const body = t.body;
+  /** `t`'s code is about to run: its history and busy-wait state no longer hold. */
+  private startStep(t: Thread): void {
     if (!t.quiet) this.ff.taint();
     this.epoch++;
     t.spin = null;
     t.spinEpoch = -1;
+  }
+
+  /** Run `t`'s code to its next kernel op; `fault` is thrown into the code instead (a contained fault). */
+  private stepThread(t: Thread, fault?: ThreadFault): void {
+    const body = t.body;
+    this.startStep(t);
     if (body === null) {
       this.sched.block(t, "inactive");
       return;

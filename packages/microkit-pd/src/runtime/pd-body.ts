@@ -62,7 +62,7 @@ function* runEntry<T>(
       const call = next.value == null ? undefined : asKernelCall(next.value);
       const op = call ?? workOf(k, next.value);
       // A step the kernel can end in place goes on without the round trip through its loop.
-      if (op.op !== "work" || op.spin || !k.continueStep(t, op.ns)) yield op;
+      if (!k.continueStep(t, op)) yield op;
       ctx.calls.reset();
     }
   } catch (error) {

@@ -184,7 +184,7 @@ export function* vcpuBody(
       if (exit === undefined) {
         const op = workOf(k, next.value);
         // A step the kernel can end in place goes on without the round trip (Kernel.continueStep).
-        if (op.op !== "work" || op.spin || !k.continueStep(t, op.ns)) yield op;
+        if (!k.continueStep(t, op)) yield op;
         ctx.calls.reset();
         continue;
       }
