@@ -7,7 +7,7 @@
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { exploreParallel as exploreFromSources } from "../src/explore/pool.js";
+import { Exploration as ExplorationFromSources } from "../src/explore/pool.js";
 import { runMetrics } from "../src/metrics.js";
 import { TimelineSummary } from "../src/report/timeline-summary.js";
 import { runScenario } from "../src/run.js";
@@ -58,32 +58,31 @@ async function main(spec: ChildSpec): Promise<Record<string, unknown>> {
     // As `vmmux check --explore` runs: the built pool (worker threads) when there is a build;
     // from sources its workers are child processes that compile the sources through tsx first.
     const built = new URL("../dist/explore/pool.js", import.meta.url);
-    const exploreParallel: typeof exploreFromSources = existsSync(built)
-      ? ((await import(built.href)) as { exploreParallel: typeof exploreFromSources })
-          .exploreParallel
-      : exploreFromSources;
-    // `check` runs the scenario twice in this thread before it explores (this thread takes
-    // runs of the exploration too); those runs are not timed, as the exploration is.
     const from = (path: string) => new URL(`../dist/${path}`, import.meta.url).href;
-    const warm = existsSync(built)
+    const dist = existsSync(built);
+    const { Exploration } = dist
+      ? ((await import(built.href)) as { Exploration: typeof ExplorationFromSources })
+      : { Exploration: ExplorationFromSources };
+    const warm = dist
       ? {
           ...((await import(from("system/check.js"))) as { checkScenario: typeof checkScenario }),
           ...((await import(from("scenario.js"))) as { loadScenario: typeof loadScenario }),
         }
       : { checkScenario, loadScenario };
-    warm.checkScenario(warm.loadScenario(spec.file));
-    const started = performance.now();
-    const r = await exploreParallel({
+    // `check` loads the scenario, starts the exploration's pool threads (they warm up), runs
+    // the scenario twice in this thread (which takes runs of the exploration too), then
+    // explores: only the exploration is timed.
+    const scenario = warm.loadScenario(spec.file);
+    const exploration = new Exploration({
       scenarioFile: spec.file,
       runs: spec.runs,
       workers: spec.workers,
       stopAtFirst: false,
     });
-    return {
-      wallMs: performance.now() - started,
-      runs: r.explored.length,
-      built: existsSync(built),
-    };
+    warm.checkScenario(scenario);
+    const started = performance.now();
+    const r = await exploration.run();
+    return { wallMs: performance.now() - started, runs: r.explored.length, built: dist };
   }
   const scenario = scenarioOf(spec.scenario);
   const started = performance.now();

@@ -10,13 +10,14 @@
 import type { Command } from "commander";
 import { writeFileAtomic } from "../asciicast.js";
 import type { Io } from "../commands.js";
-import { type ExploreShardResult, exploreParallel } from "../explore/pool.js";
+import { Exploration, type ExploreShardResult } from "../explore/pool.js";
 import type { Shard } from "../explore/shard.js";
 import { judge, judgeExplored } from "../oracles.js";
 import { OutputDir } from "../output-dir.js";
 import { hasRealGuests, runPrepared } from "../real/prepare.js";
 import { formatJudgements, formatReport, runJson } from "../report.js";
 import { idleNote } from "../roles.js";
+import type { RunResult } from "../run.js";
 import type { Scenario } from "../scenario.js";
 import { visibleControls } from "../terminal-queries.js";
 import {
@@ -116,39 +117,51 @@ async function checkRuns(
   const schedule = flags.schedule === undefined ? {} : { schedule: { seed: flags.schedule } };
   const progress = new Progress(io, "vmmux check");
   const phases = flags.explore === undefined ? 2 : 3;
-  const run = await runPrepared(scenario, {
-    recordEvents: true,
-    retainLog: false,
-    // Integrity and interleaving are judged as the wire goes; only --out's terminal cast reads
-    // the kept wire.
-    keepWire: out !== undefined,
-    judgeWire: true,
-    ...streamed?.runOptions,
-    ...schedule,
-    onProgress: progress.phase(`run 1 of ${phases}`),
-  });
-  progress.begin(`run 2 of ${phases} (determinism)`);
-  const rerun = await runPrepared(scenario, {
-    recordEvents: false,
-    keepWire: false,
-    ...schedule,
-    onProgress: progress.phase(`run 2 of ${phases} (determinism)`),
-  });
+  const label =
+    flags.shard === undefined ? "" : ` (shard ${flags.shard.index}/${flags.shard.count})`;
+  // The exploration's pool threads start now and warm up while this thread does the two runs.
+  const exploration =
+    flags.explore === undefined
+      ? undefined
+      : new Exploration({
+          scenarioFile: file,
+          overrides: knobOverrides(flags),
+          runs: flags.explore,
+          ...(flags.workers === undefined ? {} : { workers: flags.workers }),
+          ...(flags.shard === undefined ? {} : { shard: flags.shard }),
+          onRun: (done, total) =>
+            progress.show(`run 3 of 3: explored ${done} of ${total} schedules${label}`),
+        });
+  let run: RunResult;
+  let rerun: RunResult;
+  try {
+    run = await runPrepared(scenario, {
+      recordEvents: true,
+      retainLog: false,
+      // Integrity and interleaving are judged as the wire goes; only --out's terminal cast
+      // reads the kept wire.
+      keepWire: out !== undefined,
+      judgeWire: true,
+      ...streamed?.runOptions,
+      ...schedule,
+      onProgress: progress.phase(`run 1 of ${phases}`),
+    });
+    progress.begin(`run 2 of ${phases} (determinism)`);
+    rerun = await runPrepared(scenario, {
+      recordEvents: false,
+      keepWire: false,
+      ...schedule,
+      onProgress: progress.phase(`run 2 of ${phases} (determinism)`),
+    });
+  } catch (error) {
+    await exploration?.close();
+    throw error;
+  }
   const judgements = judge(run, rerun, scenario.expect);
   let explored: ExploreShardResult | undefined;
-  if (flags.explore !== undefined) {
-    const label =
-      flags.shard === undefined ? "" : ` (shard ${flags.shard.index}/${flags.shard.count})`;
+  if (exploration !== undefined) {
     progress.begin(`run 3 of 3: exploring schedules${label}`);
-    explored = await exploreParallel({
-      scenarioFile: file,
-      overrides: knobOverrides(flags),
-      runs: flags.explore,
-      ...(flags.workers === undefined ? {} : { workers: flags.workers }),
-      ...(flags.shard === undefined ? {} : { shard: flags.shard }),
-      onRun: (done, total) =>
-        progress.show(`run 3 of 3: explored ${done} of ${total} schedules${label}`),
-    });
+    explored = await exploration.run();
     judgements.push(judgeExplored(explored.explored, scenario.expect));
     if (flags.exploreOut !== undefined) {
       await writeFileAtomic(flags.exploreOut, `${JSON.stringify(explored, null, 2)}\n`);

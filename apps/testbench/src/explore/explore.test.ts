@@ -1,6 +1,7 @@
 /**
  * Exploration on a worker pool gives the same runs and verdicts as one thread, for 1, 2 and
- * 4 workers (this thread taking runs beside the pool's), and sharded 1/3..3/3 then merged; a
+ * 4 workers (this thread taking runs beside the pool's), and sharded 1/3..3/3 then merged,
+ * also with the pool started and warmed up while this thread runs `check`'s runs; a
  * run's verdict does not depend on the runs a thread ran before it; the cut at the first
  * violation is the sequential one whichever thread ran the violating seed; merging refuses
  * incomplete or mixed campaigns.
@@ -12,9 +13,11 @@ import { exploreWakeups } from "../oracles.js";
 import { runJson } from "../report.js";
 import { runScenario, scenarioSystem } from "../run.js";
 import { loadScenario } from "../scenario.js";
+import { checkScenario } from "../system/check.js";
 import { MergeError, mergeExploreResults } from "./merge.js";
-import { type ExploreShardResult, exploreParallel, inSeedOrder } from "./pool.js";
+import { Exploration, type ExploreShardResult, exploreParallel, inSeedOrder } from "./pool.js";
 import { parseShard, ShardError, shardSeeds } from "./shard.js";
+import { runExploreTask } from "./task.js";
 
 const bundled = (name: string) =>
   fileURLToPath(new URL(`../../../../traces/scenarios/${name}`, import.meta.url));
@@ -81,6 +84,39 @@ describe("exploration on a worker pool", () => {
     expect(merged.explored).toEqual(sequential);
     expect(merged.judgement.verdict.ok).toBe(true);
   }, 120_000);
+
+  test("a pool started before check's two runs, warming up while they run, gives what one thread gives", async () => {
+    const sequential = exploreWakeups(loadScenario(scenarioFile), {
+      runs: RUNS,
+      stopAtFirst: false,
+    });
+    for (const workers of [1, 2, 4]) {
+      const exploration = new Exploration({
+        scenarioFile,
+        runs: RUNS,
+        workers,
+        stopAtFirst: false,
+      });
+      // As `vmmux check --explore`: this thread runs the scenario twice (without turning its
+      // event loop) while the pool threads start and warm up, then explores.
+      checkScenario(loadScenario(scenarioFile), { keepWire: false });
+      const r = await exploration.run();
+      expect(r.explored, `${workers} workers`).toEqual(sequential);
+      await expect(exploration.run()).rejects.toThrow(/runs once/);
+    }
+    // One that never runs (check's own runs failed) stops its threads.
+    await new Exploration({ scenarioFile, runs: RUNS, workers: 3 }).close();
+  }, 120_000);
+
+  test("a warm-up task judges its seed as a counted run does", () => {
+    const task = { scenarioFile, overrides: {}, seed: 3 };
+    const counted = runExploreTask(task);
+    expect(runExploreTask({ ...task, warmUpMs: 60_000 })).toEqual(counted);
+    expect(runExploreTask({ ...task, warmUpMs: 0 })).toEqual(counted);
+    expect(counted).toEqual(
+      exploreWakeups(loadScenario(scenarioFile), { runs: 1, firstSeed: 3 })[0],
+    );
+  }, 60_000);
 
   test("a run's verdict is the same after other runs in its thread as alone in a fresh one", () => {
     // This thread and each pool thread run several seeds in a row on one loaded scenario.
