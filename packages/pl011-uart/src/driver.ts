@@ -133,23 +133,16 @@ export class Pl011Driver implements PdProgram {
     if (rx) this.rxq = this.openQueue(pd, rx);
   }
 
-  *notified(ch: number, pd: PdContext): PdStep {
-    try {
-      yield* this.serve(ch, pd);
-    } catch (error) {
-      // A queue handle with the queue library's default `"throw"` policy (none of ours).
-      if (!isSddfQueueError(error)) throw error;
-      this.peerFault(error.message, ch, pd);
-      return;
-    }
-    // Our handles are opened with `onCorruptIndex: "break"`: the work stopped at the queue
-    // call that saw a corrupt peer index, where a throw would have stopped it.
-    const broken = this.txq?.broken ?? this.rxq?.broken;
-    if (broken === undefined) return;
-    // The next notification validates the peer's indices afresh.
-    this.txq?.recover();
-    this.rxq?.recover();
-    this.peerFault(broken.message, ch, pd);
+  /**
+   * One notification: the entry point's generator for its channel (§7.3–§7.5). Not a generator
+   * itself, and the IRQ's MIS loop is the entry's own body, so each per-byte step of
+   * `tx_provide` resumes two generator frames instead of four.
+   */
+  notified(ch: number, pd: PdContext): PdStep {
+    const { irqChannel, tx, rx } = this.config;
+    if (ch === irqChannel) return this.irqNotified(ch, pd);
+    if (ch === tx.channel || (rx && ch === rx.channel)) return this.queueNotified(ch, pd);
+    return this.unexpectedNotified(ch, pd);
   }
 
   /** A peer corrupted a shared index: refuse the transfer, keep the driver alive. */
@@ -164,49 +157,87 @@ export class Pl011Driver implements PdProgram {
     return this.txq?.broken !== undefined || this.rxq?.broken !== undefined;
   }
 
-  /** One notification's work, up to the end or to the queue call where a handle broke. */
-  private *serve(ch: number, pd: PdContext): PdStep {
-    const { irqChannel, tx, rx } = this.config;
-    if (ch === irqChannel) {
-      yield* this.handleIrq(pd);
-      if (this.stopped) return;
-      pd.deferredIrqAck(ch);
-    } else if (ch === tx.channel) {
-      yield* this.txProvide(pd);
-    } else if (rx && ch === rx.channel) {
-      // virt_rx made room: unconditionally re-enable RX/RT, then drain (§7.3).
-      yield* this.modify(Reg.IMSC, (v) => v | Int.RX | Int.RT);
-      yield* this.rxReturn(pd);
-    } else {
-      this.counters.unexpectedChannels++;
-      pd.debug(`UART|LOG: received notification on unexpected channel ${ch}`);
-    }
+  /**
+   * A throw from a queue handle with the queue library's default `"throw"` policy (none of
+   * ours) ends the notification's work as a peer fault; anything else is not the driver's.
+   */
+  private caught(error: unknown, ch: number, pd: PdContext): void {
+    if (!isSddfQueueError(error)) throw error;
+    this.peerFault(error.message, ch, pd);
   }
 
-  /** §7.4 `handle_irq`: serve RX and TX until MIS shows neither, re-reading it each pass. */
-  private *handleIrq(pd: PdContext): PdStep {
-    const regs = this.regs!;
-    this.counters.irqs++;
-    let mis = regs.read(Reg.MIS, 4);
-    yield MMIO;
-    if (!(mis & (Int.RX | Int.RT | Int.TX))) this.counters.spuriousIrqs++;
-    let passes = 0;
-    while (mis & (Int.RX | Int.RT | Int.TX)) {
-      if (passes++ >= this.behaviours.irqPassLimit) {
-        this.counters.irqLoopCuts++;
-        return;
-      }
-      if (this.rxq && mis & (Int.RX | Int.RT)) {
-        yield* this.rxReturn(pd);
-        if (this.stopped) return;
-      }
-      if (mis & Int.TX) {
-        yield* this.txProvide(pd);
-        if (this.stopped) return;
-      }
-      mis = regs.read(Reg.MIS, 4);
+  /**
+   * After a notification's work. Our handles are opened with `onCorruptIndex: "break"`: the
+   * work stopped at the queue call that saw a corrupt peer index, where a throw would have
+   * stopped it. The next notification validates the peer's indices afresh.
+   */
+  private afterWork(ch: number, pd: PdContext): void {
+    const broken = this.txq?.broken ?? this.rxq?.broken;
+    if (broken === undefined) return;
+    this.txq?.recover();
+    this.rxq?.recover();
+    this.peerFault(broken.message, ch, pd);
+  }
+
+  /**
+   * The device IRQ: §7.4 `handle_irq`, serving RX and TX until MIS shows neither, re-reading
+   * it each pass; then the deferred ack, unless a queue handle broke.
+   */
+  private *irqNotified(ch: number, pd: PdContext): PdStep {
+    try {
+      const regs = this.regs!;
+      this.counters.irqs++;
+      let mis = regs.read(Reg.MIS, 4);
       yield MMIO;
+      if (!(mis & (Int.RX | Int.RT | Int.TX))) this.counters.spuriousIrqs++;
+      let passes = 0;
+      while (mis & (Int.RX | Int.RT | Int.TX)) {
+        if (passes++ >= this.behaviours.irqPassLimit) {
+          this.counters.irqLoopCuts++;
+          break;
+        }
+        if (this.rxq && mis & (Int.RX | Int.RT)) {
+          yield* this.rxReturn(pd);
+          if (this.stopped) break;
+        }
+        if (mis & Int.TX) {
+          yield* this.txProvide(pd);
+          if (this.stopped) break;
+        }
+        mis = regs.read(Reg.MIS, 4);
+        yield MMIO;
+      }
+      // A broken handle stops the work before the ack (the loop cut does not).
+      if (!this.stopped) pd.deferredIrqAck(ch);
+    } catch (error) {
+      this.caught(error, ch, pd);
+      return;
     }
+    this.afterWork(ch, pd);
+  }
+
+  /** virt_tx's TX channel (§7.5 `tx_provide`), or virt_rx's RX-resume signal (§7.3). */
+  private *queueNotified(ch: number, pd: PdContext): PdStep {
+    try {
+      if (ch === this.config.tx.channel) {
+        yield* this.txProvide(pd);
+      } else {
+        // virt_rx made room: unconditionally re-enable RX/RT, then drain (§7.3).
+        yield* this.modify(Reg.IMSC, (v) => v | Int.RX | Int.RT);
+        yield* this.rxReturn(pd);
+      }
+    } catch (error) {
+      this.caught(error, ch, pd);
+      return;
+    }
+    this.afterWork(ch, pd);
+  }
+
+  /** A notification on a channel the driver does not own. */
+  private *unexpectedNotified(ch: number, pd: PdContext): PdStep {
+    this.counters.unexpectedChannels++;
+    pd.debug(`UART|LOG: received notification on unexpected channel ${ch}`);
+    this.afterWork(ch, pd);
   }
 
   /** Reads FR (a preemption point) and tests RXFE. */

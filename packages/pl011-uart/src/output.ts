@@ -67,7 +67,7 @@ export class TransmitOutput {
     const regs = this.regs;
     regs.counters.txEmitted++;
     const kindName = kind === WIRE_BREAK ? "break" : "byte";
-    if (traced) regs.host.trace(`${regs.name}.tx`, { byte, tag, kind: kindName });
+    if (traced) regs.host.trace(regs.txTraceName, { byte, tag, kind: kindName });
     if (this.record || this.listeners.length > 0) {
       const b: WireByte = {
         kind: kindName,

@@ -44,6 +44,8 @@ export class RegisterFile {
   frameDuration: DurationFraction = { num: 0, den: 1 };
   /** 32 bit periods, the receive timeout (reference §7), in whole ns. */
   rxTimeoutNs = 0;
+  /** Name of the per-character transmit trace record, made once rather than per character. */
+  readonly txTraceName: string;
   private irqLevel = false;
 
   constructor(
@@ -55,6 +57,7 @@ export class RegisterFile {
     /** Prefix of this device's trace records. */
     readonly name: string,
   ) {
+    this.txTraceName = `${name}.tx`;
     this.deriveLine();
   }
 

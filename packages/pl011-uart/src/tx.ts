@@ -284,7 +284,7 @@ export class FifoTransmitter implements Transmitter {
       const byte = k === 0 ? this.shiftByte : this.fifo.valueAt(k - 1);
       const tag = k === 0 ? this.shiftTag : this.fifo.tagAt(k - 1);
       const mask = (1 << regs.format.dataBits) - 1;
-      regs.host.trace(`${regs.name}.tx`, { byte: byte & mask, tag, kind: "byte" });
+      regs.host.trace(regs.txTraceName, { byte: byte & mask, tag, kind: "byte" });
     }
     if (k < this.fifo.length && this.canTransmit()) this.arm(this.endAfter(k + 1));
   }
