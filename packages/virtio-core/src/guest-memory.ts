@@ -255,16 +255,19 @@ export class GuestMemory {
     }
   }
 
-  /** A little-endian value of `size` (2 or 4) bytes; the in-page case reads one page. */
+  /**
+   * A little-endian value of `size` (2 or 4) bytes; the in-page case reads one page. (A driver's
+   * busy-wait polls `used.idx` through here at every turn: no loop, no page call.)
+   */
   private readWord(addr: number, size: 2 | 4): number {
     const r = this.check(addr, size);
-    const o = (addr - r.base) & PAGE_MASK;
+    const offset = addr - r.base;
+    const o = offset & PAGE_MASK;
     if (o > PAGE_SIZE - size) return this.slowRead(r, addr, size);
-    const p = this.page(r, addr, false);
+    const p = r.pages[Math.floor(offset / PAGE_SIZE)];
     if (p === undefined) return 0;
-    let value = 0;
-    for (let i = size - 1; i >= 0; i--) value = value * 256 + p[o + i]!;
-    return value;
+    const low = p[o]! | (p[o + 1]! << 8);
+    return size === 2 ? low : (low | (p[o + 2]! << 16) | (p[o + 3]! << 24)) >>> 0;
   }
 
   /** Store the low `size` (2 or 4) bytes of `value` little-endian; the bytes become untagged. */
