@@ -103,6 +103,8 @@ const encoder = new TextEncoder();
 /** Bytes of a DTB the guest is willing to read (libvmm reserves 64 KiB). */
 const DTB_LIMIT = 0x1_0000;
 const HEAP_OFFSET = 0x10_0000;
+/** Initial room of the tty's pending output, bytes. */
+const OUT_INITIAL = 4096;
 
 /**
  * The idle loop a guest is in: WFI and a pass, again and again, until a virtual IRQ is pending
@@ -166,8 +168,10 @@ export class LinuxGuest implements GuestProgram {
   private readonly output: RecordedOutput;
   private shell: Shell | undefined;
   private seq = 0;
-  private out: number[] = [];
-  private outTags: number[] = [];
+  /** Output the tty holds for the driver: `outCount` bytes and their tags (grown by doubling). */
+  private outBytes = new Uint8Array(OUT_INITIAL);
+  private outTags = new Uint32Array(OUT_INITIAL);
+  private outCount = 0;
   private nextEvent = 0;
   private idleEpisode = 0;
   private idleUntil: number | null = null;
@@ -239,11 +243,11 @@ export class LinuxGuest implements GuestProgram {
       passDone = false;
       yield* this.serviceInterrupts(vcpu, driver);
       if (driver.pollPending) yield* driver.pollInput();
-      if (this.out.length > 0) {
-        const bytes = Uint8Array.from(this.out);
-        const tags = Uint32Array.from(this.outTags);
-        this.out = [];
-        this.outTags = [];
+      if (this.outCount > 0) {
+        // Copies: input echoed during the write queues behind it meanwhile.
+        const bytes = this.outBytes.slice(0, this.outCount);
+        const tags = this.outTags.slice(0, this.outCount);
+        this.outCount = 0;
         yield* driver.ttyWrite(bytes, tags);
         continue;
       }
@@ -377,13 +381,33 @@ export class LinuxGuest implements GuestProgram {
     this.queue(bytes);
   }
 
-  private queue(bytes: Iterable<number>): void {
-    for (const b of bytes) {
-      const tag = provenanceTag(this.options.origin, this.seq++);
-      this.out.push(b);
-      this.outTags.push(tag);
+  private queue(bytes: ArrayLike<number>): void {
+    const n = bytes.length;
+    if (this.outCount + n > this.outBytes.length) this.growOut(this.outCount + n);
+    const out = this.outBytes;
+    const tags = this.outTags;
+    const origin = this.options.origin;
+    let at = this.outCount;
+    for (let i = 0; i < n; i++) {
+      const b = bytes[i]!;
+      const tag = provenanceTag(origin, this.seq++);
+      out[at] = b;
+      tags[at] = tag;
+      at++;
       this.writtenLog.push(b, tag);
     }
+    this.outCount = at;
+  }
+
+  private growOut(needed: number): void {
+    let size = this.outBytes.length * 2;
+    while (size < needed) size *= 2;
+    const bytes = new Uint8Array(size);
+    const tags = new Uint32Array(size);
+    bytes.set(this.outBytes.subarray(0, this.outCount));
+    tags.set(this.outTags.subarray(0, this.outCount));
+    this.outBytes = bytes;
+    this.outTags = tags;
   }
 
   private tagAll(length: number): Uint32Array {
