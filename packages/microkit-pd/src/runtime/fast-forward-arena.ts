@@ -68,7 +68,7 @@ export interface Anchor {
   readonly full: number;
   /** The idle loop whose check this anchor is. */
   readonly loop: IdleLoop;
-  /** Budget checks since the previous anchor: (SC, slice position, clear) triples; null if too many. */
+  /** Budget checks since the previous anchor (`CHECK_FIELDS` numbers each); null if too many. */
   readonly checks: number[] | null;
   /** Kernel timer expiries since the previous anchor (times); null if unknown (ticks.ts). */
   readonly expiries: number[] | null;

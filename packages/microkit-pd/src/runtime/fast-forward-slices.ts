@@ -9,6 +9,11 @@
  * idle period, so a leap crosses it arithmetically: {@link walkSlice} follows the slice position
  * period by period from the budget checks measured in one period, and stops before any period
  * whose boundary would fall on a kernel entry or where the thread would not be picked again.
+ *
+ * Inert device ticks (ticks.ts) enter the kernel too, but not periodically: their budget checks
+ * are left out of the profile (between two of the SC's periodic checks it is on the core the
+ * whole time, a tick's check included, so a tick can only see a slice run out at the instant
+ * its timer does). {@link walkSlice} gives those instants, where a tick does the timer's work.
  */
 
 import type { SchedContext } from "./sched-context.js";
@@ -23,9 +28,14 @@ export interface SliceProfile {
   readonly at: readonly number[];
   /** Per check: a slice ending there would give the core straight back (`Scheduler.soleAtTop`). */
   readonly clear: readonly boolean[];
+  /** Per check: ns since the period started. */
+  readonly when: readonly number[];
   /** Whether `at` lists every check (else no boundary is crossed). */
   readonly known: boolean;
 }
+
+/** Numbers a budget check is kept as: SC index, slice position, clear (1/0), time. */
+export const CHECK_FIELDS = 4;
 
 /** Where a walk over periods ends. */
 export interface SliceRun {
@@ -42,11 +52,25 @@ function short(p: SliceProfile, capacity: number): boolean {
   return !(capacity > 0 && capacity >= p.minBudget);
 }
 
+/** Where the walked periods lie in time, to list the instants their slices run out. */
+export interface SliceClock {
+  /** When the first period starts. */
+  readonly start: number;
+  readonly period: number;
+  /** Receives each instant a slice runs out (its timer fires there). */
+  readonly ends: number[];
+}
+
 /**
  * Up to `count` periods from slice position `pos`, stopping before the first period whose
- * boundary cannot be crossed.
+ * boundary cannot be crossed; with `clock`, the instants of the boundaries crossed.
  */
-export function walkSlice(p: SliceProfile, pos: number, count: number): SliceRun {
+export function walkSlice(
+  p: SliceProfile,
+  pos: number,
+  count: number,
+  clock?: SliceClock,
+): SliceRun {
   const margin = Math.max(1, p.minBudget);
   let done = 0;
   let ends = 0;
@@ -74,6 +98,8 @@ export function walkSlice(p: SliceProfile, pos: number, count: number): SliceRun
         ok = false;
         break;
       }
+      // The SC has been on the core since before the slice ran out (the check says so).
+      clock?.ends.push(clock.start + done * clock.period + p.when[j]! + capacity);
       base -= p.budget;
       n++;
       j--;
@@ -88,9 +114,10 @@ export function walkSlice(p: SliceProfile, pos: number, count: number): SliceRun
 }
 
 /**
- * SC `i`'s profile from the budget checks of the measured period's anchors (triples of SC index,
- * slice position, clear; `null` where an anchor kept too many). `o` is the SC's first linear slot
- * (slice used, consumed); `from` its slice position (used + consumed) at the period's first anchor.
+ * SC `i`'s profile from the budget checks of the measured period's anchors (quadruples of SC
+ * index, slice position, clear, time; `null` where an anchor kept too many). `o` is the SC's
+ * first linear slot (slice used, consumed); `from` its slice position (used + consumed) and
+ * `since` the clock at the period's first anchor.
  */
 export function profileOf(
   sc: SchedContext,
@@ -98,24 +125,27 @@ export function profileOf(
   delta: readonly number[],
   o: number,
   from: number,
+  since: number,
   checks: readonly (readonly number[] | null)[],
 ): SliceProfile | null {
   const use = delta[o]! + delta[o + 1]!;
   if (!sc.roundRobin || use <= 0) return null;
   const at: number[] = [];
   const clear: boolean[] = [];
+  const when: number[] = [];
   // Consumption that does not repeat per period (`delta[o + 1]`) would need its own walk.
   let known = delta[o + 1] === 0;
   for (const list of checks) {
     if (list === null) known = false;
     if (!known || list === null) break;
-    for (let j = 0; j < list.length; j += 3) {
+    for (let j = 0; j < list.length; j += CHECK_FIELDS) {
       if (list[j] !== i) continue;
       at.push(list[j + 1]! - from);
       clear.push(list[j + 2] === 1);
+      when.push(list[j + 3]! - since);
     }
   }
-  return { budget: sc.budget, minBudget: sc.minBudget, use, at, clear, known };
+  return { budget: sc.budget, minBudget: sc.minBudget, use, at, clear, when, known };
 }
 
 /** The largest count ≤ `count` whose events (per period, plus one per slice ended) fit `allowance`. */

@@ -29,6 +29,7 @@ import { type Anchor, AnchorArena } from "./fast-forward-arena.js";
 import { AnchorPacing } from "./fast-forward-pacing.js";
 import { FingerprintIndex, LINEAR_HEAD, linearInto, SC_FIELDS } from "./fast-forward-shape.js";
 import {
+  CHECK_FIELDS,
   fitEvents,
   largest,
   profileOf,
@@ -54,7 +55,7 @@ const MIN_ROOM_PASSES = 12;
 /** Earlier matching anchors tried per anchor, most recent first. */
 const CANDIDATES = 12;
 /** Budget checks kept per anchor (more make the anchor unusable for crossing slices). */
-const MAX_CHECKS = 3 * 256;
+const MAX_CHECKS = CHECK_FIELDS * 256;
 
 /** A run of periods about to be applied. */
 export interface Leap {
@@ -74,6 +75,8 @@ export class FastForward {
   private taints = 0;
   private taintsAtLast = -1;
   private lastAnchorAt = 0;
+  /** ns between the last two untainted anchors of one thread. */
+  private lastPass = 0;
   private history: Anchor[] = [];
   private byHash = new Map<number, number[]>();
   private byFull = new Map<number, number[]>();
@@ -90,6 +93,8 @@ export class FastForward {
   /** Record budget checks (`Scheduler.checkBudget` reports them) while a history is kept. */
   probing = false;
   private checks: number[] | null = [];
+  /** `eventsProcessed` at the kernel entry of the last inert tick not tied to a timer expiry. */
+  private tickEntry = -1;
   /** The period `budgetBound` measures: anchors `m`..`n` and the current one. */
   private window: {
     anchor: Anchor;
@@ -114,17 +119,18 @@ export class FastForward {
   /** A budget check with `sc` on the core; `clear`: a slice ending here gives the core straight back. */
   budgetCheck(sc: SchedContext, clear: boolean): void {
     const checks = this.checks;
-    if (checks === null) return;
+    // An inert tick's checks are not the period's (fast-forward-slices.ts says why none is needed).
+    if (checks === null || this.k.eventsProcessed === this.tickEntry) return;
     if (checks.length >= MAX_CHECKS) {
       this.checks = null;
       return;
     }
-    checks.push(sc.owner, sc.sliceUsed + sc.consumed, clear ? 1 : 0);
+    checks.push(sc.owner, sc.sliceUsed + sc.consumed, clear ? 1 : 0, this.k.now);
   }
 
-  /** An inert tick's budget check is not one of the period's: the window's checks are unknown. */
-  unknownChecks(): void {
-    this.checks = null;
+  /** An inert tick entered the kernel, not at a timer's expiry: its budget checks are left out. */
+  tickEntered(): void {
+    this.tickEntry = this.k.eventsProcessed;
   }
 
   /** A vCPU's guest entered its idle loop. */
@@ -179,13 +185,14 @@ export class FastForward {
     const expiries = k.ticks.takeExpiries();
     this.checks = [];
     const sameHands = this.pacing.sameHands(t);
-    if (this.taints !== this.taintsAtLast) {
+    const tainted = this.taints !== this.taintsAtLast;
+    if (tainted) {
       // Something else ran since the last anchor: start afresh (when: fast-forward-pacing.ts).
+      // This state may begin the new history: only the pass from here on must be idle.
       this.pacing.tainted(this.history.length > 0);
       this.reset();
       this.taintsAtLast = this.taints;
-      this.lastAnchorAt = k.now;
-      return;
+      this.lastAnchorAt = k.now - this.lastPass; // the room estimate: the last idle pass's length
     }
     if (!sameHands) this.lastAnchorAt = k.now; // a hand-over: measure from the next pass
     if (t !== k.current || !k.atCleanInstant() || !sameHands) {
@@ -196,6 +203,7 @@ export class FastForward {
     // the fingerprint: skip it (the search starts again afterwards).
     const since = k.now - this.lastAnchorAt;
     this.lastAnchorAt = k.now;
+    if (!tainted) this.lastPass = since;
     const room = Math.min(k.stepLimit, k.ticks.horizon()) - k.now;
     if (room < MIN_ROOM_PASSES * since) {
       this.reset();
@@ -330,14 +338,15 @@ export class FastForward {
     count = this.deadlineBound(loops, period, count);
     // Slices that end in the leap add one timer event each: keep within the event allowance.
     count = fitEvents(count, delta[1]!, k.eventAllowance, (c) => this.walkSlices(delta, c));
-    // Inert device ticks inside the leap (ticks.ts), with the period's expiries for their ties.
+    // Inert device ticks inside the leap (ticks.ts), with the period's expiries and the slices'
+    // ends for their ties.
     const lists = this.history.slice(m + 1, n).map((x) => x.expiries);
     const ends = (c: number) => this.walkSlices(delta, c).reduce((e, r) => e + (r?.ends ?? 0), 0);
     const fit = k.ticks.bound(
       count,
       period,
       Ticks.offsets([...lists, anchor.expiries], arena.at(y)),
-      (c) => ends(c) > 0,
+      (c) => this.sliceEnds(delta, c),
       (c, more) => c * delta[1]! + ends(c) + more <= k.eventAllowance,
     );
     count = fit.count;
@@ -358,7 +367,8 @@ export class FastForward {
     const arena = this.arena;
     w.profiles = this.index.scList().map((sc, i) => {
       const o = base + i * SC_FIELDS;
-      return profileOf(sc, i, delta, o, arena.at(start + o) + arena.at(start + o + 1), checks);
+      const from = arena.at(start + o) + arena.at(start + o + 1);
+      return profileOf(sc, i, delta, o, from, arena.at(start), checks);
     });
     return w.profiles;
   }
@@ -369,6 +379,16 @@ export class FastForward {
     return this.profiles(delta).map((p, i) =>
       p === null ? null : walkSlice(p, scs[i]!.sliceUsed + scs[i]!.consumed, count),
     );
+  }
+
+  /** The instants slices run out in `count` periods from now (each a timer's expiry). */
+  private sliceEnds(delta: readonly number[], count: number): number[] {
+    const scs = this.index.scList();
+    const clock = { start: this.k.now, period: delta[0]!, ends: [] as number[] };
+    this.profiles(delta).forEach((p, i) => {
+      if (p !== null) walkSlice(p, scs[i]!.sliceUsed + scs[i]!.consumed, count, clock);
+    });
+    return clock.ends;
   }
 
   /**

@@ -5,8 +5,9 @@
  * on a coarse grid so that ticks often fall on the very instant a work step ends, a run with
  * `fastForward` and inert ticks gives the same clock, event count, thread run times and states,
  * VMM counters, guest output and tick times as one without fast-forward and one with every
- * tick an ordinary event. Leaps do pass ticks, some of them tied with a timer expiry, and a
- * planted variant that counts a tied tick as an event of its own is caught.
+ * tick an ordinary event. Leaps do pass ticks, some of them tied with a timer expiry, some
+ * crossing round-robin slice ends, some at the very instant a slice runs out; planted variants
+ * that count a tied tick as an event of its own, or miss a slice end's tie, are caught.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -37,6 +38,8 @@ interface Gen {
   readonly firstNs: number;
   readonly vcpuPriority: number;
   readonly budgetUs: number | null;
+  /** Without `budgetUs`: a round-robin slice (budget = period) this long. */
+  readonly sliceUs: number;
   readonly steps: readonly { readonly burstUs: number; readonly gapUs: number }[];
   readonly runUs: number;
 }
@@ -57,6 +60,7 @@ const genArb: fc.Arbitrary<Gen> = fc.record({
   firstNs: grid(50),
   vcpuPriority: fc.integer({ min: 40, max: 60 }),
   budgetUs: fc.option(fc.constantFrom(50, 200, 1000), { freq: 2 }),
+  sliceUs: fc.constantFrom(1000, 100, 30),
   steps: fc.array(
     fc.record({
       burstUs: fc.integer({ min: 0, max: 100 }),
@@ -192,13 +196,14 @@ function guest(gen: Gen): GuestProgram {
 function run(gen: Gen, fastForward: boolean, inertTicks: boolean, planted?: PlantedKernel) {
   const record: Record_ = { exits: 0, wfi: 0, written: [] };
   let ticker!: Ticker;
-  const budget = gen.budgetUs ?? 1000;
+  const [budget, period] =
+    gen.budgetUs === null ? [gen.sliceUs, gen.sliceUs] : [gen.budgetUs, 1000];
   const description = describeSystem({
     pds: [
       {
         name: "vmm",
         priority: 61,
-        vm: { name: "vm", priority: gen.vcpuPriority, budget, period: 1000 },
+        vm: { name: "vm", priority: gen.vcpuPriority, budget, period },
       },
       { name: "irq", priority: 62, irqs: [{ id: 0, irq: IRQ }] },
     ],
@@ -261,14 +266,26 @@ const equivalent = (planted?: PlantedKernel) =>
     expect(plain).toEqual(off);
   });
 
-/** A kernel part that counts the ticks leaps pass, tied or not. */
+/** A kernel part that counts the ticks leaps pass, tied or not, and leaps that cross slice ends. */
 class Counting extends Ticks {
   static passed = 0;
   static tied = 0;
+  static atSliceEnds = 0;
+  static crossing = 0;
   protected override eventsOf(tied: boolean): number {
     Counting.passed++;
     if (tied) Counting.tied++;
     return super.eventsOf(tied);
+  }
+  protected override atSliceEnd(t: number, sliceEnds: Set<number>): boolean {
+    const tied = super.atSliceEnd(t, sliceEnds);
+    if (tied) Counting.atSliceEnds++;
+    return tied;
+  }
+  override bound(...args: Parameters<Ticks["bound"]>): ReturnType<Ticks["bound"]> {
+    const fit = super.bound(...args);
+    if (fit.run.sources.length > 0 && args[3](fit.count).length > 0) Counting.crossing++;
+    return fit;
   }
 }
 
@@ -277,22 +294,29 @@ describe("inert device ticks in fast-forward", () => {
     fc.assert(equivalent(), { seed, numRuns });
   });
 
-  it("passes ticks in leaps, some at a timer's expiry (the property is not vacuous)", () => {
+  it("passes ticks in leaps, some at a timer's expiry, some across slice ends (the property is not vacuous)", () => {
     Counting.passed = 0;
     Counting.tied = 0;
-    for (const gen of fc.sample(genArb, { seed, numRuns: 30 }))
+    Counting.atSliceEnds = 0;
+    Counting.crossing = 0;
+    for (const gen of fc.sample(genArb, { seed, numRuns }))
       run(gen, true, true, { parts: { ticks: (k, on) => new Counting(k, on) } });
     expect(Counting.passed).toBeGreaterThan(100);
     expect(Counting.tied).toBeGreaterThan(0);
+    expect(Counting.crossing).toBeGreaterThan(0);
+    expect(Counting.atSliceEnds).toBeGreaterThan(0);
   });
 
-  it("catches a planted leap that counts a tick at a timer's expiry as an event of its own", () => {
-    const result = fc.check(equivalent(plantedInertTicks("tie-counted-twice")), {
-      seed,
-      numRuns: 100,
-      endOnFailure: true,
-    });
-    expect(result.failed).toBe(true);
-    expect(String(result.errorInstance)).toMatch(/AssertionError/);
-  });
+  it.each(["tie-counted-twice", "slice-end-missed"] as const)(
+    "catches a planted leap with an inert-tick defect: %s",
+    (bug) => {
+      const result = fc.check(equivalent(plantedInertTicks(bug)), {
+        seed,
+        numRuns: 100,
+        endOnFailure: true,
+      });
+      expect(result.failed).toBe(true);
+      expect(String(result.errorInstance)).toMatch(/AssertionError/);
+    },
+  );
 });

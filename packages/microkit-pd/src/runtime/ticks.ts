@@ -13,9 +13,11 @@
  *
  * Off (every tick is an ordinary event, as before) with MIN_BUDGET > 0 (a tick's budget check
  * could end a slice early), while events are recorded (a tick may write a trace record), and
- * with `KernelOptions.inertTicks: false`. A leap that would cross a slice end (a tick there
- * would stand for the slice's timer) or whose period's timer expiries are not known stops before
- * the first tick instead, and that tick then ends the search as any event does.
+ * with `KernelOptions.inertTicks: false`. A leap may cross round-robin slice ends
+ * (fast-forward-slices.ts): a tick's budget check is not one of the period's and is left out of
+ * its profile, and a tick due at the very instant a slice runs out does that timer's work, as at
+ * any other expiry. A leap whose period's timer expiries are not known stops before the first
+ * tick instead, and that tick then ends the search as any event does.
  */
 import type { ScheduledEvent } from "./event-queue.js";
 import type { Kernel } from "./kernel.js";
@@ -74,7 +76,7 @@ export class Ticks {
     if (tied) this.expired();
     else {
       this.untied++;
-      this.k.ff.unknownChecks(); // its budget check is not one of the period's
+      this.k.ff.tickEntered(); // its budget check is not one of the period's
     }
   }
 
@@ -135,21 +137,23 @@ export class Ticks {
 
   /**
    * The ticks in `count` periods of `period` ns from now. `expiries`: the kernel timer
-   * expiries of one period as offsets in (0, period], null if unknown; `crossing`: the leap
-   * crosses a slice end. Returns the count that fits and its ticks.
+   * expiries of one period as offsets in (0, period], null if unknown; `sliceEnds`: the instants
+   * slices run out in the leap (timer expiries too). Returns the count that fits and its ticks.
    */
   bound(
     count: number,
     period: number,
     expiries: ReadonlySet<number> | null,
-    crossing: (count: number) => boolean,
+    sliceEnds: (count: number) => readonly number[],
     allowance: (count: number, tickEvents: number) => boolean,
   ): { count: number; run: TickRun } {
     const now = this.k.now;
     const first = this.first();
     if (first > now + count * period) return { count, run: NONE };
     const run =
-      expiries === null || crossing(count) ? null : this.collect(now, count, period, expiries);
+      expiries === null
+        ? null
+        : this.collect(now, count, period, expiries, new Set(sliceEnds(count)));
     if (run !== null && allowance(count, run.events)) return { count, run };
     // Fall back: stop before the first tick, which then ends the search as any event does.
     this.plain = true;
@@ -161,6 +165,7 @@ export class Ticks {
     count: number,
     period: number,
     expiries: ReadonlySet<number>,
+    sliceEnds: Set<number>,
   ): TickRun | null {
     const end = now + count * period;
     const sources: { event: ScheduledEvent; n: number; last: number }[] = [];
@@ -181,7 +186,7 @@ export class Ticks {
           return;
         }
         const offset = (t - now) % period || period;
-        const tied = expiries.has(offset);
+        const tied = expiries.has(offset) || this.atSliceEnd(t, sliceEnds);
         events += this.eventsOf(tied);
         if (!tied) untied++;
         last = t;
@@ -190,6 +195,14 @@ export class Ticks {
       if (n > 0) sources.push({ event, n, last });
     });
     return ok ? { sources, events, untied } : null;
+  }
+
+  /**
+   * Whether a tick at `t` is due as a slice runs out (it does that timer's work). A slice's
+   * timer is one expiry: a second tick at its instant is a plain one. A seam for variants.
+   */
+  protected atSliceEnd(t: number, sliceEnds: Set<number>): boolean {
+    return sliceEnds.delete(t);
   }
 
   /** Events one passed tick stands for: none when it ties with a kernel timer expiry. */

@@ -7,7 +7,9 @@ import type { PlantedKernel } from "./planted.js";
 
 export type PlantedTickBug =
   /** A tick passed in a leap at a kernel timer's expiry counts as an event of its own. */
-  "tie-counted-twice";
+  | "tie-counted-twice"
+  /** A tick passed in a leap at the instant a slice runs out is taken for a plain tick. */
+  | "slice-end-missed";
 
 class TieCountedTwice extends Ticks {
   protected override eventsOf(_tied: boolean): number {
@@ -15,7 +17,14 @@ class TieCountedTwice extends Ticks {
   }
 }
 
+class SliceEndMissed extends Ticks {
+  protected override atSliceEnd(): boolean {
+    return false;
+  }
+}
+
 /** The runtime with an inert-tick defect (pass `.parts` as the third argument of `new System`). */
-export function plantedInertTicks(_bug: PlantedTickBug): PlantedKernel {
-  return { parts: { ticks: (k, enabled) => new TieCountedTwice(k, enabled) } };
+export function plantedInertTicks(bug: PlantedTickBug): PlantedKernel {
+  const variant = bug === "tie-counted-twice" ? TieCountedTwice : SliceEndMissed;
+  return { parts: { ticks: (k, enabled) => new variant(k, enabled) } };
 }
