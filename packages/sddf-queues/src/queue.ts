@@ -7,12 +7,13 @@
  * capacity itself so that a peer cannot enlarge the ring. Every method states the role that
  * may call it (§2.4). Indices are free-running u32 and wrap at 2^32 (§2.3).
  *
- * Memory ordering (§2.6): every access to the three shared words goes through `Atomics`,
- * which are sequentially consistent in the JavaScript memory model. That is at least as strong
- * as the C library's acquire/release pairs (a consumer that loads `tail` sees the bytes the
- * producer wrote before storing it; a producer that loads `head` knows the consumer finished
- * reading the freed slots) and as its seq_cst fences around `producer_signalled` (§3.3).
- * So the queue is correct between two real threads over a SharedArrayBuffer.
+ * Memory ordering (§2.6): over shared memory every access to the three shared words goes
+ * through `Atomics` (`SharedWords`), sequentially consistent in JavaScript: at least as strong
+ * as the C library's acquire/release pairs (a consumer that loads `tail` sees the bytes stored
+ * before it; a producer that loads `head` knows the freed slots were read) and its seq_cst
+ * fences around `producer_signalled` (§3.3), so the queue is correct between two real threads
+ * over a SharedArrayBuffer. Over an unshared buffer only one thread reaches the words, and
+ * plain accesses give the same values.
  *
  * Hardening (§2.3, DESIGN.md isolation): each load of the index the *other* side writes is
  * checked against `0 <= tail - head <= capacity`. A violation is never acted on: by
@@ -21,8 +22,7 @@
  * the data region, so no index value can cause an out-of-bounds access.
  */
 
-import type { QueueBreak } from "./errors.js";
-import { CorruptIndexError, QueueAssertionError } from "./errors.js";
+import { CorruptIndexError, QueueAssertionError, type QueueBreak } from "./errors.js";
 import type {
   CorruptIndexPolicy,
   FromRegionsOptions,
@@ -41,6 +41,7 @@ import {
 import { UNTAGGED } from "./provenance.js";
 import { checkRange, ringRead, ringWrite } from "./ring.js";
 import { provenanceShadow } from "./shadow.js";
+import { SharedWords } from "./words.js";
 import { Wrapping32 } from "./wrapping.js";
 
 /** Re-exported for this package's own tests. */
@@ -60,7 +61,7 @@ export class SerialQueue {
   readonly tags: Uint32Array | undefined;
   readonly checked: boolean;
   readonly onCorruptIndex: CorruptIndexPolicy;
-  private readonly shared: Uint32Array;
+  private readonly shared: SharedWords;
   private readonly mask: number;
   private lastTagValue = UNTAGGED;
   /** Set once a corrupt index was seen under `"break"`: every call is then a no-op. */
@@ -68,7 +69,7 @@ export class SerialQueue {
 
   constructor(queueRegion: Uint8Array, data: Uint8Array, options: SerialQueueOptions = {}) {
     const capacity = checkGeometry(queueRegion, data, options);
-    this.shared = new Uint32Array(queueRegion.buffer, queueRegion.byteOffset, 3);
+    this.shared = new SharedWords(queueRegion.buffer, queueRegion.byteOffset);
     this.data = data;
     this.tags = options.tags;
     this.capacity = capacity;
@@ -123,17 +124,17 @@ export class SerialQueue {
 
   /** Shared `tail` (offset 0x0), written by the producer. */
   get tail(): number {
-    return Atomics.load(this.shared, TAIL);
+    return this.shared.load(TAIL);
   }
 
   /** Shared `head` (offset 0x4), written by the consumer. */
   get head(): number {
-    return Atomics.load(this.shared, HEAD);
+    return this.shared.load(HEAD);
   }
 
   /** Shared `producer_signalled` (offset 0x8): 0 = the producer wants a signal (§3.1). */
   get producerSignalled(): number {
-    return Atomics.load(this.shared, SIGNALLED);
+    return this.shared.load(SIGNALLED);
   }
 
   /** Provenance tag of the byte the last `dequeue`/`dequeueLocal` returned. */
@@ -159,7 +160,7 @@ export class SerialQueue {
   /** Consumer: `tail - head` (`serial_queue_length_consumer`). */
   lengthConsumer(): number {
     if (this.breakRecord !== undefined) return 0;
-    const head = Atomics.load(this.shared, HEAD);
+    const head = this.shared.load(HEAD);
     const tail = this.peerTail(head);
     return tail < 0 ? 0 : Wrapping32.since(tail, head);
   }
@@ -167,7 +168,7 @@ export class SerialQueue {
   /** Producer: `tail - head` (`serial_queue_length_producer`). */
   lengthProducer(): number {
     if (this.breakRecord !== undefined) return 0;
-    const tail = Atomics.load(this.shared, TAIL);
+    const tail = this.shared.load(TAIL);
     const head = this.peerHead(tail);
     return head < 0 ? 0 : Wrapping32.since(tail, head);
   }
@@ -175,8 +176,7 @@ export class SerialQueue {
   /** Consumer: `localHead == tail`; without a local head, the shared head is used. */
   empty(localHead?: number): boolean {
     if (this.breakRecord !== undefined) return true;
-    const head =
-      localHead === undefined ? Atomics.load(this.shared, HEAD) : Wrapping32.of(localHead);
+    const head = localHead === undefined ? this.shared.load(HEAD) : Wrapping32.of(localHead);
     const tail = this.peerTail(head);
     return tail < 0 || tail === head;
   }
@@ -184,8 +184,7 @@ export class SerialQueue {
   /** Producer: `localTail - head == capacity`; without a local tail, the shared tail is used. */
   full(localTail?: number): boolean {
     if (this.breakRecord !== undefined) return true;
-    const tail =
-      localTail === undefined ? Atomics.load(this.shared, TAIL) : Wrapping32.of(localTail);
+    const tail = localTail === undefined ? this.shared.load(TAIL) : Wrapping32.of(localTail);
     const head = this.peerHead(tail);
     return head < 0 || Wrapping32.since(tail, head) === this.capacity;
   }
@@ -193,9 +192,9 @@ export class SerialQueue {
   /** Producer: store `byte` (and `tag`) at slot `tail`, then publish `tail + 1`; false if full. */
   enqueue(byte: number, tag: number = UNTAGGED): boolean {
     if (this.breakRecord !== undefined) return false;
-    const tail = Atomics.load(this.shared, TAIL);
+    const tail = this.shared.load(TAIL);
     if (!this.storeAt(tail, byte, tag)) return false;
-    Atomics.store(this.shared, TAIL, Wrapping32.add(tail, 1));
+    this.shared.store(TAIL, Wrapping32.add(tail, 1));
     return true;
   }
 
@@ -211,9 +210,9 @@ export class SerialQueue {
   /** Consumer: read slot `head`, then publish `head + 1`; `undefined` if empty. Tag: `lastTag`. */
   dequeue(): number | undefined {
     if (this.breakRecord !== undefined) return undefined;
-    const head = Atomics.load(this.shared, HEAD);
+    const head = this.shared.load(HEAD);
     const byte = this.loadAt(head);
-    if (byte !== undefined) Atomics.store(this.shared, HEAD, Wrapping32.add(head, 1));
+    if (byte !== undefined) this.shared.store(HEAD, Wrapping32.add(head, 1));
     return byte;
   }
 
@@ -234,7 +233,7 @@ export class SerialQueue {
     if (this.breakRecord !== undefined) return;
     const next = Wrapping32.of(localTail);
     if (this.checked) {
-      const tail = Atomics.load(this.shared, TAIL);
+      const tail = this.shared.load(TAIL);
       const head = this.peerHead(tail);
       if (head < 0) return;
       const before = Wrapping32.since(tail, head);
@@ -252,7 +251,7 @@ export class SerialQueue {
         );
       }
     }
-    Atomics.store(this.shared, TAIL, next);
+    this.shared.store(TAIL, next);
   }
 
   /**
@@ -263,7 +262,7 @@ export class SerialQueue {
     if (this.breakRecord !== undefined) return;
     const next = Wrapping32.of(localHead);
     if (this.checked) {
-      const head = Atomics.load(this.shared, HEAD);
+      const head = this.shared.load(HEAD);
       const tail = this.peerTail(head);
       if (tail < 0) return;
       if (Wrapping32.since(tail, next) > Wrapping32.since(tail, head)) {
@@ -273,13 +272,13 @@ export class SerialQueue {
         );
       }
     }
-    Atomics.store(this.shared, HEAD, next);
+    this.shared.store(HEAD, next);
   }
 
   /** Consumer: bytes readable from slot `head` without wrapping. */
   contiguousLength(): number {
     if (this.breakRecord !== undefined) return 0;
-    const head = Atomics.load(this.shared, HEAD);
+    const head = this.shared.load(HEAD);
     const tail = this.peerTail(head);
     if (tail < 0) return 0;
     return Math.min(this.capacity - (head & this.mask), Wrapping32.since(tail, head));
@@ -288,7 +287,7 @@ export class SerialQueue {
   /** Producer: `capacity - length`. */
   free(): number {
     if (this.breakRecord !== undefined) return 0;
-    const tail = Atomics.load(this.shared, TAIL);
+    const tail = this.shared.load(TAIL);
     const head = this.peerHead(tail);
     return head < 0 ? 0 : this.capacity - Wrapping32.since(tail, head);
   }
@@ -296,7 +295,7 @@ export class SerialQueue {
   /** Producer: bytes writable from slot `tail` (shared) without wrapping. */
   contiguousFree(): number {
     if (this.breakRecord !== undefined) return 0;
-    const tail = Atomics.load(this.shared, TAIL);
+    const tail = this.shared.load(TAIL);
     const head = this.peerHead(tail);
     if (head < 0) return 0;
     return Math.min(
@@ -318,7 +317,7 @@ export class SerialQueue {
     from = 0,
     count: number = src.length - from,
   ): number {
-    const tail = Atomics.load(this.shared, TAIL);
+    const tail = this.shared.load(TAIL);
     const n = this.copyIn(tail, src, srcTags, from, count);
     if (n > 0) this.publishTail(Wrapping32.add(tail, n));
     return n;
@@ -352,7 +351,7 @@ export class SerialQueue {
     at = 0,
     max: number = dst.length - at,
   ): number {
-    const head = Atomics.load(this.shared, HEAD);
+    const head = this.shared.load(HEAD);
     const n = this.copyOut(head, dst, dstTags, at, max);
     if (n > 0) this.publishHead(Wrapping32.add(head, n));
     return n;
@@ -380,13 +379,13 @@ export class SerialQueue {
    */
   requestConsumerSignal(): void {
     if (this.breakRecord !== undefined) return;
-    Atomics.store(this.shared, SIGNALLED, 0);
+    this.shared.store(SIGNALLED, 0);
   }
 
   /** Consumer (right before notifying), or producer whose re-check succeeded: store 1. */
   cancelConsumerSignal(): void {
     if (this.breakRecord !== undefined) return;
-    Atomics.store(this.shared, SIGNALLED, 1);
+    this.shared.store(SIGNALLED, 1);
   }
 
   /**
@@ -396,7 +395,7 @@ export class SerialQueue {
    */
   requireConsumerSignal(): boolean {
     if (this.breakRecord !== undefined) return false;
-    return Atomics.load(this.shared, SIGNALLED) === 0;
+    return this.shared.load(SIGNALLED) === 0;
   }
 
   /** Store one byte at free-running `tail` unless full; false if full or broken. */
@@ -455,13 +454,13 @@ export class SerialQueue {
   /** Publish a tail computed from free space; checked mode runs the debug asserts. */
   private publishTail(next: number): void {
     if (this.checked) this.updateSharedTail(next);
-    else Atomics.store(this.shared, TAIL, next);
+    else this.shared.store(TAIL, next);
   }
 
   /** Publish a head computed from the length; checked mode runs the debug asserts. */
   private publishHead(next: number): void {
     if (this.checked) this.updateSharedHead(next);
-    else Atomics.store(this.shared, HEAD, next);
+    else this.shared.store(HEAD, next);
   }
 
   /**
@@ -469,14 +468,14 @@ export class SerialQueue {
    * -1 when it is corrupt and the handle breaks instead of throwing.
    */
   private peerTail(ownHead: number): number {
-    const tail = Atomics.load(this.shared, TAIL);
+    const tail = this.shared.load(TAIL);
     if (Wrapping32.since(tail, ownHead) > this.capacity) return this.corrupt("tail", tail, ownHead);
     return tail;
   }
 
   /** Producer-side load of the consumer's `head`, validated against the producer's tail. */
   private peerHead(ownTail: number): number {
-    const head = Atomics.load(this.shared, HEAD);
+    const head = this.shared.load(HEAD);
     if (Wrapping32.since(ownTail, head) > this.capacity) return this.corrupt("head", head, ownTail);
     return head;
   }
