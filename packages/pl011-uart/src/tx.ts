@@ -208,12 +208,17 @@ export class FifoTransmitter implements Transmitter {
 
   settle(): void {
     if (!this.arithmetic || this.settling) return;
+    const now = this.regs.host.now();
+    // Only characters whose own timer has fired: one due now but later in the host's order is
+    // still shifting, as it would be without draining.
+    const before = this.timer === null ? Number.POSITIVE_INFINITY : this.timerAt;
+    if (!(this.shifting && this.shiftEnd <= now && this.shiftEnd < before)) {
+      // Nothing ended (most register accesses): no re-entry guard to set up.
+      this.ticks = 0;
+      return;
+    }
     this.settling = true; // a sink or listener that reads the device must not re-enter
     try {
-      const now = this.regs.host.now();
-      // Only characters whose own timer has fired: one due now but later in the host's
-      // order is still shifting, as it would be without draining.
-      const before = this.timer === null ? Number.POSITIVE_INFINITY : this.timerAt;
       while (this.shifting && this.shiftEnd <= now && this.shiftEnd < before) {
         this.finishAt(this.shiftEnd);
       }
