@@ -82,6 +82,9 @@ const PSCI_VERSION = 0x8400_0000;
 const PSCI_FEATURES = 0x8400_000a;
 const PSCI_NOT_SUPPORTED = 0xffff_ffff;
 const FINDING_LIMIT = 512;
+/** The VMM's own step at an exit or a deferred-TX site, and an MMIO exit's: made once. */
+const STEP = Object.freeze(work("default", 1));
+const MMIO_STEP = Object.freeze(work("mmio", 1));
 
 export interface VmmCounters {
   exits: number;
@@ -298,7 +301,7 @@ export class VmmProgram implements PdProgram {
       case "wfi":
         // libvmm: nothing to do, resume at once (reference microkit §2.10).
         this.counters.wfiExits++;
-        yield work("default", 1);
+        yield STEP;
         if (this.r.wfi === "block") {
           if (this.virq?.anyInFlight() === false) {
             this.inWfi = true;
@@ -309,11 +312,11 @@ export class VmmProgram implements PdProgram {
         return { resume: true, repeatable: this.wfiRepeat };
       case "hypercall":
         this.counters.hypercalls++;
-        yield work("default", 1);
+        yield STEP;
         return { resume: true, value: this.hypercall(exit.fn, exit.args, pd) };
       case "vgic-maintenance":
         this.counters.eois++;
-        yield work("default", 1);
+        yield STEP;
         if (!this.virq?.eoi(exit.irq))
           this.record("spurious-eoi", true, pd, `eoi of virq ${exit.irq} that is not in flight`);
         return { resume: true };
@@ -325,7 +328,7 @@ export class VmmProgram implements PdProgram {
     pd: PdContext,
   ): PdStep<FaultReply> {
     this.counters.mmioExits++;
-    yield work("mmio", 1);
+    yield MMIO_STEP;
     const transport = this.transport;
     if (transport === undefined || !this.inWindow(exit.address, exit.width))
       return this.unmapped(exit, pd);
@@ -392,7 +395,7 @@ export class VmmProgram implements PdProgram {
       mark += moved;
       if (moved > 0) yield work("copy", moved);
       // The VMM's own step at the site (the check, the flag, the publish): a preemption point.
-      yield work("default", 1);
+      yield STEP;
     }
     return mark;
   }
