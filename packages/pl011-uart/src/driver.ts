@@ -347,7 +347,11 @@ export class Pl011Driver implements PdProgram {
     yield QUEUE;
     if (remaining) this.counters.txFifoFullWaits++;
     const enableTx = yield* this.behaviours.enableTxIm(regs, remaining);
-    yield* this.modify(Reg.IMSC, (v) => (enableTx ? v | Int.TX : v & ~Int.TX));
+    // The read-modify-write of `modify`, inline: no generator or closure per call.
+    const imsc = regs.read(Reg.IMSC, 4);
+    yield MMIO;
+    regs.write(Reg.IMSC, 4, (enableTx ? imsc | Int.TX : imsc & ~Int.TX) >>> 0);
+    yield MMIO;
     if (moved && txq.requireConsumerSignal()) {
       txq.cancelConsumerSignal();
       pd.notify(this.config.tx.channel);
