@@ -19,6 +19,15 @@ describe("SerialQueue against the plain-array model", () => {
     fc.assert(queueModelProperty(real), { numRuns, seed });
   });
 
+  it("agrees with the model over an unshared queue region, whose words are plain accesses", () => {
+    const unshared: QueueFactory = (region, data, options) => {
+      const copy = new Uint8Array(new ArrayBuffer(region.length));
+      copy.set(region);
+      return new SerialQueue(copy, data, options);
+    };
+    fc.assert(queueModelProperty(unshared), { numRuns, seed });
+  });
+
   it("catches the planted pre-fix enqueue_batch that truncates at the end of the ring", () => {
     const planted: QueueFactory = (region, data, options) =>
       new TruncatingBatchQueue(region, data, options);
