@@ -391,6 +391,30 @@ describe("driver event handling", () => {
     expect(h.uart.transmitted).toHaveLength(0);
   });
 
+  it("contains a TX-queue tail corrupted before a TX interrupt: counted, acked, recovered", () => {
+    const h = new DriverHarness().init();
+    expect(h.transmit(bytes(100))).toBe(100); // the FIFO takes 32, TXIM stays set
+    h.host.runAll(); // the FIFO drains; the TX interrupt is pending, not yet delivered
+    const words = h.pd.memory("tx_queue").writable();
+    const view = new DataView(words.buffer, words.byteOffset);
+    const tail = view.getUint32(0, true);
+    view.setUint32(0, 0x7fff_ffff, true);
+    h.pd.calls.length = 0;
+    h.pd.points.length = 0;
+    expect(() => h.pd.run(h.driver.notified(CH_IRQ, h.pd))).not.toThrow();
+    expect(h.driver.counters.peerFaults).toBe(1);
+    // MIS, then tx_provide's FR read and the dequeue that saw the tail: the work stops there.
+    expect(h.pd.points).toHaveLength(2);
+    expect(h.pd.calls.filter((c) => c.op === "deferredIrqAck")).toEqual([
+      { op: "deferredIrqAck", ch: CH_IRQ },
+    ]);
+    view.setUint32(0, tail, true);
+    // The handle was recovered: the next interrupt moves the rest.
+    h.runToIdle();
+    expect(h.uart.transmitted.map((b) => b.byte)).toEqual(bytes(100));
+    expect(h.driver.counters.peerFaults).toBe(1);
+  });
+
   it("shares provenance tags with the virtualisers through the data region's shadow", () => {
     const h = new DriverHarness().init();
     const peer = SerialQueue.fromRegions(h.pd.memory("tx_queue"), h.pd.memory("tx_data"));
