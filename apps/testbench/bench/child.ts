@@ -22,6 +22,8 @@ export type ChildSpec =
       readonly file: string;
       readonly runs: number;
       readonly workers: number;
+      /** Start the pool after check's runs, cold (as before `Exploration`); default false. */
+      readonly coldPool?: boolean;
     };
 
 /** A bundled scenario file (optionally cut short), or both VM guests printing without pause. */
@@ -73,15 +75,17 @@ async function main(spec: ChildSpec): Promise<Record<string, unknown>> {
     // the scenario twice in this thread (which takes runs of the exploration too), then
     // explores: only the exploration is timed.
     const scenario = warm.loadScenario(spec.file);
-    const exploration = new Exploration({
-      scenarioFile: spec.file,
-      runs: spec.runs,
-      workers: spec.workers,
-      stopAtFirst: false,
-    });
+    const prepare = () =>
+      new Exploration({
+        scenarioFile: spec.file,
+        runs: spec.runs,
+        workers: spec.workers,
+        stopAtFirst: false,
+      });
+    const early = spec.coldPool === true ? undefined : prepare();
     warm.checkScenario(scenario);
     const started = performance.now();
-    const r = await exploration.run();
+    const r = await (early ?? prepare()).run();
     return { wallMs: performance.now() - started, runs: r.explored.length, built: dist };
   }
   const scenario = scenarioOf(spec.scenario);

@@ -8,7 +8,8 @@
  * `VMMUX_BENCH_LONG_SECONDS=n` cuts the ten-minute scenarios to n virtual seconds;
  * `VMMUX_BENCH_MIB=1,4` chooses the output sizes; `VMMUX_BENCH_ONLY=speed,memory,check,explore`
  * chooses the sections; `VMMUX_BENCH_EXPLORE=file.json` the explored scenario and
- * `VMMUX_BENCH_EXPLORE_ROUNDS=n` its rounds (default 3, the best of each read).
+ * `VMMUX_BENCH_EXPLORE_ROUNDS=n` its rounds (default 3, the best of each read);
+ * `VMMUX_BENCH_EXPLORE_COLD=1` adds 2 workers whose pool starts cold after check's runs.
  */
 import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
@@ -166,16 +167,18 @@ function exploreSection(): void {
   console.log(
     `\ncheck --explore 64 (${name}): 2 workers (this thread and a pool thread) against 1 (this thread), after check's two runs`,
   );
-  const explore = (workers: number) =>
-    measure({ kind: "explore", file: scenario(name), runs: 64, workers });
+  const explore = (workers: number, coldPool = false) =>
+    measure({ kind: "explore", file: scenario(name), runs: 64, workers, coldPool });
+  const cold = process.env.VMMUX_BENCH_EXPLORE_COLD === "1";
   // Rounds alternate 1 and 2 workers, each with its control; the best of each is read, as the
   // shared machine's load only ever slows a measurement down.
   const rounds = Number(process.env.VMMUX_BENCH_EXPLORE_ROUNDS ?? 3);
-  const seen: { one: Measured; two: Measured; control: number }[] = [];
+  const seen: { one: Measured; two: Measured; cold?: Measured; control: number }[] = [];
   for (let r = 0; r < rounds; r++) {
     const [one, two] = [explore(1), explore(2)];
+    const late = cold ? { cold: explore(2, true) } : {};
     const [cpu1, cpu2] = [1, 2].map(parallelCapacity);
-    seen.push({ one, two, control: (2 * cpu1!) / cpu2! });
+    seen.push({ one, two, ...late, control: (2 * cpu1!) / cpu2! });
   }
   console.log(
     seen[0]?.one.built === true
@@ -185,6 +188,12 @@ function exploreSection(): void {
   const best = (wall: (x: (typeof seen)[number]) => number) => Math.min(...seen.map(wall));
   const [one, two] = [best((x) => x.one.wallMs), best((x) => x.two.wallMs)];
   const control = Math.max(...seen.map((x) => x.control));
+  const coldRow = (w: number) => [
+    "2, pool started after check's runs",
+    s(w),
+    (one / w).toFixed(2),
+    control.toFixed(2),
+  ];
   table([
     [
       "workers",
@@ -194,9 +203,12 @@ function exploreSection(): void {
     ],
     ["1", s(one), "1.00", "1.00"],
     ["2", s(two), (one / two).toFixed(2), control.toFixed(2)],
+    ...(cold ? [coldRow(best((x) => x.cold!.wallMs))] : []),
   ]);
+  const ratio = (x: Measured | undefined, one: Measured) =>
+    x === undefined ? "" : ` cold ${(one.wallMs / x.wallMs).toFixed(2)}`;
   console.log(
-    `each round: ${seen.map((x) => `${(x.one.wallMs / x.two.wallMs).toFixed(2)} (control ${x.control.toFixed(2)})`).join(", ")}`,
+    `each round: ${seen.map((x) => `${(x.one.wallMs / x.two.wallMs).toFixed(2)}${ratio(x.cold, x.one)} (control ${x.control.toFixed(2)})`).join(", ")}`,
   );
 }
 
