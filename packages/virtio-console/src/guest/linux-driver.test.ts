@@ -155,3 +155,22 @@ describe("Linux front end input", () => {
     expect(rig.driver.receiveQueue!.numFree).toBe(0);
   });
 });
+
+describe("console output before a console port exists", () => {
+  it("put_chars says -EPIPE; the hvc layer drops and counts each chunk it cut", () => {
+    const rig = new ConsoleRig(); // not probed: no port on the list
+    const put = runGuest(rig.driver.putChars(Uint8Array.of(0x41)));
+    expect(put).toEqual({ done: true, value: -32, yields: 0 });
+    // A tty write in PAGE_SIZE chunks (4096 + 904), a printk line in one converted chunk.
+    expect(runGuest(rig.driver.ttyWrite(new Uint8Array(5000)))).toMatchObject({ value: 0 });
+    expect(runGuest(rig.driver.consolePrint(Uint8Array.of(0x61, 0x0a)))).toMatchObject({
+      value: 0,
+    });
+    expect(rig.driver.counters).toMatchObject({
+      putChars: 0,
+      chunksDropped: 3,
+      bytesDropped: 5003,
+      bytesSent: 0,
+    });
+  });
+});
