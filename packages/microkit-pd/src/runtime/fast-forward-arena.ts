@@ -39,6 +39,18 @@ export class AnchorArena {
     return true;
   }
 
+  /** A copy of the `n` numbers at `a`. */
+  copy(a: number, n: number): Float64Array {
+    return this.data.slice(a, a + n);
+  }
+
+  /** Whether the numbers at `a` are those of `values`. */
+  matches(a: number, values: Float64Array): boolean {
+    const data = this.data;
+    for (let i = 0; i < values.length; i++) if (data[a + i] !== values[i]) return false;
+    return true;
+  }
+
   /** Keep only the numbers [from, to), moved to the start. */
   keep(from: number, to: number): void {
     this.data.copyWithin(0, from, to);
@@ -62,6 +74,8 @@ export interface Anchor {
    */
   at: number;
   readonly shapeLength: number;
+  /** The shape's length without the step positions of threads waiting in the ready queues. */
+  readonly prefix: number;
   readonly linearLength: number;
   readonly hash: number;
   /** The shape and where every round-robin slice stands: equal when the whole state repeats. */

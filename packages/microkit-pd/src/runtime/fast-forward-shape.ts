@@ -19,28 +19,34 @@ const STATES = {
 } as const;
 const ENTRIES = { init: 1, notified: 2, protected: 3, fault: 4, guest: 5 } as const;
 
+/** Step positions of the threads waiting in the ready queues, put after the rest of a shape. */
+const waiting: number[] = [];
+
 /**
- * Write the shape of `k`'s state into `out`; false when a value cannot be fingerprinted.
- * `contracts` counts the repeatable VMM answers tracked, `idOf` numbers held objects. A
- * thread's small fields are packed into one number (the packing is one-to-one, so two shapes
- * are equal exactly when every field is).
+ * Write the shape of `k`'s state into `out`; the length of its part without the step positions
+ * of threads waiting in the ready queues (which come last), or -1 when a value cannot be
+ * fingerprinted. `contracts` counts the repeatable VMM answers tracked, `idOf` numbers held
+ * objects. A thread's small fields are packed into one number (the packing is one-to-one, so
+ * two shapes are equal exactly when every field is).
  */
 export function kernelShape(
   out: AnchorArena,
   k: Kernel,
   contracts: number,
   idOf: (value: unknown) => number,
-): boolean {
+): number {
+  const start = out.length;
   const threads = k.threads;
   out.push(threads.length);
   out.push(k.events.size);
   out.push(contracts);
-  if (!k.sched.shapeInto(out, threadIndex, scIndex)) return false;
+  if (!k.sched.shapeInto(out, threadIndex, scIndex)) return -1;
+  waiting.length = 0;
   k.irqs.shapeInto(out);
   const current = k.current;
   for (const th of threads) {
     const held = th.resumeValue;
-    if (held !== undefined && th !== current && typeof held !== "object") return false;
+    if (held !== undefined && th !== current && typeof held !== "object") return -1;
     const s = th.sched;
     const ipc = th.ipc;
     const vcpu = th.vcpu;
@@ -57,8 +63,15 @@ export function kernelShape(
         (ipc.lastReply === null ? 0 : 1 << 13) |
         (vcpu.vtimer === null ? 0 : 1 << 14),
     );
-    out.push(th.workRemaining);
-    out.push(th.pendingKernelNs);
+    if (th !== current && th.state === "runnable" && s.queued) {
+      // Frozen until it runs: a mark here, the numbers at the end.
+      out.push(-1);
+      out.push(-1);
+      waiting.push(th.workRemaining, th.pendingKernelNs);
+    } else {
+      out.push(th.workRemaining);
+      out.push(th.pendingKernelNs);
+    }
     out.push(scIndex(s.sc));
     out.push(s.domain);
     out.push(th.ntfn.lo);
@@ -80,7 +93,9 @@ export function kernelShape(
       }
     }
   }
-  return true;
+  const prefix = out.length - start;
+  for (const v of waiting) out.push(v);
+  return prefix;
 }
 
 function threadIndex(th: Thread | null): number {
@@ -162,8 +177,30 @@ export class FingerprintIndex {
     return hashOf(slices, hash);
   }
 
-  /** Write the kernel's shape; false when a value cannot be fingerprinted. */
-  shapeInto(out: AnchorArena, contracts: number): boolean {
+  /** The first of the two linear slots of a round-robin SC's slice position `i` is one of, or -1. */
+  splitPair(i: number): number {
+    const base = this.scBase();
+    const j = i - base;
+    const n = Math.floor(j / SC_FIELDS);
+    const scs = this.scList();
+    if (j < 0 || n >= scs.length || j % SC_FIELDS > 1 || !scs[n]!.roundRobin) return -1;
+    return base + n * SC_FIELDS;
+  }
+
+  /** Per-period changes: each round-robin SC's whole change committed where it committed any. */
+  steadySplits(delta: number[]): void {
+    const base = this.scBase();
+    const scs = this.scList();
+    for (let i = 0; i < scs.length; i++) {
+      const o = base + i * SC_FIELDS;
+      if (!scs[i]!.roundRobin || delta[o] === 0) continue;
+      delta[o] = delta[o]! + delta[o + 1]!;
+      delta[o + 1] = 0;
+    }
+  }
+
+  /** Write the kernel's shape; its length without waiting threads' step positions, -1 if none. */
+  shapeInto(out: AnchorArena, contracts: number): number {
     return kernelShape(out, this.k, contracts, this.idOf);
   }
 }

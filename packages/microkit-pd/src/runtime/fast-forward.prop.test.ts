@@ -6,14 +6,17 @@
  * thread run times and states, VMM counters, guest output with its times, and event log outside
  * the collapsed `idle` runs. Lone spinners (a vCPU idling at the top priority for many slices,
  * its VMM above it, with or without a starved guest below) cover leaps across round-robin slice
- * boundaries. A planted variant that applies one period too many before a slice boundary is
- * caught, and so is one that counts one timer event too few for the boundaries a leap crosses.
+ * boundaries; guests of one priority sharing the core cover leaps one measured period after a
+ * hand-over, by a thread's memo. A planted variant that applies one period too many before a
+ * slice boundary is caught, and so are one that counts one timer event too few for the
+ * boundaries a leap crosses and one that applies a split of slice time measured right after a
+ * hand-over.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { GuestProgram, PdProgram, RepeatableExit } from "../program.js";
 import { work } from "../program.js";
-import { plantedSliceCrossing } from "../testing/fast-forward-planted.js";
+import { plantedResume, plantedSliceCrossing } from "../testing/fast-forward-planted.js";
 import {
   describeSystem,
   type PdSpec,
@@ -23,7 +26,10 @@ import {
   type SystemSpec,
 } from "../testing/index.js";
 import type { RuntimeEvent } from "./event-log.js";
+import { FastForward, type Leap } from "./fast-forward.js";
+import type { Anchor } from "./fast-forward-arena.js";
 import { System } from "./system.js";
+import type { Thread } from "./tcb.js";
 
 const numRuns = Number(process.env.VMMUX_PROP_RUNS ?? 40);
 const seed = 0xff01;
@@ -307,6 +313,16 @@ function observe(gen: SystemGen, planted?: PlantedKernel) {
   return { on: view(on), off: view(off), collapsed: windows.length, crossed };
 }
 
+/** Counts leaps that a thread's memo made possible (fast-forward-resume.ts). */
+class CountingResumes extends FastForward {
+  static resumed = 0;
+  protected override resumeLeap(anchor: Anchor, n: number, t: Thread): Leap | null {
+    const leap = super.resumeLeap(anchor, n, t);
+    if (leap !== null) CountingResumes.resumed++;
+    return leap;
+  }
+}
+
 const equivalent = (planted?: PlantedKernel) =>
   fc.property(systemArb, (gen) => {
     const { on, off } = observe(gen, planted);
@@ -336,6 +352,28 @@ describe("fast-forward", () => {
       if (observe(gen).crossed > 0) crossing++;
     }
     expect(crossing).toBeGreaterThanOrEqual(6);
+  });
+
+  it("leaps one measured period after a hand-over or a taint by a thread's memo (not vacuous either)", () => {
+    CountingResumes.resumed = 0;
+    let systems = 0;
+    for (const gen of fc.sample(systemArb, { seed, numRuns: 20 })) {
+      const before = CountingResumes.resumed;
+      observe(gen, { parts: { fastForward: (k, on) => new CountingResumes(k, on) } });
+      if (CountingResumes.resumed > before) systems++;
+    }
+    expect(systems).toBeGreaterThanOrEqual(3);
+  });
+
+  it("catches a planted leap that applies a split of slice time measured right after a hand-over", () => {
+    const result = fc.check(equivalent(plantedResume("split-as-measured")), {
+      seed,
+      numRuns: 100,
+      endOnFailure: true,
+    });
+    expect(result.failed).toBe(true);
+    // Either an observable differs, or the kernel trips its own check (a slice overdrawn).
+    expect(String(result.errorInstance)).toMatch(/AssertionError|armed a timer of -/);
   });
 
   it("catches a planted slice crossing that counts one timer event too few", () => {

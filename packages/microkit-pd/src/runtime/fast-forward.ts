@@ -25,28 +25,20 @@
  * log outside the collapsed runs, and guest output.
  */
 import type { IdleLoop, RepeatableExit } from "../program.js";
+import { RepeatableAnswers } from "./fast-forward-answers.js";
 import { type Anchor, AnchorArena } from "./fast-forward-arena.js";
 import { AnchorPacing } from "./fast-forward-pacing.js";
+import { type ResumeMemo, ResumeMemos } from "./fast-forward-resume.js";
 import { FingerprintIndex, LINEAR_HEAD, linearInto, SC_FIELDS } from "./fast-forward-shape.js";
-import {
-  CHECK_FIELDS,
-  fitEvents,
-  largest,
-  profileOf,
-  push,
-  type SliceProfile,
-  type SliceRun,
-  walkSlice,
-} from "./fast-forward-slices.js";
+import { CHECK_FIELDS, fitEvents, largest, push, walkSlice } from "./fast-forward-slices.js";
+import { type Leap, LeapWindow } from "./fast-forward-window.js";
 import type { Kernel } from "./kernel.js";
 import type { SchedContext } from "./sched-context.js";
 import type { IpcMessage, Thread } from "./tcb.js";
-import { type TickRun, Ticks } from "./ticks.js";
+import { Ticks } from "./ticks.js";
 
 /** How many anchors the history keeps before it starts afresh (bounds memory and search). */
 const HISTORY_LIMIT = 4096;
-/** Distinct repeatable answers tracked at once (a VMM should give the same object every time). */
-const MAX_CONTRACTS = 64;
 /**
  * Fingerprints are taken only with room for this many passes (at the last pass's length): a
  * measurement (three fingerprints and a leap search) costs about as much as ten simulated passes.
@@ -57,18 +49,7 @@ const CANDIDATES = 12;
 /** Budget checks kept per anchor (more make the anchor unusable for crossing slices). */
 const MAX_CHECKS = CHECK_FIELDS * 256;
 
-/** A run of periods about to be applied. */
-export interface Leap {
-  /** Periods, of `period` ns each. */
-  readonly count: number;
-  readonly period: number;
-  /** Per-period change of every linear quantity. */
-  readonly delta: readonly number[];
-  /** Per SC, the slice walk when the leap crosses its boundaries. */
-  readonly slices: readonly (SliceRun | null)[];
-  /** Inert device ticks passed (ticks.ts). */
-  readonly ticks: TickRun;
-}
+export type { Leap } from "./fast-forward-window.js";
 
 export class FastForward {
   private readonly pacing = new AnchorPacing();
@@ -80,8 +61,9 @@ export class FastForward {
   private history: Anchor[] = [];
   private byHash = new Map<number, number[]>();
   private byFull = new Map<number, number[]>();
-  private readonly repeats = new Map<RepeatableExit, number>();
-  private readonly contracts: RepeatableExit[] = [];
+  private readonly answers = new RepeatableAnswers();
+  /** Per thread, its last period that became a leap (fast-forward-resume.ts). */
+  private readonly memos = new ResumeMemos();
   private readonly index: FingerprintIndex;
   /** The history's numbers (fingerprints and linear quantities). */
   private readonly arena = new AnchorArena();
@@ -96,13 +78,7 @@ export class FastForward {
   /** `eventsProcessed` at the kernel entry of the last inert tick not tied to a timer expiry. */
   private tickEntry = -1;
   /** The period `budgetBound` measures: anchors `m`..`n` and the current one. */
-  private window: {
-    anchor: Anchor;
-    m: number;
-    n: number;
-    count: number;
-    profiles: (SliceProfile | null)[] | null;
-  } | null = null;
+  private window: LeapWindow | null = null;
 
   constructor(
     protected readonly k: Kernel,
@@ -161,17 +137,8 @@ export class FastForward {
       this.taint();
       return;
     }
-    const seen = this.repeats.get(exit);
-    if (seen === undefined) {
-      // A VMM should answer with the same object each time; fresh ones only end the history.
-      if (this.contracts.length >= MAX_CONTRACTS) {
-        this.contracts.length = 0;
-        this.repeats.clear();
-      }
-      this.contracts.push(exit);
-      this.taint();
-    }
-    this.repeats.set(exit, (seen ?? 0) + 1);
+    // A VMM should answer with the same object each time; fresh ones only end the history.
+    if (!this.answers.given(exit)) this.taint();
   }
 
   /**
@@ -194,8 +161,13 @@ export class FastForward {
       this.taintsAtLast = this.taints;
       this.lastAnchorAt = k.now - this.lastPass; // the room estimate: the last idle pass's length
     }
-    if (!sameHands) this.lastAnchorAt = k.now; // a hand-over: measure from the next pass
-    if (t !== k.current || !k.atCleanInstant() || !sameHands) {
+    if (!sameHands) {
+      // The core changed hands: the history was another thread's. This state may begin this
+      // thread's (the pass that ended here holds the hand-over, so its length is not one).
+      this.reset();
+      this.lastAnchorAt = k.now - this.lastPass;
+    }
+    if (t !== k.current || !k.atCleanInstant()) {
       this.reset();
       return;
     }
@@ -203,7 +175,7 @@ export class FastForward {
     // the fingerprint: skip it (the search starts again afterwards).
     const since = k.now - this.lastAnchorAt;
     this.lastAnchorAt = k.now;
-    if (!tainted) this.lastPass = since;
+    if (!tainted && sameHands) this.lastPass = since;
     const room = Math.min(k.stepLimit, k.ticks.horizon()) - k.now;
     if (room < MIN_ROOM_PASSES * since) {
       this.reset();
@@ -212,17 +184,19 @@ export class FastForward {
     if (this.history.length === 0 && !this.pacing.start()) return;
     const arena = this.arena;
     const at = arena.length;
-    if (!this.index.shapeInto(arena, this.contracts.length)) {
+    const prefix = this.index.shapeInto(arena, this.answers.length);
+    if (prefix < 0) {
       this.reset();
       return;
     }
     this.anchors++;
     const shapeLength = arena.length - at;
     const hash = arena.hash(at, arena.length, 0x811c9dc5);
-    linearInto(arena, k, this.index.scList(), this.exitCounts());
+    linearInto(arena, k, this.index.scList(), this.answers.counts());
     const anchor: Anchor = {
       at,
       shapeLength,
+      prefix,
       linearLength: arena.length - at - shapeLength,
       hash,
       full: this.index.fullHash(hash),
@@ -231,8 +205,9 @@ export class FastForward {
       expiries,
     };
     const n = this.history.length;
-    const leap = this.findLeap(anchor, n);
+    const leap = this.findLeap(anchor, n, t);
     if (leap !== null) {
+      if (leap.lag === 1) this.memos.take(t, anchor, arena, this.answers.changed, leap.delta);
       this.apply(leap, t);
       this.pacing.leapt();
       this.lastAnchorAt = k.now; // the next pass is measured from here, not across the leap
@@ -268,10 +243,11 @@ export class FastForward {
    * The best leap over candidates: recent anchors of the same shape (periods within a slice) and
    * recent anchors of the same full state (periods spanning slice rotations).
    */
-  private findLeap(anchor: Anchor, n: number): Leap | null {
+  private findLeap(anchor: Anchor, n: number, t: Thread): Leap | null {
     this.measured.clear();
     const a = this.searchLeap(anchor, n, this.byHash.get(anchor.hash), CANDIDATES);
     const b = this.searchLeap(anchor, n, this.byFull.get(anchor.full), CANDIDATES);
+    if (a === null && b === null) return this.resumeLeap(anchor, n, t);
     if (a === null) return b;
     if (b === null) return a;
     return b.count * b.period > a.count * a.period ? b : a;
@@ -308,20 +284,45 @@ export class FastForward {
     return best;
   }
 
-  /** `k` periods of `n − m` anchors, if both measured periods agree and nothing bounds it to 0. */
-  protected leapFrom(anchor: Anchor, a: Anchor, b: Anchor, m: number, n: number): Leap | null {
+  /**
+   * One measured period (the last anchor to this one) and the thread's memo of an earlier one
+   * standing in for the period before it (fast-forward-resume.ts).
+   */
+  protected resumeLeap(anchor: Anchor, n: number, t: Thread): Leap | null {
+    const a = this.history[n - 1];
+    if (a === undefined || a.loop !== anchor.loop || !this.sameShape(anchor, a)) return null;
+    const memo = this.memos.find(t, anchor, this.arena, this.answers.changed);
+    return memo === null ? null : this.leapFrom(anchor, a, memo, n - 1, n);
+  }
+
+  /**
+   * `k` periods of `n − m` anchors, if the period `a`–`anchor` agrees with the one before it
+   * (`b`–`a`, or a memo's) and nothing bounds it to 0.
+   */
+  protected leapFrom(
+    anchor: Anchor,
+    a: Anchor,
+    b: Anchor | ResumeMemo,
+    m: number,
+    n: number,
+  ): Leap | null {
     const len = anchor.linearLength;
-    if (a.linearLength !== len || b.linearLength !== len) return null;
+    const memo = "delta" in b ? b : null;
+    if (a.linearLength !== len || (memo?.delta.length ?? (b as Anchor).linearLength) !== len)
+      return null;
     const arena = this.arena;
     const x = anchor.at + anchor.shapeLength;
     const y = a.at + a.shapeLength;
-    const z = b.at + b.shapeLength;
+    const z = memo === null ? (b as Anchor).at + (b as Anchor).shapeLength : 0;
+    const before = (i: number) =>
+      memo === null ? arena.at(y + i) - arena.at(z + i) : memo.delta[i]!;
     const delta: number[] = new Array(len);
     for (let i = 0; i < len; i++) {
       const d = arena.at(x + i) - arena.at(y + i);
-      if (d !== arena.at(y + i) - arena.at(z + i) && !this.splitOnly(i, x, y, z)) return null;
+      if (d !== before(i) && !this.splitOnly(i, x, y, before)) return null;
       delta[i] = d;
     }
+    this.steadySplits(delta);
     const period = delta[0]!;
     if (!(period > 0)) return null;
     const k = this.k;
@@ -329,7 +330,8 @@ export class FastForward {
     count = Math.min(count, Math.floor(k.eventAllowance / Math.max(1, delta[1]!)));
     count = Math.min(count, Math.floor((k.ticks.horizon() - 1 - k.now) / period));
     if (count <= 0) return null;
-    this.window = { anchor, m, n, count, profiles: null };
+    this.window = new LeapWindow(k, this.index, arena, this.history, anchor, m, n);
+    this.window.count = count;
     count = Math.min(count, this.budgetBound(delta));
     if (count <= 0) return null;
     const loops = new Set<IdleLoop>();
@@ -337,76 +339,46 @@ export class FastForward {
     loops.add(anchor.loop);
     count = this.deadlineBound(loops, period, count);
     // Slices that end in the leap add one timer event each: keep within the event allowance.
-    count = fitEvents(count, delta[1]!, k.eventAllowance, (c) => this.walkSlices(delta, c));
+    count = fitEvents(count, delta[1]!, k.eventAllowance, (c) => this.window!.walks(delta, c));
     // Inert device ticks inside the leap (ticks.ts), with the period's expiries and the slices'
     // ends for their ties.
     const lists = this.history.slice(m + 1, n).map((x) => x.expiries);
-    const ends = (c: number) => this.walkSlices(delta, c).reduce((e, r) => e + (r?.ends ?? 0), 0);
+    const ends = (c: number) =>
+      this.window!.walks(delta, c).reduce((e, r) => e + (r?.ends ?? 0), 0);
     const fit = k.ticks.bound(
       count,
       period,
       Ticks.offsets([...lists, anchor.expiries], arena.at(y)),
-      (c) => this.sliceEnds(delta, c),
+      (c) => this.window!.sliceEnds(delta, c),
       (c, more) => c * delta[1]! + ends(c) + more <= k.eventAllowance,
     );
     count = fit.count;
-    const slices = this.walkSlices(delta, count);
-    return count > 0 ? { count, period, delta, slices, ticks: fit.run } : null;
+    const slices = this.window!.walks(delta, count);
+    return count > 0 ? { count, period, lag: n - m, delta, slices, ticks: fit.run } : null;
   }
 
   /**
-   * Linear slot `i` differs between the periods ending at `x`, `y` (starting at `y`, `z`) only
-   * in how a round-robin SC's slice position splits into committed and uncommitted time: only
-   * their sum is ever read (sched-context.ts), so the periods agree. (The first period after a
-   * taint often starts with time not yet committed.) The leap applies the last period's split.
+   * Linear slot `i` differs between the period from `y` to `x` and the one before (`before`
+   * gives its changes) only in how a round-robin SC's slice position splits into committed and
+   * uncommitted time: only their sum is ever read (sched-context.ts), so the periods agree.
+   * (The first period after a taint or a hand-over often starts with time not yet committed.)
+   * The leap applies the last period's split.
    */
-  private splitOnly(i: number, x: number, y: number, z: number): boolean {
-    const base = this.index.scBase();
-    const j = i - base;
-    const n = Math.floor(j / SC_FIELDS);
-    const scs = this.index.scList();
-    if (j < 0 || n >= scs.length || j % SC_FIELDS > 1 || !scs[n]!.roundRobin) return false;
-    const o = base + n * SC_FIELDS;
-    const arena = this.arena;
-    const sum = (at: number) => arena.at(at + o) + arena.at(at + o + 1);
-    return sum(x) - sum(y) === sum(y) - sum(z);
+  private splitOnly(i: number, x: number, y: number, before: (i: number) => number): boolean {
+    const o = this.index.splitPair(i);
+    if (o < 0) return false;
+    const sum = (at: number) => this.arena.at(at + o) + this.arena.at(at + o + 1);
+    return sum(x) - sum(y) === before(o) + before(o + 1);
   }
 
-  /** Each used round-robin SC's profile over the measured period, or null where it cannot cross. */
-  private profiles(delta: readonly number[]): (SliceProfile | null)[] {
-    const w = this.window!;
-    if (w.profiles !== null) return w.profiles;
-    const checks: (number[] | null)[] = [];
-    for (let x = w.m + 1; x < w.n; x++) checks.push(this.history[x]!.checks);
-    checks.push(w.anchor.checks);
-    const first = this.history[w.m]!;
-    const start = first.at + first.shapeLength;
-    const base = this.index.scBase();
-    const arena = this.arena;
-    w.profiles = this.index.scList().map((sc, i) => {
-      const o = base + i * SC_FIELDS;
-      const from = arena.at(start + o) + arena.at(start + o + 1);
-      return profileOf(sc, i, delta, o, from, arena.at(start), checks);
-    });
-    return w.profiles;
-  }
-
-  /** Per SC, the slice walk over `count` periods from where each slice stands now. */
-  private walkSlices(delta: readonly number[], count: number): (SliceRun | null)[] {
-    const scs = this.index.scList();
-    return this.profiles(delta).map((p, i) =>
-      p === null ? null : walkSlice(p, scs[i]!.sliceUsed + scs[i]!.consumed, count),
-    );
-  }
-
-  /** The instants slices run out in `count` periods from now (each a timer's expiry). */
-  private sliceEnds(delta: readonly number[], count: number): number[] {
-    const scs = this.index.scList();
-    const clock = { start: this.k.now, period: delta[0]!, ends: [] as number[] };
-    this.profiles(delta).forEach((p, i) => {
-      if (p !== null) walkSlice(p, scs[i]!.sliceUsed + scs[i]!.consumed, count, clock);
-    });
-    return clock.ends;
+  /**
+   * A round-robin SC committed in the period (its slice used moved) is committed in every
+   * period after it at the same points, so its uncommitted time stays what it is now: the whole
+   * change of its slice position is committed time. (Where the period began right after a taint
+   * or a hand-over, the measured split is not the one that repeats.)
+   */
+  protected steadySplits(delta: number[]): void {
+    this.index.steadySplits(delta);
   }
 
   /**
@@ -417,7 +389,7 @@ export class FastForward {
     let count = this.window!.count;
     const scs = this.index.scList();
     const base = this.index.scBase();
-    const profiles = this.profiles(delta);
+    const profiles = this.window!.profiles(delta);
     for (let i = 0; i < scs.length; i++) {
       const sc = scs[i]!;
       const o = base + i * SC_FIELDS;
@@ -485,12 +457,9 @@ export class FastForward {
       sc.exhaustions += count * delta[o + 3]!;
     }
     const c0 = base + scs.length * SC_FIELDS;
-    for (let i = 0; i < this.contracts.length; i++) {
+    for (let i = 0; i < this.answers.length; i++) {
       const times = count * delta[c0 + i]!;
-      if (times === 0) continue;
-      const exit = this.contracts[i]!;
-      this.repeats.set(exit, this.repeats.get(exit)! + times);
-      exit.repeat(times);
+      if (times !== 0) this.answers.repeat(i, times);
     }
     this.leaps += count;
     k.ticks.pass(leap.ticks);
@@ -512,10 +481,5 @@ export class FastForward {
   /** Whether two anchors' shapes are equal. */
   private sameShape(x: Anchor, y: Anchor): boolean {
     return x.shapeLength === y.shapeLength && this.arena.same(x.at, y.at, x.shapeLength);
-  }
-
-  /** How often each tracked repeatable answer was given, in contract order. */
-  private exitCounts(): number[] {
-    return this.contracts.map((exit) => this.repeats.get(exit)!);
   }
 }
