@@ -40,9 +40,8 @@ export class AnchorPacing {
 
   /**
    * The check is `t`'s: false when the core has just changed hands after a run of two or more
-   * checks by another thread. The first pass after a hand-over includes the hand-over itself
-   * (the SC becoming current), so it never starts a period: its fingerprint would be wasted.
-   * Threads that alternate at every check are never skipped.
+   * checks by another thread, whose history then ends (the pass before this check holds the
+   * hand-over itself). Threads that alternate at every check keep one history.
    */
   sameHands(t: object): boolean {
     if (t === this.thread) {
