@@ -59,6 +59,8 @@ export interface SliceClock {
   readonly period: number;
   /** Receives each instant a slice runs out (its timer fires there). */
   readonly ends: number[];
+  /** Receives, for each of them, the index of the period it falls in. */
+  readonly periods: number[];
 }
 
 /**
@@ -99,7 +101,10 @@ export function walkSlice(
         break;
       }
       // The SC has been on the core since before the slice ran out (the check says so).
-      clock?.ends.push(clock.start + done * clock.period + p.when[j]! + capacity);
+      if (clock !== undefined) {
+        clock.ends.push(clock.start + done * clock.period + p.when[j]! + capacity);
+        clock.periods.push(done);
+      }
       base -= p.budget;
       n++;
       j--;

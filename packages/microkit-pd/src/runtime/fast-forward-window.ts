@@ -5,7 +5,13 @@
  */
 import type { Anchor, AnchorArena } from "./fast-forward-arena.js";
 import { type FingerprintIndex, SC_FIELDS } from "./fast-forward-shape.js";
-import { profileOf, type SliceProfile, type SliceRun, walkSlice } from "./fast-forward-slices.js";
+import {
+  profileOf,
+  type SliceClock,
+  type SliceProfile,
+  type SliceRun,
+  walkSlice,
+} from "./fast-forward-slices.js";
 import type { Kernel } from "./kernel.js";
 import type { TickRun } from "./ticks.js";
 
@@ -24,10 +30,22 @@ export interface Leap {
   readonly ticks: TickRun;
 }
 
+/** One SC's slice walked over the most periods asked for yet, from where it stands now. */
+interface Walked {
+  /** Periods walked; the slice's boundaries crossed in them and the instants they fall at. */
+  readonly run: SliceRun;
+  readonly from: number;
+  readonly profile: SliceProfile;
+  readonly ends: SliceClock;
+}
+
 export class LeapWindow {
   /** Periods allowed so far (before the scheduling contexts' bound). */
   count = 0;
   private profileList: (SliceProfile | null)[] | null = null;
+  /** The walks for `walkedFor` periods: a walk over fewer is a prefix of it. */
+  private walked: (Walked | null)[] = [];
+  private walkedFor = -1;
 
   /** The period from anchor `m` of `history` to `anchor` (anchor `n`, not yet in it). */
   constructor(
@@ -60,19 +78,51 @@ export class LeapWindow {
 
   /** Per SC, the slice walk over `count` periods from where each slice stands now. */
   walks(delta: readonly number[], count: number): (SliceRun | null)[] {
-    const scs = this.index.scList();
-    return this.profiles(delta).map((p, i) =>
-      p === null ? null : walkSlice(p, scs[i]!.sliceUsed + scs[i]!.consumed, count),
-    );
+    return this.walk(delta, count).map((w) => {
+      if (w === null) return null;
+      const periods = Math.min(count, w.run.periods);
+      const ends = crossedBefore(w.ends.periods, periods);
+      return { periods, ends, pos: w.from + periods * w.profile.use - ends * w.profile.budget };
+    });
   }
 
   /** The instants slices run out in `count` periods from now (each a timer's expiry). */
   sliceEnds(delta: readonly number[], count: number): number[] {
-    const scs = this.index.scList();
-    const clock = { start: this.k.now, period: delta[0]!, ends: [] as number[] };
-    this.profiles(delta).forEach((p, i) => {
-      if (p !== null) walkSlice(p, scs[i]!.sliceUsed + scs[i]!.consumed, count, clock);
-    });
-    return clock.ends;
+    const out: number[] = [];
+    for (const w of this.walk(delta, count)) {
+      if (w === null) continue;
+      const n = crossedBefore(w.ends.periods, Math.min(count, w.run.periods));
+      for (let j = 0; j < n; j++) out.push(w.ends.ends[j]!);
+    }
+    return out;
   }
+
+  /**
+   * Each SC's walk over at least `count` periods. The bounds of one leap ask for the same or
+   * fewer periods many times; a walk over a long idle stretch crosses thousands of slices.
+   */
+  private walk(delta: readonly number[], count: number): (Walked | null)[] {
+    if (count <= this.walkedFor) return this.walked;
+    const scs = this.index.scList();
+    this.walked = this.profiles(delta).map((profile, i) => {
+      if (profile === null) return null;
+      const from = scs[i]!.sliceUsed + scs[i]!.consumed;
+      const ends: SliceClock = { start: this.k.now, period: delta[0]!, ends: [], periods: [] };
+      return { run: walkSlice(profile, from, count, ends), from, profile, ends };
+    });
+    this.walkedFor = count;
+    return this.walked;
+  }
+}
+
+/** How many of the ascending period indices `at` are below `periods`. */
+function crossedBefore(at: readonly number[], periods: number): number {
+  let lo = 0;
+  let hi = at.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (at[mid]! < periods) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

@@ -30,7 +30,7 @@ import { type Anchor, AnchorArena } from "./fast-forward-arena.js";
 import { AnchorPacing } from "./fast-forward-pacing.js";
 import { type ResumeMemo, ResumeMemos } from "./fast-forward-resume.js";
 import { FingerprintIndex, LINEAR_HEAD, linearInto, SC_FIELDS } from "./fast-forward-shape.js";
-import { CHECK_FIELDS, fitEvents, largest, push, walkSlice } from "./fast-forward-slices.js";
+import { CHECK_FIELDS, fitEvents, largest, push } from "./fast-forward-slices.js";
 import { type Leap, LeapWindow } from "./fast-forward-window.js";
 import type { Kernel } from "./kernel.js";
 import type { SchedContext } from "./sched-context.js";
@@ -389,7 +389,7 @@ export class FastForward {
     let count = this.window!.count;
     const scs = this.index.scList();
     const base = this.index.scBase();
-    const profiles = this.window!.profiles(delta);
+    const walks = this.window!.walks(delta, count);
     for (let i = 0; i < scs.length; i++) {
       const sc = scs[i]!;
       const o = base + i * SC_FIELDS;
@@ -401,7 +401,7 @@ export class FastForward {
       if (used < 0) return 0;
       if (used === 0) continue;
       if (delta[o + 3] !== 0) return 0;
-      count = Math.min(count, walkSlice(profiles[i]!, sc.sliceUsed + sc.consumed, count).periods);
+      count = Math.min(count, walks[i]!.periods);
     }
     return count;
   }
