@@ -6,7 +6,13 @@
 
 import { rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import type { PerfettoStreamOptions, RuntimeEvent, System, TraceEvent } from "@vmmux/microkit-pd";
+import {
+  PerfettoStream,
+  type PerfettoStreamOptions,
+  type RuntimeEvent,
+  type System,
+  type TraceEvent,
+} from "@vmmux/microkit-pd";
 import { uartLossPoints, WIRE_CHARACTER } from "@vmmux/pl011-uart";
 import { SerialQueue } from "@vmmux/sddf-queues";
 import { COLOUR_OVERHEAD } from "@vmmux/sddf-serial";
@@ -180,11 +186,13 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
   const keysLost = new KeyLossWatch();
   const onEvent = options.onEvent;
   if (recordEvents && !retainLog) {
-    sys.onEvent((e) => {
+    const check = (e: RuntimeEvent) => {
       faults.check(e);
       keysLost.check(e);
       onEvent?.(e);
-    });
+    };
+    // The checks read no cycle records: a Perfetto stream may take those alone (cycle-records.ts).
+    sys.onEvent(onEvent === undefined ? PerfettoStream.readsNoCycles(check) : check);
   }
   const trace =
     recordEvents && options.perfettoFile !== undefined
@@ -383,10 +391,11 @@ function openTrace(sys: System, path: string, options: PerfettoStreamOptions) {
   // Written as the run goes (gzip too: microkit-pd's compresses synchronously), so a missing
   // directory fails here, before the run.
   const file = syncFileStream(temporary);
-  const stream = sys.streamPerfetto(file, {
+  const stream = new PerfettoStream(file, sys.threads(), {
     ...options,
     gzip: path.endsWith(".gz"),
   });
+  sys.onEvent(stream.listener);
   return {
     close: async (end: number) => {
       try {

@@ -5,6 +5,7 @@
  * passive hand-over. It owns each thread's {@link IpcRecord}; it calls the notification part
  * (a pending word beats queued callers) and the scheduler (block, wake).
  */
+import { recordReply } from "./cycle-records.js";
 import type { Kernel } from "./kernel.js";
 import type { IpcMessage, Received, ReplyPayload, Thread } from "./tcb.js";
 
@@ -117,7 +118,7 @@ export class Endpoints {
     if (caller === null) return;
     t.ipc.replyTo = null;
     caller.ipc.callTarget = null;
-    if (k.recordingCycles) k.record({ t: k.now, type: "reply", from: t.name, to: caller.name });
+    if (k.recordingCycles) recordReply(k, t.name, caller.name);
     for (let i = 0; i < payload.mrs.length; i++) caller.ipc.mrs[i] = payload.mrs[i]!;
     caller.ipc.lastReply = payload;
     this.returnDonation(t, caller);

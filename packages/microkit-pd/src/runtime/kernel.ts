@@ -13,6 +13,7 @@
  */
 import type { InertTicks } from "../program.js";
 import type { CostModel } from "./cost-model.js";
+import { type CycleCache, isCycleRecord, sinkCycleRecord } from "./cycle-records.js";
 import { Endpoints } from "./endpoints.js";
 import { RuntimeError, ThreadFault } from "./errors.js";
 import type { RuntimeEvent, ThreadStateName } from "./event-log.js";
@@ -58,6 +59,7 @@ export class Kernel {
   recorded = 0;
   /** Called with each event as it is recorded (`System.onEvent`). */
   readonly listeners: ((event: RuntimeEvent) => void)[] = [];
+  cycleCache: CycleCache | null = null; // who takes the cycle records (cycle-records.ts)
   eventsProcessed = 0;
   readonly sched: Scheduler;
   readonly ntfn: Notifications;
@@ -125,6 +127,8 @@ export class Kernel {
   record(event: RuntimeEvent): void {
     if (!this.options.recordEvents) return;
     this.recorded++;
+    // A cycle record goes only to the sink that takes them alone, if any (cycle-records.ts).
+    if (isCycleRecord(event) && sinkCycleRecord(this, event)) return;
     if (this.options.retainEvents !== false) this.log.push(event);
     for (const listener of this.listeners) listener(event);
   }
@@ -476,9 +480,8 @@ export class Kernel {
           t.spinNs = op.ns;
           t.spinEpoch = this.epoch;
         }
-        if (this.options.recordPoints) {
+        if (this.options.recordPoints)
           this.record({ t: this.now, type: "point", thread: t.name, kind: op.kind, ns });
-        }
         return;
       }
       case "recv":

@@ -5,6 +5,7 @@
  * IPC to the PD's handler.
  */
 import type { FaultMessage, FaultReply, PdProgram, PdStep } from "../program.js";
+import { recordEntry, recordEntryEnd } from "./cycle-records.js";
 import { RuntimeError, ThreadFault } from "./errors.js";
 import type { EntryPoint } from "./event-log.js";
 import type { Kernel } from "./kernel.js";
@@ -35,15 +36,7 @@ function* runEntry<T>(
   start: () => PdStep<T>,
 ): Generator<KernelOp, T | undefined, unknown> {
   t.entry = entry;
-  if (k.recordingCycles)
-    k.record({
-      t: k.now,
-      type: "entry",
-      thread: t.name,
-      entry,
-      ...(ch === undefined ? {} : { ch }),
-      ...(flows === undefined ? {} : { flows }),
-    });
+  if (k.recordingCycles) recordEntry(k, t.name, entry, ch, flows);
   let result: T | undefined;
   try {
     const step = start() as PdStep<T> | undefined;
@@ -69,12 +62,12 @@ function* runEntry<T>(
     // A configuration error of the model (e.g. a device driving an unrouted IRQ) is not the PD's
     // fault: let it surface from the run call.
     if (error instanceof RuntimeError) throw error;
-    if (k.recordingCycles) k.record({ t: k.now, type: "entry-end", thread: t.name, entry });
+    if (k.recordingCycles) recordEntryEnd(k, t.name, entry);
     t.entry = null;
     yield* raiseFault(k, t, faultOf(error));
     return undefined;
   }
-  if (k.recordingCycles) k.record({ t: k.now, type: "entry-end", thread: t.name, entry });
+  if (k.recordingCycles) recordEntryEnd(k, t.name, entry);
   t.entry = null;
   return result;
 }

@@ -10,33 +10,34 @@
  * them), IRQ deliveries with their signals and errors are never folded: they end a run. Folding
  * changes only the export, never the log or the simulation; `fold: false` keeps every record.
  */
+import type { CycleSink } from "./cycle-records.js";
 import type { RuntimeEvent } from "./event-log.js";
 import { type DeviceRun, DeviceRunFolder } from "./perfetto-device-runs.js";
+import { Run } from "./perfetto-fold-run.js";
+import {
+  balanced,
+  type FoldItem,
+  foldable,
+  type KernelFold,
+  sameItem,
+} from "./perfetto-fold-shape.js";
+import {
+  sameTrap,
+  TRAP_RECORDS,
+  type TrapCycle,
+  TrapGrouper,
+  type TrapView,
+} from "./perfetto-traps.js";
+
+export {
+  type FoldItem,
+  type KernelFold,
+  MIN_FOLD_CYCLES,
+  sameShape,
+} from "./perfetto-fold-shape.js";
 
 /** Longest cycle looked for, in items (a trap cycle is 6 records; two guests' turns, 6 items). */
 const MAX_PERIOD = 12;
-/** Cycles a run must repeat to be folded; shorter runs are exported record by record. */
-export const MIN_FOLD_CYCLES = 2;
-/** A kernel record, or a folded run of them, as a cycle holds it. */
-export type FoldItem = RuntimeEvent | KernelFold;
-
-/** A folded run of kernel records: `count` repetitions of `cycle` from `start` to `end` (ns). */
-export interface KernelFold {
-  readonly type: "fold";
-  readonly cycle: readonly FoldItem[];
-  readonly count: number;
-  /** Idle periods of the cycle fast-forwarded inside the run, included in `count`'s span. */
-  readonly fastForwarded: number;
-  readonly start: number;
-  readonly end: number;
-  /** Per position of the cycle: its start in the first cycle and its end in the last. */
-  readonly firstT: readonly number[];
-  readonly lastT: readonly number[];
-  /** Ns each thread held the core inside the run (`null`: idle not counted). */
-  readonly ran: ReadonlyMap<string, number>;
-  /** The thread on the core at the run's end when the cycle switches threads. */
-  readonly holder: string | null | undefined;
-}
 
 /** What the folder hands on: single records, folded kernel runs, folded device runs. */
 export interface FoldSink {
@@ -44,302 +45,6 @@ export interface FoldSink {
   /** A fold; its cycle may hold folds (a fold of folds). */
   kernelFold(fold: KernelFold): void;
   deviceRun(run: DeviceRun): void;
-}
-
-/** Same record apart from its time (the shape a cycle repeats). */
-export function sameShape(a: RuntimeEvent, b: RuntimeEvent): boolean {
-  if (a.type !== b.type) return false;
-  switch (a.type) {
-    case "switch": {
-      const o = b as typeof a;
-      return a.from === o.from && a.to === o.to;
-    }
-    case "entry": {
-      const o = b as typeof a;
-      return a.thread === o.thread && a.entry === o.entry && a.ch === o.ch;
-    }
-    case "entry-end": {
-      const o = b as typeof a;
-      return a.thread === o.thread && a.entry === o.entry;
-    }
-    case "fault": {
-      const o = b as typeof a;
-      return a.thread === o.thread && a.handler === o.handler && sameValue(a.fault, o.fault, 4);
-    }
-    case "reply": {
-      const o = b as typeof a;
-      return a.from === o.from && a.to === o.to;
-    }
-    case "irq": {
-      const o = b as typeof a;
-      return a.irq === o.irq && a.thread === o.thread && a.ch === o.ch && a.outcome === o.outcome;
-    }
-    case "irq-ack": {
-      const o = b as typeof a;
-      return a.thread === o.thread && a.ch === o.ch && a.irq === o.irq;
-    }
-    case "ppcall": {
-      const o = b as typeof a;
-      return a.from === o.from && a.to === o.to && a.ch === o.ch;
-    }
-    case "deferred": {
-      const o = b as typeof a;
-      return a.thread === o.thread && a.op === o.op && a.ch === o.ch && a.phase === o.phase;
-    }
-    case "budget": {
-      const o = b as typeof a;
-      return a.thread === o.thread && a.sc === o.sc && a.action === o.action;
-    }
-    default:
-      return false;
-  }
-}
-
-/** Same record apart from its time, or folds of the same cycle whatever their counts. */
-function sameItem(a: FoldItem, b: FoldItem): boolean {
-  if (a.type !== "fold" || b.type !== "fold")
-    return a.type !== "fold" && b.type !== "fold" && sameShape(a, b);
-  if (a.cycle.length !== b.cycle.length) return false;
-  for (let i = 0; i < a.cycle.length; i++) if (!sameItem(a.cycle[i]!, b.cycle[i]!)) return false;
-  return true;
-}
-
-const startOf = (x: FoldItem): number => (x.type === "fold" ? x.start : x.t);
-const endOf = (x: FoldItem): number => (x.type === "fold" ? x.end : x.t);
-
-/** The thread on the core when `x` begins, if `x` switches threads. */
-function enterOf(x: FoldItem): string | null | undefined {
-  if (x.type === "switch") return x.from;
-  if (x.type !== "fold") return undefined;
-  for (const y of x.cycle) {
-    const from = enterOf(y);
-    if (from !== undefined) return from;
-  }
-  return undefined;
-}
-
-/** Structural equality of small plain values (a fault message), `depth` levels deep. */
-function sameValue(a: unknown, b: unknown, depth: number): boolean {
-  if (a === b) return true;
-  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
-  if (depth === 0 || Array.isArray(a) !== Array.isArray(b)) return false;
-  const x = a as Record<string, unknown>;
-  const y = b as Record<string, unknown>;
-  let keys = 0;
-  for (const k in x) {
-    if (!Object.hasOwn(y, k) || !sameValue(x[k], y[k], depth - 1)) return false;
-    keys++;
-  }
-  for (const _ in y) keys--;
-  return keys === 0;
-}
-
-/** Kernel records a cycle may hold; every other kernel record ends a run. */
-function foldable(e: FoldItem): boolean {
-  switch (e.type) {
-    case "fold":
-    case "switch":
-    case "entry-end":
-    case "fault":
-    case "reply":
-    case "irq":
-    case "irq-ack":
-    case "ppcall":
-    case "deferred":
-    case "budget":
-      return true;
-    case "entry":
-      return e.flows === undefined || e.flows.length === 0;
-    default:
-      return false;
-  }
-}
-
-/** Entry points open and close inside the cycle, none closed that it did not open. */
-function balanced(cycle: readonly FoldItem[]): boolean {
-  const depth = new Map<string, number>();
-  for (const e of cycle) {
-    if (e.type === "entry") depth.set(e.thread, (depth.get(e.thread) ?? 0) + 1);
-    else if (e.type === "entry-end") {
-      const d = (depth.get(e.thread) ?? 0) - 1;
-      if (d < 0) return false;
-      depth.set(e.thread, d);
-    }
-  }
-  for (const d of depth.values()) if (d !== 0) return false;
-  return true;
-}
-
-/** The fold in progress: a cycle found twice, extended while items match it. */
-class Run {
-  readonly period: number;
-  count = 2;
-  /** Idle periods of this cycle fast-forwarded inside the run (`idle` records taken). */
-  fastForwarded = 0;
-  /** Position in the cycle of the next item. */
-  at = 0;
-  readonly firstT: number[];
-  lastT: number[];
-  private cycleT: number[];
-  /** End of the last whole cycle or fast-forwarded run taken. */
-  private end: number;
-  private readonly ran = new Map<string, number>();
-  /** Run time of the cycle under way: ns before each switch, folds taken. */
-  private readonly cycleRan: number[];
-  /** Run time before each position of whole cycles taken, credited by name in `fold()`. */
-  private readonly ranAt: number[];
-  /** Positions whose run time is credited: switches and folds that switch. */
-  private readonly credited: number[] = [];
-  private readonly cycleFolds: KernelFold[] = [];
-  private lastSwitch: number;
-  private cycleLastSwitch: number;
-  /** The thread the cycle leaves on the core (`undefined`: the cycle does not switch). */
-  readonly holder: string | null | undefined;
-  private readonly switching = new Set<string>();
-  /** Every item taken while the run is shorter than {@link MIN_FOLD_CYCLES} cycles. */
-  held: FoldItem[] | null;
-  /** Items of the cycle under way (the first {@link at}). */
-  private readonly partial: FoldItem[];
-
-  constructor(
-    readonly cycle: readonly FoldItem[],
-    second: readonly FoldItem[],
-  ) {
-    const p = cycle.length;
-    this.period = p;
-    this.firstT = cycle.map(startOf);
-    this.lastT = second.map(endOf);
-    this.cycleT = new Array<number>(p).fill(0);
-    this.cycleRan = new Array<number>(p).fill(0);
-    this.ranAt = new Array<number>(p).fill(0);
-    cycle.forEach((x, j) => {
-      if (x.type === "switch" || (x.type === "fold" && x.holder !== undefined)) {
-        this.credited.push(j);
-      }
-    });
-    this.partial = new Array<FoldItem>(p);
-    this.end = endOf(second[p - 1]!);
-    this.held = this.count >= MIN_FOLD_CYCLES ? null : [...cycle, ...second];
-    let holder: string | null | undefined;
-    this.lastSwitch = startOf(cycle[0]!);
-    this.cycleLastSwitch = this.lastSwitch;
-    for (const run of [cycle, second]) {
-      run.forEach((x, j) => {
-        const to = this.step(x, j);
-        if (to !== undefined) holder = to;
-      });
-      this.commitCycle();
-    }
-    this.holder = holder;
-    for (const x of cycle) {
-      if (x.type === "switch") {
-        for (const name of [x.from, x.to]) if (name !== null) this.switching.add(name);
-      } else if (x.type === "fold") {
-        for (const name of x.ran.keys()) this.switching.add(name);
-      }
-    }
-  }
-
-  /** Account `x`'s run time in the cycle under way; the thread it leaves on the core. */
-  private step(x: FoldItem, j: number): string | null | undefined {
-    if (x.type === "switch") {
-      this.cycleRan[j] = x.t - this.cycleLastSwitch;
-      this.cycleLastSwitch = x.t;
-      return x.to;
-    }
-    if (x.type === "fold" && x.holder !== undefined) {
-      this.cycleRan[j] = x.start - this.cycleLastSwitch;
-      this.cycleFolds.push(x);
-      this.cycleLastSwitch = x.end;
-      return x.holder;
-    }
-    return undefined;
-  }
-
-  /** Credit the cycle just completed: before each switch its `from`, before a fold its first. */
-  private commitCycle(): void {
-    for (const j of this.credited) this.ranAt[j]! += this.cycleRan[j]!;
-    if (this.cycleFolds.length > 0) {
-      for (const f of this.cycleFolds) for (const [thread, ns] of f.ran) this.credit(thread, ns);
-      this.cycleFolds.length = 0;
-    }
-    this.lastSwitch = this.cycleLastSwitch;
-  }
-
-  private credit(thread: string | null | undefined, ns: number): void {
-    if (typeof thread === "string") this.ran.set(thread, (this.ran.get(thread) ?? 0) + ns);
-  }
-
-  /** Take `x` if it is the cycle's next item. */
-  take(x: FoldItem): boolean {
-    const j = this.at;
-    const expected = this.cycle[j]!;
-    if (x.type !== expected.type || !sameItem(x, expected)) return false;
-    this.cycleT[j] = endOf(x);
-    this.step(x, j);
-    this.held?.push(x);
-    this.partial[j] = x;
-    if (j + 1 < this.period) {
-      this.at = j + 1;
-      return true;
-    }
-    this.at = 0;
-    this.count++;
-    this.end = endOf(x);
-    const last = this.lastT;
-    this.lastT = this.cycleT;
-    this.cycleT = last;
-    this.commitCycle();
-    if (this.count >= MIN_FOLD_CYCLES) this.held = null;
-    return true;
-  }
-
-  /**
-   * Take a fast-forwarded run of idle periods (microkit-pd's `idle` record) that continues this
-   * cycle: it comes at a cycle boundary and only threads the cycle switches between ran in it.
-   */
-  takeIdle(e: Extract<RuntimeEvent, { type: "idle" }>): boolean {
-    if (this.at !== 0 || this.held !== null || typeof this.holder !== "string") return false;
-    if (!this.switching.has(e.thread)) return false;
-    for (const name of Object.keys(e.ran)) if (!this.switching.has(name)) return false;
-    this.credit(this.holder, e.t - this.lastSwitch);
-    for (const [name, ns] of Object.entries(e.ran)) this.credit(name, ns);
-    this.fastForwarded += e.count;
-    this.end = e.until;
-    this.lastSwitch = e.until;
-    this.cycleLastSwitch = e.until;
-    return true;
-  }
-
-  /** Items of the cycle left unfinished. */
-  unfinished(): FoldItem[] {
-    return this.partial.slice(0, this.at);
-  }
-
-  fold(): KernelFold {
-    const ran = new Map(this.ran);
-    for (const j of this.credited) {
-      const x = this.cycle[j]!;
-      const thread = x.type === "switch" ? x.from : enterOf(x);
-      if (typeof thread === "string") ran.set(thread, (ran.get(thread) ?? 0) + this.ranAt[j]!);
-    }
-    // The thread the last cycle left on the core holds it to the run's end.
-    if (typeof this.holder === "string") {
-      ran.set(this.holder, (ran.get(this.holder) ?? 0) + this.end - this.lastSwitch);
-    }
-    return {
-      type: "fold",
-      cycle: this.cycle,
-      count: this.count,
-      fastForwarded: this.fastForwarded,
-      start: this.firstT[0]!,
-      end: this.end,
-      firstT: this.firstT,
-      lastT: this.lastT,
-      ran,
-      holder: this.holder,
-    };
-  }
 }
 
 /** Sink of one level of cycle folding. */
@@ -358,6 +63,8 @@ class CycleFolder {
   /** For each period p: how many trailing items equal the item p before them. */
   private readonly match = new Array<number>(MAX_PERIOD + 1).fill(0);
   private run: Run | null = null;
+  /** The trap cycle whose records are the window's last items, scanned one by one. */
+  private lastTrap: TrapCycle | null = null;
 
   constructor(
     private readonly sink: LevelSink,
@@ -365,7 +72,55 @@ class CycleFolder {
     private readonly takesIdle: boolean,
   ) {}
 
+  /**
+   * A whole trap cycle (perfetto-traps.ts): taken by the run at once, or with the one the window
+   * ends with made a run at once ({@link pairs}), else scanned record by record.
+   */
+  addTrap(trap: TrapView): void {
+    const run = this.run;
+    if (run !== null) {
+      if (run.takeTrap(trap)) return;
+    } else if (this.pairs(trap)) return;
+    const kept = trap.freeze();
+    const records = kept.records();
+    for (const x of records) this.add(x);
+    const w = this.window;
+    const n = w.length - TRAP_RECORDS;
+    let last = this.run === null && n >= 0;
+    for (let k = 0; last && k < TRAP_RECORDS; k++) last = w[n + k] === records[k];
+    this.lastTrap = last ? kept : null;
+  }
+
+  /**
+   * A trap cycle like the one whose records the window ends with becomes a run with it, as
+   * scanning its records would make it: the six shapes of a trap cycle are all different, so
+   * the first period found is six, at its last record, unless items before the window's trap
+   * cycle already repeated (a count of matches at period six, or of six at a longer period).
+   */
+  private pairs(trap: TrapView): boolean {
+    const last = this.lastTrap;
+    if (last === null || !sameTrap(last, trap)) return false;
+    const match = this.match;
+    if (match[TRAP_RECORDS] !== 0) return false;
+    for (let p = TRAP_RECORDS + 1; p <= MAX_PERIOD; p++)
+      if (match[p]! >= TRAP_RECORDS) return false;
+    const w = this.window;
+    const n = w.length - TRAP_RECORDS;
+    for (let i = 0; i < n; i++) this.sink.item(w[i]!);
+    this.run = new Run(w.slice(n), trap.freeze().records());
+    this.window = [];
+    match.fill(0);
+    this.lastTrap = null;
+    return true;
+  }
+
+  /** Whether the run under way takes `items` next (then nothing is handed on for them). */
+  wouldTake(items: readonly FoldItem[]): boolean {
+    return this.run?.wouldTake(items) === true;
+  }
+
   add(x: FoldItem): void {
+    this.lastTrap = null;
     // The common case first: the run's next item (foldable, as the cycle's items are).
     if (this.run?.take(x) === true) return;
     if (this.takesIdle && x.type === "idle" && this.run?.takeIdle(x) === true) return;
@@ -383,6 +138,7 @@ class CycleFolder {
     for (const x of this.window) this.sink.item(x);
     this.window = [];
     this.match.fill(0);
+    this.lastTrap = null;
   }
 
   private scan(x: FoldItem): void {
@@ -431,8 +187,14 @@ export class RecordFolder {
   private readonly devices: DeviceRunFolder;
   private readonly outer: CycleFolder;
   private readonly inner: CycleFolder;
+  /** Trap cycles grouped for the inner folder; null: every record goes to it alone. */
+  private readonly traps: TrapGrouper | null;
 
-  constructor(private readonly sink: FoldSink) {
+  constructor(
+    private readonly sink: FoldSink,
+    /** Hand trap cycles to the folder whole (perfetto-traps.ts); same output either way. */
+    groupTraps = true,
+  ) {
     this.outer = new CycleFolder(
       {
         item: (x) => (x.type === "fold" ? sink.kernelFold(x) : sink.record(x)),
@@ -440,7 +202,16 @@ export class RecordFolder {
       false,
     );
     this.inner = new CycleFolder({ item: (x) => this.outer.add(x) }, true);
+    this.traps = groupTraps ? new TrapGrouper(this.inner) : null;
     this.devices = new DeviceRunFolder(sink);
+  }
+
+  /**
+   * The kernel's sink for cycle records (cycle-records.ts), when trap cycles are grouped; the
+   * other records come through {@link add}, all in log order.
+   */
+  get cycles(): CycleSink | null {
+    return this.traps;
   }
 
   add(e: RuntimeEvent): void {
@@ -449,18 +220,21 @@ export class RecordFolder {
       case "point":
         return;
       case "device":
+        this.traps?.settle();
         this.devices.add(e);
         return;
       case "counter":
+        this.traps?.settle();
         this.sink.record(e);
         return;
       default:
-        this.inner.add(e);
+        (this.traps ?? this.inner).add(e);
     }
   }
 
   /** Hand on everything held (the end of the log). */
   flush(): void {
+    this.traps?.flush();
     this.inner.flush();
     this.outer.flush();
     this.devices.flush();

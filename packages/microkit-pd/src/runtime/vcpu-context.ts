@@ -15,6 +15,7 @@ import type {
   PreemptionPoint,
   VcpuContext,
 } from "../program.js";
+import { recordEntry, recordEntryEnd, recordGuestExit } from "./cycle-records.js";
 import { GuestDataAbort, RuntimeError, ThreadFault } from "./errors.js";
 import type { Kernel } from "./kernel.js";
 import { raiseFault } from "./pd-body.js";
@@ -167,7 +168,7 @@ export function* vcpuBody(
   const vmm = t.fault.handler!;
   let wfiCall: ReturnType<typeof faultCall> | null = null;
   t.entry = "guest";
-  if (k.recordingCycles) k.record({ t: k.now, type: "entry", thread: t.name, entry: "guest" });
+  if (k.recordingCycles) recordEntry(k, t.name, "guest", undefined, undefined);
   try {
     const run = guest.run(ctx) as GuestStep | undefined;
     if (typeof run?.next !== "function") {
@@ -196,8 +197,7 @@ export function* vcpuBody(
       // Messages are read-only to the kernel and the VMM: the WFI trap's is built once.
       if (exit === WFI_EXIT) wfiCall ??= faultCall(vmm, ctx.vcpuId, exit);
       const call = exit === WFI_EXIT ? wfiCall! : faultCall(vmm, ctx.vcpuId, exit);
-      if (k.recordingCycles)
-        k.record({ t: k.now, type: "fault", thread: t.name, handler: vmm.name, fault: call.fault });
+      if (k.recordingCycles) recordGuestExit(k, t.name, vmm.name, call.fault);
       t.pendingKernelNs += k.costs.faultIpc;
       yield call.op;
     }
@@ -205,7 +205,7 @@ export function* vcpuBody(
     if (error instanceof RuntimeError) throw error;
     yield* raiseFault(k, t, faultOf(error));
   }
-  if (k.recordingCycles) k.record({ t: k.now, type: "entry-end", thread: t.name, entry: "guest" });
+  if (k.recordingCycles) recordEntryEnd(k, t.name, "guest");
   t.entry = null;
 }
 
