@@ -31,7 +31,9 @@ export class ResumeMemos {
 
   /** `t`'s period ending at `anchor` became a leap with these per-period changes. */
   take(t: Thread, anchor: Anchor, arena: AnchorArena, contracts: number, delta: readonly number[]) {
-    const shape = arena.copy(anchor.at, anchor.prefix);
+    const old = this.memos.get(t)?.shape;
+    const same = old !== undefined && old.length === anchor.prefix && arena.matches(anchor.at, old);
+    const shape = same ? old : arena.copy(anchor.at, anchor.prefix);
     this.memos.set(t, { loop: anchor.loop, contracts, shape, delta });
   }
 

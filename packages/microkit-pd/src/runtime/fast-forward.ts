@@ -58,6 +58,8 @@ export class FastForward {
   private lastAnchorAt = 0;
   /** ns between the last two untainted anchors of one thread. */
   private lastPass = 0;
+  /** At this anchor: the first event a leap must stop before (`Ticks.horizon`). */
+  private horizon = 0;
   private history: Anchor[] = [];
   private byHash = new Map<number, number[]>();
   private byFull = new Map<number, number[]>();
@@ -176,7 +178,8 @@ export class FastForward {
     const since = k.now - this.lastAnchorAt;
     this.lastAnchorAt = k.now;
     if (!tainted && sameHands) this.lastPass = since;
-    const room = Math.min(k.stepLimit, k.ticks.horizon()) - k.now;
+    this.horizon = k.ticks.horizon();
+    const room = Math.min(k.stepLimit, this.horizon) - k.now;
     if (room < MIN_ROOM_PASSES * since) {
       this.reset();
       return;
@@ -314,12 +317,12 @@ export class FastForward {
     const x = anchor.at + anchor.shapeLength;
     const y = a.at + a.shapeLength;
     const z = memo === null ? (b as Anchor).at + (b as Anchor).shapeLength : 0;
-    const before = (i: number) =>
-      memo === null ? arena.at(y + i) - arena.at(z + i) : memo.delta[i]!;
+    const prior = memo === null ? null : memo.delta;
     const delta: number[] = new Array(len);
     for (let i = 0; i < len; i++) {
       const d = arena.at(x + i) - arena.at(y + i);
-      if (d !== before(i) && !this.splitOnly(i, x, y, before)) return null;
+      const p = prior === null ? arena.at(y + i) - arena.at(z + i) : prior[i]!;
+      if (d !== p && !this.splitOnly(i, x, y, z, prior)) return null;
       delta[i] = d;
     }
     this.steadySplits(delta);
@@ -328,7 +331,7 @@ export class FastForward {
     const k = this.k;
     let count = Math.floor((k.stepLimit - k.now) / period);
     count = Math.min(count, Math.floor(k.eventAllowance / Math.max(1, delta[1]!)));
-    count = Math.min(count, Math.floor((k.ticks.horizon() - 1 - k.now) / period));
+    count = Math.min(count, Math.floor((this.horizon - 1 - k.now) / period));
     if (count <= 0) return null;
     this.window = new LeapWindow(k, this.index, arena, this.history, anchor, m, n);
     this.window.count = count;
@@ -342,13 +345,16 @@ export class FastForward {
     count = fitEvents(count, delta[1]!, k.eventAllowance, (c) => this.window!.walks(delta, c));
     // Inert device ticks inside the leap (ticks.ts), with the period's expiries and the slices'
     // ends for their ties.
-    const lists = this.history.slice(m + 1, n).map((x) => x.expiries);
     const ends = (c: number) =>
       this.window!.walks(delta, c).reduce((e, r) => e + (r?.ends ?? 0), 0);
+    const expiries = () => {
+      const lists = this.history.slice(m + 1, n).map((x) => x.expiries);
+      return Ticks.offsets([...lists, anchor.expiries], arena.at(y));
+    };
     const fit = k.ticks.bound(
       count,
       period,
-      Ticks.offsets([...lists, anchor.expiries], arena.at(y)),
+      expiries,
       (c) => this.window!.sliceEnds(delta, c),
       (c, more) => c * delta[1]! + ends(c) + more <= k.eventAllowance,
     );
@@ -358,17 +364,24 @@ export class FastForward {
   }
 
   /**
-   * Linear slot `i` differs between the period from `y` to `x` and the one before (`before`
-   * gives its changes) only in how a round-robin SC's slice position splits into committed and
+   * Linear slot `i` differs between the period from `y` to `x` and the one before (from `z`,
+   * or a memo's `prior` changes) only in how a round-robin SC's slice position splits into committed and
    * uncommitted time: only their sum is ever read (sched-context.ts), so the periods agree.
    * (The first period after a taint or a hand-over often starts with time not yet committed.)
    * The leap applies the last period's split.
    */
-  private splitOnly(i: number, x: number, y: number, before: (i: number) => number): boolean {
+  private splitOnly(
+    i: number,
+    x: number,
+    y: number,
+    z: number,
+    prior: readonly number[] | null,
+  ): boolean {
     const o = this.index.splitPair(i);
     if (o < 0) return false;
-    const sum = (at: number) => this.arena.at(at + o) + this.arena.at(at + o + 1);
-    return sum(x) - sum(y) === before(o) + before(o + 1);
+    const arena = this.arena;
+    const sum = (at: number) => arena.at(at + o) + arena.at(at + o + 1);
+    return sum(x) - sum(y) === (prior === null ? sum(y) - sum(z) : prior[o]! + prior[o + 1]!);
   }
 
   /**

@@ -137,23 +137,25 @@ export class Ticks {
 
   /**
    * The ticks in `count` periods of `period` ns from now. `expiries`: the kernel timer
-   * expiries of one period as offsets in (0, period], null if unknown; `sliceEnds`: the instants
+   * expiries of one period as offsets in (0, period], null if unknown (asked for only when a
+   * tick falls in the leap); `sliceEnds`: the instants
    * slices run out in the leap (timer expiries too). Returns the count that fits and its ticks.
    */
   bound(
     count: number,
     period: number,
-    expiries: ReadonlySet<number> | null,
+    expiries: () => ReadonlySet<number> | null,
     sliceEnds: (count: number) => readonly number[],
     allowance: (count: number, tickEvents: number) => boolean,
   ): { count: number; run: TickRun } {
     const now = this.k.now;
     const first = this.first();
     if (first > now + count * period) return { count, run: NONE };
+    const offsets = expiries();
     const run =
-      expiries === null
+      offsets === null
         ? null
-        : this.collect(now, count, period, expiries, new Set(sliceEnds(count)));
+        : this.collect(now, count, period, offsets, new Set(sliceEnds(count)));
     if (run !== null && allowance(count, run.events)) return { count, run };
     // Fall back: stop before the first tick, which then ends the search as any event does.
     this.plain = true;
