@@ -17,6 +17,11 @@ export interface OriginStats {
   maxLatency: number;
 }
 
+/** What an origin's characters count as. */
+const GUEST = 0;
+const VIRTUALISER = 1;
+const UNATTRIBUTED = 2;
+
 /** When byte `seq` of `origin` entered its serial TX queue, ns (undefined: not recorded). */
 export type EnqueueTimeOf = (origin: number, seq: number) => number | undefined;
 
@@ -29,6 +34,10 @@ export class WireStats {
   virtualiserBytes = 0;
   /** Characters whose provenance is no guest of the run (nor the virtualiser). */
   unattributedBytes = 0;
+  /** The origin of the last character, its numbers and its class. */
+  private lastOrigin = Number.NaN;
+  private lastStats: OriginStats | undefined;
+  private lastClass = GUEST;
 
   constructor(
     guestOrigins: Iterable<number>,
@@ -52,12 +61,15 @@ export class WireStats {
   push(tag: number, end: number): void {
     this.total++;
     const origin = tagOrigin(tag);
-    if (origin === ORIGIN_VIRTUALISER) this.virtualiserBytes++;
-    else if (!this.guestOrigins.has(origin) || origin === ORIGIN_KEYBOARD) this.unattributedBytes++;
-    let s = this.byOrigin.get(origin);
+    // Runs of one origin are the rule: its numbers and class are kept at hand.
+    if (origin !== this.lastOrigin) this.select(origin);
+    if (this.lastClass === VIRTUALISER) this.virtualiserBytes++;
+    else if (this.lastClass === UNATTRIBUTED) this.unattributedBytes++;
+    let s = this.lastStats;
     if (s === undefined) {
       s = { count: 0, firstEnd: end, lastEnd: end, longestGap: 0, maxLatency: 0 };
       this.byOrigin.set(origin, s);
+      this.lastStats = s;
     } else {
       s.longestGap = Math.max(s.longestGap, end - s.lastEnd);
       s.lastEnd = end;
@@ -65,6 +77,17 @@ export class WireStats {
     s.count++;
     const enqueuedAt = this.enqueueTimeOf(origin, tagSeq(tag));
     if (enqueuedAt !== undefined) s.maxLatency = Math.max(s.maxLatency, end - enqueuedAt);
+  }
+
+  private select(origin: number): void {
+    this.lastOrigin = origin;
+    this.lastStats = this.byOrigin.get(origin);
+    this.lastClass =
+      origin === ORIGIN_VIRTUALISER
+        ? VIRTUALISER
+        : !this.guestOrigins.has(origin) || origin === ORIGIN_KEYBOARD
+          ? UNATTRIBUTED
+          : GUEST;
   }
 
   origin(origin: number): OriginStats {
