@@ -3,7 +3,6 @@
  * on besides the quantities that move linearly per period (clock, run times, slice use, counts).
  */
 import type { AnchorArena } from "./fast-forward-arena.js";
-import { hashOf } from "./fast-forward-slices.js";
 import type { Kernel } from "./kernel.js";
 import type { SchedContext } from "./sched-context.js";
 import type { Thread } from "./tcb.js";
@@ -172,9 +171,15 @@ export class FingerprintIndex {
 
   /** `hash` extended by every round-robin SC's position in its slice (the whole state's key). */
   fullHash(hash: number): number {
-    const slices: number[] = [];
-    for (const sc of this.scList()) if (sc.roundRobin) slices.push(sc.sliceUsed + sc.consumed);
-    return hashOf(slices, hash);
+    let h = hash;
+    for (const sc of this.scList()) {
+      if (!sc.roundRobin) continue;
+      // FNV-1a over both 32-bit halves of the position.
+      const v = sc.sliceUsed + sc.consumed;
+      h = Math.imul(h ^ (v | 0), 0x01000193);
+      h = Math.imul(h ^ (Math.floor(v / 0x1_0000_0000) | 0), 0x01000193);
+    }
+    return h >>> 0;
   }
 
   /** The first of the two linear slots of a round-robin SC's slice position `i` is one of, or -1. */

@@ -184,15 +184,3 @@ export function push(map: Map<number, number[]>, key: number, index: number): vo
   if (list) list.push(index);
   else map.set(key, [index]);
 }
-
-/** FNV-1a over the shape's numbers (a bucket key; equality is checked in full). */
-export function hashOf(shape: readonly number[], seed: number): number {
-  let h = seed;
-  for (const v of shape) {
-    h ^= v | 0;
-    h = Math.imul(h, 0x01000193);
-    h ^= Math.floor(v / 0x1_0000_0000) | 0;
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}

@@ -61,8 +61,8 @@ export class FastForward {
   /** At this anchor: the first event a leap must stop before (`Ticks.horizon`). */
   private horizon = 0;
   private history: Anchor[] = [];
-  private byHash = new Map<number, number[]>();
-  private byFull = new Map<number, number[]>();
+  private readonly byHash = new Map<number, number[]>();
+  private readonly byFull = new Map<number, number[]>();
   private readonly answers = new RepeatableAnswers();
   /** Per thread, its last period that became a leap (fast-forward-resume.ts). */
   private readonly memos = new ResumeMemos();
@@ -238,8 +238,8 @@ export class FastForward {
     this.arena.length = 0;
     if (this.history.length === 0) return;
     this.history = [];
-    this.byHash = new Map();
-    this.byFull = new Map();
+    this.byHash.clear();
+    this.byFull.clear();
   }
 
   /**
