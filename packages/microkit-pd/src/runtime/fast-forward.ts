@@ -41,9 +41,9 @@ import { Ticks } from "./ticks.js";
 const HISTORY_LIMIT = 4096;
 /**
  * Fingerprints are taken only with room for this many passes (at the last pass's length): a
- * measurement (three fingerprints and a leap search) costs about as much as ten simulated passes.
+ * measurement (two or three fingerprints and a leap search) costs a few simulated passes.
  */
-const MIN_ROOM_PASSES = 12;
+const MIN_ROOM_PASSES = 6;
 /** Earlier matching anchors tried per anchor, most recent first. */
 const CANDIDATES = 12;
 /** Budget checks kept per anchor (more make the anchor unusable for crossing slices). */
