@@ -7,8 +7,9 @@
  *
  * This thread takes runs too, between handing runs to the pool: it has the code loaded and,
  * after `check`'s own runs, compiled hot, while each pool thread first loads the modules and
- * warms its JIT (measured on sddf-clients: about 0.9 CPU s a thread, ~15 runs' worth). So
- * `workers` counts this thread: n > 1 starts n - 1 pool threads, 1 or 0 starts none.
+ * warms its JIT (measured on sddf-clients: about 0.9 CPU s a thread, ~15 runs' worth), which
+ * `Exploration` starts before `check`'s runs. So `workers` counts this thread: n > 1 starts
+ * n - 1 pool threads, 1 or 0 starts none.
  *
  * Workers run the built JavaScript (`dist/explore/task.js`) when this module is built, and
  * the TypeScript sources through tsx when it runs from sources (vitest, `vmmux:dev`).
@@ -115,8 +116,9 @@ export const WARM_UP_MS = 500;
 /**
  * One shard of an exploration campaign, its pool threads started (and warming up) as soon as
  * it is made: `vmmux check` makes it before its own two runs, so the threads load the code and
- * compile it hot on the cores those runs leave free, and the exploration starts with every
- * thread warm. `run` explores once; `close` stops the threads of one that will not run.
+ * compile it hot beside those runs instead of after them (sddf-clients, 64 runs, a loaded
+ * 2-core machine: the pool thread then takes ~30 runs, ~23 when started after them). `run`
+ * explores once; `close` stops the threads of one that will not run.
  */
 export class Exploration {
   readonly #options: ParallelExploreOptions;
