@@ -17,7 +17,6 @@ import { checkScenario } from "../system/check.js";
 import { MergeError, mergeExploreResults } from "./merge.js";
 import { Exploration, type ExploreShardResult, exploreParallel, inSeedOrder } from "./pool.js";
 import { parseShard, ShardError, shardSeeds } from "./shard.js";
-import { runExploreTask } from "./task.js";
 
 const bundled = (name: string) =>
   fileURLToPath(new URL(`../../../../traces/scenarios/${name}`, import.meta.url));
@@ -107,16 +106,6 @@ describe("exploration on a worker pool", () => {
     // One that never runs (check's own runs failed) stops its threads.
     await new Exploration({ scenarioFile, runs: RUNS, workers: 3 }).close();
   }, 120_000);
-
-  test("a warm-up task judges its seed as a counted run does", () => {
-    const task = { scenarioFile, overrides: {}, seed: 3 };
-    const counted = runExploreTask(task);
-    expect(runExploreTask({ ...task, warmUpMs: 60_000 })).toEqual(counted);
-    expect(runExploreTask({ ...task, warmUpMs: 0 })).toEqual(counted);
-    expect(counted).toEqual(
-      exploreWakeups(loadScenario(scenarioFile), { runs: 1, firstSeed: 3 })[0],
-    );
-  }, 60_000);
 
   test("a run's verdict is the same after other runs in its thread as alone in a fresh one", () => {
     // This thread and each pool thread run several seeds in a row on one loaded scenario.

@@ -106,14 +106,6 @@ const QUEUED_PER_WORKER = 3;
 const TAPER_PER_THREAD = 4;
 
 /**
- * A pool thread's warm-up before the exploration: it judges the campaign's first seed (result
- * dropped), twice when the first run took less than this many ms, so that the modules are
- * loaded and the hot code compiled when its first counted run starts (sddf-clients in a fresh
- * thread: ~0.45 s, then ~0.2 s, against ~0.05 s warm).
- */
-export const WARM_UP_MS = 500;
-
-/**
  * One shard of an exploration campaign, its pool threads started (and warming up) as soon as
  * it is made: `vmmux check` makes it before its own two runs, so the threads load the code and
  * compile it hot beside those runs instead of after them (sddf-clients, 64 runs, a loaded
@@ -141,15 +133,16 @@ export class Exploration {
       maxThreads: this.#poolThreads,
       concurrentTasksPerWorker: QUEUED_PER_WORKER,
     });
-    // The threads start ready (tinypool's start-up), so each warm-up goes to its own thread
-    // now, even while this thread runs `check`'s runs without turning its event loop.
-    const first = this.#seeds[0]!;
-    for (let t = 0; t < this.#poolThreads; t++) {
-      // A warm-up's verdict is the seed's own (a run does not depend on the runs before it in
-      // its thread); it is dropped, so the exploration is the same with or without it. A
-      // failure shows again in the counted runs; the pool's end stops one still running.
-      this.#pool.run({ ...this.#task(first), warmUpMs: WARM_UP_MS }).catch(() => {});
-    }
+    // Each pool thread warms up on the campaign's first seed: loads the modules, the scenario
+    // and its system, and compiles the hot code (sddf-clients in a fresh thread: ~0.3 s to
+    // load, ~0.45 s for the run, against ~0.05 s warm; a second warm-up run would not fit in
+    // `check`'s runs). The threads start ready (tinypool's start-up), so each warm-up goes to
+    // its own thread now, even while this thread runs `check`'s runs without turning its
+    // event loop. The verdict is dropped, so the exploration is the same with or without it
+    // (a run does not depend on the runs before it in its thread); a failure shows again in
+    // the counted runs, and the pool's end stops a warm-up still running.
+    const first = this.#task(this.#seeds[0]!);
+    for (let t = 0; t < this.#poolThreads; t++) this.#pool.run(first).catch(() => {});
   }
 
   #task(seed: number): ExploreTask {

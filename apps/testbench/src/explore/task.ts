@@ -15,12 +15,6 @@ export interface ExploreTask {
   readonly overrides: Partial<Knobs>;
   readonly seed: number;
   readonly spread?: number;
-  /**
-   * A pool thread's warm-up (`pool.ts`): judge the seed, and once more when that took less
-   * than this many ms (a fresh thread's second run is still ~4 times a warm one's). The
-   * verdict is the seed's either way.
-   */
-  readonly warmUpMs?: number;
 }
 
 export interface ExploreTaskResult {
@@ -35,15 +29,8 @@ interface Loaded {
 
 const loaded = new Map<string, Loaded>();
 
-/** Judge one schedule seed of `task`'s scenario (twice for a quick warm-up). */
+/** Judge one schedule seed of `task`'s scenario. */
 export function runExploreTask(task: ExploreTask): ExploreTaskResult {
-  const began = performance.now();
-  const result = judgeSeed(task);
-  const quick = task.warmUpMs !== undefined && performance.now() - began < task.warmUpMs;
-  return quick ? judgeSeed(task) : result;
-}
-
-function judgeSeed(task: ExploreTask): ExploreTaskResult {
   const key = `${task.scenarioFile}\n${JSON.stringify(task.overrides)}`;
   let entry = loaded.get(key);
   if (entry === undefined) {
