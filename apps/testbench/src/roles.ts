@@ -396,8 +396,18 @@ export function serialWiringFromRoles(
     };
     const vm = c.virtualMachine;
     if (vm !== undefined) {
+      // The fields one by one, not spread: a spread's result took another hidden class once
+      // this code was optimised, deoptimising the wiring's readers a few runs in.
       return {
-        ...serial,
+        pd: serial.pd,
+        programImage: serial.programImage,
+        index: serial.index,
+        txChannel: serial.txChannel,
+        rxChannel: serial.rxChannel,
+        txQueue: serial.txQueue,
+        txData: serial.txData,
+        rxQueue: serial.rxQueue,
+        rxData: serial.rxData,
         kind: "vm",
         vmName: vm.name,
         ramRegion: vm.ramRegion,
@@ -406,7 +416,15 @@ export function serialWiringFromRoles(
     }
     const timer = c.timer ?? fail(roles.file, `'${c.pd}' has no timer`);
     return {
-      ...serial,
+      pd: serial.pd,
+      programImage: serial.programImage,
+      index: serial.index,
+      txChannel: serial.txChannel,
+      rxChannel: serial.rxChannel,
+      txQueue: serial.txQueue,
+      txData: serial.txData,
+      rxQueue: serial.rxQueue,
+      rxData: serial.rxData,
       kind: "sddf-client",
       timerChannel: timer.channel,
       timerIrq: timer.irq,

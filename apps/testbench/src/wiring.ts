@@ -235,7 +235,7 @@ export function serialStackConfigs(
     profile: knobs.profile,
     enableColour: knobs.colour,
     lineAtomic: knobs.lineAtomic,
-    driver: { ...driverTx, channel: wiring.virtTx.driverChannel },
+    driver: { queue: driverTx.queue, data: driverTx.data, channel: wiring.virtTx.driverChannel },
     clients: wiring.guests.map((g, k) => ({
       conn: { queue: g.txQueue, data: g.txData, channel: wiring.virtTx.clientChannels[k]! },
       name: g.pd,
@@ -243,7 +243,7 @@ export function serialStackConfigs(
   });
   const virtRx = virtRxConfig({
     profile: knobs.profile,
-    driver: { ...driverRx, channel: wiring.virtRx.driverChannel },
+    driver: { queue: driverRx.queue, data: driverRx.data, channel: wiring.virtRx.driverChannel },
     clients: wiring.guests.map((g, k) => ({
       queue: g.rxQueue,
       data: g.rxData,

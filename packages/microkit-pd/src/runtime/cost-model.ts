@@ -70,7 +70,20 @@ export function mergeCostModel(
   override: CostModelOverride | undefined,
 ): CostModel {
   if (!override) return base;
-  return { ...base, ...override, work: { ...base.work, ...override.work } };
+  const o = { ...base, ...override };
+  // Every field in one literal: a spread's result took another hidden class once this code
+  // was optimised, deoptimising every reader of `k.costs` a few runs into an exploration.
+  return {
+    work: { ...base.work, ...override.work },
+    signal: o.signal,
+    call: o.call,
+    reply: o.reply,
+    recv: o.recv,
+    irqAck: o.irqAck,
+    faultIpc: o.faultIpc,
+    irqEntry: o.irqEntry,
+    contextSwitch: o.contextSwitch,
+  };
 }
 
 /** ns charged for a preemption point. */
