@@ -11,6 +11,7 @@ import {
   type KernelFold,
   MIN_FOLD_CYCLES,
   sameItem,
+  sameItemOf,
   startOf,
 } from "./perfetto-fold-shape.js";
 import {
@@ -139,7 +140,8 @@ export class Run {
   take(x: FoldItem): boolean {
     const j = this.at;
     const expected = this.cycle[j]!;
-    if (x.type !== expected.type || !sameItem(x, expected)) return false;
+    const type = x.type;
+    if (type !== expected.type || !sameItemOf(type, x, expected)) return false;
     this.step(x, j);
     this.advance(x, endOf(x));
     return true;

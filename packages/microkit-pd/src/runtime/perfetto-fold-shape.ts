@@ -2,7 +2,7 @@
  * The items the folded Perfetto export (perfetto-fold.ts) works on and how it compares them: a
  * kernel record or a fold of them, equal in shape when equal in every field but time.
  */
-import type { RuntimeEvent } from "./event-log.js";
+import type { RuntimeEvent, RuntimeEventType } from "./event-log.js";
 
 /** Cycles a run must repeat to be folded; shorter runs are exported record by record. */
 export const MIN_FOLD_CYCLES = 2;
@@ -29,47 +29,64 @@ export interface KernelFold {
 
 /** Same record apart from its time (the shape a cycle repeats). */
 export function sameShape(a: RuntimeEvent, b: RuntimeEvent): boolean {
-  if (a.type !== b.type) return false;
-  switch (a.type) {
+  const type = a.type;
+  return type === b.type && sameShapeOf(type, a, b);
+}
+
+type Of<T extends RuntimeEventType> = Extract<RuntimeEvent, { type: T }>;
+
+/** {@link sameShape} of two records both of type `type` (read once by the caller). */
+function sameShapeOf(type: RuntimeEventType, a: RuntimeEvent, b: RuntimeEvent): boolean {
+  switch (type) {
     case "switch": {
-      const o = b as typeof a;
-      return a.from === o.from && a.to === o.to;
+      const x = a as Of<"switch">;
+      const y = b as Of<"switch">;
+      return x.from === y.from && x.to === y.to;
     }
     case "entry": {
-      const o = b as typeof a;
-      return a.thread === o.thread && a.entry === o.entry && a.ch === o.ch;
+      const x = a as Of<"entry">;
+      const y = b as Of<"entry">;
+      return x.thread === y.thread && x.entry === y.entry && x.ch === y.ch;
     }
     case "entry-end": {
-      const o = b as typeof a;
-      return a.thread === o.thread && a.entry === o.entry;
+      const x = a as Of<"entry-end">;
+      const y = b as Of<"entry-end">;
+      return x.thread === y.thread && x.entry === y.entry;
     }
     case "fault": {
-      const o = b as typeof a;
-      return a.thread === o.thread && a.handler === o.handler && sameValue(a.fault, o.fault, 4);
+      const x = a as Of<"fault">;
+      const y = b as Of<"fault">;
+      return x.thread === y.thread && x.handler === y.handler && sameValue(x.fault, y.fault, 4);
     }
     case "reply": {
-      const o = b as typeof a;
-      return a.from === o.from && a.to === o.to;
+      const x = a as Of<"reply">;
+      const y = b as Of<"reply">;
+      return x.from === y.from && x.to === y.to;
     }
     case "irq": {
-      const o = b as typeof a;
-      return a.irq === o.irq && a.thread === o.thread && a.ch === o.ch && a.outcome === o.outcome;
+      const x = a as Of<"irq">;
+      const y = b as Of<"irq">;
+      return x.irq === y.irq && x.thread === y.thread && x.ch === y.ch && x.outcome === y.outcome;
     }
     case "irq-ack": {
-      const o = b as typeof a;
-      return a.thread === o.thread && a.ch === o.ch && a.irq === o.irq;
+      const x = a as Of<"irq-ack">;
+      const y = b as Of<"irq-ack">;
+      return x.thread === y.thread && x.ch === y.ch && x.irq === y.irq;
     }
     case "ppcall": {
-      const o = b as typeof a;
-      return a.from === o.from && a.to === o.to && a.ch === o.ch;
+      const x = a as Of<"ppcall">;
+      const y = b as Of<"ppcall">;
+      return x.from === y.from && x.to === y.to && x.ch === y.ch;
     }
     case "deferred": {
-      const o = b as typeof a;
-      return a.thread === o.thread && a.op === o.op && a.ch === o.ch && a.phase === o.phase;
+      const x = a as Of<"deferred">;
+      const y = b as Of<"deferred">;
+      return x.thread === y.thread && x.op === y.op && x.ch === y.ch && x.phase === y.phase;
     }
     case "budget": {
-      const o = b as typeof a;
-      return a.thread === o.thread && a.sc === o.sc && a.action === o.action;
+      const x = a as Of<"budget">;
+      const y = b as Of<"budget">;
+      return x.thread === y.thread && x.sc === y.sc && x.action === y.action;
     }
     default:
       return false;
@@ -78,10 +95,17 @@ export function sameShape(a: RuntimeEvent, b: RuntimeEvent): boolean {
 
 /** Same record apart from its time, or folds of the same cycle whatever their counts. */
 export function sameItem(a: FoldItem, b: FoldItem): boolean {
-  if (a.type !== "fold" || b.type !== "fold")
-    return a.type !== "fold" && b.type !== "fold" && sameShape(a, b);
-  if (a.cycle.length !== b.cycle.length) return false;
-  for (let i = 0; i < a.cycle.length; i++) if (!sameItem(a.cycle[i]!, b.cycle[i]!)) return false;
+  const type = a.type;
+  return type === b.type && sameItemOf(type, a, b);
+}
+
+/** {@link sameItem} of two items both of type `type` (read once by the caller). */
+export function sameItemOf(type: FoldItem["type"], a: FoldItem, b: FoldItem): boolean {
+  if (type !== "fold") return sameShapeOf(type, a as RuntimeEvent, b as RuntimeEvent);
+  const x = a as KernelFold;
+  const y = b as KernelFold;
+  if (x.cycle.length !== y.cycle.length) return false;
+  for (let i = 0; i < x.cycle.length; i++) if (!sameItem(x.cycle[i]!, y.cycle[i]!)) return false;
   return true;
 }
 

@@ -19,7 +19,7 @@ import {
   type FoldItem,
   foldable,
   type KernelFold,
-  sameItem,
+  sameItemOf,
 } from "./perfetto-fold-shape.js";
 import {
   sameTrap,
@@ -146,9 +146,10 @@ class CycleFolder {
     w.push(x);
     const n = w.length;
     let found = 0;
+    const type = x.type;
     for (let p = 1; p <= MAX_PERIOD && p < n; p++) {
       const y = w[n - 1 - p]!;
-      this.match[p] = y.type === x.type && sameItem(x, y) ? this.match[p]! + 1 : 0;
+      this.match[p] = y.type === type && sameItemOf(type, x, y) ? this.match[p]! + 1 : 0;
       if (found === 0 && this.match[p]! >= p && balanced(w.slice(n - p))) found = p;
     }
     if (found > 0) {
