@@ -5,6 +5,7 @@
  * its fingerprint, applying skipped exits through the object's `repeat(n)`.
  */
 import type { RepeatableExit } from "../program.js";
+import type { IpcMessage } from "./tcb.js";
 
 /** Distinct repeatable answers tracked at once (a VMM should give the same object every time). */
 const MAX_CONTRACTS = 64;
@@ -46,4 +47,11 @@ export class RepeatableAnswers {
     this.repeats.set(exit, this.repeats.get(exit)! + times);
     exit.repeat(times);
   }
+}
+
+/** Whether `message` is a vCPU's WFI exit (a quiet VMM may answer it repeatably). */
+export function isWfiExit(message: IpcMessage): boolean {
+  return (
+    message.kind === "fault" && message.fault.kind === "vcpu" && message.fault.exit.kind === "wfi"
+  );
 }

@@ -25,7 +25,7 @@
  * log outside the collapsed runs, and guest output.
  */
 import type { IdleLoop, RepeatableExit } from "../program.js";
-import { RepeatableAnswers } from "./fast-forward-answers.js";
+import { isWfiExit, RepeatableAnswers } from "./fast-forward-answers.js";
 import { type Anchor, AnchorArena } from "./fast-forward-arena.js";
 import { AnchorPacing } from "./fast-forward-pacing.js";
 import { type ResumeMemo, ResumeMemos } from "./fast-forward-resume.js";
@@ -71,6 +71,8 @@ export class FastForward {
   private readonly arena = new AnchorArena();
   /** The leap each candidate gave in this anchor's search (by candidate index). */
   private readonly measured = new Map<number, Leap | null>();
+  /** Anchors per period of the candidates that gave a leap in this search. */
+  private readonly leapLags: number[] = [];
   /** Periods applied so far, and anchors seen (for tests and the bench). */
   leaps = 0;
   anchors = 0;
@@ -125,12 +127,7 @@ export class FastForward {
 
   /** Whether `message` is an idle guest's WFI exit (its VMM's answer may then be repeatable). */
   isIdleWfi(caller: Thread, message: IpcMessage): boolean {
-    return (
-      caller.quiet &&
-      message.kind === "fault" &&
-      message.fault.kind === "vcpu" &&
-      message.fault.exit.kind === "wfi"
-    );
+    return caller.quiet && isWfiExit(message);
   }
 
   /** A quiet VMM replied; a repeatable answer keeps the history, anything else taints it. */
@@ -248,6 +245,7 @@ export class FastForward {
    */
   private findLeap(anchor: Anchor, n: number, t: Thread): Leap | null {
     this.measured.clear();
+    this.leapLags.length = 0;
     const a = this.searchLeap(anchor, n, this.byHash.get(anchor.hash), CANDIDATES);
     const b = this.searchLeap(anchor, n, this.byFull.get(anchor.full), CANDIDATES);
     if (a === null && b === null) return this.resumeLeap(anchor, n, t);
@@ -271,6 +269,9 @@ export class FastForward {
       const m2 = m - lag;
       if (m2 < 0) break;
       tried++;
+      // A multiple of a period that leaps repeats it: its leap is no longer (every bound is
+      // the same instant, reached in whole periods), so it is not measured again.
+      if (this.leapLags.some((l) => lag % l === 0)) continue;
       const a = this.history[m]!;
       const b = this.history[m2]!;
       if (b.hash !== anchor.hash || !this.sameShape(anchor, a) || !this.sameShape(anchor, b))
@@ -280,6 +281,7 @@ export class FastForward {
       if (leap === undefined) {
         leap = this.leapFrom(anchor, a, b, m, n);
         this.measured.set(m, leap);
+        if (leap !== null) this.leapLags.push(lag);
       }
       if (leap !== null && (best === null || leap.count * leap.period > best.count * best.period))
         best = leap;
