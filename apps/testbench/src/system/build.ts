@@ -73,6 +73,8 @@ export interface SystemBuildOptions {
   readonly recordStates?: boolean;
   /** Record every kernel cycle's scheduling records (microkit-pd's `recordCycles`; default true). */
   readonly recordCycles?: boolean;
+  /** microkit-pd's `resumeLeaps` (leaps one measured period after a hand-over; default true). */
+  readonly resumeLeaps?: boolean;
   readonly costModel?: CostModelOverride;
   /** microkit-pd's exact fast-forward of idle trap cycles; absent leaves the kernel's default (on). */
   readonly fastForward?: boolean | undefined;
@@ -225,6 +227,7 @@ export function buildSystem(scenario: Scenario, options: SystemBuildOptions = {}
       ...(options.retainEvents === undefined ? {} : { retainEvents: options.retainEvents }),
       ...(options.recordStates === undefined ? {} : { recordStates: options.recordStates }),
       ...(options.recordCycles === undefined ? {} : { recordCycles: options.recordCycles }),
+      ...(options.resumeLeaps === undefined ? {} : { resumeLeaps: options.resumeLeaps }),
       programs,
       devices,
       guests: vms,

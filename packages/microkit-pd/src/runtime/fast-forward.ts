@@ -71,9 +71,8 @@ export class FastForward {
   private readonly arena = new AnchorArena();
   /** The leap each candidate gave in this anchor's search (by candidate index). */
   private readonly measured = new Map<number, Leap | null>();
-  /** Anchors per period of the candidates that gave a leap in this search. */
-  private readonly leapLags: number[] = [];
-  /** Periods applied so far, and anchors seen (for tests and the bench). */
+  private readonly leapLags: number[] = []; // anchors per period of this search's leaps
+  /** Periods applied so far, and anchors fingerprinted (for tests and the bench). */
   leaps = 0;
   anchors = 0;
   /** Record budget checks (`Scheduler.checkBudget` reports them) while a history is kept. */
@@ -81,14 +80,15 @@ export class FastForward {
   private checks: number[] | null = [];
   /** `eventsProcessed` at the kernel entry of the last inert tick not tied to a timer expiry. */
   private tickEntry = -1;
-  /** The period `budgetBound` measures: anchors `m`..`n` and the current one. */
-  private window: LeapWindow | null = null;
+  private window: LeapWindow | null = null; // the period a candidate's bounds measure
+  private readonly resumes: boolean; // KernelOptions.resumeLeaps
 
   constructor(
     protected readonly k: Kernel,
     readonly enabled: boolean,
   ) {
     this.index = new FingerprintIndex(k);
+    this.resumes = k.options.resumeLeaps ?? true;
   }
 
   /** Something outside the declared idle loops happened: the history no longer predicts. */
@@ -153,18 +153,18 @@ export class FastForward {
     const sameHands = this.pacing.sameHands(t);
     const tainted = this.taints !== this.taintsAtLast;
     if (tainted) {
-      // Something else ran since the last anchor: start afresh (when: fast-forward-pacing.ts).
-      // This state may begin the new history: only the pass from here on must be idle.
+      // Something else ran before this anchor, which may begin a new history (pacing below).
       this.pacing.tainted(this.history.length > 0);
       this.reset();
       this.taintsAtLast = this.taints;
-      this.lastAnchorAt = k.now - this.lastPass; // the room estimate: the last idle pass's length
+      this.lastAnchorAt = k.now - this.lastPass; // room is estimated by the last idle pass
     }
     if (!sameHands) {
-      // The core changed hands: the history was another thread's. This state may begin this
-      // thread's (the pass that ended here holds the hand-over, so its length is not one).
+      // The core changed hands: the history was another thread's; this state may begin this
+      // thread's (with `resumeLeaps`, KernelOptions).
       this.reset();
       this.lastAnchorAt = k.now - this.lastPass;
+      if (!this.resumes) return;
     }
     if (t !== k.current || !k.atCleanInstant()) {
       this.reset();
@@ -248,7 +248,7 @@ export class FastForward {
     this.leapLags.length = 0;
     const a = this.searchLeap(anchor, n, this.byHash.get(anchor.hash), CANDIDATES);
     const b = this.searchLeap(anchor, n, this.byFull.get(anchor.full), CANDIDATES);
-    if (a === null && b === null) return this.resumeLeap(anchor, n, t);
+    if (a === null && b === null) return this.resumes ? this.resumeLeap(anchor, n, t) : null;
     if (a === null) return b;
     if (b === null) return a;
     return b.count * b.period > a.count * a.period ? b : a;
@@ -269,8 +269,7 @@ export class FastForward {
       const m2 = m - lag;
       if (m2 < 0) break;
       tried++;
-      // A multiple of a period that leaps repeats it: its leap is no longer (every bound is
-      // the same instant, reached in whole periods), so it is not measured again.
+      // A multiple of a period that leapt leaps no further (same bounds, in whole periods).
       if (this.leapLags.some((l) => lag % l === 0)) continue;
       const a = this.history[m]!;
       const b = this.history[m2]!;

@@ -77,6 +77,12 @@ export interface SystemOptions {
    */
   readonly inertTicks?: boolean;
   /**
+   * Fast-forward leaps one measured period after a hand-over or a taint, by a thread's memo of
+   * its last period (`fast-forward-resume.ts`; exact; default true). False waits for two measured
+   * periods, as a Perfetto timeline folds best (the cycles before a leap form runs).
+   */
+  readonly resumeLeaps?: boolean;
+  /**
    * Domain of vCPU threads when the SDF has a domain schedule: `zero` is the pinned Microkit
    * behaviour (microkit#594, reference §3.3: a VM whose VMM is in another domain hangs); `vmm`
    * puts them in their VMM's domain as the upstream fix does. Default `zero`.

@@ -73,6 +73,7 @@ export class System {
         fastForward: options.fastForward ?? true,
         inlineSteps: options.inlineSteps ?? true,
         inertTicks: options.inertTicks ?? true,
+        resumeLeaps: options.resumeLeaps ?? true,
         retainEvents: options.retainEvents ?? true,
       },
       parts,
