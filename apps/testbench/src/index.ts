@@ -19,7 +19,7 @@ export { createProgram, main } from "./commands.js";
 export type { TestbenchError, TestbenchErrorCode } from "./errors.js";
 export { ScenarioError, WiringError } from "./errors.js";
 export { MergeError, mergeExploreResults } from "./explore/merge.js";
-export { exploreParallel } from "./explore/pool.js";
+export { Exploration, exploreParallel } from "./explore/pool.js";
 export { parseShard, ShardError, shardSeeds } from "./explore/shard.js";
 export type {
   BuiltGuest,
