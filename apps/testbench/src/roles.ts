@@ -383,7 +383,28 @@ export function serialWiringFromRoles(
   const { placed, unplaced } = placeGuests(roles, placements);
   const guests = placed.map((c, index): GuestWiring => {
     const rx = c.rx ?? fail(roles.file, `'${c.pd}' has no channel to '${virtRx.pd}'`);
-    const serial = {
+    const vm = c.virtualMachine;
+    // Each literal lists every field (no spread of shared ones): a spread's result took another
+    // hidden class once this code was optimised, deoptimising the wiring's readers a few runs in.
+    if (vm !== undefined) {
+      return {
+        pd: c.pd,
+        programImage: c.programImage,
+        index,
+        txChannel: c.tx.clientChannel,
+        rxChannel: rx.clientChannel,
+        txQueue: c.tx.queue,
+        txData: c.tx.data,
+        rxQueue: rx.queue,
+        rxData: rx.data,
+        kind: "vm",
+        vmName: vm.name,
+        ramRegion: vm.ramRegion,
+        guestBase: Number(vm.guestBase),
+      };
+    }
+    const timer = c.timer ?? fail(roles.file, `'${c.pd}' has no timer`);
+    return {
       pd: c.pd,
       programImage: c.programImage,
       index,
@@ -393,38 +414,6 @@ export function serialWiringFromRoles(
       txData: c.tx.data,
       rxQueue: rx.queue,
       rxData: rx.data,
-    };
-    const vm = c.virtualMachine;
-    if (vm !== undefined) {
-      // The fields one by one, not spread: a spread's result took another hidden class once
-      // this code was optimised, deoptimising the wiring's readers a few runs in.
-      return {
-        pd: serial.pd,
-        programImage: serial.programImage,
-        index: serial.index,
-        txChannel: serial.txChannel,
-        rxChannel: serial.rxChannel,
-        txQueue: serial.txQueue,
-        txData: serial.txData,
-        rxQueue: serial.rxQueue,
-        rxData: serial.rxData,
-        kind: "vm",
-        vmName: vm.name,
-        ramRegion: vm.ramRegion,
-        guestBase: Number(vm.guestBase),
-      };
-    }
-    const timer = c.timer ?? fail(roles.file, `'${c.pd}' has no timer`);
-    return {
-      pd: serial.pd,
-      programImage: serial.programImage,
-      index: serial.index,
-      txChannel: serial.txChannel,
-      rxChannel: serial.rxChannel,
-      txQueue: serial.txQueue,
-      txData: serial.txData,
-      rxQueue: serial.rxQueue,
-      rxData: serial.rxData,
       kind: "sddf-client",
       timerChannel: timer.channel,
       timerIrq: timer.irq,
