@@ -7,6 +7,9 @@
  */
 import type { Kernel } from "./kernel.js";
 import type { Thread } from "./tcb.js";
+import type { TickRun } from "./ticks.js";
+
+const NO_TICKS: TickRun = { sources: [], events: 0, untied: 0 };
 
 export class StepInliner {
   constructor(protected readonly k: Kernel) {}
@@ -28,13 +31,31 @@ export class StepInliner {
    * (spin.ts): every turn ends in place by {@link mayEndAt}'s rule, and `t`'s SC stays
    * sufficient after each (no slice or budget boundary inside them).
    */
-  spinTurns(t: Thread, ns: number): number {
+  spinTurns(t: Thread, ns: number, next = this.k.events.peek()?.time): number {
     const k = this.k;
     let n = Math.min(k.eventAllowance, Math.floor((k.stepLimit - k.now) / ns));
-    const next = k.events.peek();
-    if (next !== undefined) n = Math.min(n, Math.floor((next.time - 1 - k.now) / ns));
+    if (next !== undefined) n = Math.min(n, Math.floor((next - 1 - k.now) / ns));
     const sc = t.sched.sc;
     if (sc !== null) n = Math.min(n, Math.floor((sc.capacity() - Math.max(1, sc.minBudget)) / ns));
     return Math.max(0, Math.floor(n));
+  }
+
+  /**
+   * The turns a busy-wait of the running thread `t` may replay (kernel.ts `replaySpin`) and the
+   * inert device ticks among them (ticks.ts): with inert ticks, the turns reach the first event
+   * that is not one, as a fast-forward leap does. The spinning thread's poll reads shared memory
+   * only (spin.ts), which a tick never writes, and each tick's kernel entry finds the same
+   * thread to run with its SC sufficient; a tick due as a turn ends does that expiry's work.
+   */
+  spinReplay(t: Thread, ns: number): { turns: number; ticks: TickRun } {
+    const k = this.k;
+    const plain = this.spinTurns(t, ns);
+    if (!k.ticks.on || t.quiet) return { turns: plain, ticks: NO_TICKS };
+    const turns = this.spinTurns(t, ns, k.ticks.horizon());
+    if (turns <= plain) return { turns: plain, ticks: NO_TICKS };
+    const ticks = k.ticks.inTurns(turns, ns);
+    if (ticks === null || turns + ticks.events > k.eventAllowance)
+      return { turns: plain, ticks: NO_TICKS };
+    return { turns, ticks };
   }
 }

@@ -51,8 +51,7 @@ export class Kernel {
   readonly threads: Thread[] = [];
   readonly events = new EventQueue();
   readonly log: RuntimeEvent[] = [];
-  /** `options.recordEvents`: callers skip building records nobody keeps. */
-  readonly recording: boolean;
+  readonly recording: boolean; // `options.recordEvents`: callers skip building unkept records
   private readonly recordingStates: boolean; // `recording` and `options.recordStates`
   readonly recordingCycles: boolean; // `recording` and `options.recordCycles`
   /** Events recorded so far (retained or not). */
@@ -398,14 +397,14 @@ export class Kernel {
   }
 
   /**
-   * `cur` is between two turns of a busy-wait and nothing has happened since its last turn
-   * polled (spin.ts): replay the turns that would each end in place with its SC still sufficient,
-   * as the loop above would run them (one inlined timer event each). False when none fits.
+   * `cur` is between two busy-wait turns and nothing has happened since its last turn polled
+   * (spin.ts): replay the turns that would each end in place with its SC sufficient (one inlined
+   * timer event each) and the inert ticks among them (`StepInliner.spinReplay`). False if none.
    */
   private replaySpin(cur: Thread): boolean {
     const ns = cur.spinNs;
     if (!(ns > 0) || cur.pendingKernelNs !== 0 || this.options.recordPoints) return false;
-    const n = this.inliner.spinTurns(cur, ns);
+    const { turns: n, ticks } = this.inliner.spinReplay(cur, ns);
     if (!(n >= 1)) return false;
     if (!cur.quiet) this.ff.taint();
     this.now += n * ns;
@@ -413,10 +412,11 @@ export class Kernel {
     this.stepsAtTime = 0;
     this.soloSteps = 0;
     this.lastStepped = cur;
-    this.eventsProcessed += n;
-    this.eventAllowance -= n;
+    this.eventsProcessed += n + ticks.events;
+    this.eventAllowance -= n + ticks.events;
     this.account();
     this.ticks.unlisted();
+    this.ticks.pass(ticks);
     cur.spin!.passed?.(n);
     return true;
   }

@@ -162,6 +162,16 @@ export class Ticks {
     return { count: Math.min(count, Math.floor((first - 1 - now) / period)), run: NONE };
   }
 
+  /**
+   * The ticks in `count` turns of a busy-wait of `period` ns each from now (kernel.ts
+   * `replaySpin`): every turn ends with a kernel timer expiry, so a tick due as one ends ties
+   * with it. Null when a device's ticks are not all known.
+   */
+  inTurns(count: number, period: number): TickRun | null {
+    if (this.first() > this.k.now + count * period) return NONE;
+    return this.collect(this.k.now, count, period, new Set([period]), new Set());
+  }
+
   private collect(
     now: number,
     count: number,

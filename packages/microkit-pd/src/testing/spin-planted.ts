@@ -23,3 +23,16 @@ class SpinTurnOntoEvent extends StepInliner {
 export function plantedSpinReplay(): PlantedKernel {
   return { parts: { inlineSteps: (k: Kernel) => new SpinTurnOntoEvent(k) } };
 }
+
+/** Replays that pass inert ticks but leave them out of the event count. */
+class SpinTicksUncounted extends StepInliner {
+  override spinReplay(t: Thread, ns: number) {
+    const r = super.spinReplay(t, ns);
+    return { turns: r.turns, ticks: { ...r.ticks, events: 0 } };
+  }
+}
+
+/** The runtime with busy-wait replays that pass device ticks without counting their events. */
+export function plantedSpinTicks(): PlantedKernel {
+  return { parts: { inlineSteps: (k: Kernel) => new SpinTicksUncounted(k) } };
+}
