@@ -7,8 +7,9 @@
  *
  * `VMMUX_BENCH_LONG_SECONDS=n` cuts the ten-minute scenarios to n virtual seconds;
  * `VMMUX_BENCH_MIB=1,4` chooses the output sizes; `VMMUX_BENCH_ONLY=speed,memory,check,explore`
- * chooses the sections; `VMMUX_BENCH_EXPLORE=file.json` the explored scenario and
- * `VMMUX_BENCH_EXPLORE_ROUNDS=n` its rounds (default 3, the best of each read);
+ * chooses the sections; `VMMUX_BENCH_EXPLORE=a.json,b.json` the explored scenarios (default
+ * default.json and sddf-clients.json) and `VMMUX_BENCH_EXPLORE_ROUNDS=n` the rounds of each
+ * (default 2 for default.json, 3 otherwise; the best of each read);
  * `VMMUX_BENCH_EXPLORE_COLD=1` adds 2 workers whose pool starts cold after check's runs.
  */
 import { execFileSync } from "node:child_process";
@@ -162,8 +163,20 @@ function checkSection(): void {
   ]);
 }
 
+/** The explored campaigns: the bundled default scenario, and a small one (~2.8 s on 1 worker). */
+const EXPLORED = ["default.json", "sddf-clients.json"];
+
 function exploreSection(): void {
-  const name = process.env.VMMUX_BENCH_EXPLORE ?? "sddf-clients.json";
+  const names = process.env.VMMUX_BENCH_EXPLORE?.split(",") ?? EXPLORED;
+  for (const name of names) exploreCampaign(name);
+}
+
+/**
+ * One campaign, 1 worker against 2. A pool thread's fixed cost (loading the code, compiling it
+ * hot: ~0.75 s for sddf-clients) is paid once per campaign, so a small campaign shows it and a
+ * long one spreads it.
+ */
+function exploreCampaign(name: string): void {
   console.log(
     `\ncheck --explore 64 (${name}): 2 workers (this thread and a pool thread) against 1 (this thread), after check's two runs`,
   );
@@ -171,8 +184,11 @@ function exploreSection(): void {
     measure({ kind: "explore", file: scenario(name), runs: 64, workers, coldPool });
   const cold = process.env.VMMUX_BENCH_EXPLORE_COLD === "1";
   // Rounds alternate 1 and 2 workers, each with its control; the best of each is read, as the
-  // shared machine's load only ever slows a measurement down.
-  const rounds = Number(process.env.VMMUX_BENCH_EXPLORE_ROUNDS ?? 3);
+  // shared machine's load only ever slows a measurement down. The default scenario's campaign
+  // takes ~45 s a round, so it has fewer.
+  const rounds = Number(
+    process.env.VMMUX_BENCH_EXPLORE_ROUNDS ?? (name === "default.json" ? 2 : 3),
+  );
   const seen: { one: Measured; two: Measured; cold?: Measured; control: number }[] = [];
   for (let r = 0; r < rounds; r++) {
     const [one, two] = [explore(1), explore(2)];
