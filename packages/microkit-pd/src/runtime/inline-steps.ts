@@ -27,6 +27,23 @@ export class StepInliner {
   }
 
   /**
+   * The inert device ticks a timer armed now for `end` would pass on its way to being the next
+   * event (ticks.ts): {@link mayEndAt}'s rule with inert ticks before `end` allowed, each
+   * counting one event (none if due at `end`, where its kernel entry does the expiry's work).
+   * A tick's kernel entry finds the same thread to run with its SC sufficient and changes
+   * nothing a thread sees. Null when the timer must go on the heap.
+   */
+  endsPastTicks(end: number): TickRun | null {
+    if (this.mayEndAt(end)) return NO_TICKS;
+    const k = this.k;
+    const span = end - k.now;
+    if (!k.ticks.on || k.eventAllowance < 1 || end > k.stepLimit || !(span > 0)) return null;
+    if (!(k.ticks.horizon() > end)) return null;
+    const ticks = k.ticks.inTurns(1, span);
+    return ticks === null || 1 + ticks.events > k.eventAllowance ? null : ticks;
+  }
+
+  /**
    * Whole turns of `ns` each that a busy-wait of the running thread `t` may take from now
    * (spin.ts): every turn ends in place by {@link mayEndAt}'s rule, and `t`'s SC stays
    * sufficient after each (no slice or budget boundary inside them).

@@ -371,15 +371,16 @@ export class Kernel {
   }
 
   /**
-   * The timer `armTimer` would arm for `cur` is the next event (`StepInliner.mayEndAt`): process
-   * its expiry as `step` would (clock, accounting, one event counted), with nothing allocated.
-   * False leaves the timer to the heap.
+   * The timer `armTimer` would arm for `cur` is the next event, inert ticks aside
+   * (`StepInliner.endsPastTicks`): its expiry and the ticks in place, as `step` would; else false.
    */
   private inlineTimer(cur: Thread): boolean {
     this.sched.syncRunningSc();
     const end = this.now + this.sched.timerSlice(cur);
-    if (!this.inliner.mayEndAt(end)) return false;
+    const ticks = this.inliner.endsPastTicks(end);
+    if (ticks === null) return false;
     this.expireInPlace(end);
+    this.ticks.passInPlace(ticks, 0);
     return true;
   }
 
@@ -412,11 +413,9 @@ export class Kernel {
     this.stepsAtTime = 0;
     this.soloSteps = 0;
     this.lastStepped = cur;
-    this.eventsProcessed += n + ticks.events;
-    this.eventAllowance -= n + ticks.events;
     this.account();
     this.ticks.unlisted();
-    this.ticks.pass(ticks);
+    this.ticks.passInPlace(ticks, n);
     cur.spin!.passed?.(n);
     return true;
   }

@@ -1,14 +1,15 @@
 /**
- * Busy-wait replays past inert device ticks are exact (inline-steps.ts `spinReplay`, ticks.ts
- * `inTurns`): over generated systems of a PD that busy-waits on shared memory (spin.ts) while a
+ * Busy-wait replays and work steps ended in place past inert device ticks are exact
+ * (inline-steps.ts `spinReplay` and `endsPastTicks`, ticks.ts `inTurns`): over generated systems of a PD that busy-waits on shared memory (spin.ts) while a
  * device ticks in trains (each tick inert but the train's last, which pulses an IRQ whose PD
  * writes the word the spinner polls and notifies it), beside an optional PD of the spinner's
  * priority that takes round-robin turns, with costs and tick intervals on a coarse grid so that
  * ticks often fall on the very instant a turn ends, a run that replays turns past the ticks
  * gives the same clock, event count, thread run times and states, turn counts, shared memory
  * and tick times as one where every tick is an ordinary event and one that resumes the code for
- * every turn. Replays do pass ticks, some at a turn's end; planted replays that count a tied
- * tick as an event of its own or leave the passed ticks out of the event count are caught.
+ * every turn. Replays and steps do pass ticks, some at a turn's end; planted variants that count
+ * a tied tick as an event of its own or leave a replay's or a step's passed ticks out of the
+ * event count are caught.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -22,11 +23,12 @@ import type {
 } from "../program.js";
 import { work } from "../program.js";
 import { describeSystem, type PlantedKernel, pdProgram } from "../testing/index.js";
-import { plantedSpinTicks } from "../testing/spin-planted.js";
+import { plantedSpinTicks, plantedStepTicks } from "../testing/spin-planted.js";
 import { plantedInertTicks } from "../testing/ticks-planted.js";
 import { StepInliner } from "./inline-steps.js";
 import { spinUntil } from "./spin.js";
 import { System } from "./system.js";
+import type { TickRun } from "./ticks.js";
 
 const numRuns = Number(process.env.VMMUX_PROP_RUNS ?? 40);
 const seed = 0x5b17;
@@ -249,15 +251,26 @@ const equivalent = (planted?: PlantedKernel) =>
     expect(on).toEqual(run(gen, true, false));
   });
 
-/** Counts the ticks replays pass and those due as a turn ends. */
+/** Counts the ticks replays and steps pass, and those due as a turn or step ends. */
 class Counting extends StepInliner {
   static passed = 0;
   static tied = 0;
+  static byStep = 0;
   override spinReplay(...args: Parameters<StepInliner["spinReplay"]>) {
     const r = super.spinReplay(...args);
-    for (const s of r.ticks.sources) Counting.passed += s.n;
-    Counting.tied += r.ticks.sources.reduce((n, s) => n + s.n, 0) - r.ticks.untied;
+    Counting.count(r.ticks);
     return r;
+  }
+  override endsPastTicks(end: number) {
+    const ticks = super.endsPastTicks(end);
+    if (ticks !== null) Counting.byStep += Counting.count(ticks);
+    return ticks;
+  }
+  private static count(ticks: TickRun): number {
+    const n = ticks.sources.reduce((sum, s) => sum + s.n, 0);
+    Counting.passed += n;
+    Counting.tied += n - ticks.untied;
+    return n;
   }
 }
 
@@ -266,12 +279,14 @@ describe("busy-wait replays past inert device ticks", () => {
     fc.assert(equivalent(), { seed, numRuns });
   });
 
-  it("pass ticks, some as a turn ends (the property is not vacuous)", () => {
+  it("pass ticks in replays and steps, some as a turn ends (the property is not vacuous)", () => {
     Counting.passed = 0;
     Counting.tied = 0;
+    Counting.byStep = 0;
     for (const gen of fc.sample(genArb, { seed, numRuns }))
       run(gen, true, true, { parts: { inlineSteps: (k) => new Counting(k) } });
-    expect(Counting.passed).toBeGreaterThan(100);
+    expect(Counting.passed - Counting.byStep).toBeGreaterThan(100);
+    expect(Counting.byStep).toBeGreaterThan(10);
     expect(Counting.tied).toBeGreaterThan(0);
   });
 
@@ -280,7 +295,8 @@ describe("busy-wait replays past inert device ticks", () => {
       "a tick due as a turn ends counted as an event of its own",
       plantedInertTicks("tie-counted-twice"),
     ],
-    ["the passed ticks left out of the event count", plantedSpinTicks()],
+    ["a replay's passed ticks left out of the event count", plantedSpinTicks()],
+    ["a step's passed ticks left out of the event count", plantedStepTicks()],
   ] as const)("catch a planted replay: %s", (_name, planted) => {
     const result = fc.check(equivalent(planted), { seed, numRuns: 100, endOnFailure: true });
     expect(result.failed).toBe(true);

@@ -222,6 +222,16 @@ export class Ticks {
     return tied ? 0 : 1;
   }
 
+  /**
+   * `entries` kernel timer expiries processed in place (busy-wait turns, inline-steps.ts) and the
+   * inert ticks passed on the way: their events counted, the devices' ticks passed.
+   */
+  passInPlace(run: TickRun, entries: number): void {
+    this.k.eventsProcessed += entries + run.events;
+    this.k.eventAllowance -= entries + run.events;
+    if (run.sources.length > 0) this.pass(run);
+  }
+
   /** After a leap: each device passes its ticks, in the order their last ones would have fired. */
   pass(run: TickRun): void {
     const sources = [...run.sources].sort((a, b) => a.last - b.last || a.event.seq - b.event.seq);

@@ -30,4 +30,4 @@ export {
 export type { ProgramParts } from "./programs.js";
 export { pdProgram } from "./programs.js";
 export { scenarioSystem } from "./scenario.js";
-export { plantedSpinReplay, plantedSpinTicks } from "./spin-planted.js";
+export { plantedSpinReplay, plantedSpinTicks, plantedStepTicks } from "./spin-planted.js";

@@ -36,3 +36,16 @@ class SpinTicksUncounted extends StepInliner {
 export function plantedSpinTicks(): PlantedKernel {
   return { parts: { inlineSteps: (k: Kernel) => new SpinTicksUncounted(k) } };
 }
+
+/** A work step's timer that passes inert ticks but leaves them out of the event count. */
+class StepTicksUncounted extends StepInliner {
+  override endsPastTicks(end: number) {
+    const ticks = super.endsPastTicks(end);
+    return ticks === null ? null : { ...ticks, events: 0 };
+  }
+}
+
+/** The runtime with work steps ended in place past device ticks not counting their events. */
+export function plantedStepTicks(): PlantedKernel {
+  return { parts: { inlineSteps: (k: Kernel) => new StepTicksUncounted(k) } };
+}
