@@ -13,18 +13,12 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type {
-  DeviceHost,
-  InertTicks,
-  MmioDevice,
-  PdContext,
-  PdProgram,
-  TimerHandle,
-} from "../program.js";
+import type { PdContext, PdProgram } from "../program.js";
 import { work } from "../program.js";
 import { describeSystem, type PlantedKernel, pdProgram } from "../testing/index.js";
 import { plantedSpinTicks, plantedStepTicks } from "../testing/spin-planted.js";
 import { plantedInertTicks } from "../testing/ticks-planted.js";
+import { TrainTicker } from "../testing/train-ticker.js";
 import { StepInliner } from "./inline-steps.js";
 import { spinUntil } from "./spin.js";
 import { System } from "./system.js";
@@ -70,63 +64,6 @@ const genArb: fc.Arbitrary<Gen> = fc.record({
   ),
   runUs: fc.integer({ min: 1_000, max: 8_000 }),
 });
-
-/** Trains of `train` ticks `interval` ns apart; the last of each pulses the IRQ and starts the next. */
-class TrainTicker implements MmioDevice, InertTicks {
-  readonly fired: number[] = [];
-  private start: number;
-  private done = 0;
-  private timer: TimerHandle | null = null;
-
-  constructor(
-    private readonly host: DeviceHost,
-    private readonly interval: number,
-    private readonly train: number,
-    first: number,
-  ) {
-    this.start = first - interval;
-    this.arm();
-  }
-
-  read(): number {
-    return this.fired.length;
-  }
-  write(): void {}
-
-  inertUntil(): number {
-    return this.start + this.train * this.interval;
-  }
-  tickAt(n: number): number {
-    return this.start + (this.done + 1 + n) * this.interval;
-  }
-  skip(n: number): void {
-    for (let i = 0; i < n; i++) {
-      this.fired.push(this.tickAt(0));
-      this.done++;
-    }
-    this.arm();
-  }
-  get pending(): boolean {
-    return this.timer !== null;
-  }
-
-  private arm(): void {
-    const fire = () => this.fire();
-    const t = this.tickAt(0);
-    this.timer = this.host.atTick ? this.host.atTick(t, fire, this) : this.host.at(t, fire);
-  }
-  private fire(): void {
-    this.timer = null;
-    this.fired.push(this.host.now());
-    this.done++;
-    if (this.done === this.train) {
-      this.host.pulseIrq(IRQ);
-      this.start = this.host.now();
-      this.done = 0;
-    }
-    this.arm();
-  }
-}
 
 /** Shared words: 0 the IRQ count the spinner waits on, 4 its turns, 8 its wakes, 12 the rival's rounds. */
 function spinner(gen: Gen): PdProgram {
@@ -219,7 +156,8 @@ function run(gen: Gen, inertTicks: boolean, inlineSteps: boolean, planted?: Plan
         }),
       },
       devices: {
-        ticker: (host) => (ticker = new TrainTicker(host, gen.intervalNs, gen.train, gen.firstNs)),
+        ticker: (host) =>
+          (ticker = new TrainTicker(host, IRQ, gen.intervalNs, gen.train, gen.firstNs)),
       },
       inertTicks,
       inlineSteps,

@@ -11,18 +11,11 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type {
-  DeviceHost,
-  GuestProgram,
-  InertTicks,
-  MmioDevice,
-  PdProgram,
-  RepeatableExit,
-  TimerHandle,
-} from "../program.js";
+import type { GuestProgram, PdProgram, RepeatableExit } from "../program.js";
 import { work } from "../program.js";
 import { describeSystem, type PlantedKernel, pdProgram } from "../testing/index.js";
 import { plantedInertTicks } from "../testing/ticks-planted.js";
+import { TrainTicker } from "../testing/train-ticker.js";
 import { System } from "./system.js";
 import { Ticks } from "./ticks.js";
 
@@ -70,66 +63,6 @@ const genArb: fc.Arbitrary<Gen> = fc.record({
   ),
   runUs: fc.integer({ min: 1_000, max: 8_000 }),
 });
-
-/** Trains of `train` ticks `interval` ns apart; the last of each pulses the IRQ and starts the next. */
-class Ticker implements MmioDevice, InertTicks {
-  readonly fired: number[] = [];
-  private start = 0;
-  private done = 0;
-  private timer: TimerHandle | null = null;
-
-  constructor(
-    private readonly host: DeviceHost,
-    private readonly interval: number,
-    private readonly train: number,
-    first: number,
-  ) {
-    this.startTrain(first - interval);
-  }
-
-  read(): number {
-    return this.fired.length;
-  }
-  write(): void {}
-
-  inertUntil(): number {
-    return this.start + this.train * this.interval;
-  }
-  tickAt(n: number): number {
-    return this.start + (this.done + 1 + n) * this.interval;
-  }
-  skip(n: number): void {
-    for (let i = 0; i < n; i++) {
-      this.fired.push(this.tickAt(0));
-      this.done++;
-    }
-    this.arm();
-  }
-
-  private startTrain(at: number): void {
-    this.start = at;
-    this.done = 0;
-    this.arm();
-  }
-  private arm(): void {
-    const t = this.tickAt(0);
-    const fire = () => this.fire();
-    this.timer = this.host.atTick ? this.host.atTick(t, fire, this) : this.host.at(t, fire);
-  }
-  private fire(): void {
-    this.timer = null;
-    this.fired.push(this.host.now());
-    this.done++;
-    if (this.done < this.train) this.arm();
-    else {
-      this.host.pulseIrq(IRQ);
-      this.startTrain(this.host.now());
-    }
-  }
-  get pending(): boolean {
-    return this.timer !== null;
-  }
-}
 
 interface Record_ {
   exits: number;
@@ -195,7 +128,7 @@ function guest(gen: Gen): GuestProgram {
 
 function run(gen: Gen, fastForward: boolean, inertTicks: boolean, planted?: PlantedKernel) {
   const record: Record_ = { exits: 0, wfi: 0, written: [] };
-  let ticker!: Ticker;
+  let ticker!: TrainTicker;
   const [budget, period] =
     gen.budgetUs === null ? [gen.sliceUs, gen.sliceUs] : [gen.budgetUs, 1000];
   const description = describeSystem({
@@ -231,7 +164,8 @@ function run(gen: Gen, fastForward: boolean, inertTicks: boolean, planted?: Plan
       },
       guests: { vm: guest(gen) },
       devices: {
-        ticker: (host) => (ticker = new Ticker(host, gen.intervalNs, gen.train, gen.firstNs)),
+        ticker: (host) =>
+          (ticker = new TrainTicker(host, IRQ, gen.intervalNs, gen.train, gen.firstNs)),
       },
       fastForward,
       inertTicks,
