@@ -192,33 +192,15 @@ export class FingerprintIndex {
     return base + n * SC_FIELDS;
   }
 
-  /**
-   * Linear slot `i` differs between the period from `y` to `x` and the one before (from `z`) in
-   * `arena` only in how a round-robin SC's slice position splits into committed and uncommitted
-   * time: only their sum is ever read (sched-context.ts), so the periods agree. (The first
-   * period after a taint or a hand-over often starts with time not yet committed.)
-   */
-  splitOnly(arena: AnchorArena, i: number, x: number, y: number, z: number): boolean {
-    const o = this.splitPair(i);
-    if (o < 0) return false;
-    const sum = (at: number) => arena.at(at + o) + arena.at(at + o + 1);
-    return sum(x) - sum(y) === sum(y) - sum(z);
-  }
-
-  /**
-   * Before a leap by a memo (fast-forward-resume.ts): a round-robin SC that commits in every
-   * period of `delta` ends each with the uncommitted time it had at the end of the memo's period
-   * (linear quantities `end`), whatever it has now; the rest of its slice position is committed.
-   */
-  settleSplits(delta: readonly number[], end: Float64Array): void {
+  /** Per-period changes: each round-robin SC's whole change committed where it committed any. */
+  steadySplits(delta: number[]): void {
     const base = this.scBase();
     const scs = this.scList();
     for (let i = 0; i < scs.length; i++) {
       const o = base + i * SC_FIELDS;
-      const sc = scs[i]!;
-      if (!sc.roundRobin || delta[o] === 0) continue;
-      sc.sliceUsed += sc.consumed - end[o + 1]!;
-      sc.consumed = end[o + 1]!;
+      if (!scs[i]!.roundRobin || delta[o] === 0) continue;
+      delta[o] = delta[o]! + delta[o + 1]!;
+      delta[o + 1] = 0;
     }
   }
 

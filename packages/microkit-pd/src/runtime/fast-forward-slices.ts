@@ -16,7 +16,6 @@
  * its timer does). {@link walkSlice} gives those instants, where a tick does the timer's work.
  */
 
-import type { IdleLoop } from "../program.js";
 import type { SchedContext } from "./sched-context.js";
 
 /** One round-robin SC's use of one idle period, measured while the period ran. */
@@ -165,19 +164,6 @@ export function fitEvents(
     count,
     (c) => c * perPeriod + walk(c).reduce((n, r) => n + (r?.ends ?? 0), 0) <= allowance,
   );
-}
-
-/** The largest count ≤ `count` of `period` ns from `now` at whose end no loop's deadline test is true. */
-export function deadlineBound(
-  loops: readonly IdleLoop[],
-  now: number,
-  period: number,
-  count: number,
-): number {
-  return largest(count, (c) => {
-    for (const loop of loops) if (loop.until?.(now + c * period)) return false;
-    return true;
-  });
 }
 
 /** The largest `c` ≤ `count` with `ok(c)`, for `ok` true up to some point and false after (0 if none). */

@@ -1,8 +1,9 @@
 /**
- * The period a leap repeats (fast-forward.ts), measured in the history or a thread's memo
- * (fast-forward-resume.ts): its budget checks and each round-robin SC's use of it, from which slice boundaries inside the leap are walked
+ * The measured period a leap repeats (fast-forward.ts): its anchors in the history, and each
+ * round-robin SC's use of it, from which slice boundaries inside the leap are walked
  * (fast-forward-slices.ts).
  */
+import type { Anchor, AnchorArena } from "./fast-forward-arena.js";
 import { type FingerprintIndex, SC_FIELDS } from "./fast-forward-shape.js";
 import {
   profileOf,
@@ -27,11 +28,6 @@ export interface Leap {
   readonly slices: readonly (SliceRun | null)[];
   /** Inert device ticks passed (ticks.ts). */
   readonly ticks: TickRun;
-  /**
-   * For a leap by a memo with no period measured first: the linear quantities at the end of the
-   * memo's period, whose uncommitted slice times each period ends with (fast-forward-resume.ts).
-   */
-  readonly end: Float64Array | null;
 }
 
 /** One SC's slice walked over the most periods asked for yet, from where it stands now. */
@@ -51,52 +47,33 @@ export class LeapWindow {
   private walked: (Walked | null)[] = [];
   private walkedFor = -1;
 
-  /**
-   * The period whose budget checks are `checks` (one list per anchor in it, null where unknown),
-   * starting with the linear quantities `startAt` gives (by slot).
-   */
+  /** The period from anchor `m` of `history` to `anchor` (anchor `n`, not yet in it). */
   constructor(
     private readonly k: Kernel,
     private readonly index: FingerprintIndex,
-    private readonly checks: readonly (readonly number[] | null)[],
-    private readonly startAt: (slot: number) => number,
+    private readonly arena: AnchorArena,
+    private readonly history: readonly Anchor[],
+    private readonly anchor: Anchor,
+    private readonly m: number,
+    private readonly n: number,
   ) {}
 
   /** Each used round-robin SC's profile over the period, or null where it cannot cross. */
   profiles(delta: readonly number[]): (SliceProfile | null)[] {
     if (this.profileList !== null) return this.profileList;
+    const checks: (number[] | null)[] = [];
+    for (let x = this.m + 1; x < this.n; x++) checks.push(this.history[x]!.checks);
+    checks.push(this.anchor.checks);
+    const first = this.history[this.m]!;
+    const start = first.at + first.shapeLength;
     const base = this.index.scBase();
-    const at = this.startAt;
+    const arena = this.arena;
     this.profileList = this.index.scList().map((sc, i) => {
       const o = base + i * SC_FIELDS;
-      return profileOf(sc, i, delta, o, at(o) + at(o + 1), at(0), this.checks);
+      const from = arena.at(start + o) + arena.at(start + o + 1);
+      return profileOf(sc, i, delta, o, from, arena.at(start), checks);
     });
     return this.profileList;
-  }
-
-  /**
-   * Periods the scheduling contexts allow (up to `count`): none while a sporadic SC runs; for a
-   * round-robin slice, up to the first boundary that cannot be crossed (fast-forward-slices.ts).
-   */
-  budgetBound(delta: readonly number[]): number {
-    let count = this.count;
-    const scs = this.index.scList();
-    const base = this.index.scBase();
-    const walks = this.walks(delta, count);
-    for (let i = 0; i < scs.length; i++) {
-      const sc = scs[i]!;
-      const o = base + i * SC_FIELDS;
-      const used = delta[o]! + delta[o + 1]!;
-      if (!sc.roundRobin) {
-        if (delta[o + 2] !== 0 || used !== 0) return 0;
-        continue;
-      }
-      if (used < 0) return 0;
-      if (used === 0) continue;
-      if (delta[o + 3] !== 0) return 0;
-      count = Math.min(count, walks[i]!.periods);
-    }
-    return count;
   }
 
   /** Per SC, the slice walk over `count` periods from where each slice stands now. */

@@ -19,9 +19,6 @@
  * and the first time any idle guest's deadline test would say true. Anything else
  * (another program's code, any signal, IRQ, heap insertion, thread control) *taints* the history,
  * which then starts afresh. Sporadic SCs that run during a period keep it from being applied.
- * With `resumeLeaps` (KernelOptions), a thread's last one-check period that leapt is kept as its
- * memo, and where a later check's state is that period's start, with its VMM answering as then,
- * the memo's period is applied at once, within the same bounds (fast-forward-resume.ts).
  *
  * With `fastForward: false` none of this runs: every trap is simulated. The equivalence property
  * (fast-forward.prop.test.ts) shows both give the same clock, run times, counters, event count,
@@ -31,9 +28,9 @@ import type { IdleLoop, RepeatableExit } from "../program.js";
 import { isWfiExit, RepeatableAnswers } from "./fast-forward-answers.js";
 import { type Anchor, AnchorArena } from "./fast-forward-arena.js";
 import { AnchorPacing } from "./fast-forward-pacing.js";
-import { Answers, type ResumeMemo, ResumeMemos } from "./fast-forward-resume.js";
+import { type ResumeMemo, ResumeMemos } from "./fast-forward-resume.js";
 import { FingerprintIndex, LINEAR_HEAD, linearInto, SC_FIELDS } from "./fast-forward-shape.js";
-import { CHECK_FIELDS, deadlineBound, fitEvents, push } from "./fast-forward-slices.js";
+import { CHECK_FIELDS, fitEvents, largest, push } from "./fast-forward-slices.js";
 import { type Leap, LeapWindow } from "./fast-forward-window.js";
 import type { Kernel } from "./kernel.js";
 import type { SchedContext } from "./sched-context.js";
@@ -68,7 +65,7 @@ export class FastForward {
   private readonly byFull = new Map<number, number[]>();
   private readonly answers = new RepeatableAnswers();
   /** Per thread, its last period that became a leap (fast-forward-resume.ts). */
-  protected readonly memos = new ResumeMemos();
+  private readonly memos = new ResumeMemos();
   private readonly index: FingerprintIndex;
   /** The history's numbers (fingerprints and linear quantities). */
   private readonly arena = new AnchorArena();
@@ -81,12 +78,10 @@ export class FastForward {
   /** Record budget checks (`Scheduler.checkBudget` reports them) while a history is kept. */
   probing = false;
   private checks: number[] | null = [];
-  private partial: number[] | null = null; // begun after unseen checks (`isIdleWfi`)
   /** `eventsProcessed` at the kernel entry of the last inert tick not tied to a timer expiry. */
   private tickEntry = -1;
   private window: LeapWindow | null = null; // the period a candidate's bounds measure
   private readonly resumes: boolean; // KernelOptions.resumeLeaps
-  private readonly given: Answers; // each idle guest's VMM's last answer
 
   constructor(
     protected readonly k: Kernel,
@@ -94,7 +89,6 @@ export class FastForward {
   ) {
     this.index = new FingerprintIndex(k);
     this.resumes = k.options.resumeLeaps ?? true;
-    this.given = new Answers(k, this.index);
   }
 
   /** Something outside the declared idle loops happened: the history no longer predicts. */
@@ -133,14 +127,7 @@ export class FastForward {
 
   /** Whether `message` is an idle guest's WFI exit (its VMM's answer may then be repeatable). */
   isIdleWfi(caller: Thread, message: IpcMessage): boolean {
-    if (!caller.quiet || !isWfiExit(message)) return false;
-    if (this.enabled && this.resumes) {
-      // The VMM's answer begins (fast-forward-resume.ts): its budget checks are kept.
-      if (this.checks === null) this.checks = this.partial = [];
-      this.given.trapped(caller, this.taints, this.answers.counts(), this.checks);
-      this.probing = true;
-    }
-    return true;
+    return caller.quiet && isWfiExit(message);
   }
 
   /** A quiet VMM replied; a repeatable answer keeps the history, anything else taints it. */
@@ -151,10 +138,6 @@ export class FastForward {
     }
     // A VMM should answer with the same object each time; fresh ones only end the history.
     if (!this.answers.given(exit)) this.taint();
-    else if (this.enabled && this.resumes) {
-      const caller = this.k.current?.ipc.replyTo ?? null;
-      this.given.replied(caller, this.taints, this.answers.counts(), this.checks);
-    }
   }
 
   /**
@@ -164,8 +147,7 @@ export class FastForward {
   anchor(t: Thread, loop: IdleLoop): void {
     if (!this.enabled) return;
     const k = this.k;
-    // A list begun at a trap after the checks went unseen holds only the answer's (isIdleWfi).
-    const checks = this.checks === this.partial ? null : this.checks;
+    const checks = this.checks;
     const expiries = k.ticks.takeExpiries();
     this.checks = [];
     const sameHands = this.pacing.sameHands(t);
@@ -225,12 +207,7 @@ export class FastForward {
     const n = this.history.length;
     const leap = this.findLeap(anchor, n, t);
     if (leap !== null) {
-      if (leap.lag === 1 && leap.end === null) {
-        const a = this.history[n - 1]!;
-        const answer = this.given.last(t, this.taints, arena.at(a.at + a.shapeLength));
-        const counts = { contracts: this.answers.changed, taints: this.taints };
-        this.memos.take(t, a, anchor, arena, counts, leap.delta, answer);
-      }
+      if (leap.lag === 1) this.memos.take(t, anchor, arena, this.answers.changed, leap.delta);
       this.apply(leap, t);
       this.pacing.leapt();
       this.lastAnchorAt = k.now; // the next pass is measured from here, not across the leap
@@ -312,76 +289,44 @@ export class FastForward {
   }
 
   /**
-   * The thread's memo, when its period is the one that runs from this check: a leap by its
-   * changes, bounded from the state now as a measured period's is (fast-forward-resume.ts).
+   * One measured period (the last anchor to this one) and the thread's memo of an earlier one
+   * standing in for the period before it (fast-forward-resume.ts).
    */
-  protected resumeLeap(anchor: Anchor, _n: number, t: Thread): Leap | null {
-    const memo = this.memoFor(t, anchor);
-    if (memo === null || !this.memoHolds(memo, t)) return null;
-    const start = memo.start;
-    const window = new LeapWindow(this.k, this.index, [memo.checks], (i) => start[i]!);
-    const expiries = () => Ticks.offsets([memo.expiries], start[0]!);
-    return this.bounded(memo.delta, 1, window, [anchor.loop], expiries, memo.end);
-  }
-
-  /** `t`'s memo if its state, loop and repeatable answers are those at `anchor`. */
-  protected memoFor(t: Thread, anchor: Anchor): ResumeMemo | null {
-    return this.memos.find(t, anchor, this.arena, this.answers.changed);
-  }
-
-  /**
-   * Whether `t`'s VMM answers as in `memo`'s period: nothing ran since the memo was taken, or
-   * its last answer came after the last taint and is the memo period's (fast-forward-resume.ts).
-   */
-  protected memoHolds(memo: ResumeMemo, t: Thread): boolean {
-    return memo.taints === this.taints || this.given.holds(memo, t, this.taints);
+  protected resumeLeap(anchor: Anchor, n: number, t: Thread): Leap | null {
+    const a = this.history[n - 1];
+    if (a === undefined || a.loop !== anchor.loop || !this.sameShape(anchor, a)) return null;
+    const memo = this.memos.find(t, anchor, this.arena, this.answers.changed);
+    return memo === null ? null : this.leapFrom(anchor, a, memo, n - 1, n);
   }
 
   /**
    * `k` periods of `n − m` anchors, if the period `a`–`anchor` agrees with the one before it
-   * (`b`–`a`) and nothing bounds it to 0.
+   * (`b`–`a`, or a memo's) and nothing bounds it to 0.
    */
-  protected leapFrom(anchor: Anchor, a: Anchor, b: Anchor, m: number, n: number): Leap | null {
+  protected leapFrom(
+    anchor: Anchor,
+    a: Anchor,
+    b: Anchor | ResumeMemo,
+    m: number,
+    n: number,
+  ): Leap | null {
     const len = anchor.linearLength;
-    if (a.linearLength !== len || b.linearLength !== len) return null;
+    const memo = "delta" in b ? b : null;
+    if (a.linearLength !== len || (memo?.delta.length ?? (b as Anchor).linearLength) !== len)
+      return null;
     const arena = this.arena;
     const x = anchor.at + anchor.shapeLength;
     const y = a.at + a.shapeLength;
-    const z = b.at + b.shapeLength;
+    const z = memo === null ? (b as Anchor).at + (b as Anchor).shapeLength : 0;
+    const prior = memo === null ? null : memo.delta;
     const delta: number[] = new Array(len);
     for (let i = 0; i < len; i++) {
       const d = arena.at(x + i) - arena.at(y + i);
-      const p = arena.at(y + i) - arena.at(z + i);
-      if (d !== p && !this.index.splitOnly(arena, i, x, y, z)) return null;
+      const p = prior === null ? arena.at(y + i) - arena.at(z + i) : prior[i]!;
+      if (d !== p && !this.splitOnly(i, x, y, z, prior)) return null;
       delta[i] = d;
     }
-    const checks: (number[] | null)[] = [];
-    const loops: IdleLoop[] = [anchor.loop];
-    for (let i = m; i < n; i++) {
-      if (i > m) checks.push(this.history[i]!.checks);
-      loops.push(this.history[i]!.loop);
-    }
-    checks.push(anchor.checks);
-    const window = new LeapWindow(this.k, this.index, checks, (i) => arena.at(y + i));
-    const expiries = () => {
-      const lists = this.history.slice(m + 1, n).map((x) => x.expiries);
-      return Ticks.offsets([...lists, anchor.expiries], arena.at(y));
-    };
-    return this.bounded(delta, n - m, window, loops, expiries, null);
-  }
-
-  /**
-   * Periods of `delta` (the period `window` describes, of `lag` anchors whose checks are those of
-   * `loops`) that fit before anything could break them; `end` for a leap by a memo.
-   */
-  private bounded(
-    delta: readonly number[],
-    lag: number,
-    window: LeapWindow,
-    loops: readonly IdleLoop[],
-    expiries: () => ReadonlySet<number> | null,
-    end: Float64Array | null,
-  ): Leap | null {
+    this.steadySplits(delta);
     const period = delta[0]!;
     if (!(period > 0)) return null;
     const k = this.k;
@@ -389,26 +334,65 @@ export class FastForward {
     count = Math.min(count, Math.floor(k.eventAllowance / Math.max(1, delta[1]!)));
     count = Math.min(count, Math.floor((this.horizon - 1 - k.now) / period));
     if (count <= 0) return null;
-    this.window = window;
-    window.count = count;
+    this.window = new LeapWindow(k, this.index, arena, this.history, anchor, m, n);
+    this.window.count = count;
     count = Math.min(count, this.budgetBound(delta));
     if (count <= 0) return null;
-    count = deadlineBound(loops, k.now, period, count);
+    const loops = new Set<IdleLoop>();
+    for (let i = m; i < n; i++) loops.add(this.history[i]!.loop);
+    loops.add(anchor.loop);
+    count = this.deadlineBound(loops, period, count);
     // Slices that end in the leap add one timer event each: keep within the event allowance.
-    count = fitEvents(count, delta[1]!, k.eventAllowance, (c) => window.walks(delta, c));
+    count = fitEvents(count, delta[1]!, k.eventAllowance, (c) => this.window!.walks(delta, c));
     // Inert device ticks inside the leap (ticks.ts), with the period's expiries and the slices'
     // ends for their ties.
-    const ends = (c: number) => window.walks(delta, c).reduce((e, r) => e + (r?.ends ?? 0), 0);
+    const ends = (c: number) =>
+      this.window!.walks(delta, c).reduce((e, r) => e + (r?.ends ?? 0), 0);
+    const expiries = () => {
+      const lists = this.history.slice(m + 1, n).map((x) => x.expiries);
+      return Ticks.offsets([...lists, anchor.expiries], arena.at(y));
+    };
     const fit = k.ticks.bound(
       count,
       period,
       expiries,
-      (c) => window.sliceEnds(delta, c),
+      (c) => this.window!.sliceEnds(delta, c),
       (c, more) => c * delta[1]! + ends(c) + more <= k.eventAllowance,
     );
     count = fit.count;
-    const slices = window.walks(delta, count);
-    return count > 0 ? { count, period, lag, delta, slices, ticks: fit.run, end } : null;
+    const slices = this.window!.walks(delta, count);
+    return count > 0 ? { count, period, lag: n - m, delta, slices, ticks: fit.run } : null;
+  }
+
+  /**
+   * Linear slot `i` differs between the period from `y` to `x` and the one before (from `z`,
+   * or a memo's `prior` changes) only in how a round-robin SC's slice position splits into committed and
+   * uncommitted time: only their sum is ever read (sched-context.ts), so the periods agree.
+   * (The first period after a taint or a hand-over often starts with time not yet committed.)
+   * The leap applies the last period's split.
+   */
+  private splitOnly(
+    i: number,
+    x: number,
+    y: number,
+    z: number,
+    prior: readonly number[] | null,
+  ): boolean {
+    const o = this.index.splitPair(i);
+    if (o < 0) return false;
+    const arena = this.arena;
+    const sum = (at: number) => arena.at(at + o) + arena.at(at + o + 1);
+    return sum(x) - sum(y) === (prior === null ? sum(y) - sum(z) : prior[o]! + prior[o + 1]!);
+  }
+
+  /**
+   * A round-robin SC committed in the period (its slice used moved) is committed in every
+   * period after it at the same points, so its uncommitted time stays what it is now: the whole
+   * change of its slice position is committed time. (Where the period began right after a taint
+   * or a hand-over, the measured split is not the one that repeats.)
+   */
+  protected steadySplits(delta: number[]): void {
+    this.index.steadySplits(delta);
   }
 
   /**
@@ -416,12 +400,38 @@ export class FastForward {
    * slice, up to the first boundary that cannot be crossed (fast-forward-slices.ts).
    */
   protected budgetBound(delta: readonly number[]): number {
-    return this.window!.budgetBound(delta);
+    let count = this.window!.count;
+    const scs = this.index.scList();
+    const base = this.index.scBase();
+    const walks = this.window!.walks(delta, count);
+    for (let i = 0; i < scs.length; i++) {
+      const sc = scs[i]!;
+      const o = base + i * SC_FIELDS;
+      const used = delta[o]! + delta[o + 1]!;
+      if (!sc.roundRobin) {
+        if (delta[o + 2] !== 0 || used !== 0) return 0;
+        continue;
+      }
+      if (used < 0) return 0;
+      if (used === 0) continue;
+      if (delta[o + 3] !== 0) return 0;
+      count = Math.min(count, walks[i]!.periods);
+    }
+    return count;
   }
 
   /** Timer events the crossed slice boundaries stand for (one each: the slice ran out mid-step). */
   protected boundaryEvents(ends: number): number {
     return ends;
+  }
+
+  /** The largest count ≤ `count` at whose end no idle loop's deadline test is true yet. */
+  private deadlineBound(loops: ReadonlySet<IdleLoop>, period: number, count: number): number {
+    const now = this.k.now;
+    return largest(count, (c) => {
+      for (const loop of loops) if (loop.until?.(now + c * period)) return false;
+      return true;
+    });
   }
 
   /** Apply `leap.count` periods: every linear quantity moves by count × its per-period change. */
@@ -445,7 +455,6 @@ export class FastForward {
     }
     const scs = this.index.scList();
     const base = this.index.scBase();
-    if (leap.end !== null) this.index.settleSplits(delta, leap.end);
     for (let i = 0; i < scs.length; i++) {
       const sc = scs[i]!;
       const o = base + i * SC_FIELDS;
