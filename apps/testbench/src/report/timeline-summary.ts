@@ -101,7 +101,8 @@ export class TimelineSummary {
       }
       case "X": {
         if (e.tid !== this.coreTid || e.ts === undefined) return;
-        const [start, end] = [e.ts / 1e6, (e.ts + (e.dur ?? 0)) / 1e6];
+        const start = e.ts / 1e6;
+        const end = (e.ts + (e.dur ?? 0)) / 1e6;
         const ran = e.args?.ran_ns as Readonly<Record<string, number>> | undefined;
         if (ran === undefined) {
           this.span(e.name, start, end, end - start, 1);
@@ -145,7 +146,7 @@ export class TimelineSummary {
     if (start === undefined) return;
     this.sent.delete(id);
     if (this.arrows.length < MAX_ARROWS) {
-      this.arrows.push({ ...start, to, until, label: "notification" });
+      this.arrows.push({ from: start.from, at: start.at, to, until, label: "notification" });
     } else {
       this.arrowsOmitted++;
     }

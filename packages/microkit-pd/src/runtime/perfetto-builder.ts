@@ -170,35 +170,18 @@ export class TraceBuilder {
    * what the cycle does there. Entry points open and close inside a cycle, so both nest.
    */
   private kernelFold(fold: KernelFold): void {
-    const tracks = new Map<string, { first: number; last: number; labels: string[] }>();
+    const tracks = new Map<string, FoldTrack>();
     const core: string[] = [];
-    const visit = (x: FoldItem, first: number, last: number) => {
-      if (x.type === "fold") {
-        for (const y of x.cycle) visit(y, first, last);
-        return;
-      }
-      if (x.type === "switch") {
-        const to = x.to ?? "idle";
-        if (!core.includes(to)) core.push(to);
-        return;
-      }
-      const [thread, label] = cycleLabel(x);
-      let track = tracks.get(thread);
-      if (track === undefined) {
-        track = { first, last, labels: [] };
-        tracks.set(thread, track);
-      }
-      track.first = Math.min(track.first, first);
-      track.last = Math.max(track.last, last);
-      if (label !== null && !track.labels.includes(label)) track.labels.push(label);
-    };
-    fold.cycle.forEach((x, k) => {
-      visit(x, fold.firstT[k]!, fold.lastT[k]!);
-    });
+    const cycle = fold.cycle;
+    for (let k = 0; k < cycle.length; k++) {
+      visitFold(cycle[k]!, fold.firstT[k]!, fold.lastT[k]!, tracks, core);
+    }
     const count = fold.count + fold.fastForwarded;
     if (fold.holder !== undefined) {
       // The fast-forwarded periods are more turns of the same cycle.
       this.closeRunning(fold.start);
+      const span = fold.end - fold.start;
+      const ran = Object.fromEntries(fold.ran);
       this.emit({
         name: `${core.join(" ⇄ ")} ×${count}`,
         ph: "X",
@@ -207,12 +190,10 @@ export class TraceBuilder {
         ts: us(fold.start),
         dur: spanUs(fold.start, fold.end),
         cat: "fold",
-        args: {
-          count,
-          ...(fold.fastForwarded > 0 ? { fast_forwarded: fold.fastForwarded } : {}),
-          span_ns: fold.end - fold.start,
-          ran_ns: Object.fromEntries(fold.ran),
-        },
+        args:
+          fold.fastForwarded > 0
+            ? { count, fast_forwarded: fold.fastForwarded, span_ns: span, ran_ns: ran }
+            : { count, span_ns: span, ran_ns: ran },
       });
       this.running = fold.holder === null ? null : { name: fold.holder, since: fold.end };
     }
@@ -389,4 +370,42 @@ export class TraceBuilder {
         break;
     }
   }
+}
+
+/** What a folded cycle does on one track: its span and its records' labels in order. */
+interface FoldTrack {
+  first: number;
+  last: number;
+  readonly labels: string[];
+}
+
+/**
+ * Gather item `x` of a folded cycle (first seen at `first`, last at `last`) into the tracks it
+ * touches and, for a switch, the threads it puts on the core (`TraceBuilder.kernelFold`).
+ */
+function visitFold(
+  x: FoldItem,
+  first: number,
+  last: number,
+  tracks: Map<string, FoldTrack>,
+  core: string[],
+): void {
+  if (x.type === "fold") {
+    for (const y of x.cycle) visitFold(y, first, last, tracks, core);
+    return;
+  }
+  if (x.type === "switch") {
+    const to = x.to ?? "idle";
+    if (!core.includes(to)) core.push(to);
+    return;
+  }
+  const [thread, label] = cycleLabel(x);
+  let track = tracks.get(thread);
+  if (track === undefined) {
+    track = { first, last, labels: [] };
+    tracks.set(thread, track);
+  }
+  track.first = Math.min(track.first, first);
+  track.last = Math.max(track.last, last);
+  if (label !== null && !track.labels.includes(label)) track.labels.push(label);
 }

@@ -69,18 +69,26 @@ export class Run {
     readonly cycle: readonly FoldItem[],
     second: readonly FoldItem[],
   ) {
+    // Plain loops and no closures: a run is made for every cycle found (tens of thousands).
     const p = cycle.length;
     this.period = p;
-    this.firstT = cycle.map(startOf);
-    this.lastT = second.map(endOf);
+    const firstT = new Array<number>(p);
+    const lastT = new Array<number>(p);
+    for (let j = 0; j < p; j++) {
+      firstT[j] = startOf(cycle[j]!);
+      lastT[j] = endOf(second[j]!);
+    }
+    this.firstT = firstT;
+    this.lastT = lastT;
     this.cycleT = new Array<number>(p).fill(0);
     this.cycleRan = new Array<number>(p).fill(0);
     this.ranAt = new Array<number>(p).fill(0);
-    cycle.forEach((x, j) => {
+    for (let j = 0; j < p; j++) {
+      const x = cycle[j]!;
       if (x.type === "switch" || (x.type === "fold" && x.holder !== undefined)) {
         this.credited.push(j);
       }
-    });
+    }
     this.partial = new Array<FoldItem | null>(p).fill(null);
     this.partialTrap = new Array<TrapCycle | null>(p).fill(null);
     this.partialRecord = new Array<number>(p).fill(0);
@@ -89,19 +97,25 @@ export class Run {
     let holder: string | null | undefined;
     this.lastSwitch = startOf(cycle[0]!);
     this.cycleLastSwitch = this.lastSwitch;
-    for (const run of [cycle, second]) {
-      run.forEach((x, j) => {
-        const to = this.step(x, j);
-        if (to !== undefined) holder = to;
-      });
-      this.commitCycle();
+    for (let j = 0; j < p; j++) {
+      const to = this.step(cycle[j]!, j);
+      if (to !== undefined) holder = to;
     }
+    this.commitCycle();
+    for (let j = 0; j < p; j++) {
+      const to = this.step(second[j]!, j);
+      if (to !== undefined) holder = to;
+    }
+    this.commitCycle();
     this.holder = holder;
-    for (const x of cycle) {
+    const switching = this.switching;
+    for (let j = 0; j < p; j++) {
+      const x = cycle[j]!;
       if (x.type === "switch") {
-        for (const name of [x.from, x.to]) if (name !== null) this.switching.add(name);
+        if (x.from !== null) switching.add(x.from);
+        if (x.to !== null) switching.add(x.to);
       } else if (x.type === "fold") {
-        for (const name of x.ran.keys()) this.switching.add(name);
+        for (const name of x.ran.keys()) switching.add(name);
       }
     }
   }

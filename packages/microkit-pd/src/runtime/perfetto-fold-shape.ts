@@ -160,10 +160,14 @@ export function foldable(e: FoldItem): boolean {
   }
 }
 
-/** Entry points open and close inside the cycle, none closed that it did not open. */
-export function balanced(cycle: readonly FoldItem[]): boolean {
+/**
+ * Entry points open and close inside the cycle (the items of `items` from `from` on), none
+ * closed that it did not open.
+ */
+export function balanced(items: readonly FoldItem[], from = 0): boolean {
   const depth = new Map<string, number>();
-  for (const e of cycle) {
+  for (let i = from; i < items.length; i++) {
+    const e = items[i]!;
     if (e.type === "entry") depth.set(e.thread, (depth.get(e.thread) ?? 0) + 1);
     else if (e.type === "entry-end") {
       const d = (depth.get(e.thread) ?? 0) - 1;

@@ -147,10 +147,12 @@ class CycleFolder {
     const n = w.length;
     let found = 0;
     const type = x.type;
+    const match = this.match;
     for (let p = 1; p <= MAX_PERIOD && p < n; p++) {
       const y = w[n - 1 - p]!;
-      this.match[p] = y.type === type && sameItemOf(type, x, y) ? this.match[p]! + 1 : 0;
-      if (found === 0 && this.match[p]! >= p && balanced(w.slice(n - p))) found = p;
+      const m = y.type === type && sameItemOf(type, x, y) ? match[p]! + 1 : 0;
+      match[p] = m;
+      if (found === 0 && m >= p && balanced(w, n - p)) found = p;
     }
     if (found > 0) {
       for (const older of w.slice(0, n - 2 * found)) this.sink.item(older);
