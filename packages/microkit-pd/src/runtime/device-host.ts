@@ -44,12 +44,11 @@ export class Host implements DeviceHost {
   }
   trace(name: string, args?: Readonly<Record<string, unknown>>): void {
     if (!this.k.options.recordEvents) return;
-    this.k.record({
-      t: this.k.now,
-      type: "device",
-      device: this.device,
-      name,
-      ...(args ? { args } : {}),
-    });
+    // One literal per case, no spread: a UART writes one of these per character.
+    const t = this.k.now;
+    const device = this.device;
+    this.k.record(
+      args ? { t, type: "device", device, name, args } : { t, type: "device", device, name },
+    );
   }
 }
