@@ -301,9 +301,16 @@ export class RuntimePdContext implements PdContext {
     );
   }
 
+  /**
+   * A VMM that reads the clock while it answers an idle guest's WFI may answer differently at
+   * another time, whatever its answer declares (`FaultReply.repeatable`): fast-forward's history
+   * ends there (a taint), so no leap passes an exit whose answer depends on the time.
+   */
   now(): number {
     this.use("now");
-    return this.w.kernel.now;
+    const k = this.w.kernel;
+    if (this.w.thread.quiet) k.ff.taint();
+    return k.now;
   }
 
   random(): number {

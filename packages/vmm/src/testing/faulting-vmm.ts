@@ -2,8 +2,6 @@
  * Test hook: a VMM whose libvmm assert trips (microkit reference §2.8: the assert faults the VMM
  * PD, and the fault goes to its parent) at the first guest exit it handles at or after `at` ns,
  * once per instance. Stands in for a guest access that trips an assert in a debug build.
- * While armed, its answer to the next exit depends on the clock, so its WFI answers are not
- * declared repeatable (`FaultReply.repeatable`): fast-forward never leaps past an exit it must see.
  */
 import type { FaultMessage, FaultReply, PdContext, PdStep } from "@vmmux/microkit-pd";
 import { VmmError } from "../errors.js";
@@ -25,9 +23,6 @@ export class FaultingVmm extends VmmProgram {
       this.trippedAt = pd.now();
       throw new VmmError("VMM_CRASHED", "vmm: assert failed (test hook)");
     }
-    const reply = yield* super.fault(child, msg, pd);
-    // Armed, its next answer depends on the clock: no WFI answer is repeatable until it trips.
-    if (this.trippedAt !== undefined || reply.repeatable === undefined) return reply;
-    return { resume: reply.resume };
+    return yield* super.fault(child, msg, pd);
   }
 }
