@@ -85,7 +85,9 @@ export function runEngineBench(): void {
 }
 
 function speedSection(cut: { seconds?: number }): void {
-  console.log("\nreal-time factors (virtual s per wall s, one replay each, wire not kept)");
+  console.log(
+    "\nreal-time factors (virtual s per wall s, wire not kept; runs under 3 s: best of 3)",
+  );
   const speed: string[][] = [
     ["case", "virtual s", "wall s", "× real time", "× per CPU s", "wire bytes", "max RSS MB"],
   ];
@@ -106,7 +108,7 @@ function speedSection(cut: { seconds?: number }): void {
     ],
   ];
   for (const [name, spec] of cases) {
-    const m = measure(spec);
+    const m = fastest(spec);
     speed.push([
       name,
       m.virtual!.toFixed(1),
@@ -120,6 +122,22 @@ function speedSection(cut: { seconds?: number }): void {
   table(speed);
 }
 
+/** Speed runs shorter than this (wall ms) are repeated, up to this many times in all. */
+const SHORT_MS = 3000;
+const SHORT_REPEATS = 3;
+
+/**
+ * A run under {@link SHORT_MS} of wall time is repeated and its fastest taken: on a shared machine
+ * load only ever slows a run down, and a sub-second run's figure would otherwise be mostly noise.
+ */
+function fastest(spec: ChildSpec): Measured {
+  let best = measure(spec);
+  for (let i = 1; i < SHORT_REPEATS && best.wallMs < SHORT_MS; i++) {
+    const m = measure(spec);
+    if (m.wallMs < best.wallMs) best = m;
+  }
+  return best;
+}
 function memorySection(mibs: readonly number[]): void {
   console.log("\nmemory against guest output (VM system, both guests printing without pause)");
   const memory: string[][] = [
