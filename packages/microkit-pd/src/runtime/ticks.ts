@@ -50,6 +50,9 @@ export class Ticks {
   private expiries: number[] | null = [];
   /** A leap stopped before a tick it could not pass: that tick fires as an ordinary event. */
   private plain = false;
+  /** `inTurns`' expiry offsets (a turn's end) and slice ends (none), kept to allocate nothing. */
+  private readonly turnEnd = new Set<number>();
+  private readonly noSliceEnds = new Set<number>();
 
   constructor(
     protected readonly k: Kernel,
@@ -169,7 +172,9 @@ export class Ticks {
    */
   inTurns(count: number, period: number): TickRun | null {
     if (this.first() > this.k.now + count * period) return NONE;
-    return this.collect(this.k.now, count, period, new Set([period]), new Set());
+    this.turnEnd.clear();
+    this.turnEnd.add(period);
+    return this.collect(this.k.now, count, period, this.turnEnd, this.noSliceEnds);
   }
 
   private collect(
