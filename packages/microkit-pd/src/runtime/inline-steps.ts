@@ -7,9 +7,7 @@
  */
 import type { Kernel } from "./kernel.js";
 import type { Thread } from "./tcb.js";
-import type { TickRun } from "./ticks.js";
-
-const NO_TICKS: TickRun = { sources: [], events: 0, untied: 0 };
+import { NO_TICKS, type TickRun } from "./ticks.js";
 
 export class StepInliner {
   constructor(protected readonly k: Kernel) {}

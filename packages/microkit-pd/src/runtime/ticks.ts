@@ -35,7 +35,8 @@ export interface TickRun {
   readonly untied: number;
 }
 
-const NONE: TickRun = { sources: [], events: 0, untied: 0 };
+/** No ticks passed. */
+export const NO_TICKS: TickRun = { sources: [], events: 0, untied: 0 };
 /** Ticks per device enumerated for one leap (a FIFO's depth is far less). */
 const MAX_TICKS = 4096;
 /** Expiries listed between two idle checks (more make the period's list unknown). */
@@ -153,7 +154,7 @@ export class Ticks {
   ): { count: number; run: TickRun } {
     const now = this.k.now;
     const first = this.first();
-    if (first > now + count * period) return { count, run: NONE };
+    if (first > now + count * period) return { count, run: NO_TICKS };
     const offsets = expiries();
     const run =
       offsets === null
@@ -162,7 +163,7 @@ export class Ticks {
     if (run !== null && allowance(count, run.events)) return { count, run };
     // Fall back: stop before the first tick, which then ends the search as any event does.
     this.plain = true;
-    return { count: Math.min(count, Math.floor((first - 1 - now) / period)), run: NONE };
+    return { count: Math.min(count, Math.floor((first - 1 - now) / period)), run: NO_TICKS };
   }
 
   /**
@@ -171,7 +172,7 @@ export class Ticks {
    * with it. Null when a device's ticks are not all known.
    */
   inTurns(count: number, period: number): TickRun | null {
-    if (this.first() > this.k.now + count * period) return NONE;
+    if (this.first() > this.k.now + count * period) return NO_TICKS;
     this.turnEnd.clear();
     this.turnEnd.add(period);
     return this.collect(this.k.now, count, period, this.turnEnd, this.noSliceEnds);
