@@ -11,9 +11,10 @@
 import type { FaultMessage } from "../program.js";
 import type { EntryPoint, RuntimeEvent } from "./event-log.js";
 import type { Kernel } from "./kernel.js";
+import type { Thread } from "./tcb.js";
 
-/** Takes a run's cycle records in place of the kernel's listeners. */
-export interface CycleSink {
+/** A kernel cycle's records, taken without objects (perfetto-traps.ts groups them). */
+export interface CycleRecords {
   /** A cycle record made as an object: a switch, a fast-forwarded idle run, an entry ended by a stop. */
   record(event: RuntimeEvent): void;
   /** A vCPU's guest exit: its fault IPC to `handler` (the `fault` record). */
@@ -27,6 +28,17 @@ export interface CycleSink {
   ): void;
   entryEnd(t: number, thread: string, entry: EntryPoint): void;
   reply(t: number, from: string, to: string): void;
+}
+
+/**
+ * Takes a run's cycle records in place of the kernel's listeners. A record made by a step of a
+ * thread in its declared idle loop (the kernel's `quietStep`; a `quiet: true` record as an
+ * object) comes as its time alone, and a switch to such a thread with the thread's name: the
+ * Perfetto fold shows those as idle runs (perfetto-idle-loops.ts).
+ */
+export interface CycleSink extends CycleRecords {
+  quietRecord(t: number): void;
+  quietSwitch(t: number, to: string): void;
 }
 
 /** A listener of recorded events (`System.onEvent`), and what it says about cycle records. */
@@ -91,6 +103,11 @@ export function sinkCycleRecord(k: Kernel, event: RuntimeEvent): boolean {
   return true;
 }
 
+/** `event` marked as made by a step in a declared idle loop when `quiet`. */
+function marked(event: RuntimeEvent, quiet: boolean): RuntimeEvent {
+  return quiet ? ({ ...event, quiet: true } as RuntimeEvent) : event;
+}
+
 /** An entry point's start record (`ch` and `flows` only when given, in this order). */
 export function entryRecord(
   t: number,
@@ -136,30 +153,36 @@ export function recordEntry(
 ): void {
   if (!k.recording) return;
   const sink = cycleSinkOf(k);
-  if (sink === null) k.record(entryRecord(k.now, thread, entry, ch, flows));
+  const quiet = k.quietStep;
+  if (sink === null) k.record(marked(entryRecord(k.now, thread, entry, ch, flows), quiet));
   else {
     k.recorded++;
-    sink.entry(k.now, thread, entry, ch, flows);
+    if (quiet) sink.quietRecord(k.now);
+    else sink.entry(k.now, thread, entry, ch, flows);
   }
 }
 
 export function recordEntryEnd(k: Kernel, thread: string, entry: EntryPoint): void {
   if (!k.recording) return;
   const sink = cycleSinkOf(k);
-  if (sink === null) k.record(entryEndRecord(k.now, thread, entry));
+  const quiet = k.quietStep;
+  if (sink === null) k.record(marked(entryEndRecord(k.now, thread, entry), quiet));
   else {
     k.recorded++;
-    sink.entryEnd(k.now, thread, entry);
+    if (quiet) sink.quietRecord(k.now);
+    else sink.entryEnd(k.now, thread, entry);
   }
 }
 
 export function recordReply(k: Kernel, from: string, to: string): void {
   if (!k.recording) return;
   const sink = cycleSinkOf(k);
-  if (sink === null) k.record(replyRecord(k.now, from, to));
+  const quiet = k.quietStep;
+  if (sink === null) k.record(marked(replyRecord(k.now, from, to), quiet));
   else {
     k.recorded++;
-    sink.reply(k.now, from, to);
+    if (quiet) sink.quietRecord(k.now);
+    else sink.reply(k.now, from, to);
   }
 }
 
@@ -171,9 +194,29 @@ export function recordGuestExit(
 ): void {
   if (!k.recording) return;
   const sink = cycleSinkOf(k);
-  if (sink === null) k.record(guestExitRecord(k.now, thread, handler, fault));
+  const quiet = k.quietStep;
+  if (sink === null) k.record(marked(guestExitRecord(k.now, thread, handler, fault), quiet));
   else {
     k.recorded++;
-    sink.guestExit(k.now, thread, handler, fault);
+    if (quiet) sink.quietRecord(k.now);
+    else sink.guestExit(k.now, thread, handler, fault);
+  }
+}
+
+/**
+ * Record the core switching from `from` to `to` (scheduler.ts). The switch belongs to a declared
+ * idle loop when the last step begun was one and `to` is in one too.
+ */
+export function recordSwitch(k: Kernel, from: string | null, to: Thread | null): void {
+  const name = to === null ? null : to.name;
+  if (to === null || !to.quiet || !k.quietStep) {
+    k.record({ t: k.now, type: "switch", from, to: name });
+    return;
+  }
+  const sink = cycleSinkOf(k);
+  if (sink === null) k.record({ t: k.now, type: "switch", from, to: name, quiet: true });
+  else {
+    k.recorded++;
+    sink.quietSwitch(k.now, to.name);
   }
 }

@@ -25,6 +25,8 @@ export type RuntimeEvent =
       readonly type: "switch";
       readonly from: string | null;
       readonly to: string | null;
+      /** Made by a step of a thread in its declared idle loop (kernel.ts `quietStep`; fold only). */
+      readonly quiet?: true;
     }
   /** The domain schedule moved to another domain (reference §3.3). */
   | { readonly t: number; readonly type: "domain"; readonly domain: number }
@@ -42,12 +44,16 @@ export type RuntimeEvent =
       readonly ch?: number;
       /** Signal ids (see `signal.id`) whose bits this `notified` call consumes. */
       readonly flows?: readonly number[];
+      /** Made by a step of a thread in its declared idle loop (kernel.ts `quietStep`; fold only). */
+      readonly quiet?: true;
     }
   | {
       readonly t: number;
       readonly type: "entry-end";
       readonly thread: string;
       readonly entry: EntryPoint;
+      /** Made by a step of a thread in its declared idle loop (kernel.ts `quietStep`; fold only). */
+      readonly quiet?: true;
     }
   /** A preemption point was reached (the thread's code may interleave with others here). */
   | {
@@ -90,13 +96,22 @@ export type RuntimeEvent =
       readonly to: string;
       readonly ch: number;
     }
-  | { readonly t: number; readonly type: "reply"; readonly from: string; readonly to: string }
+  | {
+      readonly t: number;
+      readonly type: "reply";
+      readonly from: string;
+      readonly to: string;
+      /** Made by a step of a thread in its declared idle loop (kernel.ts `quietStep`; fold only). */
+      readonly quiet?: true;
+    }
   | {
       readonly t: number;
       readonly type: "fault";
       readonly thread: string;
       readonly handler: string;
       readonly fault: FaultMessage;
+      /** Made by a step of a thread in its declared idle loop (kernel.ts `quietStep`; fold only). */
+      readonly quiet?: true;
     }
   | {
       readonly t: number;
@@ -113,6 +128,8 @@ export type RuntimeEvent =
       readonly thread: string;
       readonly sc: string;
       readonly action: "exhausted" | "throttled" | "released";
+      /** Made by a step of a thread in its declared idle loop (kernel.ts `quietStep`; fold only). */
+      readonly quiet?: true;
     }
   | {
       readonly t: number;

@@ -27,7 +27,7 @@ import { Notifications } from "./notifications.js";
 import { SchedContext } from "./sched-context.js";
 import { type DomainSlot, Scheduler } from "./scheduler.js";
 import type { SpinWait } from "./spin.js";
-import { type KernelOp, Thread, type ThreadKind } from "./tcb.js";
+import { type KernelOp, type ScratchWorkOp, Thread, type ThreadKind } from "./tcb.js";
 import { Ticks } from "./ticks.js";
 import { Vcpus } from "./vcpus.js";
 
@@ -56,6 +56,8 @@ export class Kernel {
   readonly recordingCycles: boolean; // `recording` and `options.recordCycles`
   /** Events recorded so far (retained or not). */
   recorded = 0;
+  /** The last step begun was of a thread in its declared idle loop (cycle-records.ts `quiet`). */
+  quietStep = false;
   /** Called with each event as it is recorded (`System.onEvent`). */
   readonly listeners: ((event: RuntimeEvent) => void)[] = [];
   cycleCache: CycleCache | null = null; // who takes the cycle records (cycle-records.ts)
@@ -81,12 +83,7 @@ export class Kernel {
   private readonly inlineSteps: boolean;
   private readonly inliner: StepInliner;
   /** The one `work` op bodies yield: read by `stepThread` at once, so it is reused, not allocated. */
-  private readonly scratchWork: {
-    op: "work";
-    ns: number;
-    kind: string;
-    spin: SpinWait<unknown> | null;
-  } = { op: "work", ns: 0, kind: "", spin: null };
+  private readonly scratchWork: ScratchWorkOp = { op: "work", ns: 0, kind: "", spin: null };
   /** Counts heap events and thread steps: a busy-wait's turn is clean while it is unchanged. */
   private epoch = 0;
   /** A dispatch loop that ends steps in place (`inlineTimer`) is running. */
@@ -430,6 +427,7 @@ export class Kernel {
 
   /** `t`'s code is about to run: its history and busy-wait state no longer hold. */
   private startStep(t: Thread): void {
+    this.quietStep = t.quiet;
     if (!t.quiet) this.ff.taint();
     this.epoch++;
     t.spin = null;

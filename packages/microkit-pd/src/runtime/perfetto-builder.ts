@@ -7,6 +7,7 @@ import type { RuntimeEvent } from "./event-log.js";
 import type { DeviceRun } from "./perfetto-device-runs.js";
 import { type FoldItem, type KernelFold, RecordFolder } from "./perfetto-fold.js";
 import { cycleLabel, jsonArgs, spanUs, us } from "./perfetto-format.js";
+import type { IdleLoopRun } from "./perfetto-idle-loops.js";
 
 /** One Chrome Trace Event (the subset this exporter writes). */
 export interface TraceEvent {
@@ -60,6 +61,7 @@ export interface TraceOptions {
  */
 export class TraceBuilder {
   private readonly tids = new Map<string, number>();
+  private readonly vcpus = new Set<string>();
   private nextTid: number;
   private running: { name: string; since: number } | null = null;
   private readonly openEntries = new Map<number, number>();
@@ -77,6 +79,7 @@ export class TraceBuilder {
               record: (e) => this.convert(e),
               kernelFold: (f) => this.kernelFold(f),
               deviceRun: (r) => this.deviceRun(r),
+              idleLoop: (r) => this.idleLoop(r),
             },
             options.groupTraps !== false,
           )
@@ -87,6 +90,7 @@ export class TraceBuilder {
     threads.forEach((thread, i) => {
       const tid = FIRST_THREAD_TID + i;
       this.tids.set(thread.name, tid);
+      if (thread.kind === "vcpu") this.vcpus.add(thread.name);
       emit({
         name: "thread_name",
         ph: "M",
@@ -142,7 +146,7 @@ export class TraceBuilder {
 
   /** Close the core slice and unfinished entry points at `endTime`. */
   finish(endTime: number): void {
-    this.folder?.flush();
+    this.folder?.flush(endTime);
     this.closeRunning(endTime);
     this.running = null;
     for (const [tid, open] of this.openEntries) {
@@ -176,9 +180,8 @@ export class TraceBuilder {
     for (let k = 0; k < cycle.length; k++) {
       visitFold(cycle[k]!, fold.firstT[k]!, fold.lastT[k]!, tracks, core);
     }
-    const count = fold.count + fold.fastForwarded;
+    const count = fold.count;
     if (fold.holder !== undefined) {
-      // The fast-forwarded periods are more turns of the same cycle.
       this.closeRunning(fold.start);
       const span = fold.end - fold.start;
       const ran = Object.fromEntries(fold.ran);
@@ -190,10 +193,7 @@ export class TraceBuilder {
         ts: us(fold.start),
         dur: spanUs(fold.start, fold.end),
         cat: "fold",
-        args:
-          fold.fastForwarded > 0
-            ? { count, fast_forwarded: fold.fastForwarded, span_ns: span, ran_ns: ran }
-            : { count, span_ns: span, ran_ns: ran },
+        args: { count, span_ns: span, ran_ns: ran },
       });
       this.running = fold.holder === null ? null : { name: fold.holder, since: fold.end };
     }
@@ -208,6 +208,43 @@ export class TraceBuilder {
         cat: "fold",
       });
     }
+  }
+
+  /**
+   * A stretch of declared idle loops (perfetto-idle-loops.ts): on the core track one slice
+   * naming the threads that ran in it, with each one's run time; on each of their tracks one
+   * slice over the whole stretch; whoever the stretch left on the core goes on from its end.
+   */
+  private idleLoop(run: IdleLoopRun): void {
+    this.closeRunning(run.t);
+    const threads = [...run.ran.keys()].sort((a, b) => this.tidOf(a) - this.tidOf(b));
+    const ran: Record<string, number> = {};
+    for (const name of threads) ran[name] = run.ran.get(name)!;
+    const ts = us(run.t);
+    const dur = spanUs(run.t, run.until);
+    this.emit({
+      name: `idle: ${threads.join(", ")}`,
+      ph: "X",
+      pid: PID,
+      tid: CORE_TID,
+      ts,
+      dur,
+      cat: "idle",
+      args: { span_ns: run.until - run.t, ran_ns: ran },
+    });
+    for (const name of threads) {
+      this.emit({
+        name: this.vcpus.has(name) ? "idle loop" : "answering WFI",
+        ph: "X",
+        pid: PID,
+        tid: this.tidOf(name),
+        ts,
+        dur,
+        cat: "idle",
+        args: { ran_ns: ran[name] },
+      });
+    }
+    this.running = run.holder === null ? null : { name: run.holder, since: run.until };
   }
 
   /** A regular device run: one slice with its count, first and last arguments, and bytes. */
@@ -394,6 +431,7 @@ function visitFold(
     for (const y of x.cycle) visitFold(y, first, last, tracks, core);
     return;
   }
+  if (x.type === "idle-loop") return; // never in a cycle
   if (x.type === "switch") {
     const to = x.to ?? "idle";
     if (!core.includes(to)) core.push(to);

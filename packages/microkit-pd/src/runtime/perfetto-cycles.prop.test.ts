@@ -14,7 +14,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { GuestProgram, PdProgram } from "../program.js";
 import { work } from "../program.js";
-import { plantedFlowlessListener } from "../testing/cycle-sink-planted.js";
+import { plantedFlowlessListener, plantedLeaplessListener } from "../testing/cycle-sink-planted.js";
 import { describeSystem, type PdSpec, pdProgram, type SystemSpec } from "../testing/index.js";
 import type { EventListener } from "./cycle-records.js";
 import type { RuntimeEvent } from "./event-log.js";
@@ -30,8 +30,11 @@ interface VmGen {
   readonly budgetUs: number;
   readonly periodUs: number;
   readonly passNs: number;
-  /** Bursts of work, each maybe printing (bytes through the UART), then an idle gap (µs). */
-  readonly steps: readonly { burstUs: number; bytes: number; gapUs: number }[];
+  /**
+   * Bursts of work, each maybe polling a device register (trap cycles alike) and printing (bytes
+   * through the UART), then an idle gap (µs).
+   */
+  readonly steps: readonly { burstUs: number; polls: number; bytes: number; gapUs: number }[];
   /** The guest throws after its steps (its VMM restarts it once). */
   readonly crash: boolean;
   readonly tickUs: number | null;
@@ -55,6 +58,7 @@ const vmArb: fc.Arbitrary<VmGen> = fc
     steps: fc.array(
       fc.record({
         burstUs: fc.integer({ min: 0, max: 300 }),
+        polls: fc.integer({ min: 0, max: 30 }),
         bytes: fc.integer({ min: 0, max: 40 }),
         gapUs: fc.integer({ min: 0, max: 3000 }),
       }),
@@ -115,6 +119,7 @@ function guestProgram(vm: VmGen): GuestProgram {
       const pass = work("ns", vm.passNs);
       for (const step of vm.steps) {
         yield work("us", step.burstUs);
+        for (let i = 0; i < step.polls; i++) yield* vcpu.mmioRead(UART + 0x18, 4);
         for (let i = 0; i < step.bytes; i++) yield* vcpu.mmioWrite(UART, 4, 0x61 + i);
         if (step.bytes > 0) yield* vcpu.hypercall(0x100);
         const due = vcpu.now() + step.gapUs * 1000;
@@ -134,7 +139,13 @@ function guestProgram(vm: VmGen): GuestProgram {
   };
 }
 
-function build(gen: SystemGen): System {
+/** How fast-forward runs, when a test sets it instead of the generated system. */
+interface Leaping {
+  readonly fastForward: boolean;
+  readonly resumeLeaps: boolean;
+}
+
+function build(gen: SystemGen, leaping?: Leaping): System {
   const pds: PdSpec[] = [];
   const channels: NonNullable<SystemSpec["channels"]>[number][] = [];
   const programs: Record<string, PdProgram> = {};
@@ -176,7 +187,8 @@ function build(gen: SystemGen): System {
     {
       programs,
       guests,
-      fastForward: gen.fastForward,
+      fastForward: leaping?.fastForward ?? gen.fastForward,
+      resumeLeaps: leaping?.resumeLeaps ?? true,
       retainEvents: false,
       vcpuDomain: "vmm",
       devices: {
@@ -212,11 +224,14 @@ function build(gen: SystemGen): System {
   return sys;
 }
 
-/** How a run's trace is taken: the stream's own sink (as testbench runs do) or objects only. */
-type Mode = "sink" | "objects" | "planted";
+/**
+ * How a run's trace is taken: the stream's own sink (as testbench runs do), objects only, or
+ * through a planted sink (one forgetting consumed signals, one forgetting what leaps ran).
+ */
+type Mode = "sink" | "objects" | "planted" | "planted-leaps";
 
-async function trace(gen: SystemGen, mode: Mode) {
-  const sys = build(gen);
+async function trace(gen: SystemGen, mode: Mode, leaping?: Leaping) {
+  const sys = build(gen, leaping);
   const chunks: Buffer[] = [];
   const out = new PassThrough();
   out.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -227,7 +242,13 @@ async function trace(gen: SystemGen, mode: Mode) {
   let seen = 0;
   const other = PerfettoStream.readsNoCycles(() => void seen++);
   sys.onEvent(other);
-  sys.onEvent(mode === "planted" ? plantedFlowlessListener(stream) : stream.listener);
+  sys.onEvent(
+    mode === "planted"
+      ? plantedFlowlessListener(stream)
+      : mode === "planted-leaps"
+        ? plantedLeaplessListener(stream)
+        : stream.listener,
+  );
   sys.runUntil(gen.runUs * 1000);
   await stream.close(sys.now());
   return { bytes: Buffer.concat(chunks).toString("utf8"), seen, sys };
@@ -246,13 +267,16 @@ describe("folded export through the kernel's cycle sink", () => {
     await fc.assert(equivalent(false), { seed, numRuns });
   });
 
-  it("folds trap cycles in most generated systems (the property is not vacuous)", async () => {
+  it("folds trap cycles and idle loops in most generated systems (not vacuous)", async () => {
     let folded = 0;
+    let idle = 0;
     for (const gen of fc.sample(systemArb, { seed, numRuns: 10 })) {
       const { bytes } = await trace(gen, "sink");
-      if (/⇄ vmm\d ×\d+/.test(bytes)) folded++;
+      if (/vmm\d ⇄ vm\d:vcpu0 ×\d+|vm\d:vcpu0 ⇄ vmm\d ×\d+/.test(bytes)) folded++;
+      if (/"name":"idle: [^"]*vm\d:vcpu0/.test(bytes)) idle++;
     }
     expect(folded).toBeGreaterThanOrEqual(5);
+    expect(idle).toBeGreaterThanOrEqual(5);
   });
 
   it("catches a sink that forgets the signals an entry point consumes", async () => {
@@ -274,5 +298,37 @@ describe("folded export through the kernel's cycle sink", () => {
     const alone = log(false);
     expect(alone.some((e) => e.type === "switch")).toBe(true);
     expect(log(true)).toEqual(alone);
+  });
+});
+
+/** The same system's folded trace with fast-forward off, on, and on without resume leaps. */
+const leapFree = (mode: Mode) =>
+  fc.asyncProperty(systemArb, async (gen) => {
+    const simulated = await trace(gen, mode, { fastForward: false, resumeLeaps: true });
+    const leapt = await trace(gen, mode, { fastForward: true, resumeLeaps: true });
+    const measured = await trace(gen, "objects", { fastForward: true, resumeLeaps: false });
+    expect(leapt.bytes).toBe(simulated.bytes);
+    expect(measured.bytes).toBe(simulated.bytes);
+  });
+
+describe("folded export of idle loops (perfetto-idle-loops.ts)", () => {
+  it("is the same trace whether fast-forward leaps, and however it leaps", async () => {
+    await fc.assert(leapFree("sink"), { seed, numRuns });
+  });
+
+  it("leaps in most generated systems (the property is not vacuous)", () => {
+    let leapt = 0;
+    for (const gen of fc.sample(systemArb, { seed, numRuns: 10 })) {
+      const sys = build(gen, { fastForward: true, resumeLeaps: true });
+      let leaps = 0;
+      sys.onEvent((e) => void (e.type === "idle" && leaps++));
+      sys.runUntil(gen.runUs * 1000);
+      if (leaps > 0) leapt++;
+    }
+    expect(leapt).toBeGreaterThanOrEqual(5);
+  });
+
+  it("catches an export that leaves out what a leap ran", async () => {
+    await expect(fc.assert(leapFree("planted-leaps"), { seed, numRuns })).rejects.toThrow();
   });
 });

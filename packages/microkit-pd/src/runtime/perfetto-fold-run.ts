@@ -3,7 +3,6 @@
  * while the items that follow repeat it, with each thread's run time inside it accounted.
  */
 import type { FaultMessage } from "../program.js";
-import type { RuntimeEvent } from "./event-log.js";
 import {
   endOf,
   enterOf,
@@ -26,8 +25,6 @@ import {
 export class Run {
   readonly period: number;
   count = 2;
-  /** Idle periods of this cycle fast-forwarded inside the run (`idle` records taken). */
-  fastForwarded = 0;
   /** Position in the cycle of the next item. */
   at = 0;
   readonly firstT: number[];
@@ -250,23 +247,6 @@ export class Run {
     if (this.count >= MIN_FOLD_CYCLES) this.held = null;
   }
 
-  /**
-   * Take a fast-forwarded run of idle periods (microkit-pd's `idle` record) that continues this
-   * cycle: it comes at a cycle boundary and only threads the cycle switches between ran in it.
-   */
-  takeIdle(e: Extract<RuntimeEvent, { type: "idle" }>): boolean {
-    if (this.at !== 0 || this.held !== null || typeof this.holder !== "string") return false;
-    if (!this.switching.has(e.thread)) return false;
-    for (const name of Object.keys(e.ran)) if (!this.switching.has(name)) return false;
-    this.credit(this.holder, e.t - this.lastSwitch);
-    for (const [name, ns] of Object.entries(e.ran)) this.credit(name, ns);
-    this.fastForwarded += e.count;
-    this.end = e.until;
-    this.lastSwitch = e.until;
-    this.cycleLastSwitch = e.until;
-    return true;
-  }
-
   /** Items of the cycle left unfinished. */
   unfinished(): FoldItem[] {
     const out: FoldItem[] = [];
@@ -292,7 +272,6 @@ export class Run {
       type: "fold",
       cycle: this.cycle,
       count: this.count,
-      fastForwarded: this.fastForwarded,
       start: this.firstT[0]!,
       end: this.end,
       firstT: this.firstT,

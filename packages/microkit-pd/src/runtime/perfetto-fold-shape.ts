@@ -3,19 +3,18 @@
  * kernel record or a fold of them, equal in shape when equal in every field but time.
  */
 import type { RuntimeEvent, RuntimeEventType } from "./event-log.js";
+import type { IdleLoopRun } from "./perfetto-idle-loops.js";
 
 /** Cycles a run must repeat to be folded; shorter runs are exported record by record. */
 export const MIN_FOLD_CYCLES = 2;
-/** A kernel record, or a folded run of them, as a cycle holds it. */
-export type FoldItem = RuntimeEvent | KernelFold;
+/** What the folder reads and hands on: kernel records, folded runs, runs of idle loops. */
+export type FoldItem = RuntimeEvent | KernelFold | IdleLoopRun;
 
 /** A folded run of kernel records: `count` repetitions of `cycle` from `start` to `end` (ns). */
 export interface KernelFold {
   readonly type: "fold";
   readonly cycle: readonly FoldItem[];
   readonly count: number;
-  /** Idle periods of the cycle fast-forwarded inside the run, included in `count`'s span. */
-  readonly fastForwarded: number;
   readonly start: number;
   readonly end: number;
   /** Per position of the cycle: its start in the first cycle and its end in the last. */
@@ -101,6 +100,7 @@ export function sameItem(a: FoldItem, b: FoldItem): boolean {
 
 /** {@link sameItem} of two items both of type `type` (read once by the caller). */
 export function sameItemOf(type: FoldItem["type"], a: FoldItem, b: FoldItem): boolean {
+  if (type === "idle-loop") return false; // never in a cycle
   if (type !== "fold") return sameShapeOf(type, a as RuntimeEvent, b as RuntimeEvent);
   const x = a as KernelFold;
   const y = b as KernelFold;

@@ -21,6 +21,7 @@ import {
   type KernelFold,
   sameItemOf,
 } from "./perfetto-fold-shape.js";
+import { IdleLoopGate, type IdleLoopRun, isQuiet } from "./perfetto-idle-loops.js";
 import {
   sameTrap,
   TRAP_RECORDS,
@@ -45,6 +46,8 @@ export interface FoldSink {
   /** A fold; its cycle may hold folds (a fold of folds). */
   kernelFold(fold: KernelFold): void;
   deviceRun(run: DeviceRun): void;
+  /** A stretch of declared idle loops (perfetto-idle-loops.ts). */
+  idleLoop(run: IdleLoopRun): void;
 }
 
 /** Sink of one level of cycle folding. */
@@ -66,11 +69,7 @@ class CycleFolder {
   /** The trap cycle whose records are the window's last items, scanned one by one. */
   private lastTrap: TrapCycle | null = null;
 
-  constructor(
-    private readonly sink: LevelSink,
-    /** Let a fold of records take the fast-forwarded idle runs of its cycle. */
-    private readonly takesIdle: boolean,
-  ) {}
+  constructor(private readonly sink: LevelSink) {}
 
   /**
    * A whole trap cycle (perfetto-traps.ts): taken by the run at once, or with the one the window
@@ -123,7 +122,6 @@ class CycleFolder {
     this.lastTrap = null;
     // The common case first: the run's next item (foldable, as the cycle's items are).
     if (this.run?.take(x) === true) return;
-    if (this.takesIdle && x.type === "idle" && this.run?.takeIdle(x) === true) return;
     if (!foldable(x)) {
       this.flush();
       this.sink.item(x);
@@ -192,21 +190,53 @@ export class RecordFolder {
   private readonly inner: CycleFolder;
   /** Trap cycles grouped for the inner folder; null: every record goes to it alone. */
   private readonly traps: TrapGrouper | null;
+  /** Records of declared idle loops, gathered into runs ahead of the folding (perfetto-idle-loops.ts). */
+  private readonly gate: IdleLoopGate;
+  private readonly sinkForKernel: CycleSink | null;
 
   constructor(
     private readonly sink: FoldSink,
     /** Hand trap cycles to the folder whole (perfetto-traps.ts); same output either way. */
     groupTraps = true,
   ) {
-    this.outer = new CycleFolder(
-      {
-        item: (x) => (x.type === "fold" ? sink.kernelFold(x) : sink.record(x)),
-      },
-      false,
-    );
-    this.inner = new CycleFolder({ item: (x) => this.outer.add(x) }, true);
-    this.traps = groupTraps ? new TrapGrouper(this.inner) : null;
+    this.outer = new CycleFolder({
+      item: (x) =>
+        x.type === "fold"
+          ? sink.kernelFold(x)
+          : x.type === "idle-loop"
+            ? sink.idleLoop(x)
+            : sink.record(x),
+    });
+    this.inner = new CycleFolder({ item: (x) => this.outer.add(x) });
+    const traps = groupTraps ? new TrapGrouper(this.inner) : null;
+    this.traps = traps;
     this.devices = new DeviceRunFolder(sink);
+    this.gate = new IdleLoopGate((run) => (traps === null ? this.inner.add(run) : traps.pass(run)));
+    const gate = this.gate;
+    this.sinkForKernel =
+      traps === null
+        ? null
+        : {
+            record: (e) => this.add(e),
+            guestExit: (t, thread, handler, fault) => {
+              gate.other(t);
+              traps.guestExit(t, thread, handler, fault);
+            },
+            entry: (t, thread, entry, ch, flows) => {
+              gate.other(t);
+              traps.entry(t, thread, entry, ch, flows);
+            },
+            entryEnd: (t, thread, entry) => {
+              gate.other(t);
+              traps.entryEnd(t, thread, entry);
+            },
+            reply: (t, from, to) => {
+              gate.other(t);
+              traps.reply(t, from, to);
+            },
+            quietRecord: (t) => gate.quiet(t),
+            quietSwitch: (t, to) => gate.quietSwitch(t, to),
+          };
   }
 
   /**
@@ -214,7 +244,7 @@ export class RecordFolder {
    * other records come through {@link add}, all in log order.
    */
   get cycles(): CycleSink | null {
-    return this.traps;
+    return this.sinkForKernel;
   }
 
   add(e: RuntimeEvent): void {
@@ -230,13 +260,24 @@ export class RecordFolder {
         this.traps?.settle();
         this.sink.record(e);
         return;
+      case "idle":
+        this.gate.leap(e);
+        return;
       default:
+        if (isQuiet(e)) {
+          if (e.type === "switch" && e.to !== null) this.gate.quietSwitch(e.t, e.to);
+          else this.gate.quiet(e.t);
+          return;
+        }
+        this.gate.other(e.t);
+        if (e.type === "switch") this.gate.switched(e.to);
         (this.traps ?? this.inner).add(e);
     }
   }
 
-  /** Hand on everything held (the end of the log). */
-  flush(): void {
+  /** Hand on everything held (the end of the log, at `end` ns). */
+  flush(end: number): void {
+    this.gate.other(end);
     this.traps?.flush();
     this.inner.flush();
     this.outer.flush();

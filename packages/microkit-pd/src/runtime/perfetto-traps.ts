@@ -5,19 +5,20 @@
  * reply and the switch back. An idle guest makes tens of thousands a virtual second and the
  * folder takes nearly all of them into a fold of that very cycle, so {@link TrapGrouper} hands
  * the six to it as one {@link TrapCycle}, which a fold takes whole; one it does not continue goes
- * record by record. The folder's output is the same either way. The grouper is also the
- * kernel's {@link CycleSink}: the records of a trap cycle are then never made as objects unless
- * the folder needs them.
+ * record by record. The folder's output is the same either way. The grouper also takes the
+ * kernel's cycle records without objects ({@link CycleRecords}, behind the folder's sink): the
+ * records of a trap cycle are then never made as objects unless the folder needs them.
  */
 import type { FaultMessage } from "../program.js";
 import {
-  type CycleSink,
+  type CycleRecords,
   entryEndRecord,
   entryRecord,
   guestExitRecord,
   replyRecord,
 } from "./cycle-records.js";
 import type { EntryPoint, RuntimeEvent } from "./event-log.js";
+import type { FoldItem } from "./perfetto-fold-shape.js";
 
 /** Records of a trap cycle, and the positions of its two switches. */
 export const TRAP_RECORDS = 6;
@@ -107,7 +108,7 @@ export class TrapCycle implements TrapView {
 
 /** Where the grouper hands records on: whole trap cycles, single records, a look at the fold. */
 export interface TrapSink {
-  add(e: RuntimeEvent): void;
+  add(e: FoldItem): void;
   /** A whole trap cycle, read during the call (kept by {@link TrapView.freeze}). */
   addTrap(trap: TrapView): void;
   /** Whether the fold under way takes `records` next without handing anything on. */
@@ -120,7 +121,7 @@ export interface TrapSink {
  * are never reordered for the folder, and held back across a record that bypasses it (a
  * device's, a counter) only when the fold under way takes them anyway ({@link settle}).
  */
-export class TrapGrouper implements CycleSink, TrapView {
+export class TrapGrouper implements CycleRecords, TrapView {
   /** Records of the trap cycle under way held (0: none). */
   private held = 0;
   thread = "";
@@ -260,8 +261,8 @@ export class TrapGrouper implements CycleSink, TrapView {
     );
   }
 
-  /** Any other kernel record: the held ones go first. */
-  pass(e: RuntimeEvent): void {
+  /** Any other kernel record (or a run of idle loops): the held ones go first. */
+  pass(e: FoldItem): void {
     if (this.held > 0) this.flush();
     this.to.add(e);
   }

@@ -510,17 +510,17 @@ describe("folded export", () => {
     return time;
   }
 
-  it("folds trap cycles, turns and device runs into a trace a viewer reads, each thread's core time kept", () => {
+  it("folds idle loops and device runs into a trace a viewer reads, each thread's core time kept", () => {
     const sys = busy(false);
     sys.runUntil(25_000_000);
     const full = toPerfetto(sys.log, threadsOf(sys), sys.now()).traceEvents;
     const folded = toPerfetto(sys.log, threadsOf(sys), sys.now(), { fold: true }).traceEvents;
     expect(traceProblems(folded)).toEqual([]);
     expect(folded.length * 50).toBeLessThan(full.length);
-    const cores = folded.filter((e) => e.tid === 1 && e.cat === "fold");
-    expect(cores.some((e) => /^vm1:vcpu0 ⇄ vmm1 ×\d+$|^vmm1 ⇄ vm1:vcpu0 ×\d+$/.test(e.name))).toBe(
-      true,
-    );
+    // Idle guests spinning through WFI exits their VMMs answer: one slice per stretch.
+    const idle = folded.filter((e) => e.tid === 1 && e.cat === "idle");
+    expect(idle.some((e) => /^idle: .*vm1:vcpu0/.test(e.name))).toBe(true);
+    expect(idle.length * 20).toBeLessThan(full.filter((e) => e.name.startsWith("fault →")).length);
     const [a, b] = [coreTime(full), coreTime(folded)];
     expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
     for (const [name, ns] of a) expect(b.get(name)).toBeCloseTo(ns, -1);
@@ -535,17 +535,17 @@ describe("folded export", () => {
     expect(runs[0]!.dur).toBeCloseTo(39 * 87, 6);
   });
 
-  it("fast-forwarded idle runs join the fold of their cycle", () => {
-    const sys = busy(true);
-    sys.runUntil(25_000_000);
-    const folded = toPerfetto(sys.log, threadsOf(sys), sys.now(), { fold: true }).traceEvents;
-    expect(traceProblems(folded)).toEqual([]);
-    const full = toPerfetto(sys.log, threadsOf(sys), sys.now()).traceEvents;
-    const idle = (events: readonly TraceEvent[]) => events.filter((e) => e.cat === "idle").length;
-    expect(idle(folded) * 4).toBeLessThan(idle(full));
-    expect(folded.some((e) => (e.args?.fast_forwarded as number) > 0)).toBe(true);
-    const [a, b] = [coreTime(full), coreTime(folded)];
-    for (const [name, ns] of a) expect(b.get(name)).toBeCloseTo(ns, -1);
+  it("folds a fast-forwarded run into the very trace of the run simulated trap by trap", () => {
+    const run = (fastForward: boolean) => {
+      const sys = busy(fastForward);
+      sys.runUntil(25_000_000);
+      return { sys, folded: toPerfetto(sys.log, threadsOf(sys), sys.now(), { fold: true }) };
+    };
+    const leapt = run(true);
+    const simulated = run(false);
+    expect(leapt.sys.log.some((e) => e.type === "idle")).toBe(true);
+    expect(traceProblems(leapt.folded.traceEvents)).toEqual([]);
+    expect(leapt.folded).toEqual(simulated.folded);
   });
 
   it("streams the folded trace toPerfetto folds from the kept log", async () => {

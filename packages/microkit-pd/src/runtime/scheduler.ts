@@ -8,6 +8,7 @@
  * Extension point: a caller may pass a subclass through `KernelParts.scheduler` (e.g. to trace
  * decisions or try another policy); the protected methods are the seams.
  */
+import { recordSwitch } from "./cycle-records.js";
 import { RuntimeError } from "./errors.js";
 import type { ScheduledEvent } from "./event-queue.js";
 import type { Kernel } from "./kernel.js";
@@ -104,7 +105,12 @@ export class Scheduler {
     const sc = cur.sched.sc;
     if (k.ff.probing) k.ff.budgetCheck(sc, this.action === "resume" && this.soleAtTop(cur));
     if (sc.sufficient()) return;
-    k.record({ t: k.now, type: "budget", thread: cur.name, sc: sc.name, action: "exhausted" });
+    if (k.recording) {
+      const at = { t: k.now, type: "budget", thread: cur.name, sc: sc.name } as const;
+      // In a declared idle loop (cycle-records.ts `quiet`) when the slice ends inside one.
+      const quiet = k.quietStep && cur.quiet;
+      k.record(quiet ? { ...at, action: "exhausted", quiet } : { ...at, action: "exhausted" });
+    }
     this.exhaust(sc);
     if (cur.state === "runnable" && !cur.sched.inRelease) {
       if (sc.ready(k.now) && sc.sufficient()) this.append(cur);
@@ -274,10 +280,7 @@ export class Scheduler {
   private switchTo(t: Thread): void {
     const k = this.k;
     if (t.sched.queued) this.dequeue(t);
-    if (t !== this.current) {
-      if (k.recordingCycles)
-        k.record({ t: k.now, type: "switch", from: this.current?.name ?? null, to: t.name });
-    }
+    if (t !== this.current && k.recordingCycles) recordSwitch(k, this.current?.name ?? null, t);
     if (t !== this.lastRan && k.costs.contextSwitch > 0) t.workRemaining += k.costs.contextSwitch;
     this.current = t;
     this.lastRan = t;
@@ -286,10 +289,7 @@ export class Scheduler {
 
   private switchToIdle(): void {
     const k = this.k;
-    if (this.current !== null) {
-      if (k.recordingCycles)
-        k.record({ t: k.now, type: "switch", from: this.current.name, to: null });
-    }
+    if (this.current !== null && k.recordingCycles) recordSwitch(k, this.current.name, null);
     this.current = null;
     this.syncRunningSc();
   }

@@ -42,6 +42,14 @@ export type Received =
     }
   | { readonly kind: "ipc"; readonly message: IpcMessage; readonly from: Thread };
 
+/** The one `work` op the kernel hands every body to yield (kernel.ts `workOp`), reused. */
+export interface ScratchWorkOp {
+  op: "work";
+  ns: number;
+  kind: string;
+  spin: SpinWait<unknown> | null;
+}
+
 export type KernelOp =
   /** A preemption point: the code just run takes `ns` of virtual time. */
   | {
