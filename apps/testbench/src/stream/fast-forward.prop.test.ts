@@ -8,14 +8,16 @@
  * schedule seeds (testing/generated-scenarios.ts).
  * Skips, saying so, while the runtime has no `fastForward` option.
  */
-import { readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { plantedFastForward } from "@vmmux/microkit-pd/testing";
 import { LateDrainDevice } from "@vmmux/pl011-uart/testing";
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { runJson } from "../report.js";
-import type { RunOptions } from "../run.js";
+import { type RunOptions, runScenario } from "../run.js";
 import { loadScenario, type Scenario, withKnobs } from "../scenario.js";
 import { checkScenario } from "../system/check.js";
 import { runtimeHasFastForward } from "../testing/fast-forward.js";
@@ -80,6 +82,36 @@ describe.skipIf(!supported)(
           durationLimit: Math.min(scenario.knobs.durationLimit, BUNDLED_SECONDS),
         }),
       );
+    });
+
+    // The folded timeline (`replay --out`) shows idle stretches the same whether leapt or not.
+    test.each(
+      readdirSync(scenariosDir).filter(
+        (f) => f.endsWith(".json") && f !== "scenario.schema.json" && !f.startsWith("real-"),
+      ),
+    )("bundled %s: the same Perfetto file on and off", async (name) => {
+      const scenario = withKnobs(loadScenario(`${scenariosDir}${name}`), {
+        durationLimit: BUNDLED_SECONDS,
+      });
+      const dir = mkdtempSync(join(tmpdir(), "vmmux-ff-perfetto-"));
+      const file = (on: boolean) => {
+        const path = join(dir, `${on}.perfetto.json`);
+        const run = runScenario(scenario, {
+          recordEvents: true,
+          retainLog: false,
+          keepWire: false,
+          perfettoFile: path,
+          perfettoFold: true,
+          fastForward: on,
+          inlineSteps: on,
+          exactCharacterEvents: !on,
+        });
+        return run.streamed.then(() => readFileSync(path, "utf8"));
+      };
+      const [on, off] = [await file(true), await file(false)];
+      rmSync(dir, { recursive: true });
+      expect(on.length).toBeGreaterThan(1000);
+      expect(on === off).toBe(true);
     });
 
     test("generated scenarios: same wire, report, verdicts and digests on and off", () => {
