@@ -323,6 +323,13 @@ export interface DeviceHost {
    * is inert, fast-forward may pass it by arithmetic instead of firing it (runtime/ticks.ts).
    */
   atTick?(time: Nanoseconds, action: () => void, ticks: InertTicks): TimerHandle;
+  /**
+   * `trace` for an inert tick passed by arithmetic (`InertTicks.skip`): the record that tick
+   * would have written had it fired, stamped with the tick's own `time` (runtime/ticks.ts puts
+   * it where the fired tick's record would have been). Absent where no record is kept, so a
+   * device builds none.
+   */
+  traceAt?(time: Nanoseconds, name: string, args?: Readonly<Record<string, unknown>>): void;
 }
 
 /**
@@ -339,6 +346,12 @@ export interface InertTicks {
    * removed) have passed: update the state as firing each would, and arm the next tick.
    */
   skip(n: number): void;
+  /**
+   * `skip` writes, through `DeviceHost.traceAt`, every trace record the ticks it passes would
+   * have written when fired, and nothing else. Without it the ticks are never inert while events
+   * are recorded (a passed tick would leave its record out).
+   */
+  readonly tracesPassed?: boolean;
 }
 
 /**

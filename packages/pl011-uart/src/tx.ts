@@ -20,7 +20,7 @@
  * a wake are the device's inert ticks (`DeviceHost.atTick`, microkit-pd's runtime/ticks.ts):
  * fast-forward may pass them by arithmetic ({@link FifoTransmitter.skip}).
  */
-import type { TimerHandle } from "@vmmux/microkit-pd";
+import type { DeviceHost, TimerHandle } from "@vmmux/microkit-pd";
 import type { PeerView } from "./device-types.js";
 import type { TaggedFifo } from "./fifo.js";
 import { divisorValid, FractionalClock } from "./line.js";
@@ -256,15 +256,31 @@ export class FifoTransmitter implements Transmitter {
     return this.endAfter(k);
   }
 
-  /** `n` inert ticks passed by the kernel (never while it records events: no trace record). */
+  /** `skip` writes each passed tick's trace record, as {@link tickTimer} would have. */
+  readonly tracesPassed = true;
+
+  /** `n` inert ticks passed by the kernel; while it records, each one's record at its own end. */
   skip(n: number): void {
     this.timer = null;
+    const regs = this.regs;
+    const traceAt = regs.cr & Cr.LBE ? undefined : regs.host.traceAt;
     for (let i = 0; i < n; i++) {
       const k = this.ticks++;
-      this.firedAt = i === 0 ? this.timerAt : this.endAfter(k);
+      const end = i === 0 ? this.timerAt : this.endAfter(k);
+      this.firedAt = end;
+      if (traceAt !== undefined) this.tracePassed(traceAt, k, end);
     }
     const k = this.ticks - 1;
     if (k < this.fifo.length && this.canTransmit()) this.arm(this.endAfter(k + 1));
+  }
+
+  /** The record of the `k`-th character end from the one shifting, as {@link tickTimer} writes it. */
+  private tracePassed(traceAt: NonNullable<DeviceHost["traceAt"]>, k: number, end: number): void {
+    const regs = this.regs;
+    const byte = k === 0 ? this.shiftByte : this.fifo.valueAt(k - 1);
+    const tag = k === 0 ? this.shiftTag : this.fifo.tagAt(k - 1);
+    const mask = (1 << regs.format.dataBits) - 1;
+    traceAt.call(regs.host, end, regs.txTraceName, { byte: byte & mask, tag, kind: "byte" });
   }
 
   /**

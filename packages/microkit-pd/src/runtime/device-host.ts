@@ -14,11 +14,19 @@ interface HostTimer extends TimerHandle {
 /** A host-side handle for a device model, also usable by tests to drive IRQs and timers. */
 export class Host implements DeviceHost {
   private nextId = 0;
+  /** Only while events are recorded (a device builds no record for a passed tick otherwise). */
+  readonly traceAt?: (time: number, name: string, args?: Readonly<Record<string, unknown>>) => void;
 
   constructor(
     private readonly k: Kernel,
     private readonly device: string,
-  ) {}
+  ) {
+    if (k.recording)
+      this.traceAt = (t, name, args) =>
+        k.ticks.passedRecord(
+          args ? { t, type: "device", device, name, args } : { t, type: "device", device, name },
+        );
+  }
 
   now(): number {
     return this.k.now;

@@ -11,14 +11,24 @@
  * passes its ticks by arithmetic (`InertTicks.skip`), arming its next tick before the running
  * thread's timer is re-armed, as firing the last of them would have.
  *
+ * While events are recorded, a passed tick writes the trace records its firing would have
+ * (`InertTicks.tracesPassed`, `DeviceHost.traceAt`), stamped with its own time and put where the
+ * fired tick would have put them: after every record made before the pass, before every record
+ * made after it, and among themselves in the order the heap would have fired the ticks (time,
+ * then push order: a device arms its next tick as the one before fires). A tick due at the
+ * pass's last instant is passed only when it does that instant's timer expiry: any other would
+ * fire after the code that runs there, its records after that code's, so the pass is not made.
+ * A device that does not declare `tracesPassed` has no inert ticks in a recorded run.
+ *
  * Off (every tick is an ordinary event, as before) with MIN_BUDGET > 0 (a tick's budget check
- * could end a slice early), while events are recorded (a tick may write a trace record), and
- * with `KernelOptions.inertTicks: false`. A leap may cross round-robin slice ends
+ * could end a slice early) and with `KernelOptions.inertTicks: false`. A leap may cross round-robin slice ends
  * (fast-forward-slices.ts): a tick's budget check is not one of the period's and is left out of
  * its profile, and a tick due at the very instant a slice runs out does that timer's work, as at
  * any other expiry. A leap whose period's timer expiries are not known stops before the first
  * tick instead, and that tick then ends the search as any event does.
  */
+import { RuntimeError } from "./errors.js";
+import type { RuntimeEvent } from "./event-log.js";
 import type { ScheduledEvent } from "./event-queue.js";
 import type { Kernel } from "./kernel.js";
 
@@ -33,6 +43,16 @@ export interface TickRun {
   readonly events: number;
   /** Ticks that did not tie with a kernel timer expiry. */
   readonly untied: number;
+}
+
+/** One device's ticks in a pass of a recorded run: their times and the records they wrote. */
+export interface PassedTicks {
+  readonly times: number[];
+  readonly records: RuntimeEvent[];
+  /** The next tick to write, its next record, and its place among ticks due at one instant. */
+  next: number;
+  record: number;
+  order: number;
 }
 
 /** No ticks passed. */
@@ -54,12 +74,19 @@ export class Ticks {
   /** `inTurns`' expiry offsets (a turn's end) and slice ends (none), kept to allocate nothing. */
   private readonly turnEnd = new Set<number>();
   private readonly noSliceEnds = new Set<number>();
+  /** `collect`'s instants whose expiry a tick has done (a second tick there is a plain event). */
+  private readonly tiedAt = new Set<number>();
+  /** Events are recorded: only ticks whose `skip` writes their records may be inert. */
+  private readonly recording: boolean;
+  /** In a pass of a recorded run: the device whose ticks are being skipped. */
+  private passing: PassedTicks | null = null;
 
   constructor(
     protected readonly k: Kernel,
     enabled: boolean,
   ) {
-    this.on = enabled && k.options.minBudget === 0 && !k.options.recordEvents;
+    this.on = enabled && k.options.minBudget === 0;
+    this.recording = k.options.recordEvents;
   }
 
   /** The running thread's timer expired (on the heap or ended in place), while it matters. */
@@ -112,7 +139,12 @@ export class Ticks {
   /** `event` is a device tick that is inert now. */
   inert(event: ScheduledEvent): boolean {
     const ticks = event.ticks;
-    return this.on && ticks !== null && event.time < ticks.inertUntil();
+    return (
+      this.on &&
+      ticks !== null &&
+      (!this.recording || ticks.tracesPassed === true) &&
+      event.time < ticks.inertUntil()
+    );
   }
 
   /** The first time a leap must stop before: the earliest live event that is not an inert tick. */
@@ -187,6 +219,8 @@ export class Ticks {
   ): TickRun | null {
     const end = now + count * period;
     const sources: { event: ScheduledEvent; n: number; last: number }[] = [];
+    const tiedAt = this.tiedAt;
+    tiedAt.clear();
     let events = 0;
     let untied = 0;
     let ok = true;
@@ -199,12 +233,20 @@ export class Ticks {
       for (;;) {
         const t = n === 0 ? event.time : ticks.tickAt(n);
         if (t > end) break;
-        if (!(t > now) || t >= until || n >= MAX_TICKS) {
+        // Recorded: a device's records go to its ticks by time, so its ticks' times must differ.
+        if (!(t > now) || t >= until || n >= MAX_TICKS || (this.recording && n > 0 && t <= last)) {
           ok = false;
           return;
         }
         const offset = (t - now) % period || period;
-        const tied = expiries.has(offset) || this.atSliceEnd(t, sliceEnds);
+        // One expiry per instant: of two devices' ticks due at it, the first does its work.
+        const tied = !tiedAt.has(t) && (expiries.has(offset) || this.atSliceEnd(t, sliceEnds));
+        if (this.recording && t === end && !tied) {
+          // It would fire after the code run at `end`, so its records would follow that code's.
+          ok = false;
+          return;
+        }
+        if (tied) tiedAt.add(t);
         events += this.eventsOf(tied);
         if (!tied) untied++;
         last = t;
@@ -241,10 +283,79 @@ export class Ticks {
   /** After a leap: each device passes its ticks, in the order their last ones would have fired. */
   pass(run: TickRun): void {
     const sources = [...run.sources].sort((a, b) => a.last - b.last || a.event.seq - b.event.seq);
-    for (const s of sources) {
-      this.k.events.cancel(s.event);
-      s.event.ticks!.skip(s.n);
-    }
+    if (this.recording) this.passRecorded(sources);
+    else
+      for (const s of sources) {
+        this.k.events.cancel(s.event);
+        s.event.ticks!.skip(s.n);
+      }
     this.untied += run.untied;
+  }
+
+  /**
+   * `pass` in a recorded run: each device skips its ticks, its records gathered by tick (each
+   * tick's time is known before it is skipped), then the records are written tick by tick in the
+   * heap's firing order.
+   */
+  private passRecorded(sources: TickRun["sources"]): void {
+    const passed: PassedTicks[] = [];
+    for (const s of sources) {
+      const ticks = s.event.ticks!;
+      const times = [s.event.time];
+      for (let i = 1; i < s.n; i++) times.push(ticks.tickAt(i));
+      passed.push({ times, records: [], next: 0, record: 0, order: s.event.seq });
+    }
+    for (let i = 0; i < sources.length; i++) {
+      const s = sources[i]!;
+      this.k.events.cancel(s.event);
+      this.passing = passed[i]!;
+      try {
+        s.event.ticks!.skip(s.n);
+      } finally {
+        this.passing = null;
+      }
+    }
+    // Ticks due at one instant fire in push order: the pending ones by their heap sequence,
+    // every later one armed as the tick before it fired, so after all pending ones.
+    const byPush = [...passed].sort((a, b) => a.order - b.order);
+    for (let i = 0; i < byPush.length; i++) byPush[i]!.order = i;
+    let pushes = byPush.length;
+    for (;;) {
+      let first: PassedTicks | null = null;
+      for (const p of passed)
+        if (p.next < p.times.length && (first === null || this.firesBefore(p, first))) first = p;
+      if (first === null) break;
+      const time = first.times[first.next++]!;
+      first.order = pushes++;
+      const records = first.records;
+      while (first.record < records.length && records[first.record]!.t === time)
+        this.write(records[first.record++]!);
+    }
+    for (const p of passed)
+      if (p.record < p.records.length)
+        throw new RuntimeError(
+          "RT_INTERNAL",
+          `a device traced a passed tick at ${p.records[p.record]!.t} ns, not one of its ticks' times`,
+        );
+  }
+
+  /** A device skipping its ticks in a recorded run wrote `record` for one of them (`traceAt`). */
+  passedRecord(record: RuntimeEvent): void {
+    const passing = this.passing;
+    if (passing === null)
+      throw new RuntimeError("RT_INTERNAL", "a device traced a passed tick outside a pass");
+    passing.records.push(record);
+  }
+
+  /** Whether `a`'s next tick fires before `b`'s: earlier, or due at once and pushed first. */
+  protected firesBefore(a: PassedTicks, b: PassedTicks): boolean {
+    const ta = a.times[a.next]!;
+    const tb = b.times[b.next]!;
+    return ta < tb || (ta === tb && a.order < b.order);
+  }
+
+  /** Write one passed tick's record to the log. A seam for variants. */
+  protected write(record: RuntimeEvent): void {
+    this.k.record(record);
   }
 }
