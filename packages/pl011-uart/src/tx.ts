@@ -274,8 +274,11 @@ export class FifoTransmitter implements Transmitter {
     if (k < this.fifo.length && this.canTransmit()) this.arm(this.endAfter(k + 1));
   }
 
-  /** The record of the `k`-th character end from the one shifting, as {@link tickTimer} writes it. */
-  private tracePassed(traceAt: NonNullable<DeviceHost["traceAt"]>, k: number, end: number): void {
+  /**
+   * The record of the `k`-th character end from the one shifting, as {@link tickTimer} writes
+   * it, at `end`. A seam for variants.
+   */
+  protected tracePassed(traceAt: NonNullable<DeviceHost["traceAt"]>, k: number, end: number): void {
     const regs = this.regs;
     const byte = k === 0 ? this.shiftByte : this.fifo.valueAt(k - 1);
     const tag = k === 0 ? this.shiftTag : this.fifo.tagAt(k - 1);
