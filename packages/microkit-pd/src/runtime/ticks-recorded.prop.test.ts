@@ -6,10 +6,11 @@
  * step or turn ends), each tick writing trace records (testing/traced-ticks.ts), a run with inert
  * ticks gives the same whole event log (every record, in order), event count, clock, run times
  * and tick times as one where every tick is an ordinary event, with and without fast-forward
- * (with it, outside the collapsed `idle` runs of either). A device that does not declare
- * `tracesPassed` keeps its ticks ordinary. Passes do write records, some for two devices' ticks
- * due at one instant; planted variants that stamp a passed record with the kernel's clock, drop
- * one, or order two devices' ticks due at one instant by device are caught.
+ * (with it, outside the collapsed `idle` runs of either); unrecorded, the same but the log. A
+ * device that does not declare `tracesPassed` keeps its ticks ordinary. Passes do write records,
+ * in leaps too, some for two devices' ticks due at one instant; planted variants that stamp a
+ * passed record with the kernel's clock, drop one, order two devices' ticks due at one instant by
+ * device, or let both of two ticks due at one timer expiry do its work are caught.
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -369,14 +370,16 @@ describe("inert device ticks in a recorded run", () => {
   );
 
   it.each([
-    ["kernel-clock", false],
-    ["first-dropped", false],
-    ["push-order-ignored", false],
-    ["kernel-clock", true],
-  ] as [PlantedTickRecordBug, boolean][])(
-    "catch a planted defect: %s (fastForward %s)",
-    (bug, fastForward) => {
-      const result = fc.check(equivalent(fastForward, plantedTickRecords(bug)), {
+    ["kernel-clock", false, true],
+    ["first-dropped", false, true],
+    ["push-order-ignored", false, true],
+    ["kernel-clock", true, true],
+    ["expiry-tied-twice", false, false],
+    ["expiry-tied-twice", true, false],
+  ] as [PlantedTickRecordBug, boolean, boolean][])(
+    "catch a planted defect: %s (fastForward %s, recorded %s)",
+    (bug, fastForward, recorded) => {
+      const result = fc.check(equivalent(fastForward, plantedTickRecords(bug), recorded), {
         seed,
         numRuns: 100,
         endOnFailure: true,

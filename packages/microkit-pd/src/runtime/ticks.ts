@@ -240,7 +240,8 @@ export class Ticks {
         }
         const offset = (t - now) % period || period;
         // One expiry per instant: of two devices' ticks due at it, the first does its work.
-        const tied = !tiedAt.has(t) && (expiries.has(offset) || this.atSliceEnd(t, sliceEnds));
+        const tied =
+          this.expiryFree(t, tiedAt) && (expiries.has(offset) || this.atSliceEnd(t, sliceEnds));
         if (this.recording && t === end && !tied) {
           // It would fire after the code run at `end`, so its records would follow that code's.
           ok = false;
@@ -263,6 +264,11 @@ export class Ticks {
    */
   protected atSliceEnd(t: number, sliceEnds: Set<number>): boolean {
     return sliceEnds.delete(t);
+  }
+
+  /** No tick passed so far does the expiry at `t` (`tiedAt`). A seam for variants. */
+  protected expiryFree(t: number, tiedAt: ReadonlySet<number>): boolean {
+    return !tiedAt.has(t);
   }
 
   /** Events one passed tick stands for: none when it ties with a kernel timer expiry. */

@@ -1,6 +1,6 @@
 /**
- * Defects in the records of inert ticks passed in a recorded run (runtime/ticks.ts), which the
- * recorded-ticks properties (ticks-recorded.prop.test.ts, and pl011-uart's) must catch.
+ * Defects in inert ticks passed by several devices and in their records in a recorded run
+ * (runtime/ticks.ts), which ticks-recorded.prop.test.ts must catch.
  */
 import type { RuntimeEvent } from "../runtime/event-log.js";
 import { type PassedTicks, Ticks } from "../runtime/ticks.js";
@@ -12,7 +12,9 @@ export type PlantedTickRecordBug =
   /** The first record a kernel's passes write is left out. */
   | "first-dropped"
   /** Ticks of two devices due at one instant write in the order the devices were passed. */
-  | "push-order-ignored";
+  | "push-order-ignored"
+  /** Ticks of two devices due at one timer expiry both do its work (one event too few). */
+  | "expiry-tied-twice";
 
 class KernelClock extends Ticks {
   protected override write(record: RuntimeEvent): void {
@@ -34,13 +36,21 @@ class PushOrderIgnored extends Ticks {
   }
 }
 
-/** The runtime with a defect in passed ticks' records (pass `.parts` to `new System`). */
+class ExpiryTiedTwice extends Ticks {
+  protected override expiryFree(): boolean {
+    return true;
+  }
+}
+
+const VARIANTS = {
+  "kernel-clock": KernelClock,
+  "first-dropped": FirstDropped,
+  "push-order-ignored": PushOrderIgnored,
+  "expiry-tied-twice": ExpiryTiedTwice,
+} as const;
+
+/** The runtime with a defect in passed ticks (pass `.parts` to `new System`). */
 export function plantedTickRecords(bug: PlantedTickRecordBug): PlantedKernel {
-  const variant =
-    bug === "kernel-clock"
-      ? KernelClock
-      : bug === "first-dropped"
-        ? FirstDropped
-        : PushOrderIgnored;
+  const variant = VARIANTS[bug];
   return { parts: { ticks: (k, enabled) => new variant(k, enabled) } };
 }
