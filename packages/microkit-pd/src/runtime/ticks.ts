@@ -20,12 +20,15 @@
  * fire after the code that runs there, its records after that code's, so the pass is not made.
  * A device that does not declare `tracesPassed` has no inert ticks in a recorded run.
  *
+ * Of two devices' ticks due at one timer expiry, only the first does the expiry's work: the
+ * second is an event of its own.
+ *
  * Off (every tick is an ordinary event, as before) with MIN_BUDGET > 0 (a tick's budget check
- * could end a slice early) and with `KernelOptions.inertTicks: false`. A leap may cross round-robin slice ends
- * (fast-forward-slices.ts): a tick's budget check is not one of the period's and is left out of
- * its profile, and a tick due at the very instant a slice runs out does that timer's work, as at
- * any other expiry. A leap whose period's timer expiries are not known stops before the first
- * tick instead, and that tick then ends the search as any event does.
+ * could end a slice early) and with `KernelOptions.inertTicks: false`. A leap may cross
+ * round-robin slice ends (fast-forward-slices.ts): a tick's budget check is not one of the
+ * period's and is left out of its profile, and a tick due at the very instant a slice runs out
+ * does that timer's work, as at any other expiry. A leap whose period's timer expiries are not
+ * known stops before the first tick instead, and that tick then ends the search as any event does.
  */
 import { RuntimeError } from "./errors.js";
 import type { RuntimeEvent } from "./event-log.js";
