@@ -105,11 +105,18 @@ export class Scheduler {
     const sc = cur.sched.sc;
     if (k.ff.probing) k.ff.budgetCheck(sc, this.action === "resume" && this.soleAtTop(cur));
     if (sc.sufficient()) return;
-    if (k.recording) {
-      const at = { t: k.now, type: "budget", thread: cur.name, sc: sc.name } as const;
-      // In a declared idle loop (cycle-records.ts `quiet`) when the slice ends inside one.
-      const quiet = k.quietStep && cur.quiet;
-      k.record(quiet ? { ...at, action: "exhausted", quiet } : { ...at, action: "exhausted" });
+    // In a declared idle loop (cycle-records.ts `quiet`) when the slice ends inside one.
+    if (k.recording && k.quietStep && cur.quiet) {
+      k.record({
+        t: k.now,
+        type: "budget",
+        thread: cur.name,
+        sc: sc.name,
+        action: "exhausted",
+        quiet: true,
+      });
+    } else if (k.recording) {
+      k.record({ t: k.now, type: "budget", thread: cur.name, sc: sc.name, action: "exhausted" });
     }
     this.exhaust(sc);
     if (cur.state === "runnable" && !cur.sched.inRelease) {
