@@ -476,7 +476,6 @@ export class FastForward {
       if (times !== 0) this.answers.repeat(i, times);
     }
     this.leaps += count;
-    k.ticks.pass(leap.ticks);
     if (ran !== null)
       k.record({
         t: start,
@@ -488,6 +487,8 @@ export class FastForward {
         events,
         ran,
       });
+    // The passed ticks' records (when recording) come after the leap's, in time order.
+    k.ticks.pass(leap.ticks);
   }
 
   // ---- the state fingerprint ----
