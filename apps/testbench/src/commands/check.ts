@@ -138,9 +138,9 @@ async function checkRuns(
     run = await runPrepared(scenario, {
       recordEvents: true,
       retainLog: false,
-      // Integrity and interleaving are judged as the wire goes; only --out's terminal cast
-      // reads the kept wire.
-      keepWire: out !== undefined,
+      // Integrity and interleaving are judged as the wire goes; --out's terminal cast is
+      // written as it goes too, so no wire is kept.
+      keepWire: false,
       judgeWire: true,
       ...streamed?.runOptions,
       ...schedule,
@@ -155,6 +155,7 @@ async function checkRuns(
     });
   } catch (error) {
     await exploration?.close();
+    await streamed?.cast.abort();
     throw error;
   }
   const judgements = judge(run, rerun, scenario.expect);

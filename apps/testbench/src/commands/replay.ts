@@ -7,14 +7,16 @@
  * timeline is streamed (folded) into the set as the run goes and the HTML report's timeline is
  * a bounded summary made alongside (issue 12 item 2), so no event log is kept.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { basename, extname } from "node:path";
 import type { Command } from "commander";
-import { formatAsciicast, parseAsciicast } from "../asciicast.js";
 import type { Io } from "../commands.js";
 import { OutputDir } from "../output-dir.js";
 import { runPrepared } from "../real/prepare.js";
+import { reportPageOfRun } from "../report/from-run.js";
+import { TerminalTranscript, writeHtmlReport } from "../report/html-stream.js";
 import { renderHtmlReport, reportInputOfRun, TimelineSummary } from "../report/index.js";
+import { castFileToVersion3, TerminalCastWriter, terminalHeader } from "../report/terminal-sink.js";
 import { formatReport, runJson, writeArtefacts } from "../report.js";
 import { idleNote } from "../roles.js";
 import type { RunOptions, RunResult } from "../run.js";
@@ -48,25 +50,55 @@ export interface ArtefactFlags {
 export interface StreamedArtefacts {
   /** The HTML report's timeline, fed every trace event the Perfetto file gets. */
   readonly summary: TimelineSummary;
-  /** Run options that stream the Perfetto file into `out` and feed the summary; no log kept. */
+  /**
+   * Run options that stream the Perfetto file and the terminal cast (v2; `--cast-version 3`
+   * rewrites it after the run) into `out` and feed the summary and the transcript: no event
+   * log and no wire kept.
+   */
   readonly runOptions: Pick<
     RunOptions,
-    "retainLog" | "perfettoTap" | "perfettoFile" | "perfettoFold"
+    "retainLog" | "perfettoTap" | "perfettoFile" | "perfettoFold" | "keepWire" | "onWire"
   >;
+  /** The terminal cast, written as the wire goes. */
+  readonly cast: TerminalCastWriter;
+  /** What the HTML report shows of the terminal besides the recording. */
+  readonly transcript: TerminalTranscript;
 }
 
-/** Start the artefacts a run streams (before the run; `out` already checked). */
+/**
+ * Start the artefacts a run streams (before the run; `out` already checked). `onWire` is
+ * called after the cast writer for each wire character (the live terminal).
+ */
 export function streamedArtefacts(
   out: OutputDir,
   file: string,
   flags: ArtefactFlags,
+  onWire?: RunOptions["onWire"],
 ): StreamedArtefacts {
   const name = basename(file, extname(file));
   const summary = new TimelineSummary();
+  const transcript = new TerminalTranscript();
+  const cast = new TerminalCastWriter(
+    out.file(`${name}.terminal.cast`),
+    castTitle(name),
+    2,
+    transcript.add,
+  );
+  const castWire = cast.onWire;
   return {
     summary,
+    cast,
+    transcript,
     runOptions: {
       retainLog: false,
+      keepWire: false,
+      onWire:
+        onWire === undefined
+          ? castWire
+          : (byte, tag, start, end) => {
+              castWire(byte, tag, start, end);
+              onWire(byte, tag, start, end);
+            },
       perfettoTap: (e) => summary.addTrace(e),
       perfettoFile: out.file(`${name}.perfetto.json${flags.perfettoGz === true ? ".gz" : ""}`),
       perfettoFold: flags.traceFolding !== false,
@@ -110,28 +142,43 @@ export async function writeRunArtefacts(
   const name = basename(file, extname(file));
   try {
     await run.streamed;
+    await streamed?.cast.close();
     const staged = await writeArtefacts(run, out.stagingDir(), name, {
       perfettoGzip: flags.perfettoGz === true,
+      castStreamed: streamed !== undefined,
     });
-    const cast = staged.find((p) => p.endsWith(".terminal.cast"));
-    if (flags.castVersion === 3 && cast !== undefined) {
-      writeFileSync(cast, formatAsciicast(parseAsciicast(readFileSync(cast, "utf8"), cast), 3));
-    }
+    const cast = streamed?.cast.path ?? staged.find((p) => p.endsWith(".terminal.cast"));
     if (extraJson !== undefined) {
       writeFileSync(out.file(`${name}.report.json`), `${JSON.stringify(extraJson, null, 2)}\n`);
     }
-    const input = reportInputOfRun(run, {
+    const options = {
       replayCommand: replayCommand(file, run.seed, flags.schedule),
       ...(streamed === undefined
         ? {}
         : { timeline: streamed.summary.timeline(run.virtualTime, run.threads) }),
-    });
-    writeFileSync(out.file(`${name}.report.html`), renderHtmlReport(input));
+    };
+    const html = out.file(`${name}.report.html`);
+    if (streamed === undefined) {
+      writeFileSync(html, renderHtmlReport(reportInputOfRun(run, options)));
+    } else {
+      const page = reportPageOfRun(run, options);
+      await writeHtmlReport(html, page, {
+        ...streamed.transcript.facts(),
+        header: terminalHeader(page.title),
+        castFile: streamed.cast.path,
+      });
+    }
+    // The report embeds v2 (absolute times), so the file is rewritten after it.
+    if (flags.castVersion === 3 && cast !== undefined) await castFileToVersion3(cast);
     return out.commit().sort((a, b) => artefactRank(a) - artefactRank(b));
   } finally {
+    await streamed?.cast.abort();
     out.abort();
   }
 }
+
+/** The terminal cast's title (its header's). */
+const castTitle = (name: string) => `vmmux replay of ${name}`;
 
 export function registerReplayCommand(program: Command, io: Io): void {
   const command = program
@@ -161,22 +208,25 @@ export function registerReplayCommand(program: Command, io: Io): void {
     ) => {
       const scenario = prepareScenario(file, flags);
       const out = flags.out === undefined ? undefined : OutputDir.prepare(flags.out);
+      let streamed: StreamedArtefacts | undefined;
       try {
-        const streamed = out === undefined ? undefined : streamedArtefacts(out, file, flags);
         // The terminal is written as the wire produces it (it is the progress); with --json,
         // the progress line stands in for it.
         const mode = flags.queries ?? (io.isTty ? "drop" : "raw");
         const terminal = flags.json === true ? undefined : new TerminalSink(io.out, mode);
         const progress = new Progress(io, "vmmux");
         const showProgress = progress.phase("");
+        const toTerminal =
+          terminal === undefined ? undefined : (byte: number) => terminal.byte(byte);
+        streamed = out === undefined ? undefined : streamedArtefacts(out, file, flags, toTerminal);
         const run = await runPrepared(scenario, {
           recordEvents: out !== undefined,
-          // The report is made from what the run streamed; only --out's terminal cast needs the
-          // wire kept (so a long replay's memory does not grow with its output).
-          keepWire: out !== undefined,
+          // The report and the artefacts are made from what the run streamed (so a long
+          // replay's memory does not grow with its output).
+          keepWire: false,
+          ...(toTerminal === undefined ? {} : { onWire: toTerminal }),
           ...streamed?.runOptions,
           ...(flags.schedule === undefined ? {} : { schedule: { seed: flags.schedule } }),
-          ...(terminal === undefined ? {} : { onWire: (byte: number) => terminal.byte(byte) }),
           onProgress: (now, limit) => {
             if (terminal === undefined) showProgress(now, limit);
             else terminal.flush();
@@ -199,6 +249,7 @@ export function registerReplayCommand(program: Command, io: Io): void {
         }
       } finally {
         // Nothing half-written stays behind when the run fails (a no-op once committed).
+        await streamed?.cast.abort();
         out?.abort();
       }
     },

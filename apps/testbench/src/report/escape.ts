@@ -46,3 +46,244 @@ export function stripTerminalControls(text: string): string {
     .replace(/\u001b[@-Z\\-_]/g, "")
     .replace(/\r+\n/g, "\n");
 }
+
+/**
+ * One replacement pass of {@link stripTerminalControls}, fed in pieces: text outside a
+ * sequence is copied in runs up to the next `trigger`, the rest is taken a character at a time.
+ */
+abstract class StripPass {
+  constructor(private readonly trigger: string) {}
+
+  /** No sequence is open: the next character is plain unless it is the trigger. */
+  protected abstract idle(): boolean;
+
+  /** Take one character; returns the output it makes final. */
+  protected abstract char(c: string): string;
+
+  /** The input has ended: the rest of the output. */
+  abstract end(): string;
+
+  /** The output that no later input can change. */
+  push(text: string): string {
+    const parts: string[] = [];
+    let i = 0;
+    while (i < text.length) {
+      if (this.idle()) {
+        const next = text.indexOf(this.trigger, i);
+        const end = next < 0 ? text.length : next;
+        if (end > i) parts.push(text.slice(i, end));
+        if (next < 0) break;
+        i = next;
+      }
+      parts.push(this.char(text[i]!));
+      i++;
+    }
+    // Joined, so a long text is one flat string rather than a rope of its pieces.
+    return parts.join("");
+  }
+}
+
+const ESC = "\u001b";
+
+/** `\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?` removed: an OSC runs to BEL, ST or the next ESC. */
+class OscPass extends StripPass {
+  private inOsc = false;
+  private escPending = false;
+
+  constructor() {
+    super(ESC);
+  }
+
+  protected idle(): boolean {
+    return !this.inOsc && !this.escPending;
+  }
+
+  protected char(c: string): string {
+    if (this.inOsc) {
+      if (this.escPending) {
+        this.escPending = false;
+        this.inOsc = false;
+        if (c === "\\") return "";
+        // The OSC ended before this ESC, which starts the search again.
+        return this.outside(c);
+      }
+      if (c === "\u0007") this.inOsc = false;
+      else if (c === ESC) this.escPending = true;
+      return "";
+    }
+    if (this.escPending) {
+      this.escPending = false;
+      return this.outside(c);
+    }
+    if (c === ESC) {
+      this.escPending = true;
+      return "";
+    }
+    return c;
+  }
+
+  /** `c` follows an ESC outside an OSC. */
+  private outside(c: string): string {
+    if (c === "]") {
+      this.inOsc = true;
+      return "";
+    }
+    if (c === ESC) {
+      this.escPending = true;
+      return ESC;
+    }
+    return ESC + c;
+  }
+
+  end(): string {
+    const rest = this.escPending ? ESC : "";
+    this.escPending = false;
+    this.inOsc = false;
+    return rest;
+  }
+}
+
+const inRange = (c: string, low: number, high: number) => {
+  const code = c.charCodeAt(0);
+  return code >= low && code <= high;
+};
+
+/** `\u001b\[[0-?]*[ -/]*[@-~]` removed: a CSI with its final byte. */
+class CsiPass extends StripPass {
+  /** The ESC, `[`, parameter and intermediate bytes of a CSI not yet ended; "" when none. */
+  private pending = "";
+  private intermediate = false;
+
+  constructor() {
+    super(ESC);
+  }
+
+  protected idle(): boolean {
+    return this.pending === "";
+  }
+
+  protected char(c: string): string {
+    const p = this.pending;
+    if (p === "") {
+      if (c !== ESC) return c;
+      this.pending = ESC;
+      return "";
+    }
+    if (p === ESC) {
+      if (c === "[") {
+        this.pending = `${ESC}[`;
+        this.intermediate = false;
+        return "";
+      }
+      if (c === ESC) return ESC;
+      this.pending = "";
+      return ESC + c;
+    }
+    if (!this.intermediate && inRange(c, 0x30, 0x3f)) {
+      this.pending += c;
+      return "";
+    }
+    if (inRange(c, 0x20, 0x2f)) {
+      this.pending += c;
+      this.intermediate = true;
+      return "";
+    }
+    this.pending = "";
+    if (inRange(c, 0x40, 0x7e)) return "";
+    // No final byte: the bytes so far stay, and `c` starts the search again.
+    return p + this.char(c);
+  }
+
+  end(): string {
+    const rest = this.pending;
+    this.pending = "";
+    return rest;
+  }
+}
+
+/** `\u001b[@-Z\\-_]` removed: a two-byte escape sequence. */
+class EscPass extends StripPass {
+  private escPending = false;
+
+  constructor() {
+    super(ESC);
+  }
+
+  protected idle(): boolean {
+    return !this.escPending;
+  }
+
+  protected char(c: string): string {
+    if (!this.escPending) {
+      if (c !== ESC) return c;
+      this.escPending = true;
+      return "";
+    }
+    if (c === ESC) return ESC;
+    this.escPending = false;
+    if (inRange(c, 0x40, 0x5a) || inRange(c, 0x5c, 0x5f)) return "";
+    return ESC + c;
+  }
+
+  end(): string {
+    const rest = this.escPending ? ESC : "";
+    this.escPending = false;
+    return rest;
+  }
+}
+
+/** `\r+\n` as `\n`. */
+class CrLfPass extends StripPass {
+  private returns = 0;
+
+  constructor() {
+    super("\r");
+  }
+
+  protected idle(): boolean {
+    return this.returns === 0;
+  }
+
+  protected char(c: string): string {
+    if (c === "\r") {
+      this.returns++;
+      return "";
+    }
+    const kept = c === "\n" ? "" : "\r".repeat(this.returns);
+    this.returns = 0;
+    return kept + c;
+  }
+
+  end(): string {
+    const rest = "\r".repeat(this.returns);
+    this.returns = 0;
+    return rest;
+  }
+}
+
+/**
+ * {@link stripTerminalControls} over text that arrives in pieces: the concatenated outputs of
+ * `push` and `end` are exactly `stripTerminalControls` of the concatenated inputs, however the
+ * text is cut. Each of its four passes is run as a stream in the same order; what a pass holds
+ * back is an unfinished sequence (at most one CSI's parameter bytes, or a count of CRs).
+ */
+export class TerminalControlStripper {
+  private readonly passes: readonly StripPass[] = [
+    new OscPass(),
+    new CsiPass(),
+    new EscPass(),
+    new CrLfPass(),
+  ];
+
+  push(text: string): string {
+    let out = text;
+    for (const pass of this.passes) out = pass.push(out);
+    return out;
+  }
+
+  end(): string {
+    let out = "";
+    for (const pass of this.passes) out = pass.push(out) + pass.end();
+    return out;
+  }
+}

@@ -7,7 +7,7 @@ import { runMetrics } from "../metrics.js";
 import type { Judgement } from "../oracles.js";
 import { terminalCast } from "../report.js";
 import type { RunResult } from "../run.js";
-import type { HtmlReportInput } from "./html.js";
+import type { HtmlReportInput, ReportPageInput } from "./html.js";
 import { type Timeline, timelineFromPerfetto } from "./timeline.js";
 
 export interface ReportOfRunOptions {
@@ -20,6 +20,15 @@ export interface ReportOfRunOptions {
 }
 
 export function reportInputOfRun(run: RunResult, options: ReportOfRunOptions): HtmlReportInput {
+  const page = reportPageOfRun(run, options);
+  return { ...page, terminal: terminalCast(run, page.title) };
+}
+
+/**
+ * {@link reportInputOfRun} without the terminal, which the run may have written as it went
+ * (`TerminalCastWriter`; `html-stream.ts` then reads it back) and not kept.
+ */
+export function reportPageOfRun(run: RunResult, options: ReportOfRunOptions): ReportPageInput {
   const metrics = runMetrics(run);
   const title = options.title ?? `vmmux replay of ${run.scenarioFile}`;
   const trace = options.timeline === undefined ? run.perfetto() : undefined;
@@ -31,7 +40,6 @@ export function reportInputOfRun(run: RunResult, options: ReportOfRunOptions): H
     profile: run.profile,
     replayCommand: options.replayCommand,
     virtualTime: metrics.virtualTime,
-    terminal: terminalCast(run, title),
     ...(timeline ? { timeline } : {}),
     guests: metrics.guests,
     loss: metrics.loss,

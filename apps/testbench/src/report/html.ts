@@ -129,7 +129,7 @@ function checkNumber(place: string, value: number | null | undefined, nullable =
   }
 }
 
-function validate(input: HtmlReportInput): void {
+function validate(input: ReportPageInput): void {
   input.guests.forEach((g, i) => {
     checkNumber(`guests[${i}].bytesWritten`, g.bytesWritten);
     checkNumber(`guests[${i}].bytesOnWire`, g.bytesOnWire);
@@ -223,13 +223,41 @@ function timelineSection(layout: TimelineLayout | undefined): string {
 <div class="timeline card"><div class="captions">${captions}</div><div>${renderTimelineSvg(layout)}<div id="timeline-axis" class="axis">${axis}</div></div></div>`;
 }
 
-/** The host terminal as plain text, for reading and searching without the player. */
-function transcript(cast: Asciicast): string {
-  const text = stripTerminalControls(outputText(cast));
-  if (text.length <= TRANSCRIPT_LIMIT) return escapeHtml(text);
-  const omitted = text.length - TRANSCRIPT_LIMIT;
-  return `${escapeHtml(text.slice(0, TRANSCRIPT_LIMIT))}\n[... ${omitted} more characters; the player has all of them]`;
+/**
+ * The host terminal as plain text, for reading and searching without the player: `shown`
+ * holds its first characters (all of them, or at least {@link TRANSCRIPT_LIMIT}), `length`
+ * counts them all.
+ */
+export function transcriptHtml(shown: string, length: number): string {
+  if (length <= TRANSCRIPT_LIMIT) return escapeHtml(shown);
+  const omitted = length - TRANSCRIPT_LIMIT;
+  return `${escapeHtml(shown.slice(0, TRANSCRIPT_LIMIT))}\n[... ${omitted} more characters; the player has all of them]`;
 }
+
+/** What the page shows of the terminal besides the recording itself. */
+export interface TerminalFacts {
+  /** Events in the recording. */
+  readonly events: number;
+  /** Time of its last event, seconds; `undefined` when it has none. */
+  readonly lastTime: number | undefined;
+  /** The transcript as HTML ({@link transcriptHtml}). */
+  readonly transcript: string;
+}
+
+/** The report's input without the recording ({@link reportPage} takes it apart). */
+export type ReportPageInput = Omit<HtmlReportInput, "terminal">;
+
+function terminalFacts(cast: Asciicast): TerminalFacts {
+  const text = stripTerminalControls(outputText(cast));
+  return {
+    events: cast.events.length,
+    lastTime: cast.events.at(-1)?.time,
+    transcript: transcriptHtml(text, text.length),
+  };
+}
+
+/** The embedded data begins with the recording's text, so the page can be cut there. */
+const CAST_OPEN = '{"cast":"';
 
 /** Characters of plain text shown; the recording itself is embedded whole for the player. */
 export const TRANSCRIPT_LIMIT = 1_000_000;
@@ -248,14 +276,28 @@ export function renderHtmlReportWith(
   input: HtmlReportInput,
   encodeJson: (value: unknown) => string,
 ): string {
+  const [before, after] = reportPage(input, terminalFacts(input.terminal), encodeJson);
+  return before + encodeJson(formatAsciicast(input.terminal)).slice(1, -1) + after;
+}
+
+/**
+ * The page around the recording: the text before and after the recording's asciicast text
+ * inside the embedded JSON string. `encodeJson` of a string gives it quoted, so the whole page
+ * is `before + encodeJson(castText).slice(1, -1) + after`, and the cast text may be encoded
+ * in pieces cut between lines (`html-stream.ts`). Throws {@link ReportError} as the renderer.
+ */
+export function reportPage(
+  input: ReportPageInput,
+  terminal: TerminalFacts,
+  encodeJson: (value: unknown) => string,
+): readonly [string, string] {
   validate(input);
   const layout = input.timeline ? layoutTimeline(input.timeline) : undefined;
   const assets = playerAssets();
-  const lastEvent = input.terminal.events.at(-1);
   const data = {
-    cast: formatAsciicast(input.terminal),
+    cast: "",
     // Just after the last event, so the poster frame includes it.
-    posterAt: (lastEvent?.time ?? 0) + 0.001,
+    posterAt: (terminal.lastTime ?? 0) + 0.001,
     timeline: layout
       ? {
           start: layout.start,
@@ -276,6 +318,8 @@ export function renderHtmlReportWith(
       verdicts: input.verdicts ?? [],
     },
   };
+  const json = encodeJson(data);
+  if (!json.startsWith(`${CAST_OPEN}"`)) throw new Error("the data encoder must write JSON");
   const meta: string[] = [];
   if (input.scenario !== undefined) meta.push(`scenario <b>${escapeHtml(input.scenario)}</b>`);
   meta.push(`seed <b>${escapeHtml(String(input.seed))}</b>`);
@@ -294,7 +338,8 @@ export function renderHtmlReportWith(
         ? `<p class="pass">all ${input.verdicts.length} oracles as expected</p>`
         : `<p class="violation">${failing.length} of ${input.verdicts.length} oracles violated: ${failing.map((v) => escapeHtml(v.oracle)).join(", ")}</p>`;
 
-  return `<!doctype html>
+  return [
+    `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -312,7 +357,7 @@ ${summary}
 <h2>Host terminal</h2>
 <div class="card"><div id="player"></div>
 <noscript><p class="empty">the player needs JavaScript; the terminal text is below.</p></noscript>
-<details><summary>terminal text (${input.terminal.events.length} events, escape sequences removed)</summary><pre id="transcript">${transcript(input.terminal)}</pre></details></div>
+<details><summary>terminal text (${terminal.events} events, escape sequences removed)</summary><pre id="transcript">${terminal.transcript}</pre></details></div>
 <h2>Timeline: which thread ran when</h2>
 ${timelineSection(layout)}
 <h2>Guests</h2>
@@ -324,10 +369,12 @@ ${verdictsTable(input.verdicts ?? [])}
 <h2>Replay</h2>
 <pre id="replay"><code>${escapeHtml(input.replayCommand)}</code></pre>
 </main>
-<script type="application/json" id="vmmux-data">${encodeJson(data)}</script>
+<script type="application/json" id="vmmux-data">${CAST_OPEN}`,
+    `${json.slice(CAST_OPEN.length)}</script>
 <script>${assets.script}</script>
 <script>${CLIENT_SCRIPT}</script>
 </body>
 </html>
-`;
+`,
+  ];
 }

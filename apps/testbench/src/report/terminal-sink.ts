@@ -4,9 +4,10 @@
  * group's first frame (UTF-8 decoded across groups), and a writer that appends them to a
  * cast file as the run goes, under a temporary name renamed at the end.
  */
-import { createWriteStream, type WriteStream } from "node:fs";
+import { closeSync, createReadStream, openSync, writeSync } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { createInterface } from "node:readline";
 import { type AsciicastEvent, type AsciicastHeader, formatAsciicast } from "../asciicast.js";
 
 /** Default quiet time that closes a group, ns. */
@@ -48,27 +49,33 @@ export function terminalHeader(title: string): AsciicastHeader {
   return { version: 2, width: 100, height: 30, title, env: { TERM: "xterm-256color" } };
 }
 
-/** Appends the terminal to an asciicast file (v2, or v3 with relative times) as it goes. */
+/** Characters gathered before they are written. */
+const WRITE_CHUNK = 1 << 16;
+
+/**
+ * Appends the terminal to an asciicast file (v2, or v3 with relative times) as it goes, under
+ * a temporary name renamed at `close`. Writes are synchronous in pieces of 64 KiB: a run
+ * does not give the event loop a turn, so nothing may wait in memory for the disk.
+ */
 export class TerminalCastWriter {
   private readonly temporary: string;
-  private readonly file: WriteStream;
+  private fd: number | undefined;
   private readonly grouper: CastGrouper;
   private readonly header: AsciicastHeader;
   private previousUs = 0;
-  private failure: Error | undefined;
+  private pending = "";
 
+  /** `onEvent` sees each event written, with its time since the start (both versions). */
   constructor(
     readonly path: string,
     title: string,
     private readonly version: 2 | 3 = 2,
+    private readonly onEvent?: (event: AsciicastEvent) => void,
   ) {
     this.temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
-    this.file = createWriteStream(this.temporary);
-    this.file.on("error", (error) => {
-      this.failure ??= error;
-    });
+    this.fd = openSync(this.temporary, "w");
     this.header = terminalHeader(title);
-    this.file.write(formatAsciicast({ header: this.header, events: [] }, version));
+    this.pending = formatAsciicast({ header: this.header, events: [] }, version);
     this.grouper = new CastGrouper((e) => this.write(e));
   }
 
@@ -78,6 +85,7 @@ export class TerminalCastWriter {
   };
 
   private write(event: AsciicastEvent): void {
+    this.onEvent?.(event);
     let e = event;
     if (this.version === 3) {
       const us = Math.round(event.time * 1e6);
@@ -85,23 +93,75 @@ export class TerminalCastWriter {
       this.previousUs = us;
     }
     const text = formatAsciicast({ header: this.header, events: [e] }, this.version);
-    this.file.write(text.slice(text.indexOf("\n") + 1));
+    this.pending += text.slice(text.indexOf("\n") + 1);
+    if (this.pending.length >= WRITE_CHUNK) this.flush();
+  }
+
+  private flush(): void {
+    if (this.fd === undefined) throw new Error(`${this.path}: the cast writer is closed`);
+    const bytes = Buffer.from(this.pending, "utf8");
+    this.pending = "";
+    for (let at = 0; at < bytes.length; ) at += writeSync(this.fd, bytes, at);
   }
 
   /** Finish the file and move it into place. */
   async close(): Promise<void> {
     this.grouper.finish();
-    await new Promise<void>((resolve, reject) => {
-      this.file.once("error", reject);
-      this.file.end(() => resolve());
-    });
-    if (this.failure !== undefined) throw this.failure;
+    this.flush();
+    closeSync(this.fd!);
+    this.fd = undefined;
     await rename(this.temporary, this.path);
   }
 
-  /** Give up: remove the temporary file. */
+  /** Give up: remove the temporary file (nothing once closed). */
   async abort(): Promise<void> {
-    this.file.destroy();
+    if (this.fd === undefined) return;
+    closeSync(this.fd);
+    this.fd = undefined;
     await rm(this.temporary, { force: true });
   }
+}
+
+/**
+ * Rewrite an asciicast v2 file as v3, line by line (what `formatAsciicast(parseAsciicast(text), 3)`
+ * gives for a file `TerminalCastWriter` wrote, without holding it whole).
+ */
+export async function castFileToVersion3(path: string): Promise<void> {
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.v3.tmp`);
+  const fd = openSync(temporary, "w");
+  try {
+    const write = (text: string) => {
+      const bytes = Buffer.from(text, "utf8");
+      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
+    };
+    const lines = createInterface({ input: createReadStream(path, { encoding: "utf8" }) });
+    let header: AsciicastHeader | undefined;
+    let previousUs = 0;
+    let batch = "";
+    for await (const line of lines) {
+      if (header === undefined) {
+        header = JSON.parse(line) as AsciicastHeader;
+        batch = formatAsciicast({ header, events: [] }, 3);
+        continue;
+      }
+      if (line.trim() === "") continue;
+      const [time, code, data] = JSON.parse(line) as [number, AsciicastEvent["code"], string];
+      const us = Math.round(time * 1e6);
+      const relative = { time: (us - previousUs) / 1e6, code, data };
+      previousUs = us;
+      const text = formatAsciicast({ header, events: [relative] }, 3);
+      batch += text.slice(text.indexOf("\n") + 1);
+      if (batch.length >= WRITE_CHUNK) {
+        write(batch);
+        batch = "";
+      }
+    }
+    write(batch);
+  } catch (error) {
+    closeSync(fd);
+    await rm(temporary, { force: true });
+    throw error;
+  }
+  closeSync(fd);
+  await rename(temporary, path);
 }
