@@ -67,8 +67,15 @@ export interface StreamedTerminal extends TerminalFacts {
   readonly castFile: string;
 }
 
-/** Bytes written at a time. */
-const WRITE_CHUNK = 1 << 16;
+/** Bytes of the cast file read at a time. */
+const READ_CHUNK = 1 << 16;
+
+export interface StreamedReportOptions {
+  /** The data encoder (`renderHtmlReportWith`'s); default `jsonForScript`. */
+  readonly encodeJson?: (value: unknown) => string;
+  /** Bytes of the cast file read at a time (default 64 KiB); small in tests, to cut it often. */
+  readonly readBytes?: number;
+}
 
 /**
  * Write the report of `input` to `path`, reading the recording from `terminal.castFile` in
@@ -80,8 +87,9 @@ export async function writeHtmlReport(
   path: string,
   input: ReportPageInput,
   terminal: StreamedTerminal,
-  encodeJson: (value: unknown) => string = jsonForScript,
+  options: StreamedReportOptions = {},
 ): Promise<void> {
+  const encodeJson = options.encodeJson ?? jsonForScript;
   const [before, after] = reportPage(input, terminal, encodeJson);
   const fd = openSync(path, "w");
   try {
@@ -97,7 +105,7 @@ export async function writeHtmlReport(
     let inHeader = true;
     const stream = createReadStream(terminal.castFile, {
       encoding: "utf8",
-      highWaterMark: WRITE_CHUNK,
+      highWaterMark: options.readBytes ?? READ_CHUNK,
     });
     for await (const chunk of stream as AsyncIterable<string>) {
       let text = chunk;

@@ -2,15 +2,19 @@
  * Property: whatever text a guest prints or a finding quotes, the report's structure is the
  * page's own (its three scripts, nothing injected) and the embedded data reads back exactly.
  * Both branches are shown: the real renderer holds, the planted one (data embedded with plain
- * `JSON.stringify`) is caught.
+ * `JSON.stringify`) is caught. And the report written as a stream from a cast file is the
+ * string renderer's page, byte for byte, however the file is cut as it is read.
  */
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { type Asciicast, formatAsciicast } from "../asciicast.js";
 import { renderHtmlReportUnescapedData } from "../testing/report-unescaped.js";
 import { type HtmlReportInput, renderHtmlReport } from "./html.js";
+import { TerminalTranscript, writeHtmlReport } from "./html-stream.js";
 
 const RUNS = Number(process.env.VMMUX_PROP_RUNS ?? 40);
 const SEED = 20261126;
@@ -110,5 +114,35 @@ describe("report escaping property", () => {
       seed: SEED,
     });
     expect(result.failed).toBe(true);
+  });
+});
+
+describe("the report written as a stream", () => {
+  it("is renderHtmlReport's page byte for byte, for hostile text and any read size", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vmmux-html-stream-"));
+    try {
+      await fc.assert(
+        fc.asyncProperty(reportInput, fc.integer({ min: 1, max: 64 }), async (input, readBytes) => {
+          const { terminal, ...page } = input;
+          const castFile = join(dir, "t.cast");
+          // The file's own header differs from the page's: the page embeds its own.
+          const fileHeader = { ...terminal.header, title: "the file's own" };
+          writeFileSync(castFile, formatAsciicast({ header: fileHeader, events: terminal.events }));
+          const transcript = new TerminalTranscript();
+          for (const event of terminal.events) transcript.add(event);
+          const html = join(dir, "t.html");
+          await writeHtmlReport(
+            html,
+            page,
+            { ...transcript.facts(), header: terminal.header, castFile },
+            { readBytes },
+          );
+          expect(readFileSync(html, "utf8")).toBe(renderHtmlReport(input));
+        }),
+        { numRuns: RUNS, seed: SEED },
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

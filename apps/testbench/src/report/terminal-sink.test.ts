@@ -1,13 +1,17 @@
-/** The terminal written as it is produced is the cast built from the finished run, v2 and v3. */
+/**
+ * The terminal written as it is produced is the cast built from the finished run, v2 and v3;
+ * its events are seen as they are written; a v2 file rewritten as v3 line by line is the
+ * whole file's v3.
+ */
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "vitest";
-import { formatAsciicast } from "../asciicast.js";
+import { type AsciicastEvent, formatAsciicast, parseAsciicast } from "../asciicast.js";
 import { terminalCast } from "../report.js";
 import { runScenario } from "../run.js";
 import { syntheticScenario } from "../testing/synthetic.js";
-import { TerminalCastWriter } from "./terminal-sink.js";
+import { castFileToVersion3, TerminalCastWriter } from "./terminal-sink.js";
 
 const scenario = syntheticScenario({
   guests: [
@@ -31,5 +35,19 @@ test.each([2, 3] as const)("streamed v%i cast equals the finished run's", async 
   const cast = terminalCast(run, "t");
   expect(cast.events.length).toBeGreaterThan(2);
   expect(readFileSync(path, "utf8")).toBe(formatAsciicast(cast, version));
+  expect(readdirSync(dir)).toEqual(["t.terminal.cast"]);
+});
+
+test("the writer shows each event as written; a v2 file rewritten as v3 is its v3", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "vmmux-cast-"));
+  const path = join(dir, "t.terminal.cast");
+  const seen: AsciicastEvent[] = [];
+  const writer = new TerminalCastWriter(path, "t", 2, (e) => seen.push(e));
+  const run = runScenario(scenario, { onWire: writer.onWire, keepWire: true });
+  await writer.close();
+  expect(seen).toEqual(terminalCast(run, "t").events);
+  const v2 = readFileSync(path, "utf8");
+  await castFileToVersion3(path);
+  expect(readFileSync(path, "utf8")).toBe(formatAsciicast(parseAsciicast(v2), 3));
   expect(readdirSync(dir)).toEqual(["t.terminal.cast"]);
 });
