@@ -13,9 +13,14 @@ import type { Command } from "commander";
 import type { Io } from "../commands.js";
 import { OutputDir } from "../output-dir.js";
 import { runPrepared } from "../real/prepare.js";
-import { reportPageOfRun } from "../report/from-run.js";
-import { TerminalTranscript, writeHtmlReport } from "../report/html-stream.js";
-import { renderHtmlReport, reportInputOfRun, TimelineSummary } from "../report/index.js";
+import {
+  renderHtmlReport,
+  reportInputOfRun,
+  reportPageOfRun,
+  TerminalTranscript,
+  TimelineSummary,
+  writeHtmlReport,
+} from "../report/index.js";
 import { castFileToVersion3, TerminalCastWriter, terminalHeader } from "../report/terminal-sink.js";
 import { formatReport, runJson, writeArtefacts } from "../report.js";
 import { idleNote } from "../roles.js";

@@ -96,6 +96,8 @@ describe("TerminalControlStripper", () => {
       "\u001b[1 ",
       "\u001b]x",
       "\u001b]x\u001b",
+      "\r",
+      "\r\r",
     ]) {
       for (let unit = 0; unit < 0x100; unit++) {
         const text = `a${start}${String.fromCharCode(unit)}b\u001b`;

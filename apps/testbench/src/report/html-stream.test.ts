@@ -30,10 +30,10 @@ function events(): AsciicastEvent[] {
     out.push({ time, code: "o", data });
     time += 0.001;
   }
-  // The limit falls inside the surrogate pair, then the rest is an unterminated OSC.
+  // The limit falls inside the surrogate pair; an OSC, then a CSI the recording ends inside.
   const shown = stripTerminalControls(`${outputText({ header, events: out })}2m`).length;
   const pad = "x".repeat(TRANSCRIPT_LIMIT - shown - 1);
-  out.push({ time, code: "o", data: `2m${pad}\u{1f600}tail\u001b]0;no end` });
+  out.push({ time, code: "o", data: `2m${pad}\u{1f600}tail\u001b]0;osc\u0007\u001b[1;` });
   return out;
 }
 

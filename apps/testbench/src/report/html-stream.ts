@@ -5,7 +5,7 @@
  * recording's facts the page shows (events, last time, transcript) are gathered as the cast
  * is made ({@link TerminalTranscript}).
  */
-import { closeSync, createReadStream, openSync, writeSync } from "node:fs";
+import { closeSync, createReadStream, openSync } from "node:fs";
 import { type AsciicastEvent, type AsciicastHeader, formatAsciicast } from "../asciicast.js";
 import { jsonForScript, TerminalControlStripper } from "./escape.js";
 import {
@@ -15,6 +15,7 @@ import {
   TRANSCRIPT_LIMIT,
   transcriptHtml,
 } from "./html.js";
+import { writeTextSync } from "./terminal-sink.js";
 
 /**
  * Gathers what the page shows of a recording from its events as they are made: their number,
@@ -93,10 +94,7 @@ export async function writeHtmlReport(
   const [before, after] = reportPage(input, terminal, encodeJson);
   const fd = openSync(path, "w");
   try {
-    const write = (text: string) => {
-      const bytes = Buffer.from(text, "utf8");
-      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
-    };
+    const write = (text: string) => writeTextSync(fd, text);
     // A piece of the cast text ends at a complete character (the stream decodes UTF-8 whole),
     // so no surrogate pair is split and the pieces' encodings join to the whole's.
     const encoded = (text: string) => encodeJson(text).slice(1, -1);

@@ -3,7 +3,7 @@
  * its events are seen as they are written; a v2 file rewritten as v3 line by line is the
  * whole file's v3.
  */
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect, test } from "vitest";
@@ -50,4 +50,18 @@ test("the writer shows each event as written; a v2 file rewritten as v3 is its v
   await castFileToVersion3(path);
   expect(readFileSync(path, "utf8")).toBe(formatAsciicast(parseAsciicast(v2), 3));
   expect(readdirSync(dir)).toEqual(["t.terminal.cast"]);
+});
+
+test("a v2 file of many events at unrounded times rewritten as v3 is its v3", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "vmmux-cast-"));
+  const path = join(dir, "t.terminal.cast");
+  const events = Array.from({ length: 2000 }, (_, i) => ({
+    time: i * 0.001234567 + (i % 7) * 1e-7,
+    code: "o" as const,
+    data: `line ${i} \u001b[3${i % 8}mé\u{1f600}\r\n`,
+  }));
+  const v2 = formatAsciicast({ header: { version: 2, width: 80, height: 24 }, events });
+  writeFileSync(path, v2);
+  await castFileToVersion3(path);
+  expect(readFileSync(path, "utf8")).toBe(formatAsciicast(parseAsciicast(v2), 3));
 });

@@ -52,6 +52,39 @@ export function terminalHeader(title: string): AsciicastHeader {
 /** Characters gathered before they are written. */
 const WRITE_CHUNK = 1 << 16;
 
+/** Write all of `text` (UTF-8) at the file's position, synchronously. */
+export function writeTextSync(fd: number, text: string): void {
+  const bytes = Buffer.from(text, "utf8");
+  for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
+}
+
+/** Event lines of one cast, one at a time (v3: each time since the previous event's). */
+class CastLines {
+  private previousUs = 0;
+
+  constructor(
+    private readonly header: AsciicastHeader,
+    private readonly version: 2 | 3,
+  ) {}
+
+  /** The header line. */
+  first(): string {
+    return formatAsciicast({ header: this.header, events: [] }, this.version);
+  }
+
+  /** The line of `event` (time since the start), newline included. */
+  line(event: AsciicastEvent): string {
+    let e = event;
+    if (this.version === 3) {
+      const us = Math.round(event.time * 1e6);
+      e = { ...event, time: (us - this.previousUs) / 1e6 };
+      this.previousUs = us;
+    }
+    const text = formatAsciicast({ header: this.header, events: [e] }, this.version);
+    return text.slice(text.indexOf("\n") + 1);
+  }
+}
+
 /**
  * Appends the terminal to an asciicast file (v2, or v3 with relative times) as it goes, under
  * a temporary name renamed at `close`. Writes are synchronous in pieces of 64 KiB: a run
@@ -61,21 +94,20 @@ export class TerminalCastWriter {
   private readonly temporary: string;
   private fd: number | undefined;
   private readonly grouper: CastGrouper;
-  private readonly header: AsciicastHeader;
-  private previousUs = 0;
-  private pending = "";
+  private readonly lines: CastLines;
+  private pending: string;
 
   /** `onEvent` sees each event written, with its time since the start (both versions). */
   constructor(
     readonly path: string,
     title: string,
-    private readonly version: 2 | 3 = 2,
+    version: 2 | 3 = 2,
     private readonly onEvent?: (event: AsciicastEvent) => void,
   ) {
     this.temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
     this.fd = openSync(this.temporary, "w");
-    this.header = terminalHeader(title);
-    this.pending = formatAsciicast({ header: this.header, events: [] }, version);
+    this.lines = new CastLines(terminalHeader(title), version);
+    this.pending = this.lines.first();
     this.grouper = new CastGrouper((e) => this.write(e));
   }
 
@@ -86,22 +118,14 @@ export class TerminalCastWriter {
 
   private write(event: AsciicastEvent): void {
     this.onEvent?.(event);
-    let e = event;
-    if (this.version === 3) {
-      const us = Math.round(event.time * 1e6);
-      e = { ...event, time: (us - this.previousUs) / 1e6 };
-      this.previousUs = us;
-    }
-    const text = formatAsciicast({ header: this.header, events: [e] }, this.version);
-    this.pending += text.slice(text.indexOf("\n") + 1);
+    this.pending += this.lines.line(event);
     if (this.pending.length >= WRITE_CHUNK) this.flush();
   }
 
   private flush(): void {
     if (this.fd === undefined) throw new Error(`${this.path}: the cast writer is closed`);
-    const bytes = Buffer.from(this.pending, "utf8");
+    writeTextSync(this.fd, this.pending);
     this.pending = "";
-    for (let at = 0; at < bytes.length; ) at += writeSync(this.fd, bytes, at);
   }
 
   /** Finish the file and move it into place. */
@@ -123,40 +147,29 @@ export class TerminalCastWriter {
 }
 
 /**
- * Rewrite an asciicast v2 file as v3, line by line (what `formatAsciicast(parseAsciicast(text), 3)`
- * gives for a file `TerminalCastWriter` wrote, without holding it whole).
+ * Rewrite an asciicast v2 file as v3, line by line: what `formatAsciicast(parseAsciicast(text), 3)`
+ * gives for a file `TerminalCastWriter` wrote, without holding it whole.
  */
 export async function castFileToVersion3(path: string): Promise<void> {
   const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.v3.tmp`);
   const fd = openSync(temporary, "w");
   try {
-    const write = (text: string) => {
-      const bytes = Buffer.from(text, "utf8");
-      for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at);
-    };
-    const lines = createInterface({ input: createReadStream(path, { encoding: "utf8" }) });
-    let header: AsciicastHeader | undefined;
-    let previousUs = 0;
+    let lines: CastLines | undefined;
     let batch = "";
-    for await (const line of lines) {
-      if (header === undefined) {
-        header = JSON.parse(line) as AsciicastHeader;
-        batch = formatAsciicast({ header, events: [] }, 3);
-        continue;
+    for await (const line of createInterface({ input: createReadStream(path, "utf8") })) {
+      if (lines === undefined) {
+        lines = new CastLines(JSON.parse(line) as AsciicastHeader, 3);
+        batch = lines.first();
+      } else if (line.trim() !== "") {
+        const [time, code, data] = JSON.parse(line) as [number, AsciicastEvent["code"], string];
+        batch += lines.line({ time, code, data });
       }
-      if (line.trim() === "") continue;
-      const [time, code, data] = JSON.parse(line) as [number, AsciicastEvent["code"], string];
-      const us = Math.round(time * 1e6);
-      const relative = { time: (us - previousUs) / 1e6, code, data };
-      previousUs = us;
-      const text = formatAsciicast({ header, events: [relative] }, 3);
-      batch += text.slice(text.indexOf("\n") + 1);
       if (batch.length >= WRITE_CHUNK) {
-        write(batch);
+        writeTextSync(fd, batch);
         batch = "";
       }
     }
-    write(batch);
+    writeTextSync(fd, batch);
   } catch (error) {
     closeSync(fd);
     await rm(temporary, { force: true });
