@@ -44,6 +44,13 @@ export class AnchorArena {
     return this.data.slice(a, a + n);
   }
 
+  /** The `into.length` numbers at `a`, written into `into` (returned). */
+  copyInto(a: number, into: Float64Array): Float64Array {
+    const data = this.data;
+    for (let i = 0; i < into.length; i++) into[i] = data[a + i]!;
+    return into;
+  }
+
   /** Whether the numbers at `a` are those of `values`. */
   matches(a: number, values: Float64Array): boolean {
     const data = this.data;

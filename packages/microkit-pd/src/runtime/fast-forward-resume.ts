@@ -31,9 +31,13 @@ export class ResumeMemos {
 
   /** `t`'s period ending at `anchor` became a leap with these per-period changes. */
   take(t: Thread, anchor: Anchor, arena: AnchorArena, contracts: number, delta: readonly number[]) {
+    // The old memo's array is only ever read by `find`: refilled in place when it fits, so a
+    // leap allocates no typed array (each has a backing store of its own).
     const old = this.memos.get(t)?.shape;
-    const same = old !== undefined && old.length === anchor.prefix && arena.matches(anchor.at, old);
-    const shape = same ? old : arena.copy(anchor.at, anchor.prefix);
+    const shape =
+      old !== undefined && old.length === anchor.prefix
+        ? arena.copyInto(anchor.at, old)
+        : arena.copy(anchor.at, anchor.prefix);
     this.memos.set(t, { loop: anchor.loop, contracts, shape, delta });
   }
 
