@@ -7,9 +7,10 @@
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { streamedArtefacts, writeRunArtefacts } from "../src/commands/replay.js";
 import { Exploration as ExplorationFromSources } from "../src/explore/pool.js";
 import { runMetrics } from "../src/metrics.js";
-import { TimelineSummary } from "../src/report/timeline-summary.js";
+import { OutputDir } from "../src/output-dir.js";
 import { runScenario } from "../src/run.js";
 import { loadScenario, looped, type Scenario, withKnobs } from "../src/scenario.js";
 import { checkScenario } from "../src/system/check.js";
@@ -96,21 +97,17 @@ async function main(spec: ChildSpec): Promise<Record<string, unknown>> {
     return { wallMs: performance.now() - started, virtual: m.virtualTime, wire: m.wireBytes };
   }
   if (spec.kind === "out") {
-    // As `replay --out` does: the timeline streamed (folded) to its file during the run and
-    // the report's timeline summarised alongside, no log kept.
+    // As `replay --out` does (its own functions): the terminal cast and the timeline streamed to
+    // their files during the run, the report's timeline summarised alongside, no log or wire
+    // kept; then the report JSON and the HTML report (its recording read back from the cast).
     const dir = mkdtempSync(join(tmpdir(), "vmmux-bench-"));
-    const path = join(dir, "run.perfetto.json");
-    const summary = new TimelineSummary();
-    const run = runScenario(scenario, {
-      recordEvents: true,
-      retainLog: false,
-      keepWire: false,
-      perfettoFile: path,
-      perfettoFold: true,
-      perfettoTap: (e) => summary.addTrace(e),
-    });
-    await run.streamed;
-    const bytes = statSync(path).size;
+    const out = OutputDir.prepare(dir);
+    const file = "file" in spec.scenario ? spec.scenario.file : "saturated.json";
+    const streamed = streamedArtefacts(out, file, {});
+    const run = runScenario(scenario, { recordEvents: true, ...streamed.runOptions });
+    const written = await writeRunArtefacts(out, run, file, {}, undefined, streamed);
+    const perfetto = written.find((p) => p.includes(".perfetto.json"))!;
+    const bytes = statSync(perfetto).size;
     rmSync(dir, { recursive: true });
     const m = runMetrics(run);
     return {

@@ -64,16 +64,22 @@ export type {
   ReportGuest,
   ReportOfRunOptions,
   ReportVerdict,
+  StreamedReportOptions,
+  StreamedTerminal,
   SummaryThread,
 } from "./report/index.js";
 export {
   ReportError,
   renderHtmlReport,
   reportInputOfRun,
+  reportPageOfRun,
+  TerminalControlStripper,
+  TerminalTranscript,
   TimelineSummary,
+  writeHtmlReport,
 } from "./report/index.js";
 export { PerfettoFileWriter, writePerfettoFile } from "./report/perfetto-file.js";
-export { CastGrouper, TerminalCastWriter } from "./report/terminal-sink.js";
+export { CastGrouper, castFileToVersion3, TerminalCastWriter } from "./report/terminal-sink.js";
 export {
   formatJudgements,
   formatReport,
