@@ -13,14 +13,13 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { PdContext, PdProgram } from "../program.js";
 import { work } from "../program.js";
 import { describeSystem, type PlantedKernel, pdProgram } from "../testing/index.js";
 import { plantedSpinTicks, plantedStepTicks } from "../testing/spin-planted.js";
+import { spinnerPd } from "../testing/tick-programs.js";
 import { plantedInertTicks } from "../testing/ticks-planted.js";
 import { TrainTicker } from "../testing/train-ticker.js";
 import { StepInliner } from "./inline-steps.js";
-import { spinUntil } from "./spin.js";
 import { System } from "./system.js";
 import type { TickRun } from "./ticks.js";
 
@@ -64,29 +63,6 @@ const genArb: fc.Arbitrary<Gen> = fc.record({
   ),
   runUs: fc.integer({ min: 1_000, max: 8_000 }),
 });
-
-/** Shared words: 0 the IRQ count the spinner waits on, 4 its turns, 8 its wakes, 12 the rival's rounds. */
-function spinner(gen: Gen): PdProgram {
-  function* wait(pd: PdContext) {
-    const q = pd.memory("shared");
-    const from = q.load32(0);
-    yield* spinUntil({
-      pass: work("spin", 1),
-      poll: () => (q.load32(0) !== from ? true : undefined),
-      passed: (n) => q.store32(4, q.load32(4) + n),
-    });
-    q.store32(8, q.load32(8) + 1);
-    yield work("ns", gen.burstNs);
-  }
-  return pdProgram({
-    *init(pd) {
-      yield* wait(pd);
-    },
-    *notified(_ch, pd) {
-      yield* wait(pd);
-    },
-  });
-}
 
 function run(gen: Gen, inertTicks: boolean, inlineSteps: boolean, planted?: PlantedKernel) {
   let ticker!: TrainTicker;
@@ -136,7 +112,7 @@ function run(gen: Gen, inertTicks: boolean, inlineSteps: boolean, planted?: Plan
     description,
     {
       programs: {
-        "spinner.elf": spinner(gen),
+        "spinner.elf": spinnerPd(gen.burstNs),
         "irq.elf": pdProgram({
           *notified(ch, pd) {
             pd.irqAck(ch);

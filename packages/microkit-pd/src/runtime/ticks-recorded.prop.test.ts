@@ -14,9 +14,10 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { GuestProgram, PdContext, PdProgram, RepeatableExit } from "../program.js";
+import type { PdProgram, RepeatableExit } from "../program.js";
 import { work } from "../program.js";
 import { describeSystem, type PlantedKernel, pdProgram } from "../testing/index.js";
+import { spinnerPd, steppedGuest } from "../testing/tick-programs.js";
 import {
   type PlantedTickRecordBug,
   plantedTickRecords,
@@ -24,7 +25,6 @@ import {
 import { tracedTicks } from "../testing/traced-ticks.js";
 import { TrainTicker } from "../testing/train-ticker.js";
 import type { RuntimeEvent } from "./event-log.js";
-import { spinUntil } from "./spin.js";
 import { System } from "./system.js";
 import { type PassedTicks, Ticks } from "./ticks.js";
 
@@ -125,55 +125,6 @@ function vmm(counters: VmmCounters): PdProgram {
   });
 }
 
-function guest(gen: Gen): GuestProgram {
-  return {
-    *run(vcpu) {
-      const pass = work("ns", gen.passNs);
-      let n = 0;
-      const drain = function* () {
-        for (let irq = vcpu.takeIrq(); irq !== undefined; irq = vcpu.takeIrq())
-          yield* vcpu.eoi(irq);
-      };
-      for (const step of gen.steps) {
-        yield work("us", step.burstUs);
-        yield* vcpu.hypercall(0x100 + n++);
-        const due = vcpu.now() + step.gapUs * 1000;
-        while (vcpu.now() < due) {
-          yield* vcpu.idle({ pass, until: (now) => now >= due });
-          yield* drain();
-        }
-      }
-      for (;;) {
-        yield* vcpu.idle({ pass });
-        yield* drain();
-      }
-    },
-  };
-}
-
-/** Shared words: 0 the IRQ count the spinner waits on, 4 its turns, 8 its wakes. */
-function spinner(gen: Gen): PdProgram {
-  function* wait(pd: PdContext) {
-    const q = pd.memory("shared");
-    const from = q.load32(0);
-    yield* spinUntil({
-      pass: work("spin", 1),
-      poll: () => (q.load32(0) !== from ? true : undefined),
-      passed: (n) => q.store32(4, q.load32(4) + n),
-    });
-    q.store32(8, q.load32(8) + 1);
-    yield work("ns", gen.burstNs);
-  }
-  return pdProgram({
-    *init(pd) {
-      yield* wait(pd);
-    },
-    *notified(_ch, pd) {
-      yield* wait(pd);
-    },
-  });
-}
-
 function run(
   gen: Gen,
   inertTicks: boolean,
@@ -243,7 +194,7 @@ function run(
     {
       programs: {
         "vmm.elf": vmm(counters),
-        "spinner.elf": spinner(gen),
+        "spinner.elf": spinnerPd(gen.burstNs),
         "irq.elf": pdProgram({
           *notified(ch, pd) {
             pd.irqAck(ch);
@@ -260,7 +211,7 @@ function run(
           },
         }),
       },
-      guests: { vm: guest(gen) },
+      guests: { vm: steppedGuest(gen.passNs, gen.steps) },
       devices,
       fastForward,
       inertTicks,

@@ -11,9 +11,10 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { GuestProgram, PdProgram, RepeatableExit } from "../program.js";
+import type { PdProgram, RepeatableExit } from "../program.js";
 import { work } from "../program.js";
 import { describeSystem, type PlantedKernel, pdProgram } from "../testing/index.js";
+import { steppedGuest } from "../testing/tick-programs.js";
 import { plantedInertTicks } from "../testing/ticks-planted.js";
 import { TrainTicker } from "../testing/train-ticker.js";
 import { System } from "./system.js";
@@ -100,32 +101,6 @@ function vmm(record: Record_): PdProgram {
   });
 }
 
-function guest(gen: Gen): GuestProgram {
-  return {
-    *run(vcpu) {
-      const pass = work("ns", gen.passNs);
-      let n = 0;
-      const drain = function* () {
-        for (let irq = vcpu.takeIrq(); irq !== undefined; irq = vcpu.takeIrq())
-          yield* vcpu.eoi(irq);
-      };
-      for (const step of gen.steps) {
-        yield work("us", step.burstUs);
-        yield* vcpu.hypercall(0x100 + n++);
-        const due = vcpu.now() + step.gapUs * 1000;
-        while (vcpu.now() < due) {
-          yield* vcpu.idle({ pass, until: (now) => now >= due });
-          yield* drain();
-        }
-      }
-      for (;;) {
-        yield* vcpu.idle({ pass });
-        yield* drain();
-      }
-    },
-  };
-}
-
 function run(gen: Gen, fastForward: boolean, inertTicks: boolean, planted?: PlantedKernel) {
   const record: Record_ = { exits: 0, wfi: 0, written: [] };
   let ticker!: TrainTicker;
@@ -162,7 +137,7 @@ function run(gen: Gen, fastForward: boolean, inertTicks: boolean, planted?: Plan
           },
         }),
       },
-      guests: { vm: guest(gen) },
+      guests: { vm: steppedGuest(gen.passNs, gen.steps) },
       devices: {
         ticker: (host) =>
           (ticker = new TrainTicker(host, IRQ, gen.intervalNs, gen.train, gen.firstNs)),
