@@ -21,7 +21,7 @@ import {
   type KernelFold,
   sameItemOf,
 } from "./perfetto-fold-shape.js";
-import { IdleLoopGate, type IdleLoopRun, isQuiet } from "./perfetto-idle-loops.js";
+import { gatedCycleSink, IdleLoopGate, type IdleLoopRun, isQuiet } from "./perfetto-idle-loops.js";
 import {
   sameTrap,
   TRAP_RECORDS,
@@ -212,31 +212,8 @@ export class RecordFolder {
     this.traps = traps;
     this.devices = new DeviceRunFolder(sink);
     this.gate = new IdleLoopGate((run) => (traps === null ? this.inner.add(run) : traps.pass(run)));
-    const gate = this.gate;
     this.sinkForKernel =
-      traps === null
-        ? null
-        : {
-            record: (e) => this.add(e),
-            guestExit: (t, thread, handler, fault) => {
-              gate.other(t);
-              traps.guestExit(t, thread, handler, fault);
-            },
-            entry: (t, thread, entry, ch, flows) => {
-              gate.other(t);
-              traps.entry(t, thread, entry, ch, flows);
-            },
-            entryEnd: (t, thread, entry) => {
-              gate.other(t);
-              traps.entryEnd(t, thread, entry);
-            },
-            reply: (t, from, to) => {
-              gate.other(t);
-              traps.reply(t, from, to);
-            },
-            quietRecord: (t) => gate.quiet(t),
-            quietSwitch: (t, to) => gate.quietSwitch(t, to),
-          };
+      traps === null ? null : gatedCycleSink(this.gate, traps, (e) => this.add(e));
   }
 
   /**

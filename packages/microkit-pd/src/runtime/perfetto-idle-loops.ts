@@ -7,6 +7,7 @@
  * stretches and bring their run times, so the slice is the same whether the stretch was simulated
  * trap by trap or leapt over: the timeline does not depend on fast-forward or its switches.
  */
+import type { CycleRecords, CycleSink } from "./cycle-records.js";
 import type { RuntimeEvent } from "./event-log.js";
 
 /** A stretch of declared idle loops from `t` to `until` (ns), with each thread's run time in it. */
@@ -100,4 +101,37 @@ export class IdleLoopGate {
     this.ran = new Map();
     this.out(run);
   }
+}
+
+/**
+ * The kernel's cycle sink in front of `records` (perfetto-traps.ts): a record of a declared idle
+ * loop goes to `gate`; any other ends the gate's stretch first (a record made as an object goes
+ * to `add`, which does the same).
+ */
+export function gatedCycleSink(
+  gate: IdleLoopGate,
+  records: CycleRecords,
+  add: (e: RuntimeEvent) => void,
+): CycleSink {
+  return {
+    record: add,
+    guestExit: (t, thread, handler, fault) => {
+      gate.other(t);
+      records.guestExit(t, thread, handler, fault);
+    },
+    entry: (t, thread, entry, ch, flows) => {
+      gate.other(t);
+      records.entry(t, thread, entry, ch, flows);
+    },
+    entryEnd: (t, thread, entry) => {
+      gate.other(t);
+      records.entryEnd(t, thread, entry);
+    },
+    reply: (t, from, to) => {
+      gate.other(t);
+      records.reply(t, from, to);
+    },
+    quietRecord: (t) => gate.quiet(t),
+    quietSwitch: (t, to) => gate.quietSwitch(t, to),
+  };
 }
