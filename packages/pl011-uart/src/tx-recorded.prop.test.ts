@@ -21,7 +21,7 @@ import {
   System,
   work,
 } from "@vmmux/microkit-pd";
-import { describeSystem, pdProgram } from "@vmmux/microkit-pd/testing";
+import { describeSystem, leapWindows, outsideLeaps, pdProgram } from "@vmmux/microkit-pd/testing";
 import { SerialQueue } from "@vmmux/sddf-queues";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -243,10 +243,6 @@ function run(
   };
 }
 
-function idleWindows(log: readonly RuntimeEvent[]): [number, number][] {
-  return log.flatMap((e) => (e.type === "idle" ? [[e.t, e.until] as [number, number]] : []));
-}
-
 /**
  * The log outside `windows` ([start, end) of each collapsed run). A leap that ends as a
  * round-robin slice runs out leaves out that slice end's `budget` record, with or without any
@@ -254,10 +250,8 @@ function idleWindows(log: readonly RuntimeEvent[]): [number, number][] {
  * record at a window's end is left out too.
  */
 function outside(log: readonly RuntimeEvent[], windows: readonly [number, number][]) {
-  return log.filter(
-    (e) =>
-      e.type !== "idle" &&
-      !windows.some(([s, u]) => (e.t >= s && e.t < u) || (e.type === "budget" && e.t === u)),
+  return outsideLeaps(log, windows).filter(
+    (e) => !(e.type === "budget" && windows.some(([, u]) => e.t === u)),
   );
 }
 
@@ -270,7 +264,7 @@ const equivalent = (fastForward: boolean, Device?: typeof Pl011Device) =>
       expect(inert.log).toEqual(plain.log);
       return;
     }
-    const windows = [...idleWindows(inert.log), ...idleWindows(plain.log)];
+    const windows = [...leapWindows(inert.log), ...leapWindows(plain.log)];
     expect(outside(inert.log, windows)).toEqual(outside(plain.log, windows));
   });
 
@@ -283,7 +277,7 @@ describe("a draining PL011's character ends passed in a recorded run", () => {
       for (const gen of fc.sample(genArb, { seed, numRuns })) {
         const r = run(gen, true, fastForward);
         passed += r.passed;
-        const windows = idleWindows(r.log);
+        const windows = leapWindows(r.log);
         leapt += r.log.filter(
           (e) => e.type === "device" && windows.some(([s, u]) => e.t > s && e.t < u),
         ).length;

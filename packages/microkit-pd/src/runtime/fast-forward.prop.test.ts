@@ -25,7 +25,7 @@ import {
   plantedFastForward,
   type SystemSpec,
 } from "../testing/index.js";
-import type { RuntimeEvent } from "./event-log.js";
+import { leapWindows, outsideLeaps } from "../testing/log-checks.js";
 import { FastForward, type Leap } from "./fast-forward.js";
 import type { Anchor } from "./fast-forward-arena.js";
 import { System } from "./system.js";
@@ -283,11 +283,6 @@ function build(gen: SystemGen, fastForward: boolean, planted?: PlantedKernel) {
   return { sys, records };
 }
 
-/** The log with every collapsed window (and what either run logged inside it) left out. */
-function outside(log: readonly RuntimeEvent[], windows: readonly [number, number][]) {
-  return log.filter((e) => e.type !== "idle" && !windows.some(([s, u]) => e.t >= s && e.t < u));
-}
-
 function observe(gen: SystemGen, planted?: PlantedKernel) {
   const run = (ff: boolean) => {
     const { sys, records } = build(gen, ff, ff ? planted : undefined);
@@ -296,15 +291,13 @@ function observe(gen: SystemGen, planted?: PlantedKernel) {
   };
   const on = run(true);
   const off = run(false);
-  const windows = on.sys.log.flatMap((e) =>
-    e.type === "idle" ? [[e.t, e.until] as [number, number]] : [],
-  );
+  const windows = leapWindows(on.sys.log);
   const view = (r: ReturnType<typeof run>) => ({
     now: r.sys.now(),
     events: r.sys.eventsProcessed,
     threads: r.sys.threads(),
     records: r.records,
-    log: outside(r.sys.log, windows),
+    log: outsideLeaps(r.sys.log, windows),
   });
   const budgets = (r: ReturnType<typeof run>) =>
     r.sys.log.filter((e) => e.type === "budget").length;

@@ -17,6 +17,7 @@ import { describe, expect, it } from "vitest";
 import type { PdProgram, RepeatableExit } from "../program.js";
 import { work } from "../program.js";
 import { describeSystem, type PlantedKernel, pdProgram } from "../testing/index.js";
+import { leapWindows, outsideLeaps } from "../testing/log-checks.js";
 import { spinnerPd, steppedGuest } from "../testing/tick-programs.js";
 import {
   type PlantedTickRecordBug,
@@ -242,15 +243,6 @@ function run(
 }
 
 /** Fast-forward's collapsed runs, as [start, end) windows. */
-function idleWindows(log: readonly RuntimeEvent[]): [number, number][] {
-  return log.flatMap((e) => (e.type === "idle" ? [[e.t, e.until] as [number, number]] : []));
-}
-
-/** The log outside `windows` (the collapsed runs' own records and their `idle` records left out). */
-function outside(log: readonly RuntimeEvent[], windows: readonly [number, number][]) {
-  return log.filter((e) => e.type !== "idle" && !windows.some(([s, u]) => e.t >= s && e.t < u));
-}
-
 const equivalent = (fastForward: boolean, planted?: PlantedKernel, recordEvents = true) =>
   fc.property(genArb, (gen) => {
     const inert = run(gen, true, fastForward, planted, recordEvents);
@@ -260,8 +252,8 @@ const equivalent = (fastForward: boolean, planted?: PlantedKernel, recordEvents 
       expect(inert.log).toEqual(plain.log);
       return;
     }
-    const windows = [...idleWindows(inert.log), ...idleWindows(plain.log)];
-    expect(outside(inert.log, windows)).toEqual(outside(plain.log, windows));
+    const windows = [...leapWindows(inert.log), ...leapWindows(plain.log)];
+    expect(outsideLeaps(inert.log, windows)).toEqual(outsideLeaps(plain.log, windows));
   });
 
 /** Counts the records passes write, ticks of two devices due at one instant, ticks leaps pass. */

@@ -12,7 +12,13 @@ export type {
 } from "./describe-system.js";
 export { describeSystem } from "./describe-system.js";
 export { type PlantedSliceBug, plantedSliceCrossing } from "./fast-forward-planted.js";
-export { bandwidthViolations, lostSignals, priorityViolations } from "./log-checks.js";
+export {
+  bandwidthViolations,
+  leapWindows,
+  lostSignals,
+  outsideLeaps,
+  priorityViolations,
+} from "./log-checks.js";
 export type { ManualPdCall, ManualPdOptions, ManualRegionSpec } from "./manual-pd.js";
 export { ManualPd, ManualPdFault } from "./manual-pd.js";
 export type {

@@ -115,3 +115,19 @@ export function bandwidthViolations(
   }
   return out;
 }
+
+/** The `[t, until)` windows of a log's fast-forward leaps (its `idle` records). */
+export function leapWindows(log: readonly RuntimeEvent[]): [number, number][] {
+  return log.flatMap((e) => (e.type === "idle" ? [[e.t, e.until] as [number, number]] : []));
+}
+
+/**
+ * The log outside `windows` (what collapsed runs stand for, and their `idle` records, left out):
+ * what a run with fast-forward and one without must both write.
+ */
+export function outsideLeaps(
+  log: readonly RuntimeEvent[],
+  windows: readonly (readonly [number, number])[],
+): RuntimeEvent[] {
+  return log.filter((e) => e.type !== "idle" && !windows.some(([s, u]) => e.t >= s && e.t < u));
+}
