@@ -4,7 +4,8 @@
  * monitor and vCPU with its entry points as slices and kernel events as instants, flow arrows
  * from each signal to the `notified` call that consumed it, and counter tracks. A fast-forwarded
  * run of idle periods (an `idle` record) is one core slice `idle ×count`; with `fold`, repeating
- * cycles and regular device runs are folded the same way (perfetto-fold.ts).
+ * cycles and regular device runs are folded the same way (perfetto-fold.ts). A stream may hold
+ * only a window of the run's time (perfetto-window.ts).
  */
 import type { Writable } from "node:stream";
 import type { EventListener } from "./cycle-records.js";
@@ -17,9 +18,11 @@ import {
   type TraceOptions,
   type TraceThread,
 } from "./perfetto-builder.js";
+import { type TimelineWindow, TraceWindow } from "./perfetto-window.js";
 
 export type { PerfettoTrace, TraceEvent, TraceOptions, TraceThread } from "./perfetto-builder.js";
 export { TraceBuilder } from "./perfetto-builder.js";
+export type { TimelineWindow } from "./perfetto-window.js";
 
 /** Trace events serialised together by {@link PerfettoStream}. */
 const EVENTS_PER_BATCH = 512;
@@ -48,8 +51,16 @@ export interface PerfettoStreamOptions extends TraceOptions {
   readonly gzipChunkBytes?: number;
   /** Bytes of JSON gathered before a write to the stream (default 64 KiB). */
   readonly chunkBytes?: number;
-  /** Called with each trace event as it is written (a summary made alongside the file). */
+  /**
+   * Called with each trace event the whole run makes (a summary made alongside the file), the
+   * events a {@link window} leaves out too.
+   */
   readonly tap?: (event: TraceEvent) => void;
+  /**
+   * Write only what overlaps this window of virtual time, clipped at its edges by the rule of
+   * perfetto-window.ts (metadata always); default the whole run.
+   */
+  readonly window?: TimelineWindow;
 }
 
 /**
@@ -73,6 +84,8 @@ export class PerfettoStream {
   private closed = false;
   /** The trace is written out: nothing more goes in. */
   private ended = false;
+  /** What the file takes of the trace, when it holds a window of it. */
+  private readonly window: TraceWindow | undefined;
   /**
    * What to subscribe to the kernel (`System.onEvent`): each record goes to {@link add}, and with
    * `fold` the cycle records may go to the folder's own sink instead (cycle-records.ts).
@@ -95,6 +108,10 @@ export class PerfettoStream {
     });
     this.pending = Buffer.allocUnsafe(2 * this.chunkBytes);
     this.used = this.pending.write('{"displayTimeUnit":"ns","traceEvents":[');
+    this.window =
+      options.window === undefined
+        ? undefined
+        : new TraceWindow(options.window, (event) => this.queue(event));
     this.builder = new TraceBuilder(threads, (event) => this.emit(event), options);
     const cycles = this.builder.cycles;
     const listener = (event: RuntimeEvent) => this.add(event);
@@ -131,6 +148,7 @@ export class PerfettoStream {
     if (!this.closed) {
       this.closed = true;
       this.builder.finish(endTime);
+      this.window?.finish(endTime);
       this.serialise();
       this.append("]}\n");
       this.sink.end(this.pending.subarray(0, this.used));
@@ -142,6 +160,12 @@ export class PerfettoStream {
   private emit(event: TraceEvent): void {
     if (this.ended) return;
     this.options.tap?.(event);
+    if (this.window === undefined) this.queue(event);
+    else this.window.add(event);
+  }
+
+  /** Queue one event of the file for serialising. */
+  private queue(event: TraceEvent): void {
     if (this.batch.push(event) >= EVENTS_PER_BATCH) this.serialise();
   }
 
