@@ -45,6 +45,8 @@ export interface SliceRun {
   readonly ends: number;
   /** Slice used at the end of the last period walked. */
   readonly pos: number;
+  /** When the last of the `ends` fell (walked with a clock; -1 if none). */
+  readonly lastEnd?: number;
 }
 
 /** §3.2 "Min budget": what a budget check calls insufficient. */

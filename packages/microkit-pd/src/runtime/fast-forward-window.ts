@@ -82,7 +82,8 @@ export class LeapWindow {
       if (w === null) return null;
       const periods = Math.min(count, w.run.periods);
       const ends = crossedBefore(w.ends.periods, periods);
-      return { periods, ends, pos: w.from + periods * w.profile.use - ends * w.profile.budget };
+      const pos = w.from + periods * w.profile.use - ends * w.profile.budget;
+      return { periods, ends, pos, lastEnd: ends > 0 ? w.ends.ends[ends - 1]! : -1 };
     });
   }
 

@@ -9,8 +9,9 @@
  * boundaries; guests of one priority sharing the core cover leaps one measured period after a
  * hand-over, by a thread's memo. A planted variant that applies one period too many before a
  * slice boundary is caught, and so are one that counts one timer event too few for the
- * boundaries a leap crosses and one that applies a split of slice time measured right after a
- * hand-over.
+ * boundaries a leap crosses, one that applies a split of slice time measured right after a
+ * hand-over, and one that leaves out the `budget` record of a slice running out at a leap's last
+ * instant (lone spinners whose passes divide their slices, with no kernel costs, make those).
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -129,7 +130,35 @@ const spinnerArb: fc.Arbitrary<SystemGen> = fc
     };
   });
 
-const systemArb: fc.Arbitrary<SystemGen> = fc.oneof(mixedArb, spinnerArb);
+/**
+ * A lone spinner with no kernel costs whose pass divides its slice: each slice runs out at the
+ * instant a pass ends, where the idle period (two slices or more) and so a leap ends too.
+ */
+const alignedSpinnerArb: fc.Arbitrary<SystemGen> = fc
+  .record({
+    periodUs: fc.constantFrom(20, 30, 100),
+    passNs: fc.constantFrom(100, 250, 500, 1000),
+    burstUs: fc.integer({ min: 0, max: 200 }),
+    runUs: fc.integer({ min: 2_000, max: 10_000 }),
+  })
+  .map((g) => ({
+    vms: [
+      {
+        vmmPriority: 62,
+        vcpuPriority: 61,
+        budgetUs: g.periodUs,
+        periodUs: g.periodUs,
+        passNs: g.passNs,
+        steps: [{ burstUs: g.burstUs, print: true, gapUs: 0 }],
+        tickUs: null,
+      },
+    ],
+    domains: null,
+    scale: [0, 0, 0, 0, 0, 0],
+    runUs: g.runUs,
+  }));
+
+const systemArb: fc.Arbitrary<SystemGen> = fc.oneof(mixedArb, spinnerArb, alignedSpinnerArb);
 
 interface VmRecord {
   readonly counters: { exits: number; wfi: number };
@@ -316,8 +345,8 @@ class CountingResumes extends FastForward {
   }
 }
 
-const equivalent = (planted?: PlantedKernel) =>
-  fc.property(systemArb, (gen) => {
+const equivalent = (planted?: PlantedKernel, arb = systemArb) =>
+  fc.property(arb, (gen) => {
     const { on, off } = observe(gen, planted);
     expect(on.now).toBe(off.now);
     expect(on.events).toBe(off.events);
@@ -359,7 +388,7 @@ describe("fast-forward", () => {
   });
 
   it("catches a planted leap that applies a split of slice time measured right after a hand-over", () => {
-    const result = fc.check(equivalent(plantedResume("split-as-measured")), {
+    const result = fc.check(equivalent(plantedResume("split-as-measured"), mixedArb), {
       seed,
       numRuns: 100,
       endOnFailure: true,
@@ -371,6 +400,16 @@ describe("fast-forward", () => {
 
   it("catches a planted slice crossing that counts one timer event too few", () => {
     const result = fc.check(equivalent(plantedSliceCrossing("boundary-event-short")), {
+      seed,
+      numRuns: 100,
+      endOnFailure: true,
+    });
+    expect(result.failed).toBe(true);
+    expect(String(result.errorInstance)).toMatch(/AssertionError/);
+  });
+
+  it("catches a planted leap that leaves out the budget record of a slice ending at its end", () => {
+    const result = fc.check(equivalent(plantedSliceCrossing("end-record-dropped")), {
       seed,
       numRuns: 100,
       endOnFailure: true,

@@ -27,6 +27,7 @@
 import type { IdleLoop, RepeatableExit } from "../program.js";
 import { isWfiExit, RepeatableAnswers } from "./fast-forward-answers.js";
 import { type Anchor, AnchorArena } from "./fast-forward-arena.js";
+import { type BudgetRecord, LeapEndRecords } from "./fast-forward-end-records.js";
 import { AnchorPacing } from "./fast-forward-pacing.js";
 import { type ResumeMemo, ResumeMemos } from "./fast-forward-resume.js";
 import { FingerprintIndex, LINEAR_HEAD, linearInto, SC_FIELDS } from "./fast-forward-shape.js";
@@ -66,6 +67,7 @@ export class FastForward {
   private readonly answers = new RepeatableAnswers();
   /** Per thread, its last period that became a leap (fast-forward-resume.ts). */
   private readonly memos = new ResumeMemos();
+  private readonly endRecords = new LeapEndRecords();
   private readonly index: FingerprintIndex;
   /** The history's numbers (fingerprints and linear quantities). */
   private readonly arena = new AnchorArena();
@@ -111,6 +113,11 @@ export class FastForward {
   /** An inert tick entered the kernel, not at a timer's expiry: its budget checks are left out. */
   tickEntered(): void {
     this.tickEntry = this.k.eventsProcessed;
+  }
+
+  /** A thread in its declared idle loop ran out of its slice (`record` is being written). */
+  quietExhaustion(record: BudgetRecord): void {
+    if (this.enabled) this.endRecords.exhausted(record);
   }
 
   /** A vCPU's guest entered its idle loop. */
@@ -487,8 +494,10 @@ export class FastForward {
         events,
         ran,
       });
-    // The passed ticks' records (when recording) come after the leap's, in time order.
+    // The passed ticks' records (when recording) come after the leap's, in time order, and
+    // then those of its last instant.
     k.ticks.pass(leap.ticks);
+    if (k.recording) this.endRecords.write(k, start, scs, leap.slices);
   }
 
   // ---- the state fingerprint ----

@@ -107,14 +107,16 @@ export class Scheduler {
     if (sc.sufficient()) return;
     // In a declared idle loop (cycle-records.ts `quiet`) when the slice ends inside one.
     if (k.recording && k.quietStep && cur.quiet) {
-      k.record({
+      const exhausted = {
         t: k.now,
         type: "budget",
         thread: cur.name,
         sc: sc.name,
         action: "exhausted",
         quiet: true,
-      });
+      } as const;
+      k.record(exhausted);
+      k.ff.quietExhaustion(exhausted);
     } else if (k.recording) {
       k.record({ t: k.now, type: "budget", thread: cur.name, sc: sc.name, action: "exhausted" });
     }

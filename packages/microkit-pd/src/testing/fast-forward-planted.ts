@@ -9,7 +9,12 @@ import type { PlantedKernel } from "./planted.js";
 
 export type PlantedSliceBug =
   /** A leap that crosses slice boundaries counts one timer event fewer than they stand for. */
-  "boundary-event-short";
+  | "boundary-event-short"
+  /**
+   * A leap that ends where a slice runs out leaves out that slice end's `budget` record
+   * (runtime/fast-forward-end-records.ts).
+   */
+  | "end-record-dropped";
 
 export type PlantedResumeBug =
   /**
@@ -33,7 +38,12 @@ class BoundaryEventShort extends FastForward {
   }
 }
 
+class EndRecordDropped extends FastForward {
+  override quietExhaustion(): void {}
+}
+
 /** The runtime with a slice-crossing defect (pass `.parts` as the third argument of `new System`). */
-export function plantedSliceCrossing(_bug: PlantedSliceBug): PlantedKernel {
-  return { parts: { fastForward: (k, enabled) => new BoundaryEventShort(k, enabled) } };
+export function plantedSliceCrossing(bug: PlantedSliceBug): PlantedKernel {
+  const Planted = bug === "boundary-event-short" ? BoundaryEventShort : EndRecordDropped;
+  return { parts: { fastForward: (k, enabled) => new Planted(k, enabled) } };
 }
