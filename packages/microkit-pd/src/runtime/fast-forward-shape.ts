@@ -192,6 +192,27 @@ export class FingerprintIndex {
     return base + n * SC_FIELDS;
   }
 
+  /**
+   * Linear slot `i` differs between the period from `y` to `x` and the one before (from `z`,
+   * or a memo's `prior` changes) only in how a round-robin SC's slice position splits into
+   * committed and uncommitted time: only their sum is ever read (sched-context.ts), so the
+   * periods agree. (The first period after a taint or a hand-over often starts with time not
+   * yet committed.) The leap applies the last period's split.
+   */
+  splitOnly(
+    arena: AnchorArena,
+    i: number,
+    x: number,
+    y: number,
+    z: number,
+    prior: readonly number[] | null,
+  ): boolean {
+    const o = this.splitPair(i);
+    if (o < 0) return false;
+    const sum = (at: number) => arena.at(at + o) + arena.at(at + o + 1);
+    return sum(x) - sum(y) === (prior === null ? sum(y) - sum(z) : prior[o]! + prior[o + 1]!);
+  }
+
   /** Per-period changes: each round-robin SC's whole change committed where it committed any. */
   steadySplits(delta: number[]): void {
     const base = this.scBase();

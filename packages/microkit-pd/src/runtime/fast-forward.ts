@@ -330,7 +330,7 @@ export class FastForward {
     for (let i = 0; i < len; i++) {
       const d = arena.at(x + i) - arena.at(y + i);
       const p = prior === null ? arena.at(y + i) - arena.at(z + i) : prior[i]!;
-      if (d !== p && !this.splitOnly(i, x, y, z, prior)) return null;
+      if (d !== p && !this.index.splitOnly(arena, i, x, y, z, prior)) return null;
       delta[i] = d;
     }
     this.steadySplits(delta);
@@ -369,27 +369,6 @@ export class FastForward {
     count = fit.count;
     const slices = this.window!.walks(delta, count);
     return count > 0 ? { count, period, lag: n - m, delta, slices, ticks: fit.run } : null;
-  }
-
-  /**
-   * Linear slot `i` differs between the period from `y` to `x` and the one before (from `z`,
-   * or a memo's `prior` changes) only in how a round-robin SC's slice position splits into committed and
-   * uncommitted time: only their sum is ever read (sched-context.ts), so the periods agree.
-   * (The first period after a taint or a hand-over often starts with time not yet committed.)
-   * The leap applies the last period's split.
-   */
-  private splitOnly(
-    i: number,
-    x: number,
-    y: number,
-    z: number,
-    prior: readonly number[] | null,
-  ): boolean {
-    const o = this.index.splitPair(i);
-    if (o < 0) return false;
-    const arena = this.arena;
-    const sum = (at: number) => arena.at(at + o) + arena.at(at + o + 1);
-    return sum(x) - sum(y) === (prior === null ? sum(y) - sum(z) : prior[o]! + prior[o + 1]!);
   }
 
   /**
