@@ -423,3 +423,57 @@ describe("sharded exploration", () => {
     expect(bad.stderr).toContain("shard '4/3' is not i/n");
   });
 });
+
+describe("--timeline-window", () => {
+  const file = smallScenario("{}");
+
+  test.each([
+    ["5", "must be from:to in virtual seconds"],
+    ["1:2:3", "must be from:to in virtual seconds"],
+    ["a:b", "must be from:to in virtual seconds"],
+    ["1e3:", "must be from:to in virtual seconds"],
+    [":", "must give from, to or both"],
+    ["-1:2", "must not be negative"],
+    ["1:-2", "must not be negative"],
+    ["6:5", "is empty: from (6 s) must be before to (5 s)"],
+    ["0.5:.5", "is empty: from (0.5 s) must be before to (0.5 s)"],
+  ])("refuses %s before any run, naming the flag", async (window, message) => {
+    for (const command of ["replay", "check"]) {
+      const out = mkdtempSync(join(tmpdir(), "vmmux-window-"));
+      const r = await inProcess(command, file, "--out", out, "--timeline-window", window);
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toContain(`option '--timeline-window <from:to>' argument '${window}'`);
+      expect(r.stderr).toContain(message);
+      expect(r.stdout).toBe("");
+      expect(readdirSync(out)).toEqual([]);
+    }
+  });
+
+  test("needs --out", async () => {
+    for (const command of ["replay", "check"]) {
+      const r = await inProcess(command, file, "--timeline-window", "0.01:0.02");
+      expect(r.status).toBe(2);
+      expect(r.stderr).toBe(`vmmux ${command}: --timeline-window needs --out <dir>\n`);
+      expect(r.stdout).toBe("");
+    }
+  });
+
+  test("check --out says in its report which window the timeline holds; the rest is unchanged", async () => {
+    const whole = mkdtempSync(join(tmpdir(), "vmmux-window-"));
+    const part = mkdtempSync(join(tmpdir(), "vmmux-window-"));
+    expect((await inProcess("check", file, "--json", "--out", whole)).status).toBe(0);
+    const r = await inProcess("check", file, "--json", "--out", part, "--timeline-window", ".015:");
+    expect(r.status).toBe(0);
+    const report = (dir: string) =>
+      JSON.parse(readFileSync(join(dir, "small.report.json"), "utf8"));
+    const { timelineWindow, ...rest } = report(part);
+    expect(timelineWindow).toEqual({ fromSeconds: 0.015, toSeconds: null });
+    expect(rest).toEqual(report(whole));
+    const html = readFileSync(join(part, "small.report.html"), "utf8");
+    expect(html).toContain("Perfetto timeline <b>from 0.015 s of virtual time on</b>");
+    const trace = JSON.parse(readFileSync(join(part, "small.perfetto.json"), "utf8"));
+    const times = trace.traceEvents.filter((e: { ph: string }) => e.ph !== "M");
+    expect(times.length).toBeGreaterThan(0);
+    for (const e of times) expect(e.ts).toBeGreaterThanOrEqual(15_000);
+  });
+});

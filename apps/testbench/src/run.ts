@@ -81,6 +81,11 @@ export interface RunOptions {
   /** Each trace event `perfettoFile` gets, as it is written (microkit-pd's `tap`). */
   readonly perfettoTap?: (event: TraceEvent) => void;
   /**
+   * Write only this window of virtual time to `perfettoFile` (microkit-pd's `window`); the tap
+   * still gets the whole run.
+   */
+  readonly perfettoWindow?: PerfettoStreamOptions["window"];
+  /**
    * Keep the wire in the result (default true). False keeps only its numbers and digest:
    * `wire` is then empty and the wire oracles cannot judge the run (`wireKept` is false).
    */
@@ -199,6 +204,7 @@ export function runScenario(scenario: Scenario, options: RunOptions = {}): RunRe
       ? openTrace(sys, options.perfettoFile, {
           fold: options.perfettoFold ?? false,
           ...(options.perfettoTap === undefined ? {} : { tap: options.perfettoTap }),
+          ...(options.perfettoWindow === undefined ? {} : { window: options.perfettoWindow }),
         })
       : null;
 

@@ -36,7 +36,10 @@ import {
 import {
   type ArtefactFlags,
   artefactOptions,
+  checkTimelineWindow,
+  type StreamedArtefacts,
   streamedArtefacts,
+  timelineHint,
   writeRunArtefacts,
 } from "./replay.js";
 
@@ -89,6 +92,7 @@ export function registerCheckCommand(program: Command, io: Io): void {
         throw new ExitRequest(2);
       }
     }
+    checkTimelineWindow("check", flags, io);
     const scenario = prepareScenario(file, flags);
     if (flags.explore !== undefined && hasRealGuests(scenario)) {
       io.err(
@@ -114,6 +118,28 @@ async function checkRuns(
   out: OutputDir | undefined,
 ): Promise<void> {
   const streamed = out === undefined ? undefined : streamedArtefacts(out, file, flags);
+  const runs: RunResult[] = [];
+  try {
+    await judgeRuns(io, file, flags, scenario, out, streamed, runs);
+  } finally {
+    // Whatever fails after the first run (judging, exploring, printing) leaves no cast open and
+    // its timeline moved into the staging directory before the set is dropped (so that move
+    // fails no one unheard); no-ops once the artefacts are written.
+    await runs[0]?.streamed.catch(() => undefined);
+    await streamed?.cast.abort();
+  }
+}
+
+async function judgeRuns(
+  io: Io,
+  file: string,
+  flags: CheckFlags,
+  scenario: Scenario,
+  out: OutputDir | undefined,
+  streamed: StreamedArtefacts | undefined,
+  /** Gets the first run as soon as it has ended. */
+  runs: RunResult[],
+): Promise<void> {
   const schedule = flags.schedule === undefined ? {} : { schedule: { seed: flags.schedule } };
   const progress = new Progress(io, "vmmux check");
   const phases = flags.explore === undefined ? 2 : 3;
@@ -133,7 +159,7 @@ async function checkRuns(
             progress.show(`run 3 of 3: explored ${done} of ${total} schedules${label}`),
         });
   let run: RunResult;
-  let rerun: RunResult;
+  let judgements: ReturnType<typeof judge>;
   try {
     run = await runPrepared(scenario, {
       recordEvents: true,
@@ -146,19 +172,20 @@ async function checkRuns(
       ...schedule,
       onProgress: progress.phase(`run 1 of ${phases}`),
     });
+    runs.push(run);
     progress.begin(`run 2 of ${phases} (determinism)`);
-    rerun = await runPrepared(scenario, {
+    const rerun = await runPrepared(scenario, {
       recordEvents: false,
       keepWire: false,
       ...schedule,
       onProgress: progress.phase(`run 2 of ${phases} (determinism)`),
     });
+    judgements = judge(run, rerun, scenario.expect);
   } catch (error) {
+    // The exploration's threads end with it when it runs; here it never will.
     await exploration?.close();
-    await streamed?.cast.abort();
     throw error;
   }
-  const judgements = judge(run, rerun, scenario.expect);
   let explored: ExploreShardResult | undefined;
   if (exploration !== undefined) {
     progress.begin(`run 3 of 3: exploring schedules${label}`);
@@ -185,6 +212,8 @@ async function checkRuns(
       streamed,
     );
     (flags.json === true ? io.err : io.out)(`artefacts: ${visibleControls(written.join(", "))}\n`);
+    const hint = timelineHint(written, flags);
+    if (hint !== undefined) io.err(hint);
   }
   if (failed.length > 0) {
     const stranded = explored === undefined ? undefined : firstViolation(explored.explored);

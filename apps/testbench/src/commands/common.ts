@@ -66,6 +66,58 @@ export function parseCastVersion(value: string): 2 | 3 {
   return Number(value) as 2 | 3;
 }
 
+/** `--timeline-window from:to`: virtual seconds of the run the Perfetto file holds, as ns. */
+export interface TimelineWindowFlag {
+  readonly fromNs?: number;
+  readonly toNs?: number;
+  /** The window as the user gave it, in seconds (`null`: open). */
+  readonly fromSeconds: number | null;
+  readonly toSeconds: number | null;
+}
+
+const WINDOW_FORM = "must be from:to in virtual seconds, e.g. 300:305, 300: or :305";
+
+/** One end of `--timeline-window` in seconds (`null`: left open). */
+function windowEnd(text: string): number | null {
+  if (text === "") return null;
+  if (text.startsWith("-")) throw new InvalidArgumentError("its times must not be negative");
+  if (!/^(\d+(\.\d*)?|\.\d+)$/.test(text)) throw new InvalidArgumentError(WINDOW_FORM);
+  const seconds = Number(text);
+  if (!Number.isSafeInteger(Math.round(seconds * 1e9))) {
+    throw new InvalidArgumentError(`${text} s is past the longest run a clock of ns can time`);
+  }
+  return seconds;
+}
+
+export function parseTimelineWindow(value: string): TimelineWindowFlag {
+  const parts = value.split(":");
+  if (parts.length !== 2) throw new InvalidArgumentError(WINDOW_FORM);
+  const from = windowEnd(parts[0]!.trim());
+  const to = windowEnd(parts[1]!.trim());
+  if (from === null && to === null) {
+    throw new InvalidArgumentError("must give from, to or both, e.g. 300:305, 300: or :305");
+  }
+  const fromNs = from === null ? undefined : Math.round(from * 1e9);
+  const toNs = to === null ? undefined : Math.round(to * 1e9);
+  if (fromNs !== undefined && toNs !== undefined && !(fromNs < toNs)) {
+    throw new InvalidArgumentError(`is empty: from (${from} s) must be before to (${to} s)`);
+  }
+  return {
+    ...(fromNs === undefined ? {} : { fromNs }),
+    ...(toNs === undefined ? {} : { toNs }),
+    fromSeconds: from,
+    toSeconds: to,
+  };
+}
+
+/** A timeline window as the report says it. */
+export function describeTimelineWindow(window: TimelineWindowFlag): string {
+  const { fromSeconds: from, toSeconds: to } = window;
+  if (from === null) return `up to ${to} s of virtual time`;
+  if (to === null) return `from ${from} s of virtual time on`;
+  return `${from} s to ${to} s of virtual time`;
+}
+
 export interface RunFlags {
   readonly seed?: number;
   readonly colour?: boolean;

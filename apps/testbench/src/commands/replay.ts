@@ -7,7 +7,7 @@
  * timeline is streamed (folded) into the set as the run goes and the HTML report's timeline is
  * a bounded summary made alongside (issue 12 item 2), so no event log is kept.
  */
-import { writeFileSync } from "node:fs";
+import { statSync, writeFileSync } from "node:fs";
 import { basename, extname } from "node:path";
 import type { Command } from "commander";
 import type { Io } from "../commands.js";
@@ -32,14 +32,18 @@ import {
   visibleControls,
 } from "../terminal-queries.js";
 import {
+  describeTimelineWindow,
+  ExitRequest,
   NO_FAST_FORWARD_HELP,
   Progress,
   parseCastVersion,
   parseQueryMode,
   parseSeed,
+  parseTimelineWindow,
   prepareScenario,
   type RunFlags,
   replayCommand,
+  type TimelineWindowFlag,
 } from "./common.js";
 
 export interface ArtefactFlags {
@@ -49,6 +53,8 @@ export interface ArtefactFlags {
   readonly perfettoGz?: boolean;
   /** `false` from `--no-trace-folding`: every kernel record in the Perfetto timeline. */
   readonly traceFolding?: boolean;
+  /** `--timeline-window`: the Perfetto timeline holds only this window of virtual time. */
+  readonly timelineWindow?: TimelineWindowFlag;
 }
 
 /** What a run with `--out` streams into the artefact set as it goes. */
@@ -62,7 +68,13 @@ export interface StreamedArtefacts {
    */
   readonly runOptions: Pick<
     RunOptions,
-    "retainLog" | "perfettoTap" | "perfettoFile" | "perfettoFold" | "keepWire" | "onWire"
+    | "retainLog"
+    | "perfettoTap"
+    | "perfettoFile"
+    | "perfettoFold"
+    | "perfettoWindow"
+    | "keepWire"
+    | "onWire"
   >;
   /** The terminal cast, written as the wire goes. */
   readonly cast: TerminalCastWriter;
@@ -90,6 +102,7 @@ export function streamedArtefacts(
     transcript.add,
   );
   const castWire = cast.onWire;
+  const window = flags.timelineWindow;
   return {
     summary,
     cast,
@@ -107,6 +120,14 @@ export function streamedArtefacts(
       perfettoTap: (e) => summary.addTrace(e),
       perfettoFile: out.file(`${name}.perfetto.json${flags.perfettoGz === true ? ".gz" : ""}`),
       perfettoFold: flags.traceFolding !== false,
+      ...(window === undefined
+        ? {}
+        : {
+            perfettoWindow: {
+              ...(window.fromNs === undefined ? {} : { fromNs: window.fromNs }),
+              ...(window.toNs === undefined ? {} : { toNs: window.toNs }),
+            },
+          }),
     },
   };
 }
@@ -127,7 +148,44 @@ export function artefactOptions(command: Command): Command {
     .option(
       "--no-trace-folding",
       "write every kernel record to the timeline instead of folding repeating cycles",
+    )
+    .option(
+      "--timeline-window <from:to>",
+      "write only these virtual seconds of the run to the Perfetto timeline (e.g. 300:305, " +
+        "300: or :305; slices across an edge are clipped); results and report are the whole run's",
+      parseTimelineWindow,
     );
+}
+
+/** `--timeline-window` without `--out`: nothing would be written (exit 2, before the run). */
+export function checkTimelineWindow(command: string, flags: ArtefactFlags, io: Io): void {
+  if (flags.timelineWindow !== undefined && flags.out === undefined) {
+    io.err(`vmmux ${command}: --timeline-window needs --out <dir>\n`);
+    throw new ExitRequest(2);
+  }
+}
+
+/** Perfetto files larger than this get {@link timelineHint}'s line: a viewer struggles with them. */
+export const TIMELINE_HINT_BYTES = 256 * 1024 * 1024;
+
+/**
+ * The line suggesting `--timeline-window` (and `--perfetto-gz`) when the whole run's Perfetto
+ * file among `written` is larger than `limit` bytes; undefined when it is not or a window was
+ * given.
+ */
+export function timelineHint(
+  written: readonly string[],
+  flags: ArtefactFlags,
+  limit = TIMELINE_HINT_BYTES,
+): string | undefined {
+  if (flags.timelineWindow !== undefined) return undefined;
+  const file = written.find((path) => path.includes(".perfetto.json"));
+  if (file === undefined) return undefined;
+  const size = statSync(file).size;
+  if (size <= limit) return undefined;
+  const mib = Math.round(size / 2 ** 20);
+  const gz = flags.perfettoGz === true ? "" : " (and --perfetto-gz to compress it)";
+  return `vmmux: the timeline is ${mib} MiB, more than ui.perfetto.dev opens well; --timeline-window from:to writes only those virtual seconds of it${gz}\n`;
 }
 
 /**
@@ -145,6 +203,19 @@ export async function writeRunArtefacts(
   streamed?: StreamedArtefacts,
 ): Promise<string[]> {
   const name = basename(file, extname(file));
+  const window = flags.timelineWindow;
+  // The report says which part of the run the timeline file holds (the rest is the whole run's).
+  const json =
+    window === undefined
+      ? extraJson
+      : {
+          ...((extraJson as object | undefined) ?? runJson(run)),
+          timelineWindow: { fromSeconds: window.fromSeconds, toSeconds: window.toSeconds },
+        };
+  const windowLine =
+    window === undefined
+      ? []
+      : [{ label: "Perfetto timeline", value: describeTimelineWindow(window) }];
   try {
     await run.streamed;
     await streamed?.cast.close();
@@ -153,8 +224,8 @@ export async function writeRunArtefacts(
       castStreamed: streamed !== undefined,
     });
     const cast = streamed?.cast.path ?? staged.find((p) => p.endsWith(".terminal.cast"));
-    if (extraJson !== undefined) {
-      writeFileSync(out.file(`${name}.report.json`), `${JSON.stringify(extraJson, null, 2)}\n`);
+    if (json !== undefined) {
+      writeFileSync(out.file(`${name}.report.json`), `${JSON.stringify(json, null, 2)}\n`);
     }
     const options = {
       replayCommand: replayCommand(file, run.seed, flags.schedule),
@@ -164,9 +235,14 @@ export async function writeRunArtefacts(
     };
     const html = out.file(`${name}.report.html`);
     if (streamed === undefined) {
-      writeFileSync(html, renderHtmlReport(reportInputOfRun(run, options)));
+      const input = reportInputOfRun(run, options);
+      writeFileSync(
+        html,
+        renderHtmlReport({ ...input, totals: [...(input.totals ?? []), ...windowLine] }),
+      );
     } else {
-      const page = reportPageOfRun(run, options);
+      const whole = reportPageOfRun(run, options);
+      const page = { ...whole, totals: [...(whole.totals ?? []), ...windowLine] };
       await writeHtmlReport(html, page, {
         ...streamed.transcript.facts(),
         header: terminalHeader(page.title),
@@ -211,9 +287,11 @@ export function registerReplayCommand(program: Command, io: Io): void {
       file: string,
       flags: RunFlags & ArtefactFlags & { json?: boolean; queries?: QueryMode },
     ) => {
+      checkTimelineWindow("replay", flags, io);
       const scenario = prepareScenario(file, flags);
       const out = flags.out === undefined ? undefined : OutputDir.prepare(flags.out);
       let streamed: StreamedArtefacts | undefined;
+      let run: RunResult | undefined;
       try {
         // The terminal is written as the wire produces it (it is the progress); with --json,
         // the progress line stands in for it.
@@ -224,7 +302,7 @@ export function registerReplayCommand(program: Command, io: Io): void {
         const toTerminal =
           terminal === undefined ? undefined : (byte: number) => terminal.byte(byte);
         streamed = out === undefined ? undefined : streamedArtefacts(out, file, flags, toTerminal);
-        const run = await runPrepared(scenario, {
+        run = await runPrepared(scenario, {
           recordEvents: out !== undefined,
           // The report and the artefacts are made from what the run streamed (so a long
           // replay's memory does not grow with its output).
@@ -251,9 +329,13 @@ export function registerReplayCommand(program: Command, io: Io): void {
           (flags.json === true ? io.err : io.out)(
             `artefacts: ${visibleControls(written.join(", "))}\n`,
           );
+          const hint = timelineHint(written, flags);
+          if (hint !== undefined) io.err(hint);
         }
       } finally {
-        // Nothing half-written stays behind when the run fails (a no-op once committed).
+        // Nothing half-written stays behind when the run fails (a no-op once committed); the
+        // timeline is moved into the staging directory first, so that move fails no one unheard.
+        await run?.streamed.catch(() => undefined);
         await streamed?.cast.abort();
         out?.abort();
       }
