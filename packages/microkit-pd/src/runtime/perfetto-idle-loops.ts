@@ -54,11 +54,12 @@ export class IdleLoopGate {
   }
 
   /**
-   * A fast-forward leap: its periods' run times join the stretch. With no stretch open its
-   * periods made no record at all, and neither does the leap.
+   * A fast-forward leap: its periods' run times join the stretch. A leap from a thread's memo
+   * (fast-forward-resume.ts) can come before any record of the stretch: its periods' first
+   * records, the guest's WFI exit, are made at its start, so the stretch begins there.
    */
   leap(e: Extract<RuntimeEvent, { type: "idle" }>): void {
-    if (this.start < 0) return;
+    if (this.start < 0) this.begin(e.t);
     this.credit(e.t);
     for (const [name, ns] of Object.entries(e.ran)) this.add(name, ns);
     this.since = e.until;
