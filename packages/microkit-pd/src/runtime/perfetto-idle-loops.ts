@@ -54,9 +54,9 @@ export class IdleLoopGate {
   }
 
   /**
-   * A fast-forward leap: its periods' run times join the stretch. A leap from a thread's memo
-   * (fast-forward-resume.ts) can come before any record of the stretch: its periods' first
-   * records, the guest's WFI exit, are made at its start, so the stretch begins there.
+   * A fast-forward leap: its periods' run times join the stretch. Should it come before any
+   * record of the stretch, its periods' first records (the guest's WFI exit, right after the
+   * deadline test where every leap starts) are made at its start: the stretch begins there.
    */
   leap(e: Extract<RuntimeEvent, { type: "idle" }>): void {
     if (this.start < 0) this.begin(e.t);
