@@ -7,12 +7,13 @@
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { streamedArtefacts, writeRunArtefacts } from "../src/commands/replay.js";
 import { Exploration as ExplorationFromSources } from "../src/explore/pool.js";
 import { runMetrics } from "../src/metrics.js";
 import { OutputDir } from "../src/output-dir.js";
 import { runScenario } from "../src/run.js";
-import { loadScenario, looped, type Scenario, withKnobs } from "../src/scenario.js";
+import { loadScenario, looped, parseScenario, type Scenario, withKnobs } from "../src/scenario.js";
 import { checkScenario } from "../src/system/check.js";
 import { syntheticCast, syntheticScenario } from "../src/testing/synthetic.js";
 
@@ -27,10 +28,14 @@ export type ChildSpec =
       readonly coldPool?: boolean;
     };
 
-/** A bundled scenario file (optionally cut short), or both VM guests printing without pause. */
+/**
+ * A bundled scenario file (optionally cut short), both VM guests printing without pause, or a
+ * generated system of `vms` VMs booting the two recorded guests in turn.
+ */
 export type ScenarioSpec =
   | { readonly file: string; readonly seconds?: number }
-  | { readonly saturatedMiB: number; readonly baud?: number };
+  | { readonly saturatedMiB: number; readonly baud?: number }
+  | { readonly vms: number };
 
 /** Default wire rate of the saturated case: the fastest the driver allows at its 24 MHz UARTCLK. */
 const SATURATED_BAUD = 1_500_000;
@@ -50,8 +55,22 @@ function saturated(mib: number, baud = SATURATED_BAUD): Scenario {
   return { ...s, guests: s.guests.map((g) => ({ ...g, trace })) };
 }
 
+/** `vms` VMs on the system `vmmux gen --vms <n>` writes, guest i replaying recorded boot i mod 2. */
+function manyVms(vms: number): Scenario {
+  const recorded = new URL("../../../traces/recorded/", import.meta.url);
+  const guests = Array.from({ length: vms }, (_, i) => ({
+    name: `guest${i + 1}`,
+    kind: "vm",
+    pd: `CLIENT_VMM_${i}`,
+    trace: new URL(`qemu-arm64-guest${(i % 2) + 1}.cast`, recorded).pathname,
+  }));
+  const text = JSON.stringify({ system: { gen: { vms } }, guests });
+  return parseScenario(text, fileURLToPath(new URL(`vms${vms}.json`, recorded)));
+}
+
 function scenarioOf(spec: ScenarioSpec): Scenario {
   if ("saturatedMiB" in spec) return saturated(spec.saturatedMiB, spec.baud);
+  if ("vms" in spec) return manyVms(spec.vms);
   const s = loadScenario(spec.file);
   return spec.seconds === undefined ? s : withKnobs(s, { durationLimit: spec.seconds });
 }
@@ -102,7 +121,7 @@ async function main(spec: ChildSpec): Promise<Record<string, unknown>> {
     // kept; then the report JSON and the HTML report (its recording read back from the cast).
     const dir = mkdtempSync(join(tmpdir(), "vmmux-bench-"));
     const out = OutputDir.prepare(dir);
-    const file = "file" in spec.scenario ? spec.scenario.file : "saturated.json";
+    const file = "file" in spec.scenario ? spec.scenario.file : "generated.json";
     const streamed = streamedArtefacts(out, file, {});
     const run = runScenario(scenario, { recordEvents: true, ...streamed.runOptions });
     const written = await writeRunArtefacts(out, run, file, {}, undefined, streamed);

@@ -106,6 +106,7 @@ function speedSection(cut: { seconds?: number }): void {
       "saturated wire (0.25 MiB, 115200 baud)",
       { kind: "replay", scenario: { saturatedMiB: 0.25, baud: 115_200 } },
     ],
+    ["24 VMs booting (generated system)", { kind: "replay", scenario: { vms: 24 } }],
   ];
   for (const [name, spec] of cases) {
     const m = fastest(spec);
