@@ -1,12 +1,11 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { work } from "../program.js";
-import { describeSystem, pdProgram } from "../testing/index.js";
 import { readTrace, readWindow } from "../testing/perfetto-window-oracle.js";
+import { raiseTicks, tickedVmSystem } from "../testing/ticked-vm.js";
 import type { PerfettoTrace, TraceEvent } from "./perfetto.js";
 import { spanUs, us } from "./perfetto-format.js";
 import { type TimelineWindow, TraceWindow } from "./perfetto-window.js";
-import { System } from "./system.js";
 
 const pid = 1;
 const slice = (start: number, end: number, args?: Record<string, unknown>): TraceEvent => ({
@@ -163,58 +162,12 @@ describe("a window of the timeline", () => {
 describe("a windowed stream of a run", () => {
   /** An idle guest's VMM, a ticking PD that signals it and counts, each ticked 2 ms apart. */
   function run(fold: boolean, window: TimelineWindow) {
-    const repeatable = { repeat() {} };
     let ticks = 0;
-    const sys = new System(
-      describeSystem({
-        pds: [
-          { name: "vmm", priority: 100, vm: { name: "vm", priority: 99 } },
-          { name: "tick", priority: 120, irqs: [{ id: 0, irq: 40 }] },
-        ],
-        channels: [
-          [
-            { pd: "tick", id: 1 },
-            { pd: "vmm", id: 1 },
-          ],
-        ],
-      }),
-      {
-        retainEvents: false,
-        programs: {
-          "vmm.elf": pdProgram({
-            *init(pd) {
-              pd.vcpuRestart(0);
-            },
-            *notified(_ch, pd) {
-              pd.vcpuInjectIrq(0, 33);
-              yield work("us", 30);
-            },
-            *fault() {
-              yield work("default", 1);
-              return { resume: true, repeatable };
-            },
-          }),
-          "tick.elf": pdProgram({
-            *notified(ch, pd) {
-              pd.irqAck(ch);
-              pd.counter("ticks", ++ticks);
-              pd.notify(1);
-              yield work("us", 1);
-            },
-          }),
-        },
-        guests: {
-          vm: {
-            *run(vcpu) {
-              for (;;) {
-                yield* vcpu.idle({ pass: work("ns", 200) });
-                while (vcpu.takeIrq() !== undefined) yield* vcpu.eoi(33);
-              }
-            },
-          },
-        },
-      },
-    );
+    const sys = tickedVmSystem({
+      retainEvents: false,
+      vmmWork: work("us", 30),
+      onTick: (pd) => pd.counter("ticks", ++ticks),
+    });
     const text = (out: PassThrough) => {
       const chunks: Buffer[] = [];
       out.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -229,12 +182,7 @@ describe("a windowed stream of a run", () => {
       sys.streamPerfetto(wholeOut, { fold }),
       sys.streamPerfetto(windowOut, { fold, window, tap: (e) => tapped.push(e) }),
     ];
-    for (let t = 1; t <= 8; t++) {
-      sys.at(t * 2_000_000, () => {
-        sys.setIrqLevel(40, true);
-        sys.setIrqLevel(40, false);
-      });
-    }
+    raiseTicks(sys, 8, 2_000_000);
     sys.runUntil(18_000_000);
     const end = sys.now();
     return Promise.all(streams.map((s) => s.close(end))).then(() => ({

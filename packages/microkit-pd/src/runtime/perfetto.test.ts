@@ -3,6 +3,7 @@ import { constants, gunzipSync, inflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { work } from "../program.js";
 import { describeSystem, pdProgram } from "../testing/index.js";
+import { raiseTicks, tickedVmSystem } from "../testing/ticked-vm.js";
 import {
   type PerfettoStream,
   type PerfettoTrace,
@@ -291,56 +292,7 @@ describe("streaming export", () => {
     /** Called after the run, before the stream is closed. */
     beforeClose?: (stream: PerfettoStream, written: () => Buffer) => void;
   }) {
-    const repeatable = { repeat() {} };
-    const sys = new System(
-      describeSystem({
-        pds: [
-          { name: "vmm", priority: 100, vm: { name: "vm", priority: 99 } },
-          { name: "tick", priority: 120, irqs: [{ id: 0, irq: 40 }] },
-        ],
-        channels: [
-          [
-            { pd: "tick", id: 1 },
-            { pd: "vmm", id: 1 },
-          ],
-        ],
-      }),
-      {
-        retainEvents: options.retain,
-        programs: {
-          "vmm.elf": pdProgram({
-            *init(pd) {
-              pd.vcpuRestart(0);
-            },
-            *notified(_ch, pd) {
-              pd.vcpuInjectIrq(0, 33);
-              yield work("default", 1);
-            },
-            *fault() {
-              yield work("default", 1);
-              return { resume: true, repeatable };
-            },
-          }),
-          "tick.elf": pdProgram({
-            *notified(ch, pd) {
-              pd.irqAck(ch);
-              pd.notify(1);
-              yield work("us", 1);
-            },
-          }),
-        },
-        guests: {
-          vm: {
-            *run(vcpu) {
-              for (;;) {
-                yield* vcpu.idle({ pass: work("ns", 200) });
-                while (vcpu.takeIrq() !== undefined) yield* vcpu.eoi(33);
-              }
-            },
-          },
-        },
-      },
-    );
+    const sys = tickedVmSystem({ retainEvents: options.retain });
     const chunks: Buffer[] = [];
     const out = new PassThrough();
     out.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -349,12 +301,7 @@ describe("streaming export", () => {
       options.gzip ? { gzip: true, chunkBytes: 4096, gzipChunkBytes: 8192 } : {},
     );
     const ticks = options.ticks ?? 6;
-    for (let t = 1; t <= ticks; t++) {
-      sys.at(t * 2_000_000, () => {
-        sys.setIrqLevel(40, true);
-        sys.setIrqLevel(40, false);
-      });
-    }
+    raiseTicks(sys, ticks, 2_000_000);
     sys.runUntil((2 * ticks + 3) * 1_000_000);
     options.beforeClose?.(stream, () => Buffer.concat(chunks));
     return { sys, chunks, done: stream.close(sys.now()) };
