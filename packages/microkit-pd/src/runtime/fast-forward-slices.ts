@@ -16,6 +16,7 @@
  * its timer does). {@link walkSlice} gives those instants, where a tick does the timer's work.
  */
 
+import type { SliceCrossings } from "./fast-forward-crossings.js";
 import type { SchedContext } from "./sched-context.js";
 
 /** One round-robin SC's use of one idle period, measured while the period ran. */
@@ -54,30 +55,30 @@ function short(p: SliceProfile, capacity: number): boolean {
   return !(capacity > 0 && capacity >= p.minBudget);
 }
 
-/** Where the walked periods lie in time, to list the instants their slices run out. */
-export interface SliceClock {
-  /** When the first period starts. */
-  readonly start: number;
-  readonly period: number;
-  /** Receives each instant a slice runs out (its timer fires there). */
-  readonly ends: number[];
-  /** Receives, for each of them, the index of the period it falls in. */
-  readonly periods: number[];
-}
+/** Boundaries walked one by one before a walk starts looking for its position to come round. */
+const UNWATCHED_BOUNDARIES = 16;
 
 /**
  * Up to `count` periods from slice position `pos`, stopping before the first period whose
- * boundary cannot be crossed; with `clock`, the instants of the boundaries crossed.
+ * boundary cannot be crossed; with `clock`, the instants of the boundaries crossed. What a period
+ * that may end the slice does depends on the slice position it starts at alone: when a position
+ * comes round again, whole cycles are jumped (`jump`, default true; false walks every boundary).
  */
 export function walkSlice(
   p: SliceProfile,
   pos: number,
   count: number,
-  clock?: SliceClock,
+  clock?: SliceCrossings,
+  jump = true,
 ): SliceRun {
   const margin = Math.max(1, p.minBudget);
   let done = 0;
   let ends = 0;
+  let boundaries = 0;
+  // Per slice position at the start of a period that may end the slice: where in `marks` its
+  // periods done, slices ended and crossings kept are.
+  let seen: Map<number, number> | null = jump ? new Map() : null;
+  const marks: number[] = [];
   while (done < count) {
     // Whole periods that end with at least `margin` of the slice left hold no boundary.
     const free = Math.max(0, Math.floor((p.budget - pos - margin) / p.use));
@@ -89,6 +90,23 @@ export function walkSlice(
     pos += free * p.use;
     done += free;
     if (!p.known) break;
+    if (seen !== null && ++boundaries > UNWATCHED_BOUNDARIES) {
+      const m = seen.get(pos);
+      if (m === undefined) {
+        seen.set(pos, marks.length);
+        marks.push(done, ends, clock?.kept ?? 0);
+      } else {
+        // Jump whole cycles, leaving at least this period to walk.
+        const periods = done - marks[m]!;
+        const times = Math.floor((count - done - 1) / periods);
+        if (times > 0) {
+          ends += times * (ends - marks[m + 1]!);
+          done += times * periods;
+          clock?.repeat(marks[m + 2]!, times, periods);
+        }
+        seen = null;
+      }
+    }
     // The next period may end the slice: replay its budget checks.
     let base = pos;
     let n = 0;
@@ -103,10 +121,7 @@ export function walkSlice(
         break;
       }
       // The SC has been on the core since before the slice ran out (the check says so).
-      if (clock !== undefined) {
-        clock.ends.push(clock.start + done * clock.period + p.when[j]! + capacity);
-        clock.periods.push(done);
-      }
+      clock?.add(done, p.when[j]! + capacity);
       base -= p.budget;
       n++;
       j--;

@@ -4,14 +4,9 @@
  * (fast-forward-slices.ts).
  */
 import type { Anchor, AnchorArena } from "./fast-forward-arena.js";
+import { SliceCrossings } from "./fast-forward-crossings.js";
 import { type FingerprintIndex, SC_FIELDS } from "./fast-forward-shape.js";
-import {
-  profileOf,
-  type SliceClock,
-  type SliceProfile,
-  type SliceRun,
-  walkSlice,
-} from "./fast-forward-slices.js";
+import { profileOf, type SliceProfile, type SliceRun, walkSlice } from "./fast-forward-slices.js";
 import type { Kernel } from "./kernel.js";
 import type { TickRun } from "./ticks.js";
 
@@ -36,7 +31,7 @@ interface Walked {
   readonly run: SliceRun;
   readonly from: number;
   readonly profile: SliceProfile;
-  readonly ends: SliceClock;
+  readonly ends: SliceCrossings;
 }
 
 export class LeapWindow {
@@ -81,9 +76,9 @@ export class LeapWindow {
     return this.walk(delta, count).map((w) => {
       if (w === null) return null;
       const periods = Math.min(count, w.run.periods);
-      const ends = crossedBefore(w.ends.periods, periods);
+      const ends = w.ends.before(periods);
       const pos = w.from + periods * w.profile.use - ends * w.profile.budget;
-      return { periods, ends, pos, lastEnd: ends > 0 ? w.ends.ends[ends - 1]! : -1 };
+      return { periods, ends, pos, lastEnd: ends > 0 ? w.ends.instant(ends - 1) : -1 };
     });
   }
 
@@ -92,8 +87,8 @@ export class LeapWindow {
     const out: number[] = [];
     for (const w of this.walk(delta, count)) {
       if (w === null) continue;
-      const n = crossedBefore(w.ends.periods, Math.min(count, w.run.periods));
-      for (let j = 0; j < n; j++) out.push(w.ends.ends[j]!);
+      const n = w.ends.before(Math.min(count, w.run.periods));
+      for (let j = 0; j < n; j++) out.push(w.ends.instant(j));
     }
     return out;
   }
@@ -108,22 +103,10 @@ export class LeapWindow {
     this.walked = this.profiles(delta).map((profile, i) => {
       if (profile === null) return null;
       const from = scs[i]!.sliceUsed + scs[i]!.consumed;
-      const ends: SliceClock = { start: this.k.now, period: delta[0]!, ends: [], periods: [] };
+      const ends = new SliceCrossings(this.k.now, delta[0]!);
       return { run: walkSlice(profile, from, count, ends), from, profile, ends };
     });
     this.walkedFor = count;
     return this.walked;
   }
-}
-
-/** How many of the ascending period indices `at` are below `periods`. */
-function crossedBefore(at: readonly number[], periods: number): number {
-  let lo = 0;
-  let hi = at.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (at[mid]! < periods) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
