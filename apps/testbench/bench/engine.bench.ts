@@ -98,6 +98,13 @@ function speedSection(cut: { seconds?: number }): void {
       { kind: "replay", scenario: { file: scenario("starvation-10min.json"), ...cut } },
     ],
     [
+      "starvation-10min run on to one virtual hour",
+      {
+        kind: "replay",
+        scenario: { file: scenario("starvation-10min.json"), seconds: cut.seconds ?? 3600 },
+      },
+    ],
+    [
       "dual-vm-10min",
       { kind: "replay", scenario: { file: scenario("dual-vm-10min.json"), ...cut } },
     ],
