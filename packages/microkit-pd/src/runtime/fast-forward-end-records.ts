@@ -35,17 +35,23 @@ export class LeapEndRecords {
 
   /**
    * Write the records of the leap's last instant (`k.now`, after the leap) that a leap from an
-   * anchor at `start` stands for. They are counted already (the periods' record count moved
-   * with the leap), so `recorded` is left as it was.
+   * anchor at `start` stands for: `periodic(i)` says SC `i`'s slice runs out in every period
+   * (so one that ran out at `start` runs out at every period's end). They are counted already
+   * (the periods' record count moved with the leap), so `recorded` is left as it was.
    */
   write(
     k: Kernel,
     start: number,
     scs: readonly SchedContext[],
     slices: readonly (SliceRun | null)[],
-  ) {
+    periodic: (i: number) => boolean,
+  ): void {
     const recorded = k.recorded;
-    if (this.at === start) for (const r of this.latest) k.record({ ...r, t: k.now });
+    if (this.at === start)
+      for (const r of this.latest) {
+        const i = scs.findIndex((sc) => sc.name === r.sc);
+        if (i >= 0 && periodic(i)) k.record({ ...r, t: k.now });
+      }
     for (let i = 0; i < scs.length; i++) {
       const run = slices[i];
       if (run === null || run === undefined || run.ends === 0 || run.lastEnd !== k.now) continue;

@@ -8,10 +8,16 @@
  * fast-forward-slices.ts). So when a thread's state at an idle check is the one of its last
  * period that became a leap — waiting threads' step positions left out — with the same idle
  * loop and the same repeatable VMM answers, that period stands in for the earlier of the two a
- * leap needs: one measured period then suffices.
+ * leap needs: one measured period then suffices. And as one state runs one period (the method of
+ * fast-forward.ts), the memo, which keeps what a leap reads of its period (its changes, its slice
+ * profiles and timer expiries), stands for both periods before any is measured, unless a slice
+ * runs out in it (where in the period it does depends on the slice position, which only measuring
+ * fixes).
  */
 import type { IdleLoop } from "../program.js";
 import type { Anchor, AnchorArena } from "./fast-forward-arena.js";
+import type { SliceProfile } from "./fast-forward-slices.js";
+import type { Leap } from "./fast-forward-window.js";
 import type { Thread } from "./tcb.js";
 
 export interface ResumeMemo {
@@ -23,14 +29,18 @@ export interface ResumeMemo {
   readonly shape: Float64Array;
   /** The period's change of every linear quantity. */
   readonly delta: readonly number[];
+  /** Each SC's slice profile over the period (fast-forward-slices.ts). */
+  readonly profiles: readonly (SliceProfile | null)[];
+  /** The period's timer expiries, as offsets from its start (ticks.ts `Ticks.offsets`). */
+  readonly expiries: ReadonlySet<number> | null;
 }
 
 /** Each thread's memo (the last period of one anchor that became a leap). */
 export class ResumeMemos {
   private readonly memos = new Map<Thread, ResumeMemo>();
 
-  /** `t`'s period ending at `anchor` became a leap with these per-period changes. */
-  take(t: Thread, anchor: Anchor, arena: AnchorArena, contracts: number, delta: readonly number[]) {
+  /** `t`'s period ending at `anchor` became `leap`. */
+  take(t: Thread, anchor: Anchor, arena: AnchorArena, contracts: number, leap: Leap) {
     // The old memo's array is only ever read by `find`: refilled in place when it fits, so a
     // leap allocates no typed array (each has a backing store of its own).
     const old = this.memos.get(t)?.shape;
@@ -38,7 +48,10 @@ export class ResumeMemos {
       old !== undefined && old.length === anchor.prefix
         ? arena.copyInto(anchor.at, old)
         : arena.copy(anchor.at, anchor.prefix);
-    this.memos.set(t, { loop: anchor.loop, contracts, shape, delta });
+    const { delta } = leap;
+    const profiles = leap.window.profiles(delta);
+    const expiries = leap.expiries();
+    this.memos.set(t, { loop: anchor.loop, contracts, shape, delta, profiles, expiries });
   }
 
   /**

@@ -16,6 +16,7 @@
  * its timer does). {@link walkSlice} gives those instants, where a tick does the timer's work.
  */
 
+import type { IdleLoop } from "../program.js";
 import type { SliceCrossings } from "./fast-forward-crossings.js";
 import type { SchedContext } from "./sched-context.js";
 
@@ -181,6 +182,22 @@ export function fitEvents(
     count,
     (c) => c * perPeriod + walk(c).reduce((n, r) => n + (r?.ends ?? 0), 0) <= allowance,
   );
+}
+
+/**
+ * The largest count ≤ `count` of periods of `period` ns from `now` at whose end no idle loop's
+ * deadline test is true yet.
+ */
+export function deadlineBound(
+  loops: readonly IdleLoop[],
+  now: number,
+  period: number,
+  count: number,
+): number {
+  return largest(count, (c) => {
+    for (const loop of loops) if (loop.until?.(now + c * period)) return false;
+    return true;
+  });
 }
 
 /** The largest `c` ≤ `count` with `ok(c)`, for `ok` true up to some point and false after (0 if none). */

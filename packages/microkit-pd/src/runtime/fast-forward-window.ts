@@ -8,6 +8,7 @@ import { SliceCrossings } from "./fast-forward-crossings.js";
 import { type FingerprintIndex, SC_FIELDS } from "./fast-forward-shape.js";
 import { profileOf, type SliceProfile, type SliceRun, walkSlice } from "./fast-forward-slices.js";
 import type { Kernel } from "./kernel.js";
+import type { SchedContext } from "./sched-context.js";
 import type { TickRun } from "./ticks.js";
 
 /** A run of periods about to be applied. */
@@ -23,6 +24,9 @@ export interface Leap {
   readonly slices: readonly (SliceRun | null)[];
   /** Inert device ticks passed (ticks.ts). */
   readonly ticks: TickRun;
+  /** The period's slice profiles, and its timer expiries as offsets from its start. */
+  readonly window: LeapWindow;
+  readonly expiries: () => ReadonlySet<number> | null;
 }
 
 /** One SC's slice walked over the most periods asked for yet, from where it stands now. */
@@ -37,37 +41,21 @@ interface Walked {
 export class LeapWindow {
   /** Periods allowed so far (before the scheduling contexts' bound). */
   count = 0;
-  private profileList: (SliceProfile | null)[] | null = null;
+  private profileList: readonly (SliceProfile | null)[] | null = null;
   /** The walks for `walkedFor` periods: a walk over fewer is a prefix of it. */
   private walked: (Walked | null)[] = [];
   private walkedFor = -1;
 
-  /** The period from anchor `m` of `history` to `anchor` (anchor `n`, not yet in it). */
+  /** `measure` gives each SC's profile of the period from its per-period changes. */
   constructor(
     private readonly k: Kernel,
     private readonly index: FingerprintIndex,
-    private readonly arena: AnchorArena,
-    private readonly history: readonly Anchor[],
-    private readonly anchor: Anchor,
-    private readonly m: number,
-    private readonly n: number,
+    private readonly measure: (delta: readonly number[]) => readonly (SliceProfile | null)[],
   ) {}
 
   /** Each used round-robin SC's profile over the period, or null where it cannot cross. */
-  profiles(delta: readonly number[]): (SliceProfile | null)[] {
-    if (this.profileList !== null) return this.profileList;
-    const checks: (number[] | null)[] = [];
-    for (let x = this.m + 1; x < this.n; x++) checks.push(this.history[x]!.checks);
-    checks.push(this.anchor.checks);
-    const first = this.history[this.m]!;
-    const start = first.at + first.shapeLength;
-    const base = this.index.scBase();
-    const arena = this.arena;
-    this.profileList = this.index.scList().map((sc, i) => {
-      const o = base + i * SC_FIELDS;
-      const from = arena.at(start + o) + arena.at(start + o + 1);
-      return profileOf(sc, i, delta, o, from, arena.at(start), checks);
-    });
+  profiles(delta: readonly number[]): readonly (SliceProfile | null)[] {
+    this.profileList ??= this.measure(delta);
     return this.profileList;
   }
 
@@ -108,5 +96,54 @@ export class LeapWindow {
     });
     this.walkedFor = count;
     return this.walked;
+  }
+}
+
+/**
+ * Each used round-robin SC's profile over the period from anchor `m` of `history` to `anchor`
+ * (anchor `n`, not yet in it), from the budget checks its anchors kept.
+ */
+export function measuredProfiles(
+  index: FingerprintIndex,
+  arena: AnchorArena,
+  history: readonly Anchor[],
+  anchor: Anchor,
+  m: number,
+  n: number,
+  delta: readonly number[],
+): (SliceProfile | null)[] {
+  const checks: (number[] | null)[] = [];
+  for (let x = m + 1; x < n; x++) checks.push(history[x]!.checks);
+  checks.push(anchor.checks);
+  const first = history[m]!;
+  const start = first.at + first.shapeLength;
+  const base = index.scBase();
+  return index.scList().map((sc, i) => {
+    const o = base + i * SC_FIELDS;
+    const from = arena.at(start + o) + arena.at(start + o + 1);
+    return profileOf(sc, i, delta, o, from, arena.at(start), checks);
+  });
+}
+
+/**
+ * Apply `leap` to the scheduling contexts `scs` (their linear slots from `base`): a slice walked
+ * across boundaries stands where the walk ends, any other moves by count × its per-period change.
+ */
+export function advanceSlices(scs: readonly SchedContext[], base: number, leap: Leap): void {
+  const { count, delta } = leap;
+  for (let i = 0; i < scs.length; i++) {
+    const sc = scs[i]!;
+    const o = base + i * SC_FIELDS;
+    const run = leap.slices[i];
+    if (run && run.ends > 0) {
+      // Consumed since the SC last came on the core (or since the last refill, if later).
+      sc.consumed = Math.min(sc.consumed, run.pos);
+      sc.sliceUsed = run.pos - sc.consumed;
+      sc.exhaustions += run.ends;
+      continue;
+    }
+    sc.sliceUsed += count * delta[o]!;
+    sc.consumed += count * delta[o + 1]!;
+    sc.exhaustions += count * delta[o + 3]!;
   }
 }

@@ -29,6 +29,7 @@ import {
 import { leapWindows, outsideLeaps } from "../testing/log-checks.js";
 import { FastForward, type Leap } from "./fast-forward.js";
 import type { Anchor } from "./fast-forward-arena.js";
+import type { Kernel } from "./kernel.js";
 import { System } from "./system.js";
 import type { Thread } from "./tcb.js";
 
@@ -330,15 +331,31 @@ function observe(gen: SystemGen, planted?: PlantedKernel) {
   return { on: view(on), off: view(off), collapsed: windows.length, crossed };
 }
 
-/** Counts leaps that a thread's memo made possible (fast-forward-resume.ts). */
+/** Counts leaps a thread's memo made possible, after one measured period or none (fast-forward-resume.ts). */
 class CountingResumes extends FastForward {
   static resumed = 0;
+  static unmeasured = 0;
   protected override resumeLeap(anchor: Anchor, n: number, t: Thread): Leap | null {
     const leap = super.resumeLeap(anchor, n, t);
     if (leap !== null) CountingResumes.resumed++;
     return leap;
   }
+  protected override memoLeap(anchor: Anchor, t: Thread): Leap | null {
+    const leap = super.memoLeap(anchor, t);
+    if (leap !== null) CountingResumes.unmeasured++;
+    return leap;
+  }
 }
+
+/** Leaps from a memo alone left out: every leap after a hand-over measures one period first. */
+class MeasuredResumes extends CountingResumes {
+  protected override memoLeap(): null {
+    return null;
+  }
+}
+const measuredResumes = {
+  parts: { fastForward: (k: Kernel, on: boolean) => new MeasuredResumes(k, on) },
+};
 
 const equivalent = (planted?: PlantedKernel, arb = systemArb) =>
   fc.property(arb, (gen) => {
@@ -371,15 +388,25 @@ describe("fast-forward", () => {
     expect(crossing).toBeGreaterThanOrEqual(6);
   });
 
-  it("leaps one measured period after a hand-over or a taint by a thread's memo (not vacuous either)", () => {
-    CountingResumes.resumed = 0;
-    let systems = 0;
-    for (const gen of fc.sample(systemArb, { seed, numRuns: 20 })) {
-      const before = CountingResumes.resumed;
-      observe(gen, { parts: { fastForward: (k, on) => new CountingResumes(k, on) } });
-      if (CountingResumes.resumed > before) systems++;
-    }
-    expect(systems).toBeGreaterThanOrEqual(3);
+  it("gives the same with leaps from a memo alone left out (one period measured after a hand-over)", () => {
+    fc.assert(equivalent(measuredResumes), { seed, numRuns: 20 });
+  });
+
+  it("leaps after a hand-over or a taint by a thread's memo, with one measured period or none (not vacuous either)", () => {
+    const systems = (parts: PlantedKernel, counter: () => number) => {
+      let n = 0;
+      for (const gen of fc.sample(systemArb, { seed, numRuns: 20 })) {
+        const before = counter();
+        observe(gen, parts);
+        if (counter() > before) n++;
+      }
+      return n;
+    };
+    const counting = {
+      parts: { fastForward: (k: Kernel, on: boolean) => new CountingResumes(k, on) },
+    };
+    expect(systems(counting, () => CountingResumes.unmeasured)).toBeGreaterThanOrEqual(3);
+    expect(systems(measuredResumes, () => CountingResumes.resumed)).toBeGreaterThanOrEqual(3);
   });
 
   it("catches a planted leap that applies a split of slice time measured right after a hand-over", () => {

@@ -31,8 +31,8 @@ import { type BudgetRecord, LeapEndRecords } from "./fast-forward-end-records.js
 import { AnchorPacing } from "./fast-forward-pacing.js";
 import { type ResumeMemo, ResumeMemos } from "./fast-forward-resume.js";
 import { FingerprintIndex, LINEAR_HEAD, linearInto, SC_FIELDS } from "./fast-forward-shape.js";
-import { CHECK_FIELDS, fitEvents, largest, push } from "./fast-forward-slices.js";
-import { type Leap, LeapWindow } from "./fast-forward-window.js";
+import { CHECK_FIELDS, deadlineBound, fitEvents, push } from "./fast-forward-slices.js";
+import { advanceSlices, type Leap, LeapWindow, measuredProfiles } from "./fast-forward-window.js";
 import type { Kernel } from "./kernel.js";
 import type { SchedContext } from "./sched-context.js";
 import type { IpcMessage, Thread } from "./tcb.js";
@@ -214,7 +214,7 @@ export class FastForward {
     const n = this.history.length;
     const leap = this.findLeap(anchor, n, t);
     if (leap !== null) {
-      if (leap.lag === 1) this.memos.take(t, anchor, arena, this.answers.changed, leap.delta);
+      if (leap.lag === 1) this.memos.take(t, anchor, arena, this.answers.changed, leap);
       this.apply(leap, t);
       this.pacing.leapt();
       this.lastAnchorAt = k.now; // the next pass is measured from here, not across the leap
@@ -255,7 +255,8 @@ export class FastForward {
     this.leapLags.length = 0;
     const a = this.searchLeap(anchor, n, this.byHash.get(anchor.hash), CANDIDATES);
     const b = this.searchLeap(anchor, n, this.byFull.get(anchor.full), CANDIDATES);
-    if (a === null && b === null) return this.resumes ? this.resumeLeap(anchor, n, t) : null;
+    if (a === null && b === null)
+      return this.resumes ? (this.resumeLeap(anchor, n, t) ?? this.memoLeap(anchor, t)) : null;
     if (a === null) return b;
     if (b === null) return a;
     return b.count * b.period > a.count * a.period ? b : a;
@@ -307,6 +308,20 @@ export class FastForward {
   }
 
   /**
+   * No period measured: the thread's memo stands for both periods when its state at this check
+   * is the memo's and no slice runs out in its period (fast-forward-resume.ts).
+   */
+  protected memoLeap(anchor: Anchor, t: Thread): Leap | null {
+    const memo = this.memos.find(t, anchor, this.arena, this.answers.changed);
+    if (memo === null || memo.delta.length !== anchor.linearLength) return null;
+    const base = this.index.scBase();
+    for (let i = 0; i < this.index.scList().length; i++)
+      if (memo.delta[base + i * SC_FIELDS + 3] !== 0) return null;
+    const window = new LeapWindow(this.k, this.index, () => memo.profiles);
+    return this.bounded(memo.delta, window, [anchor.loop], () => memo.expiries, 1);
+  }
+
+  /**
    * `k` periods of `n − m` anchors, if the period `a`–`anchor` agrees with the one before it
    * (`b`–`a`, or a memo's) and nothing bounds it to 0.
    */
@@ -334,6 +349,31 @@ export class FastForward {
       delta[i] = d;
     }
     this.steadySplits(delta);
+    const loops: IdleLoop[] = [anchor.loop];
+    for (let i = m; i < n; i++) loops.push(this.history[i]!.loop);
+    const profiles = (d: readonly number[]) =>
+      measuredProfiles(this.index, arena, this.history, anchor, m, n, d);
+    const expiries = () => {
+      const lists = this.history.slice(m + 1, n).map((x) => x.expiries);
+      return Ticks.offsets([...lists, anchor.expiries], arena.at(y));
+    };
+    return this.bounded(
+      delta,
+      new LeapWindow(this.k, this.index, profiles),
+      loops,
+      expiries,
+      n - m,
+    );
+  }
+
+  /** The leap of a period with changes `delta`, slice profiles `window`, idle `loops`, timer `expiries`. */
+  private bounded(
+    delta: readonly number[],
+    window: LeapWindow,
+    loops: readonly IdleLoop[],
+    expiries: () => ReadonlySet<number> | null,
+    lag: number,
+  ): Leap | null {
     const period = delta[0]!;
     if (!(period > 0)) return null;
     const k = this.k;
@@ -341,24 +381,17 @@ export class FastForward {
     count = Math.min(count, Math.floor(k.eventAllowance / Math.max(1, delta[1]!)));
     count = Math.min(count, Math.floor((this.horizon - 1 - k.now) / period));
     if (count <= 0) return null;
-    this.window = new LeapWindow(k, this.index, arena, this.history, anchor, m, n);
-    this.window.count = count;
+    this.window = window;
+    window.count = count;
     count = Math.min(count, this.budgetBound(delta));
     if (count <= 0) return null;
-    const loops = new Set<IdleLoop>();
-    for (let i = m; i < n; i++) loops.add(this.history[i]!.loop);
-    loops.add(anchor.loop);
-    count = this.deadlineBound(loops, period, count);
+    count = deadlineBound(loops, k.now, period, count);
     // Slices that end in the leap add one timer event each: keep within the event allowance.
     count = fitEvents(count, delta[1]!, k.eventAllowance, (c) => this.window!.walks(delta, c));
     // Inert device ticks inside the leap (ticks.ts), with the period's expiries and the slices'
     // ends for their ties.
     const ends = (c: number) =>
       this.window!.walks(delta, c).reduce((e, r) => e + (r?.ends ?? 0), 0);
-    const expiries = () => {
-      const lists = this.history.slice(m + 1, n).map((x) => x.expiries);
-      return Ticks.offsets([...lists, anchor.expiries], arena.at(y));
-    };
     const fit = k.ticks.bound(
       count,
       period,
@@ -368,7 +401,8 @@ export class FastForward {
     );
     count = fit.count;
     const slices = this.window!.walks(delta, count);
-    return count > 0 ? { count, period, lag: n - m, delta, slices, ticks: fit.run } : null;
+    if (count <= 0) return null;
+    return { count, period, lag, delta, slices, ticks: fit.run, window, expiries };
   }
 
   /**
@@ -411,15 +445,6 @@ export class FastForward {
     return ends;
   }
 
-  /** The largest count ≤ `count` at whose end no idle loop's deadline test is true yet. */
-  private deadlineBound(loops: ReadonlySet<IdleLoop>, period: number, count: number): number {
-    const now = this.k.now;
-    return largest(count, (c) => {
-      for (const loop of loops) if (loop.until?.(now + c * period)) return false;
-      return true;
-    });
-  }
-
   /** Apply `leap.count` periods: every linear quantity moves by count × its per-period change. */
   protected apply(leap: Leap, t: Thread): void {
     const k = this.k;
@@ -441,21 +466,7 @@ export class FastForward {
     }
     const scs = this.index.scList();
     const base = this.index.scBase();
-    for (let i = 0; i < scs.length; i++) {
-      const sc = scs[i]!;
-      const o = base + i * SC_FIELDS;
-      const run = leap.slices[i];
-      if (run && run.ends > 0) {
-        // Consumed since the SC last came on the core (or since the last refill, if later).
-        sc.consumed = Math.min(sc.consumed, run.pos);
-        sc.sliceUsed = run.pos - sc.consumed;
-        sc.exhaustions += run.ends;
-        continue;
-      }
-      sc.sliceUsed += count * delta[o]!;
-      sc.consumed += count * delta[o + 1]!;
-      sc.exhaustions += count * delta[o + 3]!;
-    }
+    advanceSlices(scs, base, leap);
     const c0 = base + scs.length * SC_FIELDS;
     for (let i = 0; i < this.answers.length; i++) {
       const times = count * delta[c0 + i]!;
@@ -476,7 +487,8 @@ export class FastForward {
     // The passed ticks' records (when recording) come after the leap's, in time order, and
     // then those of its last instant.
     k.ticks.pass(leap.ticks);
-    if (k.recording) this.endRecords.write(k, start, scs, leap.slices);
+    const periodic = (i: number) => delta[base + i * SC_FIELDS + 3] !== 0;
+    if (k.recording) this.endRecords.write(k, start, scs, leap.slices, periodic);
   }
 
   // ---- the state fingerprint ----
