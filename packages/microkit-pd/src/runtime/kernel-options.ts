@@ -40,9 +40,9 @@ export interface KernelOptions {
   /** Let fast-forward leap over inert device ticks (ticks.ts; exact; default true). */
   readonly inertTicks?: boolean;
   /**
-   * Let fast-forward leap one measured period after a hand-over or a taint, by a thread's memo
-   * (fast-forward-resume.ts; exact; default true). Off, a leap waits for two, and the passes
-   * before it fold into runs of like cycles in a timeline.
+   * Let fast-forward leap after a hand-over or a taint by a thread's memo, after one measured
+   * period or none (fast-forward-resume.ts; exact; default true). Off, a leap waits for two, and
+   * the passes before it fold into runs of like cycles in a timeline.
    */
   readonly resumeLeaps?: boolean;
 }
