@@ -45,6 +45,8 @@ export class LeapWindow {
   /** The walks for `walkedFor` periods: a walk over fewer is a prefix of it. */
   private walked: (Walked | null)[] = [];
   private walkedFor = -1;
+  private runs: readonly (SliceRun | null)[] = [];
+  private runsFor = -1;
 
   /** `measure` gives each SC's profile of the period from its per-period changes. */
   constructor(
@@ -59,15 +61,21 @@ export class LeapWindow {
     return this.profileList;
   }
 
-  /** Per SC, the slice walk over `count` periods from where each slice stands now. */
-  walks(delta: readonly number[], count: number): (SliceRun | null)[] {
-    return this.walk(delta, count).map((w) => {
+  /**
+   * Per SC, the slice walk over `count` periods from where each slice stands now (the bounds of
+   * a leap ask for the same count several times: the last answer is kept).
+   */
+  walks(delta: readonly number[], count: number): readonly (SliceRun | null)[] {
+    if (count === this.runsFor) return this.runs;
+    this.runsFor = count;
+    this.runs = this.walk(delta, count).map((w) => {
       if (w === null) return null;
       const periods = Math.min(count, w.run.periods);
       const ends = w.ends.before(periods);
       const pos = w.from + periods * w.profile.use - ends * w.profile.budget;
       return { periods, ends, pos, lastEnd: ends > 0 ? w.ends.instant(ends - 1) : -1 };
     });
+    return this.runs;
   }
 
   /** The instants slices run out in `count` periods from now (each a timer's expiry). */
