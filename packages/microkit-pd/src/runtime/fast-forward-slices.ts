@@ -77,8 +77,8 @@ export function walkSlice(
   let ends = 0;
   let boundaries = 0;
   // Per slice position at the start of a period that may end the slice: where in `marks` its
-  // periods done, slices ended and crossings kept are.
-  let seen: Map<number, number> | null = jump ? new Map() : null;
+  // periods done, slices ended and crossings kept are (made once a walk is long).
+  let seen: Map<number, number> | null = null;
   const marks: number[] = [];
   while (done < count) {
     // Whole periods that end with at least `margin` of the slice left hold no boundary.
@@ -91,7 +91,8 @@ export function walkSlice(
     pos += free * p.use;
     done += free;
     if (!p.known) break;
-    if (seen !== null && ++boundaries > UNWATCHED_BOUNDARIES) {
+    if (jump && ++boundaries > UNWATCHED_BOUNDARIES) {
+      seen ??= new Map();
       const m = seen.get(pos);
       if (m === undefined) {
         seen.set(pos, marks.length);
@@ -105,7 +106,7 @@ export function walkSlice(
           done += times * periods;
           clock?.repeat(marks[m + 2]!, times, periods);
         }
-        seen = null;
+        jump = false;
       }
     }
     // The next period may end the slice: replay its budget checks.
