@@ -43,9 +43,10 @@ function measure(spec: ChildSpec): Measured {
     process.execPath,
     [
       "--expose-gc",
-      // As `bin/vmmux.js` runs the command line (V8's heap grown in 20% steps; garbage
-      // collected on its own thread when an exploration keeps more than one core busy).
-      "--heap-growing-percent=20",
+      // As `bin/vmmux.js` runs the command line: V8's heap grown in 20% steps, except in an
+      // exploration, whose garbage is collected on its own thread when it keeps more than one
+      // core busy.
+      ...(spec.kind === "explore" ? [] : ["--heap-growing-percent=20"]),
       ...(spec.kind === "explore" && spec.workers > 1 ? ["--single-threaded-gc"] : []),
       "--import",
       tsx,

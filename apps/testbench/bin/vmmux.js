@@ -13,7 +13,11 @@ import { fileURLToPath } from "node:url";
 const built = new URL("../dist/cli.js", import.meta.url);
 /**
  * V8 grows the heap by less at each step: a long run's peak memory follows what it keeps
- * (measured: dual-vm-10min's check 435 -> 220 MB max RSS) at no measured cost in CPU.
+ * (measured: dual-vm-10min's check 435 -> 220 MB max RSS) at no measured cost in CPU. Not for an
+ * exploration: its many short runs' garbage is most of what it allocates, and collecting the
+ * old generation at every 20% of growth cost it 10-13% (`check --explore 64` of default.json:
+ * 19.9 -> 17.8 s on 1 worker, 11.4 -> 9.9 s on 2, for a peak of 280 and 430 MB instead of 210
+ * and 330).
  */
 const HEAP_GROWTH = "--heap-growing-percent=20";
 /**
@@ -24,9 +28,14 @@ const HEAP_GROWTH = "--heap-growing-percent=20";
  */
 const SERIAL_GC = "--single-threaded-gc";
 
-/** Whether the arguments ask for an exploration on more than one thread (`check --explore`). */
+/** Whether the arguments ask for an exploration (`check --explore`). */
+function explores(args) {
+  return args.some((a) => a === "--explore" || a.startsWith("--explore="));
+}
+
+/** Whether the arguments ask for an exploration on more than one thread. */
 function exploresInParallel(args) {
-  if (!args.some((a) => a === "--explore" || a.startsWith("--explore="))) return false;
+  if (!explores(args)) return false;
   const at = args.findIndex((a) => a === "--workers" || a.startsWith("--workers="));
   const given = at < 0 ? undefined : args[at].includes("=") ? args[at].split("=")[1] : args[at + 1];
   return (given === undefined ? availableParallelism() : Number(given)) > 1;
@@ -61,7 +70,7 @@ function fromSources() {
 /** Run the command line in a child Node with the V8 flags it needs (`main` and its options). */
 function inChild(main) {
   const args = process.argv.slice(2);
-  const flags = exploresInParallel(args) ? [HEAP_GROWTH, SERIAL_GC] : [HEAP_GROWTH];
+  const flags = exploresInParallel(args) ? [SERIAL_GC] : explores(args) ? [] : [HEAP_GROWTH];
   const child = spawn(process.execPath, [...flags, ...main, ...args], { stdio: "inherit" });
   // The terminal sends Ctrl-C to both processes; the child decides what it means.
   const ignore = () => undefined;
