@@ -14,6 +14,7 @@ export { describeSystem } from "./describe-system.js";
 export { type PlantedSliceBug, plantedSliceCrossing } from "./fast-forward-planted.js";
 export {
   bandwidthViolations,
+  comparableLogs,
   leapWindows,
   lostSignals,
   outsideLeaps,

@@ -131,3 +131,17 @@ export function outsideLeaps(
 ): RuntimeEvent[] {
   return log.filter((e) => e.type !== "idle" && !windows.some(([s, u]) => e.t >= s && e.t < u));
 }
+
+/**
+ * What two runs of one system must agree on in their logs: the whole logs, or, where either
+ * leapt (`leapt`), the logs outside the collapsed runs of both.
+ */
+export function comparableLogs(
+  a: readonly RuntimeEvent[],
+  b: readonly RuntimeEvent[],
+  leapt: boolean,
+): [readonly RuntimeEvent[], readonly RuntimeEvent[]] {
+  if (!leapt) return [a, b];
+  const windows = [...leapWindows(a), ...leapWindows(b)];
+  return [outsideLeaps(a, windows), outsideLeaps(b, windows)];
+}
